@@ -1,0 +1,28 @@
+import type { FastifyRequest } from 'fastify';
+import type { RepositoryName } from '../oci/names.js';
+
+/** Actions of the Docker token scope grammar: `repository:<name>:pull,push,delete`. */
+export type RepositoryAction = 'pull' | 'push' | 'delete';
+
+export type AccessRequest =
+  | { type: 'repository'; name: RepositoryName; actions: RepositoryAction[] }
+  /** `base` is the API root `GET /v2/`, which only asks whether the caller is signed in. */
+  | { type: 'registry'; name: 'catalog' | 'base' };
+
+/**
+ * The one authorization hook every registry route goes through. `authorize` throws UNAUTHORIZED
+ * (with a challenge) or DENIED; `allows` answers without throwing, for optional access such as the
+ * source repository of a cross-repository mount.
+ */
+export interface Authorizer {
+  authorize(request: FastifyRequest, access: AccessRequest): Promise<void>;
+  allows(request: FastifyRequest, access: AccessRequest): Promise<boolean>;
+}
+
+/** Until accounts exist, anyone may pull and push anything. */
+export const anonymousAuthorizer: Authorizer = {
+  async authorize() {},
+  async allows() {
+    return true;
+  },
+};

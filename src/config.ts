@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Durations as in `30s`, `15m`, `24h`, `7d`, or a number of milliseconds. */
+const duration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 24h or 7d')
+    .transform(parseDuration),
+]);
+
+const configSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: z.coerce.number().int().min(0).max(65535).default(5000),
+    dataDir: z.string().min(1).default('./data'),
+    /** The URL clients use to reach Berth; derived from host and port when not set. */
+    publicUrl: z.url().optional(),
+    uploadExpiry: duration.default(24 * 60 * 60 * 1000),
+    /** The largest blob accepted (ghcr.io takes layers up to 10 GB). */
+    maxBlobBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
+    /** How long a shutdown waits for requests in flight before it closes their connections. */
+    shutdownTimeout: duration.default(30_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
+type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables and the settings they map to. */
+const environment: Record<string, keyof ConfigInput> = {
+  BERTH_HOST: 'host',
+  BERTH_PORT: 'port',
+  BERTH_DATA_DIR: 'dataDir',
+  BERTH_PUBLIC_URL: 'publicUrl',
+  BERTH_UPLOAD_EXPIRY: 'uploadExpiry',
+  BERTH_MAX_BLOB_BYTES: 'maxBlobBytes',
+  BERTH_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
+  BERTH_LOG_LEVEL: 'logLevel',
+};
+
+/**
+ * Merges the settings: command-line flags over environment variables over the YAML config file
+ * over defaults, and checks them once, here.
+ */
+export function loadConfig(
+  flags: Partial<Record<keyof ConfigInput, string>> & { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const fromFile = flags.config ? readConfigFile(flags.config) : {};
+  const fromEnv: Record<string, string> = {};
+  for (const [variable, key] of Object.entries(environment)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const { config: _file, ...fromFlags } = flags;
+  const merged = { ...fromFile, ...fromEnv, ...definedOnly(fromFlags) };
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = result.data;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    ...config,
+    dataDir: path.resolve(config.dataDir),
+    publicUrl: (config.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, ''),
+  };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${file}: the config file must be a YAML mapping`);
+  return parsed as Record<string, unknown>;
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`invalid duration "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { Authorizer } from '../auth/access.js';
+import { RegistryError } from '../oci/errors.js';
+import { registryRoutes } from '../registry/routes.js';
+import type { RegistryServices } from '../registry/services.js';
+import { createMetrics } from './metrics.js';
+import { sendJson } from './send-json.js';
+
+export interface AppOptions {
+  services: RegistryServices;
+  authorizer: Authorizer;
+  /** false for silence (tests), or pino options. */
+  logger: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A stable name of the matched registry route, for metrics and logs. */
+    routeName: string;
+  }
+}
+
+/** Builds the HTTP application: logging, metrics, error envelope, health, and the /v2 API. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // HEAD routes are written explicitly: an automatic HEAD would stream a whole blob.
+    exposeHeadRoutes: false,
+    // Nested repository names are matched by the registry router, not by the path parser.
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 2048 },
+    // One log line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const metrics = createMetrics(() => options.services.uploads.inProgress);
+
+  app.decorateRequest('routeName', '');
+  // Request bodies are streams the handlers consume themselves (blobs must never be buffered).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeName || request.routeOptions.url || 'unmatched';
+    const status = String(reply.statusCode);
+    metrics.requests.inc({ route, method: request.method, status });
+    metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    const received = Number(request.headers['content-length'] ?? 0);
+    if (received > 0) metrics.bytesIn.inc({ route }, received);
+    const sent = Number(reply.getHeader('content-length') ?? 0);
+    if (sent > 0 && request.method !== 'HEAD') metrics.bytesOut.inc({ route }, sent);
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        route,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        remoteAddress: request.ip,
+        userAgent: request.headers['user-agent'],
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const registryError = toRegistryError(error);
+    if (!registryError) {
+      request.log.error({ err: error }, 'unexpected error');
+      if (reply.sent || reply.raw.headersSent) return;
+      return sendJson(reply.code(500), {
+        errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }],
+      });
+    }
+    if (reply.raw.headersSent) return;
+    return sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const error = new RegistryError('UNSUPPORTED', `no endpoint ${request.method} ${request.url.split('?')[0]}`, { status: 404 });
+    return sendJson(reply.code(404), error.toBody());
+  });
+
+  app.get('/healthz', async (_request, reply) => sendJson(reply, { status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.register(registryRoutes, { services: options.services, authorizer: options.authorizer });
+  return app;
+}
+
+/** Registry errors, and Fastify's own client errors (bad headers, aborted bodies) as the nearest code. */
+function toRegistryError(error: unknown): RegistryError | undefined {
+  if (error instanceof RegistryError) return error;
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message, { status: statusCode });
+  }
+  return undefined;
+}

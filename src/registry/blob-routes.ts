@@ -1,0 +1,38 @@
+import { parseRangeHeader } from '../http/range.js';
+import { parseDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RegistryHandler } from './route-context.js';
+
+/** `GET` and `HEAD /v2/<name>/blobs/<digest>`, with single byte ranges (206, 416). */
+export const getBlob: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
+  const digest = parseDigest(reference);
+  const size = await services.blobs.size(name, digest);
+  reply.headers({
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Content-Type': 'application/octet-stream',
+    'Cache-Control': 'max-age=31536000',
+  });
+  const range = parseRangeHeader(request.headers.range, size);
+  if (range === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', `range not satisfiable for a blob of ${size} bytes`, {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  }
+  if (range) {
+    reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    reply.header('Content-Length', range.end - range.start + 1);
+  } else {
+    reply.code(200).header('Content-Length', size);
+  }
+  if (request.method === 'HEAD') return reply.send();
+  return reply.send(await services.blobs.open(name, digest, range));
+};
+
+/** `DELETE /v2/<name>/blobs/<digest>`: the blob leaves the repository (202). */
+export const deleteBlob: RegistryHandler = async ({ services }, _request, reply, { name, reference }) => {
+  await services.blobs.delete(name, parseDigest(reference));
+  return reply.code(202).header('Content-Length', 0).send();
+};

@@ -1,0 +1,48 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepositoryName } from '../oci/names.js';
+import type { BlobStore, ByteRange } from '../storage/blob-store.js';
+import type { RegistryMetadata } from './metadata.js';
+
+/**
+ * Reading, deleting and mounting blobs. One copy of a blob is stored for the whole registry, but a
+ * repository sees only the blobs pushed or mounted into it.
+ */
+export class BlobService {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly metadata: RegistryMetadata,
+  ) {}
+
+  /** The blob's size in the repository, or BLOB_UNKNOWN. */
+  async size(name: RepositoryName, digest: Digest): Promise<number> {
+    const size = await this.metadata.blobSize(name, digest);
+    if (size === undefined) throw blobUnknown(digest);
+    return size;
+  }
+
+  async open(name: RepositoryName, digest: Digest, range?: ByteRange): Promise<Readable> {
+    await this.size(name, digest);
+    // The metadata is written after the bytes, so a missing file means it was removed by hand.
+    if ((await this.store.stat(digest)) === undefined) throw blobUnknown(digest);
+    return this.store.read(digest, range);
+  }
+
+  /** Removes the blob from the repository; the bytes go when no repository needs them (GC). */
+  async delete(name: RepositoryName, digest: Digest): Promise<void> {
+    if (!(await this.metadata.unlinkBlob(name, digest))) throw blobUnknown(digest);
+  }
+
+  /** Makes a blob of `from` visible in `name`; false when `from` does not have it. */
+  async mount(name: RepositoryName, digest: Digest, from: RepositoryName): Promise<boolean> {
+    const size = await this.metadata.blobSize(from, digest);
+    if (size === undefined) return false;
+    await this.metadata.linkBlob(name, digest, size);
+    return true;
+  }
+}
+
+function blobUnknown(digest: Digest): RegistryError {
+  return new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest } });
+}

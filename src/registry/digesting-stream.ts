@@ -1,0 +1,28 @@
+import type { Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { RegistryError } from '../oci/errors.js';
+
+/**
+ * A pass-through that feeds every byte to a running hash and counts them, so a blob is digested
+ * while it streams to disk. Fails with SIZE_INVALID once more than `maxBytes` have passed.
+ */
+export class DigestingStream extends Transform {
+  bytes = 0;
+
+  constructor(
+    private readonly hash: Hash,
+    private readonly maxBytes: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.maxBytes} bytes`, { status: 413 }));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}

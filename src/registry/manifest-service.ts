@@ -1,0 +1,110 @@
+import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { type ParsedManifest, parseManifest } from '../oci/manifest.js';
+import { mediaTypes } from '../oci/media-types.js';
+import type { RepositoryName } from '../oci/names.js';
+import type { RegistryMetadata, StoredManifest } from './metadata.js';
+import { type Reference, parseReference } from './reference.js';
+
+export interface PushedManifest {
+  digest: Digest;
+  subject: Digest | undefined;
+}
+
+/** Pushing, pulling and deleting manifests, and the referrers of a subject. */
+export class ManifestService {
+  constructor(private readonly metadata: RegistryMetadata) {}
+
+  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+    const reference = parseReference(referenceText);
+    if (!reference) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${referenceText.slice(0, 200)}"`);
+    const manifest = parseManifest(content, contentType);
+    const digest = this.digestFor(reference, content);
+    await this.checkReferences(name, manifest);
+    await this.metadata.putManifest(
+      name,
+      {
+        digest,
+        mediaType: manifest.mediaType,
+        artifactType: manifest.artifactType,
+        subject: manifest.subject?.digest,
+        content,
+        annotations: manifest.annotations,
+        blobs: manifest.blobs.map((blob) => blob.digest),
+        manifests: manifest.manifests.map((child) => child.digest),
+      },
+      reference.kind === 'tag' ? reference.tag : undefined,
+    );
+    return { digest, subject: manifest.subject?.digest };
+  }
+
+  async get(name: RepositoryName, referenceText: string): Promise<StoredManifest> {
+    const reference = parseReference(referenceText);
+    const manifest =
+      reference === undefined
+        ? undefined
+        : reference.kind === 'tag'
+          ? await this.metadata.manifestByTag(name, reference.tag)
+          : await this.metadata.manifestByDigest(name, reference.digest);
+    if (!manifest) throw await this.unknown(name, referenceText);
+    return manifest;
+  }
+
+  /** By digest: the manifest and every tag on it. By tag: only the tag. */
+  async delete(name: RepositoryName, referenceText: string): Promise<void> {
+    const reference = parseReference(referenceText);
+    const deleted =
+      reference === undefined
+        ? false
+        : reference.kind === 'tag'
+          ? await this.metadata.deleteTag(name, reference.tag)
+          : await this.metadata.deleteManifest(name, reference.digest);
+    if (!deleted) throw await this.unknown(name, referenceText);
+  }
+
+  /** The referrers API answer: an OCI index of the manifests whose `subject` is `digest`. */
+  async referrers(name: RepositoryName, digest: Digest, artifactType: string | undefined): Promise<object> {
+    const referrers = await this.metadata.referrers(name, digest, artifactType);
+    return {
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: referrers.map((referrer) => ({
+        mediaType: referrer.mediaType,
+        digest: referrer.digest,
+        size: referrer.size,
+        ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}),
+        ...(referrer.annotations ? { annotations: referrer.annotations } : {}),
+      })),
+    };
+  }
+
+  private digestFor(reference: Reference, content: Buffer): Digest {
+    if (reference.kind === 'tag') return digestOf(content);
+    const actual = digestOf(content, digestAlgorithm(reference.digest));
+    if (actual !== reference.digest) {
+      throw new RegistryError('DIGEST_INVALID', `manifest digest ${actual} does not match ${reference.digest}`);
+    }
+    return actual;
+  }
+
+  /** Every blob and child manifest must be in the repository; `subject` need not exist (spec). */
+  private async checkReferences(name: RepositoryName, manifest: ParsedManifest): Promise<void> {
+    const missing = await this.metadata.missingReferences(
+      name,
+      manifest.blobs.map((blob) => blob.digest),
+      manifest.manifests.map((child) => child.digest),
+    );
+    if (missing.length > 0) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s)`, {
+        detail: { digests: missing },
+      });
+    }
+  }
+
+  private async unknown(name: RepositoryName, reference: string): Promise<RegistryError> {
+    if (!(await this.metadata.repositoryExists(name))) {
+      return new RegistryError('NAME_UNKNOWN', undefined, { detail: { name } });
+    }
+    return new RegistryError('MANIFEST_UNKNOWN', undefined, { detail: { reference: reference.slice(0, 200) } });
+  }
+}

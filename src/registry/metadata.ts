@@ -1,0 +1,311 @@
+import type { Transaction } from 'kysely';
+import type { Database, Schema } from '../db/schema.js';
+import type { Digest } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/names.js';
+
+export interface StoredManifest {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  content: Buffer;
+}
+
+export interface NewManifest {
+  digest: Digest;
+  mediaType: string;
+  artifactType: string | undefined;
+  subject: Digest | undefined;
+  content: Buffer;
+  annotations: Record<string, string>;
+  blobs: Digest[];
+  manifests: Digest[];
+}
+
+export interface Referrer {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  annotations: Record<string, string> | undefined;
+}
+
+export interface Upload {
+  id: string;
+  repository: RepositoryName;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * The registry's metadata: repositories, which blobs each may see, manifests, tags and upload
+ * sessions. Every write is an idempotent upsert, so concurrent pushes of the same blob, manifest
+ * or tag both succeed.
+ */
+export class RegistryMetadata {
+  constructor(private readonly db: Database) {}
+
+  async repositoryExists(name: RepositoryName): Promise<boolean> {
+    return (await this.repositoryId(name)) !== undefined;
+  }
+
+  async linkBlob(name: RepositoryName, digest: Digest, size: number): Promise<void> {
+    const now = timestamp();
+    await this.db.transaction().execute(async (trx) => {
+      const repositoryId = await ensureRepository(trx, name, now);
+      await trx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((c) => c.column('digest').doNothing())
+        .execute();
+      await trx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now })
+        .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+    });
+  }
+
+  /** Size of a blob visible in the repository. */
+  async blobSize(name: RepositoryName, digest: Digest): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select('blobs.size')
+      .where('repositories.name', '=', name)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.size);
+  }
+
+  async unlinkBlob(name: RepositoryName, digest: Digest): Promise<boolean> {
+    const repositoryId = await this.repositoryId(name);
+    if (repositoryId === undefined) return false;
+    const result = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Of the given digests, those that are not visible in the repository as blobs or manifests. */
+  async missingReferences(name: RepositoryName, blobs: Digest[], manifests: Digest[]): Promise<Digest[]> {
+    const repositoryId = await this.repositoryId(name);
+    if (repositoryId === undefined) return [...blobs, ...manifests];
+    const missing: Digest[] = [];
+    if (blobs.length > 0) {
+      const found = await this.db
+        .selectFrom('repository_blobs')
+        .select('digest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', blobs)
+        .execute();
+      const present = new Set(found.map((row) => row.digest));
+      missing.push(...blobs.filter((digest) => !present.has(digest)));
+    }
+    if (manifests.length > 0) {
+      const found = await this.db
+        .selectFrom('manifests')
+        .select('digest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', manifests)
+        .execute();
+      const present = new Set(found.map((row) => row.digest));
+      missing.push(...manifests.filter((digest) => !present.has(digest)));
+    }
+    return missing;
+  }
+
+  async putManifest(name: RepositoryName, manifest: NewManifest, tag: string | undefined): Promise<void> {
+    const now = timestamp();
+    await this.db.transaction().execute(async (trx) => {
+      const repositoryId = await ensureRepository(trx, name, now);
+      const inserted = await trx
+        .insertInto('manifests')
+        .values({
+          repository_id: repositoryId,
+          digest: manifest.digest,
+          media_type: manifest.mediaType,
+          artifact_type: manifest.artifactType ?? null,
+          subject_digest: manifest.subject ?? null,
+          size: manifest.content.length,
+          content: manifest.content,
+          annotations: Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null,
+          created_at: now,
+        })
+        .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) {
+        const reference = (digest: Digest, kind: 'blob' | 'manifest') => ({
+          repository_id: repositoryId,
+          manifest_digest: manifest.digest,
+          referenced_digest: digest,
+          kind,
+        });
+        const references = [
+          ...[...new Set(manifest.blobs)].map((digest) => reference(digest, 'blob')),
+          ...[...new Set(manifest.manifests)].map((digest) => reference(digest, 'manifest')),
+        ];
+        if (references.length > 0) {
+          await trx
+            .insertInto('manifest_references')
+            .values(references)
+            .onConflict((c) => c.columns(['repository_id', 'manifest_digest', 'referenced_digest']).doNothing())
+            .execute();
+        }
+      }
+      if (tag !== undefined) {
+        await trx
+          .insertInto('tags')
+          .values({ repository_id: repositoryId, name: tag, digest: manifest.digest, updated_at: now })
+          .onConflict((c) => c.columns(['repository_id', 'name']).doUpdateSet({ digest: manifest.digest, updated_at: now }))
+          .execute();
+      }
+    });
+  }
+
+  async manifestByDigest(name: RepositoryName, digest: Digest): Promise<StoredManifest | undefined> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
+      .where('repositories.name', '=', name)
+      .where('manifests.digest', '=', digest)
+      .executeTakeFirst();
+    return row && toStoredManifest(row);
+  }
+
+  async manifestByTag(name: RepositoryName, tag: string): Promise<StoredManifest | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+      .innerJoin('manifests', (join) =>
+        join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'),
+      )
+      .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
+      .where('repositories.name', '=', name)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst();
+    return row && toStoredManifest(row);
+  }
+
+  /** Deletes a manifest and, by cascade, every tag on it and its references. */
+  async deleteManifest(name: RepositoryName, digest: Digest): Promise<boolean> {
+    const repositoryId = await this.repositoryId(name);
+    if (repositoryId === undefined) return false;
+    const result = await this.db
+      .deleteFrom('manifests')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async deleteTag(name: RepositoryName, tag: string): Promise<boolean> {
+    const repositoryId = await this.repositoryId(name);
+    if (repositoryId === undefined) return false;
+    const result = await this.db
+      .deleteFrom('tags')
+      .where('repository_id', '=', repositoryId)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Tags in lexical (byte) order after `last`; undefined when the repository does not exist. */
+  async listTags(name: RepositoryName, limit: number, last: string | undefined): Promise<string[] | undefined> {
+    const repositoryId = await this.repositoryId(name);
+    if (repositoryId === undefined) return undefined;
+    let query = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId);
+    if (last !== undefined) query = query.where('name', '>', last);
+    const rows = await query.orderBy('name').limit(limit).execute();
+    return rows.map((row) => row.name);
+  }
+
+  async listRepositories(limit: number, last: string | undefined): Promise<RepositoryName[]> {
+    let query = this.db.selectFrom('repositories').select('name');
+    if (last !== undefined) query = query.where('name', '>', last);
+    const rows = await query.orderBy('name').limit(limit).execute();
+    return rows.map((row) => row.name as RepositoryName);
+  }
+
+  async referrers(name: RepositoryName, subject: Digest, artifactType: string | undefined): Promise<Referrer[]> {
+    let query = this.db
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.artifact_type', 'manifests.annotations'])
+      .where('repositories.name', '=', name)
+      .where('manifests.subject_digest', '=', subject);
+    if (artifactType !== undefined) query = query.where('manifests.artifact_type', '=', artifactType);
+    const rows = await query.orderBy('manifests.created_at').orderBy('manifests.digest').execute();
+    return rows.map((row) => ({
+      digest: row.digest as Digest,
+      mediaType: row.media_type,
+      size: Number(row.size),
+      artifactType: row.artifact_type,
+      annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : undefined,
+    }));
+  }
+
+  async createUpload(id: string, name: RepositoryName): Promise<void> {
+    const now = timestamp();
+    await this.db.transaction().execute(async (trx) => {
+      const repositoryId = await ensureRepository(trx, name, now);
+      await trx.insertInto('uploads').values({ id, repository_id: repositoryId, created_at: now, updated_at: now }).execute();
+    });
+  }
+
+  async upload(id: string): Promise<Upload | undefined> {
+    const row = await this.db
+      .selectFrom('uploads')
+      .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
+      .select(['uploads.id', 'repositories.name', 'uploads.created_at', 'uploads.updated_at'])
+      .where('uploads.id', '=', id)
+      .executeTakeFirst();
+    return row && { id: row.id, repository: row.name as RepositoryName, createdAt: row.created_at, updatedAt: row.updated_at };
+  }
+
+  async touchUpload(id: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ updated_at: timestamp() }).where('id', '=', id).execute();
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async uploadIdsUpdatedBefore(cutoff: Date): Promise<string[]> {
+    const rows = await this.db.selectFrom('uploads').select('id').where('updated_at', '<', cutoff.toISOString()).execute();
+    return rows.map((row) => row.id);
+  }
+
+  async uploadIds(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('uploads').select('id').execute();
+    return new Set(rows.map((row) => row.id));
+  }
+
+  private async repositoryId(name: RepositoryName): Promise<number | undefined> {
+    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    return row?.id;
+  }
+}
+
+async function ensureRepository(trx: Transaction<Schema>, name: RepositoryName, now: string): Promise<number> {
+  await trx
+    .insertInto('repositories')
+    .values({ name, created_at: now })
+    .onConflict((c) => c.column('name').doNothing())
+    .execute();
+  const row = await trx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+function toStoredManifest(row: { digest: string; media_type: string; size: number; content: Uint8Array }): StoredManifest {
+  const content = Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content);
+  return { digest: row.digest as Digest, mediaType: row.media_type, size: Number(row.size), content };
+}
+
+function timestamp(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,24 @@
+import type { Database } from '../db/schema.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { BlobService } from './blob-service.js';
+import { ManifestService } from './manifest-service.js';
+import { RegistryMetadata } from './metadata.js';
+import { type UploadLimits, UploadService } from './upload-service.js';
+
+/** The registry's services, wired over one blob store and one metadata database. */
+export interface RegistryServices {
+  metadata: RegistryMetadata;
+  blobs: BlobService;
+  uploads: UploadService;
+  manifests: ManifestService;
+}
+
+export function createRegistryServices(db: Database, store: BlobStore, limits: UploadLimits): RegistryServices {
+  const metadata = new RegistryMetadata(db);
+  return {
+    metadata,
+    blobs: new BlobService(store, metadata),
+    uploads: new UploadService(store, metadata, limits),
+    manifests: new ManifestService(metadata),
+  };
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { type Digest, createDigester, digestAlgorithm, parseDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepositoryName } from '../oci/names.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { DigestingStream } from './digesting-stream.js';
+import type { RegistryMetadata } from './metadata.js';
+import { UploadHashes } from './upload-hashes.js';
+
+/** A chunk's position from `Content-Range: <start>-<end>` (inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface UploadStatus {
+  id: string;
+  /** Bytes received so far. */
+  size: number;
+}
+
+export interface UploadLimits {
+  maxBlobBytes: number;
+  /** Abandoned uploads older than this are removed with their bytes. */
+  expiryMs: number;
+}
+
+const uploadIdGrammar = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Blob upload sessions (OCI Distribution "Pushing blobs"): monolithic, streamed and chunked. The
+ * bytes are hashed as they stream to the store; the digest is checked before a blob is committed,
+ * and the metadata is written only once the blob is durable.
+ */
+export class UploadService {
+  private readonly hashes: UploadHashes;
+  /** Uploads with a request writing to them; a second concurrent writer is refused. */
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly metadata: RegistryMetadata,
+    private readonly limits: UploadLimits,
+  ) {
+    this.hashes = new UploadHashes(store);
+  }
+
+  get inProgress(): number {
+    return this.busy.size;
+  }
+
+  async start(name: RepositoryName): Promise<UploadStatus> {
+    const id = randomUUID();
+    await this.store.createUpload(id);
+    await this.metadata.createUpload(id, name);
+    return { id, size: 0 };
+  }
+
+  /** Pushes a whole blob in one request (`POST ?digest=`), without an upload session in the database. */
+  async pushMonolithic(name: RepositoryName, digest: Digest, body: Readable, declaredLength: number | undefined): Promise<void> {
+    this.checkLength(declaredLength, 0);
+    const id = randomUUID();
+    await this.store.createUpload(id);
+    try {
+      const hash = createDigester(digestAlgorithm(digest));
+      const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
+      await this.store.appendUpload(id, body.pipe(digesting));
+      if (declaredLength !== undefined && digesting.bytes !== declaredLength) {
+        throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
+      }
+      verifyDigest(digest, `${digestAlgorithm(digest)}:${hash.digest('hex')}`);
+      await this.store.commitUpload(id, digest);
+      await this.metadata.linkBlob(name, digest, digesting.bytes);
+    } finally {
+      await this.store.deleteUpload(id);
+    }
+  }
+
+  async status(name: RepositoryName, id: string): Promise<UploadStatus> {
+    return { id, size: await this.existingSize(name, id) };
+  }
+
+  /** Appends a chunk (`PATCH`); with a range, the chunk must start where the upload ends. */
+  async append(
+    name: RepositoryName,
+    id: string,
+    body: Readable,
+    range: ChunkRange | undefined,
+    declaredLength: number | undefined,
+  ): Promise<UploadStatus> {
+    return this.exclusively(id, async () => {
+      const size = await this.existingSize(name, id);
+      return { id, size: await this.write(id, size, body, range, declaredLength) };
+    });
+  }
+
+  /** Finishes an upload (`PUT ?digest=`), with an optional last chunk in the body. */
+  async complete(
+    name: RepositoryName,
+    id: string,
+    digest: Digest,
+    body: Readable | undefined,
+    range: ChunkRange | undefined,
+    declaredLength: number | undefined,
+  ): Promise<void> {
+    await this.exclusively(id, async () => {
+      let size = await this.existingSize(name, id);
+      if (body) size = await this.write(id, size, body, range, declaredLength);
+      const algorithm = digestAlgorithm(digest);
+      const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
+      verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
+      await this.store.commitUpload(id, digest);
+      await this.metadata.linkBlob(name, digest, size);
+      await this.metadata.deleteUpload(id);
+      this.hashes.forget(id);
+    });
+  }
+
+  async cancel(name: RepositoryName, id: string): Promise<void> {
+    await this.exclusively(id, async () => {
+      await this.existingSize(name, id);
+      await this.remove(id);
+    });
+  }
+
+  /** Removes uploads untouched for longer than the expiry, and upload files no session owns. */
+  async expire(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.limits.expiryMs);
+    const expired = await this.metadata.uploadIdsUpdatedBefore(cutoff);
+    for (const id of expired) {
+      if (!this.busy.has(id)) await this.remove(id);
+    }
+    const known = await this.metadata.uploadIds();
+    const files = await this.store.listUploads();
+    const orphans = files.filter((file) => !known.has(file.id) && !this.busy.has(file.id) && file.modifiedAt < cutoff);
+    for (const orphan of orphans) await this.store.deleteUpload(orphan.id);
+    return expired.length + orphans.length;
+  }
+
+  private async write(
+    id: string,
+    size: number,
+    body: Readable,
+    range: ChunkRange | undefined,
+    declaredLength: number | undefined,
+  ): Promise<number> {
+    if (range) {
+      if (range.start !== size) {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start}, the upload has ${size} bytes`, {
+          status: 416,
+          headers: { Range: rangeHeader(size) },
+        });
+      }
+      const chunkLength = range.end - range.start + 1;
+      if (declaredLength !== undefined && declaredLength !== chunkLength) {
+        throw new RegistryError('SIZE_INVALID', `Content-Range covers ${chunkLength} bytes, Content-Length says ${declaredLength}`);
+      }
+    }
+    this.checkLength(declaredLength, size);
+    const hash = await this.hashes.at(id, size);
+    const digesting = new DigestingStream(hash, this.limits.maxBlobBytes - size);
+    try {
+      const newSize = await this.store.appendUpload(id, body.pipe(digesting));
+      this.hashes.advance(id, hash, size + digesting.bytes);
+      await this.metadata.touchUpload(id);
+      return newSize;
+    } catch (error) {
+      // Bytes that reached the disk stay for a resume; a hash that saw more than the disk is dropped.
+      if ((await this.store.uploadSize(id)) !== size + digesting.bytes) this.hashes.forget(id);
+      else this.hashes.advance(id, hash, size + digesting.bytes);
+      throw error;
+    }
+  }
+
+  private checkLength(declaredLength: number | undefined, size: number): void {
+    if (declaredLength !== undefined && size + declaredLength > this.limits.maxBlobBytes) {
+      throw new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.limits.maxBlobBytes} bytes`, { status: 413 });
+    }
+  }
+
+  private async existingSize(name: RepositoryName, id: string): Promise<number> {
+    const unknown = new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id.slice(0, 64) } });
+    if (!uploadIdGrammar.test(id)) throw unknown;
+    const upload = await this.metadata.upload(id);
+    if (!upload || upload.repository !== name) throw unknown;
+    const size = await this.store.uploadSize(id);
+    if (size === undefined) throw unknown;
+    return size;
+  }
+
+  private async remove(id: string): Promise<void> {
+    await this.store.deleteUpload(id);
+    await this.metadata.deleteUpload(id);
+    this.hashes.forget(id);
+  }
+
+  private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy.has(id)) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
+    }
+    this.busy.add(id);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+}
+
+/** The spec's `Range` header on upload responses: `0-<last byte>`; Distribution sends `0-0` when empty. */
+export function rangeHeader(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+function verifyDigest(expected: Digest, actual: string): void {
+  if (parseDigest(actual) !== expected) {
+    throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${expected}`);
+  }
+}

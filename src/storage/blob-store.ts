@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Where blob bytes live: committed blobs, addressed by digest and immutable, and upload areas,
+ * addressed by upload id, that grow by appending until committed under a digest. Knows nothing of
+ * repositories or HTTP; callers validate digests and ids before they get here.
+ */
+export interface BlobStore {
+  /** Size of a committed blob, or undefined when it is not stored. */
+  stat(digest: Digest): Promise<number | undefined>;
+  read(digest: Digest, range?: ByteRange): Readable;
+  delete(digest: Digest): Promise<void>;
+
+  createUpload(id: string): Promise<void>;
+  /** Bytes received so far, or undefined when the upload area does not exist. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Appends a stream to the upload, respecting backpressure. Resolves with the new size; on
+   * failure the upload keeps every byte that reached the disk, so the client can resume.
+   */
+  appendUpload(id: string, source: Readable): Promise<number>;
+  readUpload(id: string): Readable;
+  /** Makes the upload durable and visible as `digest`; the caller has verified the content. */
+  commitUpload(id: string, digest: Digest): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  /** Upload areas with their last modification time, for expiry of abandoned uploads. */
+  listUploads(): Promise<Array<{ id: string; modifiedAt: Date }>>;
+}

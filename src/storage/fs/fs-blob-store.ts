@@ -1,0 +1,115 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
+import type { BlobStore, ByteRange } from '../blob-store.js';
+
+/**
+ * Blobs on the local filesystem: `blobs/<algorithm>/<first two hex>/<hex>` and `uploads/<id>`.
+ * A blob becomes visible only by an atomic rename of a fully written, fsynced upload file, so a
+ * crash can never expose a partial blob.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly uploadsDir: string;
+
+  constructor(root: string) {
+    this.blobsDir = path.join(root, 'blobs');
+    this.uploadsDir = path.join(root, 'uploads');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.uploadsDir, { recursive: true });
+  }
+
+  async stat(digest: Digest): Promise<number | undefined> {
+    return sizeOf(this.blobPath(digest));
+  }
+
+  read(digest: Digest, range?: ByteRange): Readable {
+    return createReadStream(this.blobPath(digest), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async createUpload(id: string): Promise<void> {
+    const handle = await open(this.uploadPath(id), 'wx');
+    await handle.close();
+  }
+
+  async uploadSize(id: string): Promise<number | undefined> {
+    return sizeOf(this.uploadPath(id));
+  }
+
+  async appendUpload(id: string, source: Readable): Promise<number> {
+    await pipeline(source, createWriteStream(this.uploadPath(id), { flags: 'a' }));
+    return (await this.uploadSize(id)) ?? 0;
+  }
+
+  readUpload(id: string): Readable {
+    return createReadStream(this.uploadPath(id));
+  }
+
+  async commitUpload(id: string, digest: Digest): Promise<void> {
+    const from = this.uploadPath(id);
+    const handle = await open(from, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const to = this.blobPath(digest);
+    await mkdir(path.dirname(to), { recursive: true });
+    // Same digest, same bytes: replacing an existing blob with an identical one is harmless.
+    await rename(from, to);
+    await syncDirectory(path.dirname(to));
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+
+  async listUploads(): Promise<Array<{ id: string; modifiedAt: Date }>> {
+    const names = await readdir(this.uploadsDir);
+    const uploads = await Promise.all(
+      names.map(async (name) => {
+        const info = await stat(path.join(this.uploadsDir, name)).catch(() => undefined);
+        return info ? { id: name, modifiedAt: info.mtime } : undefined;
+      }),
+    );
+    return uploads.filter((upload) => upload !== undefined);
+  }
+
+  private blobPath(digest: Digest): string {
+    const hex = digestHex(digest);
+    return path.join(this.blobsDir, digestAlgorithm(digest), hex.slice(0, 2), hex);
+  }
+
+  private uploadPath(id: string): string {
+    return path.join(this.uploadsDir, id);
+  }
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Persists a rename: the new directory entry survives power loss only once the directory is synced. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
