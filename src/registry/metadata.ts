@@ -48,7 +48,11 @@ export class RegistryMetadata {
     return (await this.repositoryId(name)) !== undefined;
   }
 
-  async linkBlob(name: RepositoryName, digest: Digest, size: number): Promise<void> {
+  /**
+   * Records a committed blob as visible in the repository and, when it came from an upload
+   * session, ends that session in the same transaction.
+   */
+  async linkBlob(name: RepositoryName, digest: Digest, size: number, completedUpload?: string): Promise<void> {
     const now = timestamp();
     await this.db.transaction().execute(async (trx) => {
       const repositoryId = await ensureRepository(trx, name, now);
@@ -62,6 +66,7 @@ export class RegistryMetadata {
         .values({ repository_id: repositoryId, digest, created_at: now })
         .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing())
         .execute();
+      if (completedUpload !== undefined) await trx.deleteFrom('uploads').where('id', '=', completedUpload).execute();
     });
   }
 

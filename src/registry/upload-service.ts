@@ -111,8 +111,7 @@ export class UploadService {
       const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
       verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
       await this.store.commitUpload(id, digest);
-      await this.metadata.linkBlob(name, digest, size);
-      await this.metadata.deleteUpload(id);
+      await this.metadata.linkBlob(name, digest, size, id);
       this.hashes.forget(id);
     });
   }
