@@ -92,9 +92,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** Registry errors, and Fastify's own client errors (bad headers, aborted bodies) as the nearest code. */
+/** Errors of a request body that ended before it was complete: the client went away or was cut off. */
+const bodyCutShort = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'ECONNABORTED', 'EPIPE']);
+
+/** Registry errors, and client-caused failures (bad headers, cut-off bodies) as the nearest code. */
 function toRegistryError(error: unknown): RegistryError | undefined {
   if (error instanceof RegistryError) return error;
+  const code = (error as { code?: string }).code;
+  if ((code !== undefined && bodyCutShort.has(code)) || (error as Error).message === 'aborted') {
+    return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');
+  }
   const statusCode = (error as { statusCode?: number }).statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message, { status: statusCode });
