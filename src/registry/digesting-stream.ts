@@ -1,5 +1,5 @@
 import type { Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
 
 /**
@@ -25,4 +25,16 @@ export class DigestingStream extends Transform {
     this.hash.update(chunk);
     callback(null, chunk);
   }
+}
+
+/**
+ * Feeds `body` through `digesting` and returns the digesting side to read from. Unlike `pipe`, a
+ * body that fails or is cut off destroys the digesting stream too, so whoever reads it sees the
+ * error instead of waiting forever.
+ */
+export function digestBody(body: Readable, digesting: DigestingStream): DigestingStream {
+  pipeline(body, digesting, () => {
+    // Failures reach the reader of `digesting`, which pipeline has destroyed with the error.
+  });
+  return digesting;
 }

@@ -4,7 +4,7 @@ import { type Digest, createDigester, digestAlgorithm, parseDigest } from '../oc
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { DigestingStream } from './digesting-stream.js';
+import { DigestingStream, digestBody } from './digesting-stream.js';
 import type { RegistryMetadata } from './metadata.js';
 import { UploadHashes } from './upload-hashes.js';
 
@@ -65,7 +65,7 @@ export class UploadService {
     try {
       const hash = createDigester(digestAlgorithm(digest));
       const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
-      await this.store.appendUpload(id, body.pipe(digesting));
+      await this.store.appendUpload(id, digestBody(body, digesting));
       if (declaredLength !== undefined && digesting.bytes !== declaredLength) {
         throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
       }
@@ -160,7 +160,7 @@ export class UploadService {
     const hash = await this.hashes.at(id, size);
     const digesting = new DigestingStream(hash, this.limits.maxBlobBytes - size);
     try {
-      const newSize = await this.store.appendUpload(id, body.pipe(digesting));
+      const newSize = await this.store.appendUpload(id, digestBody(body, digesting));
       this.hashes.advance(id, hash, size + digesting.bytes);
       await this.metadata.touchUpload(id);
       return newSize;
