@@ -1,0 +1,320 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Which server a test runs against. Berth is the product; Distribution is the reference used to develop the harness. */
+export type RegistryKind = 'berth' | 'distribution';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** A registry running as a child process on loopback. */
+export interface RegistryHandle {
+  readonly kind: RegistryKind;
+  /** `127.0.0.1:PORT`, as used in image references. */
+  readonly host: string;
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Credentials for clients, once the server requires them; undefined means anonymous. */
+  readonly credentials: Credentials | undefined;
+  /** PID of the running server, or undefined while stopped. */
+  pid(): number | undefined;
+  /** Everything the server wrote to stdout and stderr so far (for failure messages). */
+  logs(): string;
+  /** Stops the server (SIGTERM) and starts it again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** Starts a stopped server again on the same port and data dir. */
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 10 s. Idempotent. */
+  stop(): Promise<void>;
+  /** Stops the server and removes the temp dirs this harness created. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Existing data dir to reuse; by default a fresh temp dir that close() removes. */
+  dataDir?: string;
+  /** Port to listen on; by default a free one. */
+  port?: number;
+  /** Extra environment for the server. */
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds to wait for the server to answer `GET /v2/`; default 10 s. */
+  readyTimeoutMs?: number;
+  credentials?: Credentials;
+}
+
+/** Picks a free loopback port by binding port 0 and closing the socket. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('no port from listen(0)'));
+        return;
+      }
+      const { port } = address;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Creates a temp dir under os.tmpdir() with a recognisable prefix. The random part is lowercase
+ * hex (unlike mkdtemp's), because podman derives image names from `oci:` paths and image names
+ * must be lowercase.
+ */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = path.join(os.tmpdir(), `berth-e2e-${prefix.toLowerCase()}-${randomBytes(6).toString('hex')}`);
+  await mkdir(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** Walks up from this file to the repository root (the folder holding bin/berth.js). */
+export function repoRoot(): string {
+  const fromEnv = process.env['BERTH_ROOT'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'bin', 'berth.js')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+/** Is the Berth server built (bin/berth.js loads dist/src/cli/main.js)? */
+export function berthIsBuilt(): boolean {
+  return existsSync(path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'));
+}
+
+interface Launch {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts the server; when the port was picked here and another process took it between
+ * freePort() and the server's bind, tries again on a new port.
+ */
+async function startProcess(
+  kind: RegistryKind,
+  launch: (port: number, dataDir: string) => Promise<Launch>,
+  options: StartOptions,
+  ownedDirs: string[],
+  readyLine?: RegExp,
+): Promise<RegistryHandle> {
+  let dataDir = options.dataDir;
+  if (dataDir === undefined) {
+    dataDir = await tempDir(`${kind}-data`);
+    ownedDirs.push(dataDir);
+  }
+  for (let attempt = 1; ; attempt += 1) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await startOnPort(kind, launch, options, ownedDirs, port, dataDir, readyLine);
+    } catch (err) {
+      const portTaken = err instanceof Error && /EADDRINUSE|address already in use/i.test(err.message);
+      if (options.port !== undefined || attempt >= 3 || !portTaken) {
+        await Promise.all(ownedDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+        throw err;
+      }
+    }
+  }
+}
+
+async function startOnPort(
+  kind: RegistryKind,
+  launch: (port: number, dataDir: string) => Promise<Launch>,
+  options: StartOptions,
+  ownedDirs: string[],
+  port: number,
+  dataDir: string,
+  readyLine: RegExp | undefined,
+): Promise<RegistryHandle> {
+  const host = `127.0.0.1:${port}`;
+  const url = `http://${host}`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let output = '';
+  let closed = false;
+
+  const start = async (): Promise<void> => {
+    if (child !== undefined) throw new Error(`${kind} is already running`);
+    const { command, args, env } = await launch(port, dataDir);
+    const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    let exitInfo: string | undefined;
+    exited = new Promise((resolve) => {
+      proc.on('exit', (code, signal) => {
+        exitInfo = `exited with ${code ?? signal}`;
+        if (child === proc) child = undefined;
+        resolve();
+      });
+      proc.on('error', (err) => {
+        exitInfo = `failed to start: ${err.message}`;
+        if (child === proc) child = undefined;
+        resolve();
+      });
+    });
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (exitInfo !== undefined) {
+        throw new Error(`${kind} ${exitInfo} before it was ready\n${output.slice(-4000)}`);
+      }
+      try {
+        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        // 401 means it is up and asks for a token; both are "ready". The log line proves that
+        // it is our process that answered, not another one that got the port.
+        if ((res.status === 200 || res.status === 401) && (readyLine === undefined || readyLine.test(output))) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`${kind} did not answer GET /v2/ within ${readyTimeoutMs} ms\n${output.slice(-4000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    if (proc === undefined) return;
+    proc.kill('SIGTERM');
+    const killTimer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killTimer);
+    child = undefined;
+  };
+
+  const handle: RegistryHandle = {
+    kind,
+    host,
+    url,
+    port,
+    dataDir,
+    credentials: options.credentials,
+    pid: () => child?.pid,
+    logs: () => output,
+    start,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await stop();
+      await Promise.all(ownedDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+  };
+  try {
+    await start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return handle;
+}
+
+/**
+ * Starts `node bin/berth.js serve --host 127.0.0.1 --port PORT --data-dir DIR` and waits until
+ * `GET /v2/` answers.
+ */
+export async function startBerth(options: StartOptions = {}): Promise<RegistryHandle> {
+  const root = repoRoot();
+  const bin = path.join(root, 'bin', 'berth.js');
+  if (!berthIsBuilt()) {
+    throw new Error(`Berth is not built: ${path.join(root, 'dist/src/cli/main.js')} is missing (run npm run build)`);
+  }
+  return startProcess(
+    'berth',
+    async (port, dataDir) => ({
+      command: process.execPath,
+      args: [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
+      env: { ...process.env, ...options.env },
+    }),
+    options,
+    [],
+    /"msg":"listening"/,
+  );
+}
+
+/**
+ * Starts Debian's `docker-registry` (CNCF Distribution 2.8) with filesystem storage in a temp dir
+ * and deletes enabled. For developing the harness and for comparisons; the product is Berth.
+ */
+export async function startDistribution(options: StartOptions = {}): Promise<RegistryHandle> {
+  const configDir = await tempDir('distribution-config');
+  const secret = randomBytes(16).toString('hex');
+  return startProcess(
+    'distribution',
+    async (port, dataDir) => {
+      const configPath = path.join(configDir, 'config.yml');
+      await writeFile(
+        configPath,
+        [
+          'version: 0.1',
+          'log:',
+          '  level: warn',
+          '  accesslog:',
+          '    disabled: true',
+          'storage:',
+          '  filesystem:',
+          `    rootdirectory: ${JSON.stringify(dataDir)}`,
+          '  delete:',
+          '    enabled: true',
+          '  maintenance:',
+          '    uploadpurging:',
+          '      enabled: false',
+          'http:',
+          `  addr: 127.0.0.1:${port}`,
+          // Upload Locations carry an HMAC'd _state; a fixed secret keeps them valid across restarts.
+          `  secret: ${secret}`,
+          '',
+        ].join('\n'),
+      );
+      return {
+        command: 'docker-registry',
+        args: ['serve', configPath],
+        env: { ...process.env, ...options.env },
+      };
+    },
+    options,
+    [configDir],
+  );
+}
+
+/** The registry the e2e suite targets: Berth, unless E2E_REGISTRY=distribution. */
+export function targetKind(): RegistryKind {
+  return process.env['E2E_REGISTRY'] === 'distribution' ? 'distribution' : 'berth';
+}
+
+/** Starts the target registry (see {@link targetKind}). */
+export async function startRegistry(options: StartOptions = {}): Promise<RegistryHandle> {
+  return targetKind() === 'distribution' ? startDistribution(options) : startBerth(options);
+}
