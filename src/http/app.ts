@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Authorizer } from '../auth/access.js';
 import { RegistryError } from '../oci/errors.js';
 import { registryRoutes } from '../registry/routes.js';
@@ -33,6 +33,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 2048 },
     // One log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path) get
+    // the OCI envelope too, not Fastify's own JSON.
+    frameworkErrors: (error, request, reply) => sendFrameworkError(error, request, reply),
   });
   const metrics = createMetrics(() => options.services.uploads.inProgress);
 
@@ -90,6 +93,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(registryRoutes, { services: options.services, authorizer: options.authorizer });
   return app;
+}
+
+/** Fastify's own errors before routing, in the envelope the error handler would give them. */
+function sendFrameworkError(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const registryError = toRegistryError(error);
+  if (!registryError) {
+    request.log.error({ err: error }, 'unexpected error');
+    sendJson(reply.code(500), { errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }] });
+    return;
+  }
+  sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
 }
 
 /** Errors of a request body that ended before it was complete: the client went away or was cut off. */
