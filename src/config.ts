@@ -4,13 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** Durations as in `30s`, `15m`, `24h`, `7d`, or a number of milliseconds. */
-const duration = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 24h or 7d')
-    .transform(parseDuration),
-]);
+const duration = z.unknown().transform((value, context) => {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && /^\d+(ms|s|m|h|d)$/.test(value)) return parseDuration(value);
+  context.addIssue({ code: 'custom', message: `expected a duration like 30s, 15m, 24h or 7d, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
 
 const configSchema = z
   .object({

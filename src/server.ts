@@ -44,11 +44,15 @@ export async function createBerth(config: Config, options: { logger?: boolean } 
     closing ??= (async () => {
       clearInterval(sweeper);
       const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeout);
+      // A keep-alive connection whose response finishes after close() began becomes idle later:
+      // close it then, rather than waiting for the keep-alive timeout.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       forced.unref();
       try {
         await app.close();
       } finally {
         clearTimeout(forced);
+        clearInterval(idle);
         await db.destroy();
       }
     })();

@@ -72,7 +72,8 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('uploads')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('repository_id', 'integer', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+        // A name, not a repositories row: starting an upload does not create the repository.
+        .addColumn('repository', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();

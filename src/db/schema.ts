@@ -55,7 +55,7 @@ export interface TagsTable {
 /** Upload sessions; their bytes live in the blob store's upload area under the same id. */
 export interface UploadsTable {
   id: string;
-  repository_id: number;
+  repository: string;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Authorizer } from '../auth/access.js';
 import { RegistryError } from '../oci/errors.js';
 import { registryRoutes } from '../registry/routes.js';
 import type { RegistryServices } from '../registry/services.js';
+import { sendError } from './error-reply.js';
 import { createMetrics } from './metrics.js';
 import { sendJson } from './send-json.js';
 
@@ -35,7 +36,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path) get
     // the OCI envelope too, not Fastify's own JSON.
-    frameworkErrors: (error, request, reply) => sendFrameworkError(error, request, reply),
+    frameworkErrors: (error, request, reply) => void sendError(error, request, reply),
   });
   const metrics = createMetrics(() => options.services.uploads.inProgress);
 
@@ -70,18 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const registryError = toRegistryError(error);
-    if (!registryError) {
-      request.log.error({ err: error }, 'unexpected error');
-      if (reply.sent || reply.raw.headersSent) return;
-      return sendJson(reply.code(500), {
-        errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }],
-      });
-    }
-    if (reply.raw.headersSent) return;
-    return sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
-  });
+  app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
 
   app.setNotFoundHandler(async (request, reply) => {
     const error = new RegistryError('UNSUPPORTED', `no endpoint ${request.method} ${request.url.split('?')[0]}`, { status: 404 });
@@ -93,32 +83,4 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(registryRoutes, { services: options.services, authorizer: options.authorizer });
   return app;
-}
-
-/** Fastify's own errors before routing, in the envelope the error handler would give them. */
-function sendFrameworkError(error: Error, request: FastifyRequest, reply: FastifyReply): void {
-  const registryError = toRegistryError(error);
-  if (!registryError) {
-    request.log.error({ err: error }, 'unexpected error');
-    sendJson(reply.code(500), { errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }] });
-    return;
-  }
-  sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
-}
-
-/** Errors of a request body that ended before it was complete: the client went away or was cut off. */
-const bodyCutShort = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'ECONNABORTED', 'EPIPE']);
-
-/** Registry errors, and client-caused failures (bad headers, cut-off bodies) as the nearest code. */
-function toRegistryError(error: unknown): RegistryError | undefined {
-  if (error instanceof RegistryError) return error;
-  const code = (error as { code?: string }).code;
-  if ((code !== undefined && bodyCutShort.has(code)) || (error as Error).message === 'aborted') {
-    return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');
-  }
-  const statusCode = (error as { statusCode?: number }).statusCode;
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message, { status: statusCode });
-  }
-  return undefined;
 }

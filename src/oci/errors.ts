@@ -1,5 +1,6 @@
 /**
- * The OCI Distribution error codes (spec section "Error Codes") with the HTTP status each one is
+ * The OCI Distribution error codes (spec section "Error Codes"), and only those, since clients
+ * must understand every code they receive, with the HTTP status each one is
  * answered with. Services throw `RegistryError`s; the HTTP layer renders them as the spec's
  * envelope `{"errors":[{"code","message","detail"}]}`.
  */
@@ -14,10 +15,9 @@ export const errorCodes = {
   NAME_INVALID: { status: 400, message: 'invalid repository name' },
   NAME_UNKNOWN: { status: 404, message: 'repository name not known to registry' },
   SIZE_INVALID: { status: 400, message: 'provided length did not match content length' },
-  RANGE_INVALID: { status: 416, message: 'invalid content range' },
-  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   UNAUTHORIZED: { status: 401, message: 'authentication required' },
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  /** Also the spec's answer to "an invalid set of parameters" (a bad `n`, an unsatisfiable range). */
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
 } as const;

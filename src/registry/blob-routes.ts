@@ -16,7 +16,7 @@ export const getBlob: RegistryHandler = async ({ services }, request, reply, { n
   });
   const range = parseRangeHeader(request.headers.range, size);
   if (range === 'unsatisfiable') {
-    throw new RegistryError('RANGE_INVALID', `range not satisfiable for a blob of ${size} bytes`, {
+    throw new RegistryError('UNSUPPORTED', `range not satisfiable for a blob of ${size} bytes`, {
       status: 416,
       headers: { 'Content-Range': `bytes */${size}` },
     });

@@ -255,20 +255,12 @@ export class RegistryMetadata {
 
   async createUpload(id: string, name: RepositoryName): Promise<void> {
     const now = timestamp();
-    await this.db.transaction().execute(async (trx) => {
-      const repositoryId = await ensureRepository(trx, name, now);
-      await trx.insertInto('uploads').values({ id, repository_id: repositoryId, created_at: now, updated_at: now }).execute();
-    });
+    await this.db.insertInto('uploads').values({ id, repository: name, created_at: now, updated_at: now }).execute();
   }
 
   async upload(id: string): Promise<Upload | undefined> {
-    const row = await this.db
-      .selectFrom('uploads')
-      .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
-      .select(['uploads.id', 'repositories.name', 'uploads.created_at', 'uploads.updated_at'])
-      .where('uploads.id', '=', id)
-      .executeTakeFirst();
-    return row && { id: row.id, repository: row.name as RepositoryName, createdAt: row.created_at, updatedAt: row.updated_at };
+    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, repository: row.repository as RepositoryName, createdAt: row.created_at, updatedAt: row.updated_at };
   }
 
   async touchUpload(id: string): Promise<void> {

@@ -1,0 +1,36 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../oci/errors.js';
+import { sendJson } from './send-json.js';
+
+/** Errors of a request body that ended before it was complete: the client went away or was cut off. */
+const bodyCutShort = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'ECONNABORTED', 'EPIPE']);
+
+/**
+ * Answers any error in the OCI envelope: registry errors with their code and status, client-caused
+ * failures as the nearest code, and anything else as a 500 that is logged once with the request id
+ * and tells the client nothing of the internals.
+ */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  const registryError = toRegistryError(error);
+  if (!registryError) request.log.error({ err: error }, 'unexpected error');
+  if (reply.sent || reply.raw.headersSent) return undefined;
+  if (!registryError) {
+    return sendJson(reply.code(500), {
+      errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }],
+    });
+  }
+  return sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
+}
+
+function toRegistryError(error: unknown): RegistryError | undefined {
+  if (error instanceof RegistryError) return error;
+  const code = (error as { code?: string }).code;
+  if ((code !== undefined && bodyCutShort.has(code)) || (error as Error).message === 'aborted') {
+    return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');
+  }
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message, { status: statusCode });
+  }
+  return undefined;
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { built, errorCode, mediaTypes, ociErrorCodes, pushBlob, pushImage, putManifest, sha256, startUpload, testApp, withDigest } from './test-app.js';
+
+describe('the OCI error envelope', () => {
+  it('every protocol error answers {"errors":[{code,message}]} as application/json with a code from the spec list', async (t) => {
+    const app = await testApp(t);
+    await pushImage(app, 'acme/app', { tag: 'v1' });
+    const location = await startUpload(app, 'acme/app');
+    const cases: Array<[{ method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: string; headers?: Record<string, string> }, number, string]> = [
+      [{ method: 'GET', url: `/v2/acme/app/blobs/${sha256('none')}` }, 404, 'BLOB_UNKNOWN'],
+      [{ method: 'GET', url: '/v2/acme/app/blobs/uploads/00000000-0000-4000-8000-000000000000' }, 404, 'BLOB_UPLOAD_UNKNOWN'],
+      [{ method: 'PATCH', url: location, payload: 'x', headers: { 'content-range': '5-5' } }, 416, 'BLOB_UPLOAD_INVALID'],
+      [{ method: 'PUT', url: withDigest(location, sha256('y')), payload: 'x' }, 400, 'DIGEST_INVALID'],
+      [{ method: 'GET', url: '/v2/acme/app/manifests/v2' }, 404, 'MANIFEST_UNKNOWN'],
+      [{ method: 'PUT', url: '/v2/acme/app/manifests/v2', payload: 'blablabla', headers: { 'content-type': mediaTypes.ociManifest } }, 400, 'MANIFEST_INVALID'],
+      [{ method: 'GET', url: '/v2/nobody/manifests/v1' }, 404, 'NAME_UNKNOWN'],
+      [{ method: 'GET', url: '/v2/NoBody/manifests/v1' }, 400, 'NAME_INVALID'],
+      [{ method: 'POST', url: '/v2/acme/app/manifests/v1' }, 405, 'UNSUPPORTED'],
+    ];
+    for (const [request, status, code] of cases) {
+      const res = await app.inject(request);
+      assert.equal(res.statusCode, status, `${request.method} ${request.url}: ${res.body}`);
+      assert.equal(errorCode(res), code);
+      assert.ok(ociErrorCodes.includes(code));
+      const [entry] = res.json().errors;
+      assert.equal(typeof entry.message, 'string');
+      assert.ok(entry.message.length > 0);
+      assert.equal(res.headers['content-length'], String(res.rawPayload.length));
+    }
+  });
+
+  it('MANIFEST_BLOB_UNKNOWN carries the missing digests in detail', async (t) => {
+    const app = await testApp(t);
+    const config = { mediaType: mediaTypes.ociConfig, digest: sha256('missing config'), size: 14 };
+    const manifest = built(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config, layers: [] }), mediaTypes.ociManifest);
+    const res = await putManifest(app, 'acme/app', 'v1', manifest);
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(res.json(), {
+      errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'manifest references 1 unknown blob(s) or manifest(s)', detail: { digests: [config.digest] } }],
+    });
+  });
+
+  it('HEAD errors answer the status with no body', async (t) => {
+    const app = await testApp(t);
+    await pushImage(app, 'acme/app', { tag: 'v1' });
+    const res = await app.inject({ method: 'HEAD', url: '/v2/acme/app/manifests/nope' });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.rawPayload.length, 0);
+  });
+
+  it('a blob whose file was removed from disk answers 404 BLOB_UNKNOWN, not 500', async (t) => {
+    const app = await testApp(t);
+    const blob = await pushBlob(app, 'acme/app', 'soon gone');
+    const hex = blob.digest.slice('sha256:'.length);
+    await rm(path.join(app.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex));
+    const res = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}` });
+    assert.equal(res.statusCode, 404);
+    assert.equal(errorCode(res), 'BLOB_UNKNOWN');
+  });
+
+  it('a manifest PUT with the body of another format does not answer 500', async (t) => {
+    const app = await testApp(t);
+    const res = await putManifest(app, 'acme/app', 'v1', built('{"schemaVersion":2,"config":null,"layers":null}', mediaTypes.ociManifest));
+    assert.equal(res.statusCode, 400);
+    assert.equal(errorCode(res), 'MANIFEST_INVALID');
+  });
+});
