@@ -40,6 +40,7 @@ import {
   smallPushes,
   tagsLists,
 } from './scenarios.js';
+import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
 import { GiB, MiB, formatNumber } from './stats.js';
 
 const config = benchConfig();
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   let commands: string[] = [];
   let berthAuth = 'off';
+  const loadBefore = await loadAverage();
+  let cpuBefore: CpuSnapshot | undefined;
+  let foreign = Number.NaN;
   try {
     const berth = await startBerth(dirs.berth, dirs.logs);
     started.push(berth);
@@ -114,6 +118,8 @@ async function main(): Promise<void> {
     started.push(bare);
     log(`berth pid ${berth.pid} ${berth.url}; distribution pid ${distribution.pid} ${distribution.url}; bare pid ${bare.pid} ${bare.url}`);
     commands = [berth.command, distribution.command, bare.command];
+    const pids = [berth.pid, distribution.pid, bare.pid];
+    cpuBefore = await cpuSnapshot(pids);
 
     const makeTarget = (kind: RegistryKind, server: ServerProcess, auth: Credentials | undefined): Target => {
       const http = new HttpClient(server.url, 128);
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
         log(`big blob ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
       }
     }
+    foreign = foreignShare(cpuBefore, await cpuSnapshot(pids));
   } finally {
     for (const client of clients) client.close();
     for (const server of started.reverse()) await stopProcess(server).catch((error: unknown) => log(`stopping ${server.name}: ${String(error)}`));
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
     ...header,
     `- Command: \`${config.quick ? 'BENCH_QUICK=1 ' : ''}${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS} ` : ''}npm run bench\` (${config.rounds} rounds, registries alternating which goes first; took ${((performance.now() - runStart) / 1000).toFixed(0)} s)`,
     `- Sizes: ${sizes}${config.quick ? ' (BENCH_QUICK)' : ''}`,
+    `- Other load on the machine: load average ${loadBefore} before the run, ${await loadAverage()} after; other processes used ${Number.isFinite(foreign) ? Math.round(foreign * 100) : '?'}% of the machine's CPU time during the run${foreign > 0.1 ? ' (the machine was shared: absolute figures are pessimistic, ratios of the alternating rounds are the fairer reading)' : ''}.`,
     `- Berth authentication: ${berthAuth}. Distribution runs without auth.`,
     '- Servers (started by the bench, stopped by pid):',
     ...commands.map((command) => `  - \`${command}\``),
@@ -237,6 +245,7 @@ async function main(): Promise<void> {
     roundsTable(results),
     '',
   ].join('\n');
+  log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
   process.stdout.write(`\n${table}\n\n${machineTable(results.machine)}\n`);
   const output = process.env.BENCH_OUTPUT ?? (config.quick || process.env.BENCH_SCENARIOS ? undefined : path.join(repoRoot, 'docs/performance.md'));
   if (output) {

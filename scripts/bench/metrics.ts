@@ -40,6 +40,7 @@ export const metrics: MetricDef[] = [
   { key: 'tagsFullMs', label: 'Tags list, N tags, full', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 1 } },
   { key: 'tagsPagedMs', label: 'Tags list, N tags, n=100 all pages', unit: 'ms', better: 'lower' },
   { key: 'tagsPages', label: 'Tags list, pages walked with n=100', unit: 'pages', better: 'higher' },
+  { key: 'tagsLargestPage', label: 'Tags list, largest page returned for n=100', unit: 'tags', better: 'lower' },
   { key: 'rssPeak', label: 'Peak RSS over the scenarios above', unit: 'MB', better: 'lower' },
   { key: 'bigPush', label: 'Push big blob streamed (see sizes)', unit: 'MiB/s', better: 'higher' },
   { key: 'bigPull', label: 'Pull big blob', unit: 'MiB/s', better: 'higher' },
