@@ -2,7 +2,7 @@
  * Bare Node servers that bound what Berth can do on this machine, run in their own process:
  * - HTTP `GET|HEAD|POST /ok`: 200 at once (a POST body is drained): the load client's ceiling.
  * - HTTP `POST /ingest[?keep=1]`: sha256 while writing to a file, fsync, 201 with the digest.
- * - HTTP `GET /blob`: streams the last kept upload from disk.
+ * - HTTP `GET /blob[?hwm=bytes]`: streams the last kept upload from disk (read size `hwm`, default 64 KiB).
  * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
  * Prints `{"http":port,"tcp":port}` on stdout once listening.
  */
@@ -68,7 +68,8 @@ const server = http.createServer((request, response) => {
     stat(file).then(async (info) => {
       response.writeHead(200, { 'Content-Length': info.size, 'Content-Type': 'application/octet-stream' });
       if (request.method === 'HEAD') return void response.end();
-      await pipeline(createReadStream(file), response);
+      const hwm = Number(/[?&]hwm=(\d+)/.exec(url)?.[1] ?? 64 * 1024);
+      await pipeline(createReadStream(file, { highWaterMark: hwm }), response);
     }, fail).catch(fail);
     return;
   }
