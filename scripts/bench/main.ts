@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Berth against CNCF Distribution and the machine's limits, on loopback.
  * See docs/performance.md for what it measures and the last results. Environment:
- *   BENCH_ROUNDS (default 3), BENCH_QUICK=1 (small sizes, under two minutes),
+ *   BENCH_ROUNDS (default 3; 1 with BENCH_QUICK), BENCH_QUICK=1 (small sizes, under two minutes),
  *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,big (a subset),
  *   BENCH_BERTH_USER / BENCH_BERTH_TOKEN (credentials for Berth when it requires them),
  *   BENCH_BERTH_NODE_ARGS (extra node flags for Berth, e.g. --cpu-prof), BENCH_OUTPUT (report
