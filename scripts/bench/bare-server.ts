@@ -1,0 +1,102 @@
+/**
+ * Bare Node servers that bound what Berth can do on this machine, run in their own process:
+ * - HTTP `GET|HEAD|POST /ok`: 200 at once (a POST body is drained): the load client's ceiling.
+ * - HTTP `POST /ingest[?keep=1]`: sha256 while writing to a file, fsync, 201 with the digest.
+ * - HTTP `GET /blob[?hwm=bytes]`: streams the last kept upload from disk (read size `hwm`, default 64 KiB).
+ * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
+ * Prints `{"http":port,"tcp":port}` on stdout once listening.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: bare-server <data-dir>');
+const dir: string = dataDir;
+let sequence = 0;
+
+async function ingest(request: http.IncomingMessage, keep: boolean): Promise<string> {
+  const file = path.join(dir, `upload-${process.pid}-${sequence++}`);
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(request, hashing, createWriteStream(file));
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (keep) await rename(file, path.join(dir, 'blob'));
+  else setImmediate(() => void rm(file, { force: true }));
+  return `sha256:${hash.digest('hex')}`;
+}
+
+const server = http.createServer((request, response) => {
+  const url = request.url ?? '/';
+  const fail = (error: unknown) => {
+    if (!response.headersSent) response.writeHead(500, { 'Content-Length': 0 });
+    response.end();
+    process.stderr.write(`${String(error)}\n`);
+  };
+  if (url.startsWith('/ok')) {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'Content-Length': 0 });
+      response.end();
+    });
+    return;
+  }
+  if (url.startsWith('/ingest') && request.method === 'POST') {
+    ingest(request, url.includes('keep=1')).then((digest) => {
+      response.writeHead(201, { 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+      response.end();
+    }, fail);
+    return;
+  }
+  if (url.startsWith('/blob')) {
+    const file = path.join(dir, 'blob');
+    stat(file).then(async (info) => {
+      response.writeHead(200, { 'Content-Length': info.size, 'Content-Type': 'application/octet-stream' });
+      if (request.method === 'HEAD') return void response.end();
+      const hwm = Number(/[?&]hwm=(\d+)/.exec(url)?.[1] ?? 64 * 1024);
+      await pipeline(createReadStream(file, { highWaterMark: hwm }), response);
+    }, fail).catch(fail);
+    return;
+  }
+  response.writeHead(404, { 'Content-Length': 0 });
+  response.end();
+});
+server.keepAliveTimeout = 60_000;
+
+const tcp = net.createServer((socket) => {
+  let bytes = 0;
+  socket.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  socket.on('end', () => socket.end(`${bytes}\n`));
+  socket.on('error', () => socket.destroy());
+});
+
+server.listen(0, '127.0.0.1', () => {
+  tcp.listen(0, '127.0.0.1', () => {
+    const httpPort = (server.address() as net.AddressInfo).port;
+    const tcpPort = (tcp.address() as net.AddressInfo).port;
+    process.stdout.write(`${JSON.stringify({ http: httpPort, tcp: tcpPort })}\n`);
+  });
+});
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close();
+  tcp.close();
+  process.exit(0);
+});

@@ -1,0 +1,49 @@
+import { MiB } from './stats.js';
+
+/** Sizes and counts of one bench run; BENCH_QUICK=1 shrinks them to finish within two minutes. */
+export interface BenchConfig {
+  quick: boolean;
+  rounds: number;
+  blobBytes: number;
+  chunkBytes: number;
+  parallelPulls: number;
+  smallCount: number;
+  smallBytes: number;
+  smallConcurrency: number;
+  manifestCount: number;
+  manifestConcurrency: number;
+  readSeconds: number;
+  readConcurrency: number;
+  tagCount: number;
+  tagPage: number;
+  /** Sequential full tags-list requests per round (their median is reported). */
+  tagListRepeats: number;
+  bigBytes: number;
+  loopbackBytes: number;
+}
+
+export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = env.BENCH_QUICK === '1';
+  // Quick runs default to one round so they stay under two minutes on a busy 2-CPU machine.
+  const rounds = Number(env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('BENCH_ROUNDS must be an integer from 1 to 20');
+  return {
+    quick,
+    rounds,
+    blobBytes: quick ? 64 * MiB : 256 * MiB,
+    chunkBytes: 16 * MiB,
+    parallelPulls: 8,
+    smallCount: quick ? 500 : 2000,
+    smallBytes: 4096,
+    smallConcurrency: 32,
+    manifestCount: quick ? 300 : 1000,
+    manifestConcurrency: 16,
+    readSeconds: quick ? 2 : 10,
+    readConcurrency: 64,
+    tagCount: quick ? 2000 : 10_000,
+    tagPage: 100,
+    tagListRepeats: quick ? 3 : 10,
+    bigBytes: quick ? 512 * MiB : 2048 * MiB,
+    loopbackBytes: quick ? 256 * MiB : 1024 * MiB,
+  };
+}

@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+
+/**
+ * CPU used on the whole machine versus by the bench and its servers, so a report can say how much
+ * other work shared the CPUs during the run (its figures are then lower bounds).
+ */
+export interface CpuSnapshot {
+  /** Busy jiffies of all CPUs (user+nice+system+irq+softirq+steal). */
+  busy: number;
+  /** Total jiffies of all CPUs. */
+  total: number;
+  /** utime+stime jiffies of the bench's own processes. */
+  ours: number;
+}
+
+async function processJiffies(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command: state is [0]; utime is field 14 overall, [11] here; stime [12].
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+}
+
+export async function cpuSnapshot(pids: number[]): Promise<CpuSnapshot> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  const total = busy + (idle ?? 0) + (iowait ?? 0);
+  let ours = 0;
+  for (const pid of [process.pid, ...pids]) ours += await processJiffies(pid);
+  return { busy, total, ours };
+}
+
+/** Share of the machine's CPU time used by other processes between two snapshots (0..1). */
+export function foreignShare(before: CpuSnapshot, after: CpuSnapshot): number {
+  const total = after.total - before.total;
+  if (total <= 0) return 0;
+  return Math.max(0, (after.busy - before.busy - (after.ours - before.ours)) / total);
+}
+
+export async function loadAverage(): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+}

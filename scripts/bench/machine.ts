@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { BenchConfig } from './config.js';
+import { type HttpClient, runForDuration, runPool } from './http-client.js';
+import type { RoundFigures } from './scenarios.js';
+import { MiB, percentile, secondsSince } from './stats.js';
+
+/** sha256 over `data` in 1 MiB updates, as a streamed upload is hashed (node:crypto). */
+export function sha256Rate(data: Buffer): RoundFigures {
+  const start = performance.now();
+  const hash = createHash('sha256');
+  for (let offset = 0; offset < data.length; offset += MiB) hash.update(data.subarray(offset, offset + MiB));
+  hash.digest();
+  return { sha256: data.length / MiB / secondsSince(start) };
+}
+
+/** Writes `data` in 1 MiB writes to a new file in `dir`, then fdatasync (what a durable push must do). */
+export async function diskWriteRate(dir: string, data: Buffer): Promise<RoundFigures> {
+  const file = path.join(dir, `disk-probe-${process.pid}`);
+  const start = performance.now();
+  const handle = await open(file, 'w');
+  try {
+    for (let offset = 0; offset < data.length; offset += MiB) {
+      const slice = data.subarray(offset, offset + MiB);
+      let written = 0;
+      while (written < slice.length) written += (await handle.write(slice, written, slice.length - written)).bytesWritten;
+    }
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  const rate = data.length / MiB / secondsSince(start);
+  await rm(file, { force: true });
+  return { diskWrite: rate };
+}
+
+/** Sends `bytes` over a loopback TCP connection to the bare server and waits for its count. */
+export async function loopbackRate(port: number, bytes: number, block: Buffer): Promise<RoundFigures> {
+  const start = performance.now();
+  const received = await new Promise<number>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.on('end', () => resolve(Number(answer.trim())));
+    socket.on('error', reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const slice = block.subarray(0, Math.min(block.length, bytes - sent));
+        sent += slice.length;
+        if (!socket.write(slice)) return void socket.once('drain', pump);
+      }
+      socket.end();
+    };
+    socket.once('connect', pump);
+  });
+  if (received !== bytes) throw new Error(`loopback: the server counted ${received} of ${bytes} bytes`);
+  return { loopback: bytes / MiB / secondsSince(start) };
+}
+
+/** The bare Node server's hash + write + fsync rate for one upload of `data` (kept for the pulls). */
+export async function bareIngest(client: HttpClient, data: Buffer): Promise<RoundFigures> {
+  const start = performance.now();
+  await client.expect(201, { method: 'POST', url: '/ingest?keep=1', headers: { 'Content-Length': data.length }, body: data });
+  return { pushMono: data.length / MiB / secondsSince(start) };
+}
+
+/** The bare Node server's stream-out rate of the kept upload: single, and `parallel` at once. */
+export async function barePull(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
+  const get = async () => (await client.expect(200, { method: 'GET', url: '/blob', consume: 'discard' })).bytes;
+  let start = performance.now();
+  const single = (await get()) / MiB / secondsSince(start);
+  start = performance.now();
+  const counts = await Promise.all(Array.from({ length: config.parallelPulls }, get));
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  return { pullSingle: single, pullParallel: total / MiB / secondsSince(start) };
+}
+
+/**
+ * The load client's own ceiling against a server that answers 200 at once: GETs at the read
+ * scenarios' concurrency and time, and 4 KiB POSTs at the small-push concurrency.
+ */
+export async function clientCeiling(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
+  const reads = await runForDuration(config.readSeconds * 1000, config.readConcurrency, async () => {
+    await client.expect(200, { method: 'GET', url: '/ok' });
+  });
+  const body = Buffer.alloc(config.smallBytes, 1);
+  const start = performance.now();
+  await runPool(config.smallCount, config.smallConcurrency, async () => {
+    await client.expect(200, { method: 'POST', url: '/ok', headers: { 'Content-Length': body.length }, body });
+  });
+  return {
+    ceilingGetRate: reads.count / reads.seconds,
+    ceilingGetP50: percentile(reads.latencies, 50),
+    ceilingGetP99: percentile(reads.latencies, 99),
+    ceilingPostRate: config.smallCount / secondsSince(start),
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * `npm run bench`: Berth against CNCF Distribution and the machine's limits, on loopback.
+ * See docs/performance.md for what it measures and the last results. Environment:
+ *   BENCH_ROUNDS (default 3; 1 with BENCH_QUICK), BENCH_QUICK=1 (small sizes, under two minutes),
+ *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,big (a subset),
+ *   BENCH_BERTH_USER / BENCH_BERTH_TOKEN (credentials for Berth when it requires them),
+ *   BENCH_BERTH_NODE_ARGS (extra node flags for Berth, e.g. --cpu-prof), BENCH_OUTPUT (report
+ *   file; full runs default to docs/performance.md, quick runs print only), BENCH_KEEP=1 (keep data).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { benchConfig } from './config.js';
+import { HttpClient } from './http-client.js';
+import { bareIngest, barePull, clientCeiling, diskWriteRate, loopbackRate, sha256Rate } from './machine.js';
+import {
+  type ServerProcess,
+  peakRss,
+  repoRoot,
+  resetPeakRss,
+  startBareServer,
+  startBerth,
+  startDistribution,
+  stopProcess,
+} from './processes.js';
+import { type Credentials, RegistryClient, type RegistryKind } from './registry-client.js';
+import { type Results, machineTable, resultsTable, roundsTable, summarize } from './report.js';
+import {
+  BenchData,
+  type Prepared,
+  type RoundFigures,
+  bigBlob,
+  manifestPuts,
+  manifestReads,
+  prepare,
+  pull,
+  pushChunked,
+  pushMonolithic,
+  smallPushes,
+  tagsLists,
+} from './scenarios.js';
+import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
+import { GiB, MiB, formatNumber } from './stats.js';
+
+const config = benchConfig();
+const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'big'];
+const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : allScenarios);
+for (const name of selected) if (!allScenarios.includes(name)) throw new Error(`unknown scenario ${name}; known: ${allScenarios.join(',')}`);
+const runStart = performance.now();
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - runStart) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
+}
+
+function record(into: Record<string, number[]>, figures: RoundFigures): void {
+  for (const [key, value] of Object.entries(figures)) (into[key] ??= []).push(value);
+}
+
+function credentials(): Credentials | undefined {
+  const token = process.env.BENCH_BERTH_TOKEN;
+  if (!token) return undefined;
+  return { user: process.env.BENCH_BERTH_USER || undefined, token };
+}
+
+function shell(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function machineDescription(dataDir: string): Promise<string[]> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(await readFile('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  const mount = shell('findmnt', ['-no', 'SOURCE,FSTYPE,OPTIONS', '-T', dataDir]);
+  const device = path.basename(mount.split(' ')[0] ?? '');
+  const rotational = await readFile(`/sys/block/${device}/queue/rotational`, 'utf8').catch(() => '?');
+  return [
+    `- Date: ${shell('date', ['-u'])}`,
+    `- CPU: ${shell('nproc', [])} online CPUs (${cpu}); memory ${(memKb / 1024 / 1024).toFixed(1)} GiB`,
+    `- Kernel: ${shell('uname', ['-srm'])}`,
+    `- Disk of the data directories: ${mount} (rotational=${rotational.trim()})`,
+    `- Node ${process.version}; ${shell('/usr/bin/docker-registry', ['--version'])}`,
+  ];
+}
+
+interface Target {
+  kind: RegistryKind;
+  server: ServerProcess;
+  http: HttpClient;
+  client: RegistryClient;
+  prepared?: Prepared;
+}
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-'));
+  const dirs = { berth: path.join(root, 'berth'), distribution: path.join(root, 'distribution'), bare: path.join(root, 'bare'), logs: path.join(root, 'logs') };
+  for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+  log(`data and logs in ${root}; ${config.rounds} round(s)${config.quick ? ', quick sizes' : ''}; scenarios ${[...selected].join(',')}`);
+  const started: ServerProcess[] = [];
+  const clients: HttpClient[] = [];
+  const results: Results = { berth: {}, distribution: {}, machine: {} };
+  const notes: string[] = [];
+  let commands: string[] = [];
+  let berthAuth = 'off';
+  const loadBefore = await loadAverage();
+  let cpuBefore: CpuSnapshot | undefined;
+  let foreign = Number.NaN;
+  try {
+    const berth = await startBerth(dirs.berth, dirs.logs);
+    started.push(berth);
+    const distribution = await startDistribution(dirs.distribution, dirs.logs);
+    started.push(distribution);
+    const bare = await startBareServer(dirs.bare, dirs.logs);
+    started.push(bare);
+    log(`berth pid ${berth.pid} ${berth.url}; distribution pid ${distribution.pid} ${distribution.url}; bare pid ${bare.pid} ${bare.url}`);
+    commands = [berth.command, distribution.command, bare.command];
+    const pids = [berth.pid, distribution.pid, bare.pid];
+    cpuBefore = await cpuSnapshot(pids);
+
+    const makeTarget = (kind: RegistryKind, server: ServerProcess, auth: Credentials | undefined): Target => {
+      const http = new HttpClient(server.url, 128);
+      clients.push(http);
+      return { kind, server, http, client: new RegistryClient(kind, http, auth) };
+    };
+    const targets = [makeTarget('berth', berth, credentials()), makeTarget('distribution', distribution, undefined)];
+    const bareHttp = new HttpClient(bare.url, 128);
+    clients.push(bareHttp);
+    const data = new BenchData(config);
+
+    for (const target of targets) {
+      const start = performance.now();
+      target.prepared = await prepare(target.client, config);
+      log(`${target.kind}: setup (${config.tagCount} tags) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
+    const berthClient = targets[0]?.client;
+    berthAuth = berthClient?.authenticated ? (berthClient.tokenRealm ? `on (Bearer token from ${berthClient.tokenRealm.realm})` : 'on (credential sent on every request)') : 'off (anonymous push and pull; no credentials given)';
+
+    for (let round = 0; round < config.rounds; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      const each = async (name: string, run: (target: Target) => Promise<RoundFigures>) => {
+        for (const target of order) {
+          const figures = await run(target);
+          record(results[target.kind], figures);
+          log(`round ${round + 1} ${name} ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+        }
+      };
+      const digests = new Map<RegistryKind, string>();
+      if (selected.has('push') || selected.has('pull')) {
+        await each('push monolithic', async (target) => {
+          const pushed = await pushMonolithic(target.client, data);
+          digests.set(target.kind, pushed.digest);
+          return pushed.figures;
+        });
+        data.nextBlob();
+        record(results.machine, await bareIngest(bareHttp, data.blob));
+      }
+      if (selected.has('pull')) {
+        await each('pull', (target) => pull(target.client, digests.get(target.kind) as string, config));
+        record(results.machine, await barePull(bareHttp, config));
+      }
+      if (selected.has('chunked')) await each('push chunked', (target) => pushChunked(target.client, data));
+      if (selected.has('small')) await each('small pushes', (target) => smallPushes(target.client, config, round));
+      if (selected.has('manifestPut')) await each('manifest PUTs', (target) => manifestPuts(target.client, config, target.prepared as Prepared, round));
+      if (selected.has('reads')) await each('manifest reads', (target) => manifestReads(target.client, config, target.prepared as Prepared));
+      if (selected.has('bigReads')) await each(`manifest GET, ${config.tagCount} tags`, (target) => manifestReads(target.client, config, target.prepared as Prepared, 'big'));
+      if (selected.has('tags')) await each('tags lists', (target) => tagsLists(target.client, config));
+      const machine: RoundFigures = {
+        ...(await clientCeiling(bareHttp, config)),
+        ...sha256Rate(data.blob.subarray(0, 256 * MiB)),
+        ...(await diskWriteRate(dirs.bare, data.blob.subarray(0, 256 * MiB))),
+        ...(await loopbackRate(bare.tcpPort, config.loopbackBytes, data.blob.subarray(0, MiB))),
+      };
+      record(results.machine, machine);
+      log(`round ${round + 1} machine: ${Object.entries(machine).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+    }
+
+    for (const target of targets) record(results[target.kind], { rssPeak: (await peakRss(target.server.pid)) / 1e6 });
+
+    if (selected.has('big')) {
+      for (const target of targets) {
+        const reset = await resetPeakRss(target.server.pid);
+        if (!reset) notes.push(`Could not reset ${target.kind}'s VmHWM; its big-blob peak RSS includes the earlier scenarios.`);
+        const figures = await bigBlob(target.client, config);
+        figures.bigRss = (await peakRss(target.server.pid)) / 1e6;
+        record(results[target.kind], figures);
+        log(`big blob ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      }
+    }
+    foreign = foreignShare(cpuBefore, await cpuSnapshot(pids));
+  } finally {
+    for (const client of clients) client.close();
+    for (const server of started.reverse()) await stopProcess(server).catch((error: unknown) => log(`stopping ${server.name}: ${String(error)}`));
+  }
+
+  const rows = summarize(results);
+  const table = resultsTable(rows);
+  const header = await machineDescription(root);
+  if (process.env.BENCH_KEEP !== '1') await rm(root, { recursive: true, force: true });
+  else log(`kept ${root}`);
+  const sizes = [
+    `blob ${config.blobBytes / MiB} MiB (chunks of ${config.chunkBytes / MiB} MiB)`,
+    `${config.smallCount} x ${config.smallBytes / 1024} KiB blobs at c=${config.smallConcurrency}`,
+    `${config.manifestCount} manifest PUTs at c=${config.manifestConcurrency}`,
+    `manifest reads ${config.readSeconds} s at c=${config.readConcurrency}`,
+    `N = ${config.tagCount} tags`,
+    `big blob ${config.bigBytes / GiB} GiB`,
+  ].join('; ');
+  const markdown = [
+    '# Performance',
+    '',
+    'Berth against CNCF Distribution (Debian `docker-registry`) and the machine\'s own limits, on one',
+    'machine over loopback, from `npm run bench` (`scripts/bench/`). Figures are medians over the rounds;',
+    'the ratio is Berth/Distribution of the figure shown (for latencies and times, lower is better,',
+    'so a ratio below 1 favours Berth). Generated by the bench; do not edit by hand.',
+    '',
+    '## Run',
+    '',
+    ...header,
+    `- Command: \`${config.quick ? 'BENCH_QUICK=1 ' : ''}${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS} ` : ''}npm run bench\` (${config.rounds} rounds, registries alternating which goes first; took ${((performance.now() - runStart) / 1000).toFixed(0)} s)`,
+    `- Sizes: ${sizes}${config.quick ? ' (BENCH_QUICK)' : ''}`,
+    `- Other load on the machine: load average ${loadBefore} before the run, ${await loadAverage()} after; other processes used ${Number.isFinite(foreign) ? Math.round(foreign * 100) : '?'}% of the machine's CPU time during the run${foreign > 0.1 ? ' (the machine was shared: absolute figures are pessimistic, ratios of the alternating rounds are the fairer reading)' : ''}.`,
+    `- Berth authentication: ${berthAuth}. Distribution runs without auth.`,
+    '- Servers (started by the bench, stopped by pid):',
+    ...commands.map((command) => `  - \`${command}\``),
+    '  - Distribution config: filesystem storage in a temp dir, `storage.delete.enabled: true`, `storage.cache.blobdescriptor: inmemory` (as in Debian\'s default config), log level warn, access log off.',
+    '- Client: one node:http Agent per server (keepAlive, maxSockets 128), in the bench process on the same CPUs as the servers.',
+    '- Monolithic push: Berth gets `POST /blobs/uploads/?digest=` with the body (one request); Distribution 2.8 has no single-POST upload, so it gets `POST` then `PUT <location>?digest=` with the body. 4 KiB pushes use the same paths. Chunked: `POST`, `PATCH` with `Content-Range` per chunk, `PUT ?digest=` without a body.',
+    '- Peak RSS is VmHWM from /proc/PID/status; for the big blob it is reset first (clear_refs 5) and read after the push and pull.',
+    ...notes.map((note) => `- ${note}`),
+    '',
+    '## Results',
+    '',
+    table,
+    '',
+    '## Machine limits for the same work',
+    '',
+    machineTable(results.machine),
+    '',
+    '## Every round',
+    '',
+    roundsTable(results),
+    '',
+  ].join('\n');
+  log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
+  process.stdout.write(`\n${table}\n\n${machineTable(results.machine)}\n`);
+  const output = process.env.BENCH_OUTPUT ?? (config.quick || process.env.BENCH_SCENARIOS ? undefined : path.join(repoRoot, 'docs/performance.md'));
+  if (output) {
+    await mkdir(path.dirname(output), { recursive: true });
+    await writeFile(output, markdown);
+    log(`wrote ${output}`);
+  } else {
+    log('quick or partial run: report not written (set BENCH_OUTPUT=file to write it)');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,77 @@
+/** The figures the bench reports, how to read them, and the targets of issue 5 they answer to. */
+
+export type Target =
+  /** Berth/Distribution at least `value` (figures where higher is better). */
+  | { kind: 'ratioAtLeast'; value: number }
+  /** Berth/Distribution at most `value` (latencies, times). */
+  | { kind: 'ratioAtMost'; value: number }
+  /** Berth's figure at most `value` in the metric's unit. */
+  | { kind: 'atMost'; value: number };
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  target?: Target;
+  /** Key of the machine-limit figure this is bounded by, and the fraction of it the issue asks for. */
+  bound?: { key: string; label: string; atLeast?: number };
+  /** Only measured on Berth. */
+  berthOnly?: boolean;
+}
+
+export const metrics: MetricDef[] = [
+  { key: 'pushMono', label: 'Push blob, monolithic', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.6 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync', atLeast: 0.85 } },
+  { key: 'pushChunked', label: 'Push blob, 16 MiB chunks', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.8 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync' } },
+  { key: 'pullSingle', label: 'Pull blob, single', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullSingle', label: 'bare stream-out' } },
+  { key: 'pullParallel', label: 'Pull blob, 8 in parallel (total)', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullParallel', label: 'bare stream-out x8' } },
+  { key: 'smallPush', label: 'Push 4 KiB blobs, c=32', unit: 'blobs/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 }, bound: { key: 'ceilingPostRate', label: 'client ceiling, 4 KiB POST' } },
+  { key: 'smallPushP99', label: 'Push 4 KiB blobs, p99', unit: 'ms', better: 'lower' },
+  { key: 'manifestPut', label: 'Manifest PUT by tag, c=16', unit: 'PUT/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 } },
+  { key: 'manifestPutP99', label: 'Manifest PUT, p99', unit: 'ms', better: 'lower' },
+  { key: 'getTagRate', label: 'Manifest GET by tag, c=64', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 10 }, bound: { key: 'ceilingGetRate', label: 'client ceiling, GET' } },
+  { key: 'getTagP50', label: 'Manifest GET by tag, p50', unit: 'ms', better: 'lower' },
+  { key: 'getTagP99', label: 'Manifest GET by tag, p99', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.2 } },
+  { key: 'headDigestRate', label: 'Manifest HEAD by digest, c=64', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 10 }, bound: { key: 'ceilingGetRate', label: 'client ceiling, GET' } },
+  { key: 'headDigestP50', label: 'Manifest HEAD by digest, p50', unit: 'ms', better: 'lower' },
+  { key: 'headDigestP99', label: 'Manifest HEAD by digest, p99', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.2 } },
+  { key: 'bigGetTagRate', label: 'Manifest GET by tag, repo of N tags', unit: 'req/s', better: 'higher' },
+  { key: 'bigGetTagP50', label: 'Manifest GET by tag, repo of N tags, p50', unit: 'ms', better: 'lower' },
+  { key: 'tagsFullMs', label: 'Tags list, N tags, full', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 1 } },
+  { key: 'tagsPagedMs', label: 'Tags list, N tags, n=100 all pages', unit: 'ms', better: 'lower' },
+  { key: 'tagsPages', label: 'Tags list, pages walked with n=100', unit: 'pages', better: 'higher' },
+  { key: 'tagsLargestPage', label: 'Tags list, largest page returned for n=100', unit: 'tags', better: 'lower' },
+  { key: 'rssPeak', label: 'Peak RSS over the scenarios above', unit: 'MB', better: 'lower' },
+  { key: 'bigPush', label: 'Push big blob streamed (see sizes)', unit: 'MiB/s', better: 'higher' },
+  { key: 'bigPull', label: 'Pull big blob', unit: 'MiB/s', better: 'higher' },
+  { key: 'bigRss', label: 'Peak RSS pushing+pulling the big blob', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 150 } },
+];
+
+export const machineMetrics: Array<{ key: string; label: string; unit: string }> = [
+  { key: 'sha256', label: 'sha256 (node:crypto, 1 MiB updates)', unit: 'MiB/s' },
+  { key: 'diskWrite', label: 'Disk write 256 MiB + fdatasync', unit: 'MiB/s' },
+  { key: 'loopback', label: 'Loopback TCP (bare node:net)', unit: 'MiB/s' },
+  { key: 'pushMono', label: 'Bare Node http: hash + write + fsync (blob size)', unit: 'MiB/s' },
+  { key: 'pullSingle', label: 'Bare Node http: stream-out from disk, single', unit: 'MiB/s' },
+  { key: 'pullParallel', label: 'Bare Node http: stream-out, 8 in parallel (total)', unit: 'MiB/s' },
+  { key: 'ceilingGetRate', label: 'Client ceiling: GET c=64 against a bare 200 server', unit: 'req/s' },
+  { key: 'ceilingGetP50', label: 'Client ceiling: GET p50', unit: 'ms' },
+  { key: 'ceilingGetP99', label: 'Client ceiling: GET p99', unit: 'ms' },
+  { key: 'ceilingPostRate', label: 'Client ceiling: 4 KiB POST c=32', unit: 'req/s' },
+];
+
+export type Verdict = 'met' | 'missed' | 'n/a';
+
+export function targetText(target: Target | undefined): string {
+  if (!target) return '';
+  if (target.kind === 'ratioAtLeast') return `>= ${target.value}x`;
+  if (target.kind === 'ratioAtMost') return target.value === 1 ? '<= 1x (no slower)' : `<= ${target.value}x`;
+  return `<= ${target.value}`;
+}
+
+export function verdict(target: Target | undefined, berth: number, ratio: number): Verdict {
+  if (!target) return 'n/a';
+  if (target.kind === 'atMost') return Number.isFinite(berth) ? (berth <= target.value ? 'met' : 'missed') : 'n/a';
+  if (!Number.isFinite(ratio)) return 'n/a';
+  return (target.kind === 'ratioAtLeast' ? ratio >= target.value : ratio <= target.value) ? 'met' : 'missed';
+}

@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from dist/scripts/bench/). */
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const distributionBinary = '/usr/bin/docker-registry';
+
+/** A server process the bench started; stopped by its pid only. */
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  url: string;
+  child: ChildProcess;
+  command: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(name: string, file: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  child.on('error', (error) => log.write(`spawn error: ${String(error)}\n`));
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${file}`);
+  return child;
+}
+
+/** Polls `url` until it answers (any of `ready` statuses), for at most `timeoutMs`. */
+async function waitReady(child: ChildProcess, name: string, url: string, logFile: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${name} exited with ${child.exitCode}; see ${logFile}:\n${await readFile(logFile, 'utf8').catch(() => '')}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200 || response.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms; see ${logFile}`);
+}
+
+/** Berth on loopback, its data in `dataDir`, logging at warn (like Distribution here). */
+export async function startBerth(dataDir: string, logDir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [path.join(repoRoot, 'bin/berth.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+  const logFile = path.join(logDir, 'berth.log');
+  const child = launch('berth', process.execPath, [...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...args], logFile, {
+    ...process.env,
+    BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'warn',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, 'berth', `${url}/v2/`, logFile);
+  return { name: 'berth', pid: child.pid as number, url, child, command: `BERTH_LOG_LEVEL=warn node ${args.join(' ')}` };
+}
+
+/**
+ * CNCF Distribution (Debian's docker-registry) with filesystem storage, deletes enabled, and the
+ * in-memory blob descriptor cache that Debian's default config.yml enables.
+ */
+export async function startDistribution(dataDir: string, logDir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const config = [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  cache:',
+    '    blobdescriptor: inmemory',
+    '  filesystem:',
+    `    rootdirectory: ${dataDir}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+  const configFile = path.join(logDir, 'distribution.yml');
+  await writeFile(configFile, config);
+  const logFile = path.join(logDir, 'distribution.log');
+  const child = launch('distribution', distributionBinary, ['serve', configFile], logFile);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, 'distribution', `${url}/v2/`, logFile);
+  return { name: 'distribution', pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}` };
+}
+
+/** A bare Node server (scripts/bench/bare-server.ts) in its own process, like the registries. */
+export async function startBareServer(dataDir: string, logDir: string): Promise<ServerProcess & { tcpPort: number }> {
+  const script = fileURLToPath(new URL('./bare-server.js', import.meta.url));
+  const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(path.join(logDir, 'bare-server.log'));
+  child.stderr?.pipe(log);
+  const ports = await new Promise<{ http: number; tcp: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('bare server did not start')), 10_000);
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n')[0];
+      if (text.includes('\n') && line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as { http: number; tcp: number });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ports.http}`, tcpPort: ports.tcp, child, command: `node ${script} ${dataDir}` };
+}
+
+/** Peak resident set size (VmHWM) of a process, in bytes. */
+export async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+  if (!match) throw new Error(`no VmHWM for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Resets the peak RSS of a process we own (Linux: writing 5 to clear_refs). */
+export async function resetPeakRss(pid: number): Promise<boolean> {
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops a process we started, by its pid: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProcess(server: { pid: number; child: ChildProcess }, graceMs = 10_000): Promise<void> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(server.pid, 'SIGTERM');
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(server.pid, 'SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { HttpClient, HttpResponse } from './http-client.js';
+
+export type RegistryKind = 'berth' | 'distribution';
+
+/** Credentials for a registry that requires them (Berth once token auth lands). */
+export interface Credentials {
+  user: string | undefined;
+  token: string;
+}
+
+export const manifestAccept = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+export const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
+
+export function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/**
+ * The OCI Distribution operations the bench drives, each by the fastest path the registry offers.
+ * Monolithic push: Berth takes `POST /blobs/uploads/?digest=` with the body (one request);
+ * Distribution 2.8 does not, so it gets `POST` then `PUT <location>?digest=` with the body.
+ */
+export class RegistryClient {
+  /** `Authorization` header per repository, once obtained. */
+  private readonly authorization = new Map<string, string>();
+  /** Set when the registry answered a Bearer challenge, so the token endpoint can be measured. */
+  tokenRealm: { realm: string; service: string | undefined } | undefined;
+
+  constructor(
+    readonly kind: RegistryKind,
+    readonly http: HttpClient,
+    private readonly credentials: Credentials | undefined,
+  ) {}
+
+  get authenticated(): boolean {
+    return this.credentials !== undefined;
+  }
+
+  /** The monolithic path this registry gets, for the report. */
+  get monolithicPath(): string {
+    return this.kind === 'berth' ? 'POST ?digest= with body (1 request)' : 'POST, then PUT ?digest= with body (2 requests)';
+  }
+
+  /**
+   * Obtains credentials for `repository` before a scenario, so no measured request meets a 401:
+   * answers a Bearer challenge at its realm (Basic user:token), a Basic challenge directly, or
+   * sends a bare token as Bearer when no user is given.
+   */
+  async authorize(repository: string): Promise<void> {
+    if (!this.credentials || this.authorization.has(repository)) return;
+    const { user, token } = this.credentials;
+    if (user === undefined) {
+      this.authorization.set(repository, `Bearer ${token}`);
+      return;
+    }
+    const basic = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+    const probe = await this.http.request({ method: 'GET', url: '/v2/' });
+    const challenge = String(probe.headers['www-authenticate'] ?? '');
+    if (probe.status !== 401 || !/^bearer /i.test(challenge)) {
+      this.authorization.set(repository, basic);
+      return;
+    }
+    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!params.realm) throw new Error(`Bearer challenge without realm: ${challenge}`);
+    this.tokenRealm = { realm: params.realm, service: params.service };
+    this.authorization.set(repository, `Bearer ${await this.fetchToken(repository, basic)}`);
+  }
+
+  /** One token request at the realm (also the unit of the token-issue scenario). */
+  async fetchToken(repository: string, basic?: string): Promise<string> {
+    if (!this.tokenRealm || !this.credentials) throw new Error('no token realm');
+    const url = new URL(this.tokenRealm.realm);
+    if (this.tokenRealm.service) url.searchParams.set('service', this.tokenRealm.service);
+    url.searchParams.set('scope', `repository:${repository}:pull,push,delete`);
+    const credentials = basic ?? `Basic ${Buffer.from(`${this.credentials.user ?? ''}:${this.credentials.token}`).toString('base64')}`;
+    const response = await this.http.expect(200, { method: 'GET', url: url.toString(), headers: { Authorization: credentials } });
+    const body = JSON.parse(response.body.toString()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new Error('token endpoint answered without a token');
+    return token;
+  }
+
+  private auth(repository: string): Record<string, string> {
+    const header = this.authorization.get(repository);
+    return header ? { Authorization: header } : {};
+  }
+
+  /** Pushes a whole blob by this registry's fastest monolithic path. */
+  async pushBlob(repository: string, digest: string, body: Buffer | Readable, length: number): Promise<void> {
+    const headers = { ...this.auth(repository), 'Content-Type': 'application/octet-stream', 'Content-Length': length };
+    if (this.kind === 'berth') {
+      await this.http.expect(201, { method: 'POST', url: `/v2/${repository}/blobs/uploads/?digest=${digest}`, headers, body });
+      return;
+    }
+    const location = await this.startUpload(repository);
+    await this.http.expect(201, { method: 'PUT', url: withDigest(location, digest), headers, body });
+  }
+
+  /** Pushes a blob as `PATCH` chunks with `Content-Range`, then `PUT ?digest=` without a body. */
+  async pushBlobChunked(repository: string, digest: string, data: Buffer, chunkBytes: number): Promise<void> {
+    let location = await this.startUpload(repository);
+    for (let start = 0; start < data.length; start += chunkBytes) {
+      const chunk = data.subarray(start, Math.min(start + chunkBytes, data.length));
+      const response = await this.http.expect(202, {
+        method: 'PATCH',
+        url: location,
+        headers: {
+          ...this.auth(repository),
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': chunk.length,
+          'Content-Range': `${start}-${start + chunk.length - 1}`,
+        },
+        body: chunk,
+      });
+      location = locationOf(response, location);
+    }
+    await this.http.expect(201, {
+      method: 'PUT',
+      url: withDigest(location, digest),
+      headers: { ...this.auth(repository), 'Content-Length': 0 },
+    });
+  }
+
+  private async startUpload(repository: string): Promise<string> {
+    const response = await this.http.expect(202, {
+      method: 'POST',
+      url: `/v2/${repository}/blobs/uploads/`,
+      headers: { ...this.auth(repository), 'Content-Length': 0 },
+    });
+    return locationOf(response, undefined);
+  }
+
+  /** Downloads a blob, counting (not keeping) its bytes. */
+  async pullBlob(repository: string, digest: string): Promise<number> {
+    const response = await this.http.expect(200, {
+      method: 'GET',
+      url: `/v2/${repository}/blobs/${digest}`,
+      headers: this.auth(repository),
+      consume: 'discard',
+    });
+    return response.bytes;
+  }
+
+  async putManifest(repository: string, reference: string, content: Buffer, mediaType = ociManifestType): Promise<void> {
+    await this.http.expect(201, {
+      method: 'PUT',
+      url: `/v2/${repository}/manifests/${reference}`,
+      headers: { ...this.auth(repository), 'Content-Type': mediaType, 'Content-Length': content.length },
+      body: content,
+    });
+  }
+
+  async getManifest(repository: string, reference: string, method: 'GET' | 'HEAD'): Promise<HttpResponse> {
+    return this.http.expect(200, {
+      method,
+      url: `/v2/${repository}/manifests/${reference}`,
+      headers: { ...this.auth(repository), Accept: manifestAccept },
+    });
+  }
+
+  /** One tags page; `next` is the path of the following page from the `Link` header, if any. */
+  async tagsPage(repository: string, url = `/v2/${repository}/tags/list`): Promise<{ tags: string[]; next: string | undefined }> {
+    const response = await this.http.expect(200, { method: 'GET', url, headers: this.auth(repository) });
+    const body = JSON.parse(response.body.toString()) as { tags: string[] | null };
+    const link = response.headers.link;
+    const next = link ? /<([^>]+)>/.exec(Array.isArray(link) ? (link[0] ?? '') : link)?.[1] : undefined;
+    return { tags: body.tags ?? [], next };
+  }
+}
+
+function locationOf(response: HttpResponse, previous: string | undefined): string {
+  const location = response.headers.location;
+  if (!location) {
+    if (previous) return previous;
+    throw new Error(`no Location in the ${response.status} answer`);
+  }
+  return location;
+}
+
+function withDigest(location: string, digest: string): string {
+  const url = new URL(location, 'http://placeholder');
+  url.searchParams.set('digest', digest);
+  return url.origin === 'http://placeholder' ? url.pathname + url.search : url.toString();
+}
+
+/** A small OCI image manifest referencing `config` and `layer`, made unique by `annotation`. */
+export function imageManifest(config: { digest: string; size: number }, layer: { digest: string; size: number }, annotation: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: ociManifestType,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+      annotations: { 'org.example.bench': annotation },
+    }),
+  );
+}

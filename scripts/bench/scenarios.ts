@@ -1,0 +1,208 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { BenchConfig } from './config.js';
+import { runForDuration, runPool } from './http-client.js';
+import { type RegistryClient, imageManifest, sha256 } from './registry-client.js';
+import { MiB, percentile, secondsSince } from './stats.js';
+
+/** One measured figure of one round: key (see metrics.ts) -> value. */
+export type RoundFigures = Record<string, number>;
+
+export const repos = {
+  blobs: 'bench/blobs',
+  small: 'bench/small',
+  manifests: 'bench/manifests',
+  read: 'bench/read',
+  tags: 'bench/tags',
+  big: 'bench/big',
+};
+
+/** Shared client-side data, made once: a blob buffer, reused with a per-push prefix. */
+export class BenchData {
+  readonly blob: Buffer;
+  private pushes = 0;
+
+  constructor(readonly config: BenchConfig) {
+    this.blob = randomBytes(config.blobBytes);
+  }
+
+  /** Makes the blob buffer unique for the next push (so no registry can skip the write) and returns its digest. */
+  nextBlob(): string {
+    this.blob.writeUInt32BE(this.pushes++, 0);
+    this.blob.writeUInt32BE(process.pid, 4);
+    this.blob.writeDoubleBE(Date.now(), 8);
+    return sha256(this.blob);
+  }
+}
+
+/** What a registry holds after setup: the read repository's manifest digest. */
+export interface Prepared {
+  readDigest: string;
+  tagsDigest: string;
+  /** Config and layer in the manifests repository, referenced by every manifest PUT. */
+  manifestsImage: SmallImage;
+}
+
+type Descriptor = { digest: string; size: number };
+type SmallImage = { config: Descriptor; layer: Descriptor };
+
+async function pushSmallImage(client: RegistryClient, repository: string, label: string): Promise<SmallImage> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, label }));
+  const layer = randomBytes(1024);
+  const configRef = { digest: sha256(config), size: config.length };
+  const layerRef = { digest: sha256(layer), size: layer.length };
+  await client.pushBlob(repository, configRef.digest, config, config.length);
+  await client.pushBlob(repository, layerRef.digest, layer, layer.length);
+  return { config: configRef, layer: layerRef };
+}
+
+/** Setup outside the timings: the images the manifest and tags scenarios need. */
+export async function prepare(client: RegistryClient, config: BenchConfig): Promise<Prepared> {
+  for (const repository of Object.values(repos)) await client.authorize(repository);
+  const manifestsImage = await pushSmallImage(client, repos.manifests, 'manifests');
+  const read = await pushSmallImage(client, repos.read, 'read');
+  const readManifest = imageManifest(read.config, read.layer, 'read');
+  await client.putManifest(repos.read, 'latest', readManifest);
+  const tags = await pushSmallImage(client, repos.tags, 'tags');
+  const tagsManifest = imageManifest(tags.config, tags.layer, 'tags');
+  await client.putManifest(repos.tags, 'latest', tagsManifest);
+  await runPool(config.tagCount - 1, 16, (i) => client.putManifest(repos.tags, `t${String(i).padStart(6, '0')}`, tagsManifest));
+  return { readDigest: sha256(readManifest), tagsDigest: sha256(tagsManifest), manifestsImage };
+}
+
+export async function pushMonolithic(client: RegistryClient, data: BenchData): Promise<{ figures: RoundFigures; digest: string }> {
+  const digest = data.nextBlob();
+  const start = performance.now();
+  await client.pushBlob(repos.blobs, digest, data.blob, data.blob.length);
+  return { figures: { pushMono: data.blob.length / MiB / secondsSince(start) }, digest };
+}
+
+export async function pushChunked(client: RegistryClient, data: BenchData): Promise<RoundFigures> {
+  const digest = data.nextBlob();
+  const start = performance.now();
+  await client.pushBlobChunked(repos.blobs, digest, data.blob, data.config.chunkBytes);
+  return { pushChunked: data.blob.length / MiB / secondsSince(start) };
+}
+
+export async function pull(client: RegistryClient, digest: string, config: BenchConfig): Promise<RoundFigures> {
+  let start = performance.now();
+  const bytes = await client.pullBlob(repos.blobs, digest);
+  if (bytes !== config.blobBytes) throw new Error(`${client.kind}: pulled ${bytes} bytes, expected ${config.blobBytes}`);
+  const single = bytes / MiB / secondsSince(start);
+  start = performance.now();
+  const counts = await Promise.all(Array.from({ length: config.parallelPulls }, () => client.pullBlob(repos.blobs, digest)));
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  if (total !== config.blobBytes * config.parallelPulls) throw new Error(`${client.kind}: parallel pulls were short`);
+  return { pullSingle: single, pullParallel: total / MiB / secondsSince(start) };
+}
+
+export async function smallPushes(client: RegistryClient, config: BenchConfig, round: number): Promise<RoundFigures> {
+  const blobs = Array.from({ length: config.smallCount }, (_, i) => {
+    const data = randomBytes(config.smallBytes);
+    data.writeUInt32BE(round, 0);
+    data.writeUInt32BE(i, 4);
+    return { data, digest: sha256(data) };
+  });
+  const start = performance.now();
+  const latencies = await runPool(config.smallCount, config.smallConcurrency, async (i) => {
+    const blob = blobs[i] as { data: Buffer; digest: string };
+    await client.pushBlob(repos.small, blob.digest, blob.data, blob.data.length);
+  });
+  const seconds = secondsSince(start);
+  latencies.sort((a, b) => a - b);
+  return { smallPush: config.smallCount / seconds, smallPushP99: percentile(latencies, 99) };
+}
+
+export async function manifestPuts(client: RegistryClient, config: BenchConfig, prepared: Prepared, round: number): Promise<RoundFigures> {
+  const image = prepared.manifestsImage;
+  const bodies = Array.from({ length: config.manifestCount }, (_, i) => imageManifest(image.config, image.layer, `${round}-${i}-${Date.now()}`));
+  const start = performance.now();
+  const latencies = await runPool(config.manifestCount, config.manifestConcurrency, async (i) => {
+    await client.putManifest(repos.manifests, `r${round}-${i}`, bodies[i] as Buffer);
+  });
+  const seconds = secondsSince(start);
+  latencies.sort((a, b) => a - b);
+  return { manifestPut: config.manifestCount / seconds, manifestPutP99: percentile(latencies, 99) };
+}
+
+/** Manifest GET by tag and HEAD by digest at fixed concurrency for a fixed time. */
+export async function manifestReads(client: RegistryClient, config: BenchConfig, prepared: Prepared, prefix = ''): Promise<RoundFigures> {
+  const figures: RoundFigures = {};
+  const repository = prefix === 'big' ? repos.tags : repos.read;
+  const digest = prefix === 'big' ? prepared.tagsDigest : prepared.readDigest;
+  const tag = prefix === 'big' ? `t${String(Math.floor(config.tagCount / 2)).padStart(6, '0')}` : 'latest';
+  const runs: Array<[string, 'GET' | 'HEAD', string]> = prefix === 'big' ? [['getTag', 'GET', tag]] : [['getTag', 'GET', tag], ['headDigest', 'HEAD', digest]];
+  for (const [name, method, reference] of runs) {
+    const seconds = prefix === 'big' ? Math.max(1, config.readSeconds / 2) : config.readSeconds;
+    const result = await runForDuration(seconds * 1000, config.readConcurrency, async () => {
+      await client.getManifest(repository, reference, method);
+    });
+    const key = prefix ? `${prefix}${name[0]?.toUpperCase()}${name.slice(1)}` : name;
+    figures[`${key}Rate`] = result.count / result.seconds;
+    figures[`${key}P50`] = percentile(result.latencies, 50);
+    figures[`${key}P99`] = percentile(result.latencies, 99);
+  }
+  return figures;
+}
+
+export async function tagsLists(client: RegistryClient, config: BenchConfig): Promise<RoundFigures> {
+  const times: number[] = [];
+  for (let i = 0; i < config.tagListRepeats; i++) {
+    const start = performance.now();
+    const page = await client.tagsPage(repos.tags);
+    times.push(performance.now() - start);
+    if (page.tags.length !== config.tagCount) throw new Error(`${client.kind}: full tags list has ${page.tags.length} tags, expected ${config.tagCount}`);
+  }
+  times.sort((a, b) => a - b);
+  // Paginated: n=100, following Link until the last page (bounded by the page count).
+  const start = performance.now();
+  let url: string | undefined = `/v2/${repos.tags}/tags/list?n=${config.tagPage}`;
+  let pages = 0;
+  let seen = 0;
+  let largest = 0;
+  const maxPages = Math.ceil(config.tagCount / config.tagPage) + 2;
+  while (url && pages < maxPages) {
+    const page = await client.tagsPage(repos.tags, url);
+    pages++;
+    seen += page.tags.length;
+    largest = Math.max(largest, page.tags.length);
+    url = page.next;
+  }
+  const paginatedMs = performance.now() - start;
+  if (seen !== config.tagCount) throw new Error(`${client.kind}: paginated tags saw ${seen} tags, expected ${config.tagCount}`);
+  return {
+    tagsFullMs: percentile(times, 50),
+    tagsPagedMs: paginatedMs,
+    tagsPages: pages,
+    tagsLargestPage: largest,
+  };
+}
+
+/** A blob of `bytes` made of 1 MiB chunks, never held whole: the same sequence for each call. */
+export function* bigBlobChunks(bytes: number, seed: Buffer): Generator<Buffer> {
+  for (let offset = 0, index = 0; offset < bytes; offset += MiB, index++) {
+    const chunk = Buffer.from(seed.subarray(0, Math.min(MiB, bytes - offset)));
+    chunk.writeUInt32BE(index, 0);
+    yield chunk;
+  }
+}
+
+export function bigBlobDigest(bytes: number, seed: Buffer): string {
+  const hash = createHash('sha256');
+  for (const chunk of bigBlobChunks(bytes, seed)) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Pushes then pulls a blob of `config.bigBytes` streamed from a generator. */
+export async function bigBlob(client: RegistryClient, config: BenchConfig): Promise<RoundFigures> {
+  const seed = randomBytes(MiB);
+  const digest = bigBlobDigest(config.bigBytes, seed);
+  await client.authorize(repos.big);
+  let start = performance.now();
+  await client.pushBlob(repos.big, digest, Readable.from(bigBlobChunks(config.bigBytes, seed)), config.bigBytes);
+  const push = config.bigBytes / MiB / secondsSince(start);
+  start = performance.now();
+  const bytes = await client.pullBlob(repos.big, digest);
+  if (bytes !== config.bigBytes) throw new Error(`${client.kind}: pulled ${bytes} of ${config.bigBytes} bytes`);
+  return { bigPush: push, bigPull: bytes / MiB / secondsSince(start) };
+}
