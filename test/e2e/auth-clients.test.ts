@@ -229,6 +229,53 @@ describe('real clients with accounts and tokens', () => {
     assert.notEqual(bad.code, 0);
   });
 
+  it('containerd (ctr -u user:PAT, OAuth2 POST /token) fetches and pushes; a wrong token is refused', async (t) => {
+    if (!(await which('ctr')) || !(await which('containerd')) || process.getuid?.() !== 0) return t.skip('containerd/ctr (as root) is not available');
+    const cdir = path.join(dir, 'containerd');
+    await mkdir(cdir, { recursive: true });
+    const socket = path.join(cdir, 'containerd.sock');
+    const config = path.join(cdir, 'config.toml');
+    await writeFile(
+      config,
+      [
+        'version = 2',
+        `root = ${JSON.stringify(path.join(cdir, 'root'))}`,
+        `state = ${JSON.stringify(path.join(cdir, 'state'))}`,
+        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]',
+        '[grpc]',
+        `  address = ${JSON.stringify(socket)}`,
+        '[plugins."io.containerd.internal.v1.opt"]',
+        `  path = ${JSON.stringify(path.join(cdir, 'opt'))}`,
+        '',
+      ].join('\n'),
+    );
+    const containerd = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let containerdLog = '';
+    containerd.stderr.on('data', (chunk: Buffer) => (containerdLog += chunk.toString()));
+    const exited = new Promise((resolve) => containerd.on('exit', resolve));
+    t.after(async () => {
+      if (containerd.exitCode === null) {
+        process.kill(containerd.pid as number, 'SIGTERM');
+        await exited;
+      }
+    });
+    const ctr = (args: string[]) => run('ctr', ['--address', socket, '--namespace', 'berth-auth', ...args]);
+    for (let i = 0; (await ctr(['version'])).code !== 0; i += 1) {
+      if (i > 75) throw new Error(`containerd did not start\n${containerdLog.slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const ref = `${host}/admin/hello:1`;
+    const fetched = await ctr(['content', 'fetch', '--plain-http', '-u', `admin:${token}`, ref]);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.equal((await ctr(['images', 'tag', ref, `${host}/admin/hello:ctr`])).code, 0);
+    const pushed = await ctr(['images', 'push', '--plain-http', '-u', `admin:${token}`, `${host}/admin/hello:ctr`]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(serverLog, /"method":"POST","url":"\/token"[^\n]*"status":200/);
+    const bad = await ctr(['images', 'push', '--plain-http', '-u', 'admin:berth_pat_wrong', `${host}/admin/hello:ctr`]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /401|unauthorized/i);
+  });
+
   it('the server log holds no password or token', () => {
     assert.ok(serverLog.includes('"route"'), 'requests were logged');
     assert.ok(!serverLog.includes(adminPassword));
