@@ -1,8 +1,14 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccessTokenService } from './access-token-service.js';
-import { verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { isWellFormedToken } from './personal-access-tokens.js';
 import type { FailureLimiter } from './rate-limiter.js';
+
+let dummy: Promise<string> | undefined;
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('not a real password');
+  return dummy;
+}
 
 /** A signed-in user and what the credential they used permits. */
 export interface Identity {
@@ -90,7 +96,11 @@ export class Authenticator {
     }
     if (!allowPassword) return undefined;
     const user = await this.accounts.find(username);
-    if (!user || user.kind !== 'user' || !user.passwordHash) return undefined;
+    if (!user || user.kind !== 'user' || !user.passwordHash) {
+      // The same work as for a real user, so that timing does not tell which names exist.
+      await verifyPassword(password, await dummyHash());
+      return undefined;
+    }
     if (!(await verifyPassword(password, user.passwordHash))) return undefined;
     return { userId: user.id, userName: user.name, scopes: ['read:packages', 'write:packages', 'delete:packages'] };
   }
