@@ -23,6 +23,19 @@ const configSchema = z
     maxBlobBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
     /** How long a shutdown waits for requests in flight before it closes their connections. */
     shutdownTimeout: duration.default(30_000),
+    /**
+     * Whether clients must sign in. Off keeps the registry open to anonymous pull and push, as it
+     * was before accounts existed (for tests and trusted networks); on is the default.
+     */
+    auth: z
+      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])])
+      .transform((value) => value === true || value === 'on' || value === 'true')
+      .default(true),
+    /** Lifetime of registry tokens (ghcr.io's last about 5 minutes). */
+    tokenTtl: duration.default(5 * 60 * 1000),
+    /** Failed sign-ins allowed per client address and per user name within `authFailureWindow`. */
+    authFailureLimit: z.coerce.number().int().positive().default(10),
+    authFailureWindow: duration.default(15 * 60 * 1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -40,6 +53,10 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_MAX_BLOB_BYTES: 'maxBlobBytes',
   BERTH_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   BERTH_LOG_LEVEL: 'logLevel',
+  BERTH_AUTH: 'auth',
+  BERTH_TOKEN_TTL: 'tokenTtl',
+  BERTH_AUTH_FAILURE_LIMIT: 'authFailureLimit',
+  BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
 };
 
 /**

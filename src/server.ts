@@ -1,5 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { anonymousAuthorizer } from './auth/access.js';
+import { AccountService } from './accounts/account-service.js';
+import { ensureFirstAdmin } from './accounts/first-admin.js';
+import { userApiRoutes } from './accounts/user-api-routes.js';
+import { AccessTokenService } from './auth/access-token-service.js';
+import { type Authorizer, anonymousAuthorizer } from './auth/access.js';
+import { Authenticator } from './auth/authenticator.js';
+import { tokenRealm } from './auth/challenge.js';
+import { RepositoryPolicy } from './auth/policy.js';
+import { FailureLimiter } from './auth/rate-limiter.js';
+import { RegistryTokens } from './auth/registry-tokens.js';
+import { loadSigningKeys } from './auth/signing-keys.js';
+import { TokenAuthorizer } from './auth/token-authorizer.js';
+import { tokenRoutes } from './auth/token-routes.js';
 import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
@@ -11,12 +23,26 @@ export interface Berth {
   app: FastifyInstance;
   services: RegistryServices;
   db: Database;
+  accounts: AccountService;
+  accessTokens: AccessTokenService;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
 }
 
-/** The composition root: config -> database -> blob store -> services -> HTTP app. */
-export async function createBerth(config: Config, options: { logger?: boolean } = {}): Promise<Berth> {
+export interface BerthOptions {
+  /** false silences the log; a stream receives it instead of stdout (tests read it). */
+  logger?: boolean;
+  logStream?: NodeJS.WritableStream;
+  /** Overrides `config.auth`: false keeps the registry open to anonymous pull and push. */
+  auth?: boolean;
+  /** Where the first administrator's generated password is printed; stdout by default. */
+  print?: (text: string) => void;
+  /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The composition root: config -> database -> blob store -> services -> auth -> HTTP app. */
+export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
   const db = await openSqlite(config.dataDir);
   const store = new FsBlobStore(config.dataDir);
   await store.init();
@@ -24,14 +50,38 @@ export async function createBerth(config: Config, options: { logger?: boolean } 
     maxBlobBytes: config.maxBlobBytes,
     expiryMs: config.uploadExpiry,
   });
+  const accounts = new AccountService(db);
+  const accessTokens = new AccessTokenService(db);
+  const authOn = options.auth ?? config.auth;
+
+  let authorizer: Authorizer = anonymousAuthorizer;
+  let routes: ((app: FastifyInstance) => Promise<void>) | undefined;
+  if (authOn) {
+    await ensureFirstAdmin(accounts, options.env ?? process.env, options.print ?? ((text) => process.stdout.write(`${text}\n`)), config.publicUrl);
+    const realm = tokenRealm(config.publicUrl);
+    const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
+    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow));
+    const policy = new RepositoryPolicy(accounts);
+    authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens });
+    routes = async (app) => {
+      await app.register(tokenRoutes, { authenticator, policy, registryTokens });
+      await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
+    };
+  }
+
+  const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'];
   const app = await buildApp({
     services,
-    authorizer: anonymousAuthorizer,
+    authorizer,
+    routes,
     logger:
       options.logger === false
         ? false
-        : { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+        : options.logStream
+          ? { level: config.logLevel, redact, stream: options.logStream }
+          : { level: config.logLevel, redact },
   });
+  if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period.
   const sweep = () => services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
@@ -58,5 +108,5 @@ export async function createBerth(config: Config, options: { logger?: boolean } 
     })();
     return closing;
   };
-  return { app, services, db, close };
+  return { app, services, db, accounts, accessTokens, close };
 }

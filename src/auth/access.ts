@@ -17,6 +17,8 @@ export type AccessRequest =
 export interface Authorizer {
   authorize(request: FastifyRequest, access: AccessRequest): Promise<void>;
   allows(request: FastifyRequest, access: AccessRequest): Promise<boolean>;
+  /** Which repositories the caller may pull, for answers that list many (`_catalog`). */
+  pullable(request: FastifyRequest): Promise<(name: string) => boolean>;
 }
 
 /** Until accounts exist, anyone may pull and push anything. */
@@ -24,5 +26,8 @@ export const anonymousAuthorizer: Authorizer = {
   async authorize() {},
   async allows() {
     return true;
+  },
+  async pullable() {
+    return () => true;
   },
 };

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { orgCommand, teamCommand, userCommand } from './account-commands.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token-commands.js';
 
 /** The `berth` command line. */
 export async function main(argv: string[]): Promise<void> {
@@ -8,5 +10,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('Berth: a self-hosted OCI container registry')
     .showHelpAfterError();
   program.addCommand(serveCommand());
-  await program.parseAsync(argv);
+  program.addCommand(userCommand());
+  program.addCommand(orgCommand());
+  program.addCommand(teamCommand());
+  program.addCommand(tokenCommand());
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // Domain errors (a taken name, an unknown user) are messages for the operator, not stack traces.
+    process.stderr.write(`berth: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -9,8 +9,9 @@ export function serveCommand(): Command {
     .option('--port <port>', 'port to listen on (env BERTH_PORT; default 5000)')
     .option('--data-dir <dir>', 'where blobs and the database live (env BERTH_DATA_DIR; default ./data)')
     .option('--public-url <url>', 'the URL clients use to reach Berth (env BERTH_PUBLIC_URL)')
+    .option('--auth <on|off>', 'require sign-in (env BERTH_AUTH; default on); off allows anonymous pull and push')
     .option('--config <file>', 'a YAML config file (flags and env override it)')
-    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; config?: string }) => {
+    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; config?: string }) => {
       const config = loadConfig(flags);
       const berth = await createBerth(config);
       let stopping = false;

@@ -80,6 +80,63 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('uploads_updated_at').on('uploads').column('updated_at').execute();
     },
   },
+  '0002-accounts': {
+    async up(db: Kysely<unknown>) {
+      // Users and organizations share one namespace of names; `name_key` is the lowercased name
+      // that makes them unique regardless of case.
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('org_members')
+        .addColumn('org_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('org_members_pk', ['org_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('org_members_user').on('org_members').column('user_id').execute();
+      await db.schema
+        .createTable('teams')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('org_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('teams_org_name', ['org_id', 'name_key'])
+        .execute();
+      await db.schema
+        .createTable('team_members')
+        .addColumn('team_id', 'integer', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'user_id'])
+        .execute();
+      await db.schema
+        .createTable('access_tokens')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        // sha256 of the whole token, hex; the token itself is never stored.
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        // The first characters after the prefix, to recognise a token in lists.
+        .addColumn('hint', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('access_tokens_user').on('access_tokens').column('user_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -60,6 +60,57 @@ export interface UploadsTable {
   updated_at: Timestamp;
 }
 
+export type AccountKind = 'user' | 'org';
+export type OrgRole = 'owner' | 'member';
+
+/** Users and organizations: one namespace of names, unique regardless of case (`name_key`). */
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  name_key: string;
+  kind: AccountKind;
+  /** scrypt hash (see auth/passwords.ts); null for organizations. */
+  password_hash: string | null;
+  is_admin: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface OrgMembersTable {
+  org_id: number;
+  user_id: number;
+  role: OrgRole;
+  created_at: Timestamp;
+}
+
+export interface TeamsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  name_key: string;
+  created_at: Timestamp;
+}
+
+export interface TeamMembersTable {
+  team_id: number;
+  user_id: number;
+  created_at: Timestamp;
+}
+
+/** Personal access tokens, stored only as the sha256 of the token. */
+export interface AccessTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  hint: string;
+  /** Space-separated scopes, e.g. `read:packages write:packages`. */
+  scopes: string;
+  note: string | null;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -68,6 +119,11 @@ export interface Schema {
   manifest_references: ManifestReferencesTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  accounts: AccountsTable;
+  org_members: OrgMembersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  access_tokens: AccessTokensTable;
 }
 
 export type Database = Kysely<Schema>;

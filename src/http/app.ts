@@ -13,6 +13,8 @@ export interface AppOptions {
   authorizer: Authorizer;
   /** false for silence (tests), or pino options. */
   logger: FastifyServerOptions['logger'];
+  /** Further routes (the token service, the account API), registered before the /v2 API. */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -81,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', async (_request, reply) => sendJson(reply, { status: 'ok' }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
+  if (options.routes) await options.routes(app);
   await app.register(registryRoutes, { services: options.services, authorizer: options.authorizer });
   return app;
 }

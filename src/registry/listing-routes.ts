@@ -1,3 +1,4 @@
+import type { RepositoryName } from '../oci/names.js';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { sendJson } from '../http/send-json.js';
@@ -19,9 +20,23 @@ export const listTags: RegistryHandler = async ({ services }, request, reply, { 
 };
 
 /** `GET /v2/_catalog` with `n`, `last` and `Link`. */
-export const listRepositories: RegistryHandler = async ({ services }, request, reply) => {
+export const listRepositories: RegistryHandler = async ({ services, authorizer }, request, reply) => {
   const page = pageRequest(request, defaultCatalogPage, maxTagsPage);
-  const result = await paginate(page, (limit, last) => services.metadata.listRepositories(limit, last), '/v2/_catalog');
+  const mayPull = await authorizer.pullable(request);
+  // Only repositories the caller can pull are listed; pages are filled from further rows so that
+  // `n` and `Link` keep their meaning.
+  const fetch = async (limit: number, last: string | undefined) => {
+    const names: RepositoryName[] = [];
+    let cursor = last;
+    while (names.length < limit) {
+      const batch = await services.metadata.listRepositories(Math.max(limit, 100), cursor);
+      names.push(...batch.filter(mayPull).slice(0, limit - names.length));
+      if (batch.length < Math.max(limit, 100)) break;
+      cursor = batch[batch.length - 1];
+    }
+    return names;
+  };
+  const result = await paginate(page, fetch, '/v2/_catalog');
   if (result?.link) reply.header('Link', result.link);
   return sendJson(reply, { repositories: result?.items ?? [] });
 };

@@ -1,0 +1,241 @@
+import type { AccountKind, Database, OrgRole } from '../db/schema.js';
+import { AccountConflictError, AccountNotFoundError } from './errors.js';
+import { type AccountName, nameKey, parseAccountName } from './names.js';
+
+export interface Account {
+  id: number;
+  name: string;
+  kind: AccountKind;
+  isAdmin: boolean;
+  createdAt: string;
+}
+
+export interface UserWithPassword extends Account {
+  passwordHash: string | null;
+}
+
+export interface OrgMember {
+  name: string;
+  role: OrgRole;
+}
+
+/** Users, organizations, teams and memberships. Names are checked by the callers' edges. */
+export class AccountService {
+  constructor(private readonly db: Database) {}
+
+  async createUser(name: AccountName, options: { passwordHash?: string; isAdmin?: boolean } = {}): Promise<Account> {
+    return this.create(name, 'user', options.passwordHash ?? null, options.isAdmin ?? false);
+  }
+
+  /** Creates an organization with its first owner. */
+  async createOrg(name: AccountName, owner: string): Promise<Account> {
+    return this.db.transaction().execute(async (trx) => {
+      const service = new AccountService(trx as unknown as Database);
+      const user = await service.requireUser(owner);
+      const org = await service.create(name, 'org', null, false);
+      await trx
+        .insertInto('org_members')
+        .values({ org_id: org.id, user_id: user.id, role: 'owner', created_at: new Date().toISOString() })
+        .execute();
+      return org;
+    });
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'user').executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async find(name: string): Promise<UserWithPassword | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('name_key', '=', nameKey(name)).executeTakeFirst();
+    return row && { ...toAccount(row), passwordHash: row.password_hash };
+  }
+
+  async findById(id: number): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async requireUser(name: string): Promise<UserWithPassword> {
+    const account = await this.find(name);
+    if (!account || account.kind !== 'user') throw new AccountNotFoundError('user', name);
+    return account;
+  }
+
+  async requireOrg(name: string): Promise<Account> {
+    const account = await this.find(name);
+    if (!account || account.kind !== 'org') throw new AccountNotFoundError('organization', name);
+    return account;
+  }
+
+  async list(kind: AccountKind): Promise<Account[]> {
+    const rows = await this.db.selectFrom('accounts').selectAll().where('kind', '=', kind).orderBy('name_key').execute();
+    return rows.map(toAccount);
+  }
+
+  async setPassword(name: string, passwordHash: string): Promise<void> {
+    const user = await this.requireUser(name);
+    await this.db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
+  }
+
+  /** Deletes a user with their tokens and memberships; refuses to leave an organization without owner. */
+  async deleteUser(name: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const user = await new AccountService(trx as unknown as Database).requireUser(name);
+      const ownedAlone = await trx
+        .selectFrom('org_members as mine')
+        .innerJoin('accounts as org', 'org.id', 'mine.org_id')
+        .select('org.name')
+        .where('mine.user_id', '=', user.id)
+        .where('mine.role', '=', 'owner')
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('org_members as other')
+                .select('other.user_id')
+                .whereRef('other.org_id', '=', 'mine.org_id')
+                .where('other.role', '=', 'owner')
+                .where('other.user_id', '!=', user.id),
+            ),
+          ),
+        )
+        .execute();
+      if (ownedAlone.length > 0) {
+        throw new AccountConflictError(`${user.name} is the last owner of ${ownedAlone.map((row) => row.name).join(', ')}`);
+      }
+      await trx.deleteFrom('accounts').where('id', '=', user.id).execute();
+    });
+  }
+
+  async setOrgMember(org: string, user: string, role: OrgRole): Promise<void> {
+    const orgAccount = await this.requireOrg(org);
+    const userAccount = await this.requireUser(user);
+    if (role === 'member') await this.ensureAnotherOwner(orgAccount, userAccount);
+    await this.db
+      .insertInto('org_members')
+      .values({ org_id: orgAccount.id, user_id: userAccount.id, role, created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role }))
+      .execute();
+  }
+
+  async removeOrgMember(org: string, user: string): Promise<void> {
+    const orgAccount = await this.requireOrg(org);
+    const userAccount = await this.requireUser(user);
+    await this.ensureAnotherOwner(orgAccount, userAccount);
+    await this.db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('org_members')
+        .where('org_id', '=', orgAccount.id)
+        .where('user_id', '=', userAccount.id)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) throw new AccountNotFoundError(`member of ${orgAccount.name}`, userAccount.name);
+      const teams = trx.selectFrom('teams').select('id').where('org_id', '=', orgAccount.id);
+      await trx.deleteFrom('team_members').where('user_id', '=', userAccount.id).where('team_id', 'in', teams).execute();
+    });
+  }
+
+  async listOrgMembers(org: string): Promise<OrgMember[]> {
+    const orgAccount = await this.requireOrg(org);
+    return this.db
+      .selectFrom('org_members')
+      .innerJoin('accounts', 'accounts.id', 'org_members.user_id')
+      .select(['accounts.name', 'org_members.role'])
+      .where('org_members.org_id', '=', orgAccount.id)
+      .orderBy('accounts.name_key')
+      .execute();
+  }
+
+  async createTeam(org: string, team: AccountName): Promise<void> {
+    const orgAccount = await this.requireOrg(org);
+    const existing = await this.db
+      .selectFrom('teams')
+      .select('id')
+      .where('org_id', '=', orgAccount.id)
+      .where('name_key', '=', nameKey(team))
+      .executeTakeFirst();
+    if (existing) throw new AccountConflictError(`team ${orgAccount.name}/${team} already exists`);
+    await this.db
+      .insertInto('teams')
+      .values({ org_id: orgAccount.id, name: team, name_key: nameKey(team), created_at: new Date().toISOString() })
+      .execute();
+  }
+
+  /** Adds a member of the organization to one of its teams. */
+  async addTeamMember(org: string, team: string, user: string): Promise<void> {
+    const orgAccount = await this.requireOrg(org);
+    const userAccount = await this.requireUser(user);
+    const teamRow = await this.db
+      .selectFrom('teams')
+      .select('id')
+      .where('org_id', '=', orgAccount.id)
+      .where('name_key', '=', nameKey(team))
+      .executeTakeFirst();
+    if (!teamRow) throw new AccountNotFoundError('team', `${orgAccount.name}/${team}`);
+    const member = await this.db
+      .selectFrom('org_members')
+      .select('role')
+      .where('org_id', '=', orgAccount.id)
+      .where('user_id', '=', userAccount.id)
+      .executeTakeFirst();
+    if (!member) throw new AccountConflictError(`${userAccount.name} is not a member of ${orgAccount.name}`);
+    await this.db
+      .insertInto('team_members')
+      .values({ team_id: teamRow.id, user_id: userAccount.id, created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async listTeamMembers(org: string, team: string): Promise<string[]> {
+    const orgAccount = await this.requireOrg(org);
+    const rows = await this.db
+      .selectFrom('team_members')
+      .innerJoin('teams', 'teams.id', 'team_members.team_id')
+      .innerJoin('accounts', 'accounts.id', 'team_members.user_id')
+      .select('accounts.name')
+      .where('teams.org_id', '=', orgAccount.id)
+      .where('teams.name_key', '=', nameKey(team))
+      .orderBy('accounts.name_key')
+      .execute();
+    return rows.map((row) => row.name);
+  }
+
+  /**
+   * The repository namespaces (lowercase first path components) a user may use until packages
+   * define roles: their own name and the names of the organizations they belong to.
+   */
+  async namespacesOf(userId: number): Promise<Set<string>> {
+    const own = await this.db.selectFrom('accounts').select('name_key').where('id', '=', userId).where('kind', '=', 'user').executeTakeFirst();
+    if (!own) return new Set();
+    const orgs = await this.db
+      .selectFrom('org_members')
+      .innerJoin('accounts', 'accounts.id', 'org_members.org_id')
+      .select('accounts.name_key')
+      .where('org_members.user_id', '=', userId)
+      .execute();
+    return new Set([own.name_key, ...orgs.map((row) => row.name_key)]);
+  }
+
+  private async create(name: AccountName, kind: AccountKind, passwordHash: string | null, isAdmin: boolean): Promise<Account> {
+    const key = nameKey(parseAccountName(name));
+    const taken = await this.db.selectFrom('accounts').select('name').where('name_key', '=', key).executeTakeFirst();
+    if (taken) throw new AccountConflictError(`the name "${taken.name}" is already taken`);
+    const row = await this.db
+      .insertInto('accounts')
+      .values({ name, name_key: key, kind, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0, created_at: new Date().toISOString() })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toAccount(row);
+  }
+
+  private async ensureAnotherOwner(org: Account, user: Account): Promise<void> {
+    const owners = await this.db.selectFrom('org_members').select('user_id').where('org_id', '=', org.id).where('role', '=', 'owner').execute();
+    if (owners.length === 1 && owners[0]?.user_id === user.id) {
+      throw new AccountConflictError(`${user.name} is the last owner of ${org.name}`);
+    }
+  }
+}
+
+function toAccount(row: { id: number; name: string; kind: AccountKind; is_admin: number; created_at: string }): Account {
+  return { id: row.id, name: row.name, kind: row.kind, isAdmin: Number(row.is_admin) === 1, createdAt: row.created_at };
+}

@@ -1,0 +1,125 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessTokenNotFoundError, type AccessTokenInfo, type AccessTokenService } from '../auth/access-token-service.js';
+import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from '../auth/authenticator.js';
+import { InvalidScopeError, parseTokenScopes } from '../auth/scopes.js';
+import { parseDuration } from '../config.js';
+import { readSmallBody } from '../http/read-body.js';
+import { sendJson } from '../http/send-json.js';
+import type { AccountService } from './account-service.js';
+
+export interface UserApiOptions {
+  accounts: AccountService;
+  accessTokens: AccessTokenService;
+  authenticator: Authenticator;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The account API for the signed-in user (for the web pages to come and for scripts):
+ * `GET /api/user`, `GET|POST /api/user/tokens`, `DELETE /api/user/tokens/:id`. Callers sign in with
+ * `Authorization: Bearer <personal access token>`, or Basic with the user name and the password or
+ * a token. A token-authenticated caller may only create tokens with scopes its own token has, so a
+ * read-only token cannot mint a write token.
+ */
+export const userApiRoutes: FastifyPluginAsync<UserApiOptions> = async (app, options) => {
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof ApiError) return sendJson(reply.code(error.status).headers(error.headers), { message: error.message });
+    const status = (error as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) return sendJson(reply.code(status), { message: (error as Error).message });
+    request.log.error({ err: error }, 'unexpected error');
+    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
+  });
+
+  const signedIn = async (request: FastifyRequest): Promise<Identity> => {
+    const header = request.headers.authorization ?? '';
+    try {
+      const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
+      if (bearer?.[1]) return await options.authenticator.signInWithToken(request.ip, bearer[1]);
+      const basic = parseBasic(header);
+      if (basic) return await options.authenticator.signIn(request.ip, basic, { allowPassword: true });
+    } catch (error) {
+      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
+      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'bad credentials', { 'WWW-Authenticate': 'Basic realm="berth"' });
+      throw error;
+    }
+    throw new ApiError(401, 'requires authentication', { 'WWW-Authenticate': 'Basic realm="berth"' });
+  };
+
+  app.get('/api/user', async (request, reply) => {
+    const identity = await signedIn(request);
+    const user = await options.accounts.findById(identity.userId);
+    if (!user) throw new ApiError(401, 'bad credentials');
+    return sendJson(reply, { id: user.id, login: user.name, type: 'User', site_admin: user.isAdmin, created_at: user.createdAt });
+  });
+
+  app.get('/api/user/tokens', async (request, reply) => {
+    const identity = await signedIn(request);
+    return sendJson(reply, (await options.accessTokens.list(identity.userId)).map(tokenJson));
+  });
+
+  app.post('/api/user/tokens', async (request, reply: FastifyReply) => {
+    const identity = await signedIn(request);
+    let input: { scopes?: unknown; note?: unknown; expires_in?: unknown };
+    try {
+      input = JSON.parse(await readSmallBody(request)) as typeof input;
+    } catch {
+      throw new ApiError(400, 'the body must be a JSON object');
+    }
+    if (typeof input !== 'object' || input === null) throw new ApiError(400, 'the body must be a JSON object');
+    let scopes;
+    try {
+      if (!Array.isArray(input.scopes) && typeof input.scopes !== 'string') throw new InvalidScopeError('');
+      scopes = parseTokenScopes(input.scopes as string | string[]);
+    } catch (error) {
+      throw new ApiError(422, (error as Error).message);
+    }
+    const excess = scopes.filter((scope) => !identity.scopes.includes(scope));
+    if (excess.length > 0) throw new ApiError(403, `the token used may not grant ${excess.join(', ')}`);
+    if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 200)) throw new ApiError(422, 'note must be a string of at most 200 characters');
+    let expiresAt: Date | undefined;
+    if (input.expires_in !== undefined) {
+      try {
+        expiresAt = new Date(Date.now() + parseDuration(String(input.expires_in)));
+      } catch {
+        throw new ApiError(422, 'expires_in must be a duration like 30d');
+      }
+    }
+    const created = await options.accessTokens.create(identity.userId, scopes, { expiresAt, note: input.note as string | undefined });
+    return sendJson(reply.code(201), { ...tokenJson(created.info), token: created.token });
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/user/tokens/:id', async (request, reply) => {
+    const identity = await signedIn(request);
+    const id = Number(request.params.id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new ApiError(404, 'token not found');
+    try {
+      await options.accessTokens.revoke(identity.userId, id);
+    } catch (error) {
+      if (error instanceof AccessTokenNotFoundError) throw new ApiError(404, 'token not found');
+      throw error;
+    }
+    return reply.code(204).send();
+  });
+};
+
+function tokenJson(info: AccessTokenInfo) {
+  return {
+    id: info.id,
+    hint: info.hint,
+    scopes: info.scopes,
+    note: info.note,
+    expires_at: info.expiresAt,
+    last_used_at: info.lastUsedAt,
+    revoked_at: info.revokedAt,
+    created_at: info.createdAt,
+  };
+}

@@ -1,0 +1,107 @@
+import type { AccountService } from '../accounts/account-service.js';
+import type { AccessTokenService } from './access-token-service.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { isWellFormedToken } from './personal-access-tokens.js';
+import type { FailureLimiter } from './rate-limiter.js';
+
+let dummy: Promise<string> | undefined;
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('not a real password');
+  return dummy;
+}
+
+/** A signed-in user and what the credential they used permits. */
+export interface Identity {
+  userId: number;
+  userName: string;
+  /** The personal access token's scopes; a password sign-in has all of them. */
+  scopes: string[];
+  /** The personal access token used, if any. */
+  tokenId?: number;
+}
+
+export class InvalidCredentialsError extends Error {
+  constructor() {
+    super('invalid user name or token');
+    this.name = 'InvalidCredentialsError';
+  }
+}
+
+export class TooManySignInsError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many failed sign-ins; try again later');
+    this.name = 'TooManySignInsError';
+  }
+}
+
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
+
+/** Parses `Authorization: Basic base64(user:secret)`; undefined for other schemes or malformed values. */
+export function parseBasic(header: string | undefined): BasicCredentials | undefined {
+  const match = header === undefined ? null : /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * Checks user name + secret pairs, with failed attempts limited per client address and per user
+ * name. Registry clients must present a personal access token (as on ghcr.io); the account API
+ * also takes the password, so that a first token can be made without the CLI.
+ */
+export class Authenticator {
+  constructor(
+    private readonly accounts: AccountService,
+    private readonly tokens: AccessTokenService,
+    private readonly limiter: FailureLimiter,
+  ) {}
+
+  async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
+    const userKey = `user:${credentials.username.toLowerCase()}`;
+    const keys = [`ip:${clientAddress}`, userKey];
+    const wait = this.limiter.retryAfter(keys);
+    if (wait > 0) throw new TooManySignInsError(wait);
+    const identity = await this.check(credentials, options.allowPassword);
+    if (!identity) {
+      this.limiter.fail(keys);
+      throw new InvalidCredentialsError();
+    }
+    this.limiter.reset(userKey);
+    return identity;
+  }
+
+  /** A personal access token alone (`Authorization: Bearer` on the account API). */
+  async signInWithToken(clientAddress: string, token: string): Promise<Identity> {
+    const keys = [`ip:${clientAddress}`];
+    const wait = this.limiter.retryAfter(keys);
+    if (wait > 0) throw new TooManySignInsError(wait);
+    const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
+    if (!owner) {
+      this.limiter.fail(keys);
+      throw new InvalidCredentialsError();
+    }
+    return { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
+  }
+
+  private async check({ username, password }: BasicCredentials, allowPassword: boolean): Promise<Identity | undefined> {
+    if (username.length === 0 || username.length > 39 || password.length === 0 || password.length > 1024) return undefined;
+    if (isWellFormedToken(password)) {
+      const owner = await this.tokens.verify(username, password);
+      return owner && { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
+    }
+    if (!allowPassword) return undefined;
+    const user = await this.accounts.find(username);
+    if (!user || user.kind !== 'user' || !user.passwordHash) {
+      // The same work as for a real user, so that timing does not tell which names exist.
+      await verifyPassword(password, await dummyHash());
+      return undefined;
+    }
+    if (!(await verifyPassword(password, user.passwordHash))) return undefined;
+    return { userId: user.id, userName: user.name, scopes: ['read:packages', 'write:packages', 'delete:packages'] };
+  }
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { ResourceAccess } from './scopes.js';
+import { type SigningKeys, signingAlgorithm } from './signing-keys.js';
+
+/** The claims of a registry token (Docker token spec "Token Authentication Implementation"). */
+export interface RegistryTokenClaims {
+  /** The user name; empty for anonymous tokens. */
+  sub: string;
+  access: ResourceAccess[];
+  /** The user's id and the personal access token the registry token was issued for. */
+  uid?: number;
+  pat?: number;
+  /** The personal access token's scopes, for answers not bound to one repository (`_catalog`). */
+  scp?: string[];
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: Date;
+}
+
+/**
+ * Short-lived signed JWTs. Verification needs only the keys in memory: no database round trip
+ * for the signature.
+ */
+export class RegistryTokens {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly issuer: string,
+    private readonly service: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async issue(claims: RegistryTokenClaims, now = new Date()): Promise<IssuedToken> {
+    const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const seconds = issuedAt.getTime() / 1000;
+    const { sub, ...rest } = claims;
+    const token = await new SignJWT({ ...rest })
+      .setProtectedHeader({ alg: signingAlgorithm, kid: this.keys.current.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setSubject(sub)
+      .setAudience(this.service)
+      .setIssuedAt(seconds)
+      .setNotBefore(seconds - 1)
+      .setExpirationTime(seconds + this.ttlSeconds)
+      .setJti(randomUUID())
+      .sign(this.keys.current.privateKey);
+    return { token, expiresIn: this.ttlSeconds, issuedAt };
+  }
+
+  /** The token's claims, or undefined when it is not one of ours, or expired, or malformed. */
+  async verify(token: string): Promise<RegistryTokenClaims | undefined> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        async (header) => {
+          const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
+          if (!key) throw new Error('unknown kid');
+          return key.publicKey;
+        },
+        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5 },
+      );
+      if (typeof payload.sub !== 'string' || !Array.isArray(payload['access'])) return undefined;
+      return {
+        sub: payload.sub,
+        access: (payload['access'] as ResourceAccess[]).filter(
+          (entry) => typeof entry?.type === 'string' && typeof entry.name === 'string' && Array.isArray(entry.actions),
+        ),
+        uid: typeof payload['uid'] === 'number' ? payload['uid'] : undefined,
+        pat: typeof payload['pat'] === 'number' ? payload['pat'] : undefined,
+        scp: Array.isArray(payload['scp']) ? (payload['scp'] as string[]) : undefined,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+}

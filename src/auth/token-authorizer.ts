@@ -1,0 +1,133 @@
+import type { FastifyRequest } from 'fastify';
+import { RegistryError } from '../oci/errors.js';
+import type { AccessTokenService } from './access-token-service.js';
+import type { AccessRequest, Authorizer } from './access.js';
+import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
+import { type TokenRealm, bearerChallenge } from './challenge.js';
+import type { RepositoryPolicy, Subject } from './policy.js';
+import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
+
+/** Who is calling: nobody, a user with Basic credentials, or the holder of a registry token. */
+type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'basic'; identity: Identity }
+  | { kind: 'bearer'; claims: RegistryTokenClaims };
+
+export interface TokenAuthorizerOptions {
+  realm: TokenRealm;
+  authenticator: Authenticator;
+  policy: RepositoryPolicy;
+  registryTokens: RegistryTokens;
+  accessTokens: AccessTokenService;
+}
+
+/**
+ * The Authorizer of a registry with accounts. Registry tokens (Bearer) are checked against their
+ * own `access` claim, whose signature is verified in memory; the personal access token they were
+ * issued for is looked up by id so that revoking it takes effect at once. Basic credentials (user
+ * name + personal access token) are checked against the policy directly.
+ */
+export class TokenAuthorizer implements Authorizer {
+  private readonly callers = new WeakMap<FastifyRequest, Promise<Caller>>();
+
+  constructor(private readonly options: TokenAuthorizerOptions) {}
+
+  async authorize(request: FastifyRequest, access: AccessRequest): Promise<void> {
+    const caller = await this.caller(request, access);
+    if (await this.permits(caller, access)) return;
+    const scope = scopeOf(access);
+    if (caller.kind === 'anonymous') throw this.unauthorized('authentication required', scope);
+    if (caller.kind === 'bearer') {
+      // The Docker token spec: the client may ask for a new token with this scope.
+      throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+    }
+    throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
+  }
+
+  async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
+    try {
+      return await this.permits(await this.caller(request, access), access);
+    } catch {
+      return false;
+    }
+  }
+
+  async pullable(request: FastifyRequest): Promise<(name: string) => boolean> {
+    const caller = await this.caller(request, { type: 'registry', name: 'catalog' });
+    return this.options.policy.pullable(subjectOf(caller));
+  }
+
+  private async permits(caller: Caller, access: AccessRequest): Promise<boolean> {
+    if (caller.kind === 'bearer') {
+      // Any valid registry token opens the API root (Docker token spec, "the /v2/ endpoint").
+      if (access.type === 'registry' && access.name === 'base') return true;
+      const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
+      if (access.type === 'registry') return entry?.actions.includes('*') === true && caller.claims.uid !== undefined;
+      return access.actions.every((action) => entry?.actions.includes(action));
+    }
+    const subject = subjectOf(caller);
+    if (!subject) return false;
+    if (access.type === 'registry') return true;
+    const granted = await this.options.policy.grant(subject, access.name, access.actions);
+    return access.actions.every((action) => granted.includes(action));
+  }
+
+  private caller(request: FastifyRequest, access: AccessRequest): Promise<Caller> {
+    let caller = this.callers.get(request);
+    if (!caller) {
+      caller = this.identify(request, access);
+      this.callers.set(request, caller);
+    }
+    return caller;
+  }
+
+  private async identify(request: FastifyRequest, access: AccessRequest): Promise<Caller> {
+    const header = request.headers.authorization;
+    if (header === undefined || header === '') return { kind: 'anonymous' };
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer?.[1]) {
+      const claims = await this.options.registryTokens.verify(bearer[1]);
+      const active = claims && (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat)));
+      if (!claims || !active) throw this.unauthorized('invalid or expired token', scopeOf(access), 'invalid_token');
+      return { kind: 'bearer', claims };
+    }
+    const basic = parseBasic(header);
+    if (!basic) throw this.unauthorized('unsupported authorization scheme', scopeOf(access));
+    try {
+      return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
+    } catch (error) {
+      throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scopeOf(access)));
+    }
+  }
+
+  private unauthorized(message: string, scope: string | undefined, error?: 'insufficient_scope' | 'invalid_token'): RegistryError {
+    return new RegistryError('UNAUTHORIZED', message, {
+      headers: { 'WWW-Authenticate': bearerChallenge(this.options.realm, scope, error) },
+    });
+  }
+}
+
+/** Sign-in failures as registry errors: 429 with Retry-After, or the given 401. */
+export function toRegistryError(error: unknown, unauthorized: () => RegistryError): unknown {
+  if (error instanceof TooManySignInsError) {
+    return new RegistryError('TOOMANYREQUESTS', error.message, { headers: { 'Retry-After': String(error.retryAfterSeconds) } });
+  }
+  if (error instanceof InvalidCredentialsError) return unauthorized();
+  return error;
+}
+
+function subjectOf(caller: Caller): Subject | undefined {
+  if (caller.kind === 'basic') return { userId: caller.identity.userId, scopes: caller.identity.scopes };
+  if (caller.kind === 'bearer' && caller.claims.uid !== undefined) return { userId: caller.claims.uid, scopes: caller.claims.scp ?? [] };
+  return undefined;
+}
+
+/** The token scope a request needs, for the challenge. The API root needs none. */
+function scopeOf(access: AccessRequest): string | undefined {
+  if (access.type === 'repository') return `repository:${access.name}:${access.actions.join(',')}`;
+  return access.name === 'catalog' ? 'registry:catalog:*' : undefined;
+}
+
+function describe(access: AccessRequest): unknown {
+  return access.type === 'repository' ? { type: access.type, name: access.name, actions: access.actions } : access;
+}

@@ -1,0 +1,99 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { readSmallBody } from '../http/read-body.js';
+import { sendJson } from '../http/send-json.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseRepositoryName } from '../oci/names.js';
+import { type Authenticator, type BasicCredentials, type Identity, parseBasic } from './authenticator.js';
+import type { RepositoryPolicy } from './policy.js';
+import type { RegistryTokens } from './registry-tokens.js';
+import { type ResourceAccess, parseResourceScopes } from './scopes.js';
+import { toRegistryError } from './token-authorizer.js';
+
+export interface TokenRouteOptions {
+  authenticator: Authenticator;
+  policy: RepositoryPolicy;
+  registryTokens: RegistryTokens;
+}
+
+/**
+ * The token service: `GET /token` (Docker token spec, credentials as Basic) and `POST /token`
+ * (its OAuth2 form, `grant_type=password`, which containerd tries first). Without credentials the
+ * token is anonymous; actions the caller may not have are dropped from the token, not refused.
+ */
+export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
+  app.get('/token', async (request, reply) => {
+    const query = new URLSearchParams(request.url.split('?')[1] ?? '');
+    const basic = parseBasic(request.headers.authorization);
+    if (request.headers.authorization && /^basic/i.test(request.headers.authorization) && !basic) throw unauthorized();
+    const identity = basic ? await signIn(options.authenticator, request, basic) : undefined;
+    return sendJson(reply.header('Cache-Control', 'no-store'), await issue(options, identity, query.getAll('scope')));
+  });
+
+  app.post('/token', async (request, reply) => {
+    const type = request.headers['content-type'] ?? '';
+    if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
+      throw new RegistryError('UNSUPPORTED', 'expected an application/x-www-form-urlencoded form', { status: 400 });
+    }
+    const form = new URLSearchParams(await readSmallBody(request));
+    const grantType = form.get('grant_type');
+    // Refresh tokens are not issued, so only the password grant is supported (RFC 6749 section 5.2).
+    if (grantType !== 'password') {
+      return sendJson(reply.code(400), { error: 'unsupported_grant_type', error_description: 'only grant_type=password is supported' });
+    }
+    const username = form.get('username') ?? '';
+    const password = form.get('password') ?? '';
+    if (!username || !password) return sendJson(reply.code(400), { error: 'invalid_request', error_description: 'username and password are required' });
+    const identity = await signIn(options.authenticator, request, { username, password });
+    return sendJson(reply.header('Cache-Control', 'no-store'), await issue(options, identity, form.getAll('scope')));
+  });
+};
+
+async function signIn(authenticator: Authenticator, request: FastifyRequest, credentials: BasicCredentials): Promise<Identity> {
+  try {
+    return await authenticator.signIn(request.ip, credentials, { allowPassword: false });
+  } catch (error) {
+    throw toRegistryError(error, unauthorized);
+  }
+}
+
+function unauthorized(): RegistryError {
+  return new RegistryError('UNAUTHORIZED', 'invalid user name or personal access token', {
+    headers: { 'WWW-Authenticate': 'Basic realm="berth"' },
+  });
+}
+
+async function issue(options: TokenRouteOptions, identity: Identity | undefined, scopes: string[]) {
+  const subject = identity && { userId: identity.userId, scopes: identity.scopes };
+  const access: ResourceAccess[] = [];
+  for (const requested of parseResourceScopes(scopes)) {
+    access.push({ type: requested.type, name: requested.name, actions: await grant(options.policy, subject, requested) });
+  }
+  const issued = await options.registryTokens.issue({
+    sub: identity?.userName ?? '',
+    access,
+    ...(identity && { uid: identity.userId, scp: identity.scopes }),
+    ...(identity?.tokenId !== undefined && { pat: identity.tokenId }),
+  });
+  return {
+    token: issued.token,
+    access_token: issued.token,
+    expires_in: issued.expiresIn,
+    issued_at: issued.issuedAt.toISOString(),
+  };
+}
+
+async function grant(
+  policy: RepositoryPolicy,
+  subject: { userId: number; scopes: string[] } | undefined,
+  requested: ResourceAccess,
+): Promise<string[]> {
+  if (requested.type === 'registry' && requested.name === 'catalog') return subject && requested.actions.includes('*') ? ['*'] : [];
+  if (requested.type !== 'repository') return [];
+  let name;
+  try {
+    name = parseRepositoryName(requested.name);
+  } catch {
+    return [];
+  }
+  return policy.grant(subject, name, requested.actions);
+}

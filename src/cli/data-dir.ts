@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { AccountService } from '../accounts/account-service.js';
+import { AccessTokenService } from '../auth/access-token-service.js';
+import type { Database } from '../db/schema.js';
+import { openSqlite } from '../db/sqlite.js';
+
+export interface Stores {
+  accounts: AccountService;
+  tokens: AccessTokenService;
+}
+
+/** Adds `--data-dir` (env BERTH_DATA_DIR, default ./data) to an administrative command. */
+export function withDataDir(command: Command): Command {
+  return command.option('--data-dir <dir>', 'where the database lives (env BERTH_DATA_DIR; default ./data)');
+}
+
+/**
+ * Opens the data dir's database for one administrative command. SQLite in WAL mode lets this run
+ * while the server is serving from the same file.
+ */
+export async function withStores<T>(flags: { dataDir?: string }, run: (stores: Stores) => Promise<T>): Promise<T> {
+  const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
+  const db: Database = await openSqlite(dir);
+  try {
+    return await run({ accounts: new AccountService(db), tokens: new AccessTokenService(db) });
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Reads all of stdin (for `--password-stdin`), without the final line break. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import { parseAccountName } from '../../src/accounts/names.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { parseTokenScopes } from '../../src/auth/scopes.js';
+import { loadConfig } from '../../src/config.js';
+import { type Berth, createBerth } from '../../src/server.js';
+
+export const adminPassword = 'correct-horse-battery-staple-42';
+export const publicUrl = 'http://registry.test:5000';
+
+export interface AuthApp {
+  berth: Berth;
+  /** Everything the server logged. */
+  logs(): string;
+  /** Creates a user (if new) and a token with the given scopes for them. */
+  user(name: string, scopes?: string[], options?: { expiresAt?: Date }): Promise<{ name: string; token: string; id: number }>;
+}
+
+/** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
+export async function authApp(t: TestContext, settings: Record<string, string> = {}): Promise<AuthApp> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-auth-'));
+  const config = loadConfig({ dataDir: dir, publicUrl, ...settings }, {});
+  let log = '';
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      log += chunk.toString('utf8');
+      done();
+    },
+  });
+  const berth = await createBerth(config, {
+    logStream,
+    auth: true,
+    env: { BERTH_ADMIN_USERNAME: 'root', BERTH_ADMIN_PASSWORD: adminPassword },
+    print: (text) => {
+      log += text;
+    },
+  });
+  t.after(async () => {
+    await berth.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    berth,
+    logs: () => log,
+    async user(name, scopes = ['read:packages', 'write:packages', 'delete:packages'], options = {}) {
+      const existing = await berth.accounts.find(name);
+      const account =
+        existing ?? (await berth.accounts.createUser(parseAccountName(name), { passwordHash: await hashPassword(`${name}-password`) }));
+      const { token } = await berth.accessTokens.create(account.id, parseTokenScopes(scopes), options);
+      return { name: account.name, token, id: account.id };
+    },
+  };
+}
+
+export function basic(user: string, secret: string): string {
+  return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+}
+
+export function sha256(data: string | Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** The payload of a JWT, unverified (the tests read what the server granted). */
+export function jwtPayload(token: string): Record<string, unknown> & { access: Array<{ type: string; name: string; actions: string[] }> } {
+  const part = token.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+}
+
+/** Pushes a one-layer image (config + layer + manifest) with the given Authorization. */
+export async function pushImage(berth: Berth, repo: string, authorization: string, layer = `layer of ${repo}`): Promise<{ layerDigest: string; manifestDigest: string }> {
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
+  for (const body of [config, layer]) {
+    const res = await berth.app.inject({
+      method: 'POST',
+      url: `/v2/${repo}/blobs/uploads/?digest=${sha256(body)}`,
+      headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/octet-stream' },
+      payload: body,
+    });
+    if (res.statusCode !== 201) throw new Error(`blob push to ${repo}: ${res.statusCode} ${res.body}`);
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: Buffer.byteLength(config) },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: Buffer.byteLength(layer) }],
+  });
+  const res = await berth.app.inject({
+    method: 'PUT',
+    url: `/v2/${repo}/manifests/latest`,
+    headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    payload: manifest,
+  });
+  if (res.statusCode !== 201) throw new Error(`manifest push to ${repo}: ${res.statusCode} ${res.body}`);
+  return { layerDigest: sha256(layer), manifestDigest: sha256(manifest) };
+}

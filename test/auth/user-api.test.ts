@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isWellFormedToken } from '../../src/auth/personal-access-tokens.js';
+import { authApp, basic } from './helpers.js';
+
+describe('account API', () => {
+  it('GET /api/user with Bearer PAT answers the signed-in user; without credentials 401', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice', ['read:packages']);
+    const res = await app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization: `Bearer ${alice.token}` } });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().login, 'alice');
+    assert.equal(res.json().site_admin, false);
+    const anonymous = await app.berth.app.inject({ method: 'GET', url: '/api/user' });
+    assert.equal(anonymous.statusCode, 401);
+    const admin = await app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization: basic('root', 'correct-horse-battery-staple-42') } });
+    assert.equal(admin.json().site_admin, true);
+  });
+
+  it('POST, GET and DELETE /api/user/tokens create, list and revoke tokens', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const password = basic('alice', 'alice-password');
+    const created = await app.berth.app.inject({
+      method: 'POST',
+      url: '/api/user/tokens',
+      headers: { authorization: password, 'content-type': 'application/json' },
+      payload: { scopes: ['read:packages', 'write:packages'], note: 'ci', expires_in: '30d' },
+    });
+    assert.equal(created.statusCode, 201);
+    const token = created.json().token as string;
+    assert.ok(isWellFormedToken(token));
+    assert.deepEqual(created.json().scopes, ['read:packages', 'write:packages']);
+
+    const list = await app.berth.app.inject({ method: 'GET', url: '/api/user/tokens', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(list.statusCode, 200);
+    assert.equal(list.json().length, 2);
+    assert.ok(!list.body.includes(token), 'lists never show the token');
+
+    // A token may not mint a token with more scopes than it has.
+    const escalate = await app.berth.app.inject({
+      method: 'POST',
+      url: '/api/user/tokens',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: { scopes: ['delete:packages'] },
+    });
+    assert.equal(escalate.statusCode, 403);
+    const badScope = await app.berth.app.inject({
+      method: 'POST',
+      url: '/api/user/tokens',
+      headers: { authorization: password, 'content-type': 'application/json' },
+      payload: { scopes: ['admin:everything'] },
+    });
+    assert.equal(badScope.statusCode, 422);
+
+    const revoke = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${created.json().id}`, headers: { authorization: password } });
+    assert.equal(revoke.statusCode, 204);
+    const after = await app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(after.statusCode, 401);
+    const again = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${created.json().id}`, headers: { authorization: password } });
+    assert.equal(again.statusCode, 404);
+  });
+});
