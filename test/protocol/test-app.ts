@@ -66,10 +66,9 @@ export interface TestApp {
 export async function testApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
   const owned = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-protocol-')));
-  // A short shutdown timeout: a keep-alive connection whose response is still finishing when close()
-  // starts is not closed as idle, so close() would otherwise wait the default 30 s for it.
   const config = loadConfig({ dataDir, logLevel: 'silent', shutdownTimeout: '1s', ...options.config }, {});
-  const berth = await createBerth(config, { logger: false });
+  // The protocol suite checks the registry API itself; test/auth covers who may use it.
+  const berth = await createBerth(config, { logger: false, auth: false });
   t.after(async () => {
     await berth.close();
     if (owned) await rm(dataDir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,8 @@ export interface StartOptions {
   /** Milliseconds to wait for the server to answer `GET /v2/`; default 10 s. */
   readyTimeoutMs?: number;
   credentials?: Credentials;
+  /** Berth only: run with authentication off (`BERTH_AUTH=off`) instead of signing clients in. */
+  anonymous?: boolean;
 }
 
 /** Picks a free loopback port by binding port 0 and closing the socket. */
@@ -241,9 +244,14 @@ async function startOnPort(
   return handle;
 }
 
+/** The user the e2e suites push as; every e2e repository lives in its namespace (`e2e/...`). */
+export const e2eUser = 'e2e';
+
 /**
  * Starts `node bin/berth.js serve --host 127.0.0.1 --port PORT --data-dir DIR` and waits until
- * `GET /v2/` answers.
+ * `GET /v2/` answers. Authentication stays on, as in production: before the first start the CLI
+ * creates the user `e2e` and a personal access token with every package scope, which become the
+ * handle's credentials. `anonymous: true` runs with authentication off instead.
  */
 export async function startBerth(options: StartOptions = {}): Promise<RegistryHandle> {
   const root = repoRoot();
@@ -251,17 +259,36 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
   if (!berthIsBuilt()) {
     throw new Error(`Berth is not built: ${path.join(root, 'dist/src/cli/main.js')} is missing (run npm run build)`);
   }
+  const ownedDirs: string[] = [];
+  let { dataDir, credentials } = options;
+  if (dataDir === undefined) {
+    dataDir = await tempDir('berth-data');
+    ownedDirs.push(dataDir);
+  }
+  if (!options.anonymous && credentials === undefined) {
+    credentials = await createE2eCredentials(bin, dataDir);
+  }
   return startProcess(
     'berth',
-    async (port, dataDir) => ({
+    async (port, dir) => ({
       command: process.execPath,
-      args: [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      env: { ...process.env, ...options.env },
+      args: [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir],
+      env: { ...process.env, ...(options.anonymous ? { BERTH_AUTH: 'off' } : {}), ...options.env },
     }),
-    options,
-    [],
+    { ...options, dataDir, credentials },
+    ownedDirs,
     /"msg":"listening"/,
   );
+}
+
+/** Creates (or reuses) the e2e user and mints a token for it with the CLI, on the data dir. */
+async function createE2eCredentials(bin: string, dataDir: string): Promise<Credentials> {
+  const run = promisify(execFile);
+  const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000 });
+  const users = await cli('user', 'list');
+  if (!new RegExp(`^${e2eUser}\\b`, 'm').test(users.stdout)) await cli('user', 'create', e2eUser);
+  const token = await cli('token', 'create', '--user', e2eUser, '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'e2e');
+  return { username: e2eUser, password: token.stdout.trim() };
 }
 
 /**
