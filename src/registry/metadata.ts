@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { GroupCommit } from '../db/group-commit.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -42,7 +43,13 @@ export interface Upload {
  * or tag both succeed.
  */
 export class RegistryMetadata {
-  constructor(private readonly db: Database) {}
+  private readonly writes: GroupCommit;
+  /** Ids of repositories known to exist; repositories are never renumbered, so this is never stale. */
+  private readonly repositoryIds = new Map<RepositoryName, number>();
+
+  constructor(private readonly db: Database) {
+    this.writes = new GroupCommit(db);
+  }
 
   async repositoryExists(name: RepositoryName): Promise<boolean> {
     return (await this.repositoryId(name)) !== undefined;
@@ -53,9 +60,7 @@ export class RegistryMetadata {
    * session, ends that session in the same transaction.
    */
   async linkBlob(name: RepositoryName, digest: Digest, size: number, completedUpload?: string): Promise<void> {
-    const now = timestamp();
-    await this.db.transaction().execute(async (trx) => {
-      const repositoryId = await ensureRepository(trx, name, now);
+    await this.writeInRepository(name, async (trx, repositoryId, now) => {
       await trx
         .insertInto('blobs')
         .values({ digest, size, created_at: now })
@@ -86,11 +91,11 @@ export class RegistryMetadata {
   async unlinkBlob(name: RepositoryName, digest: Digest): Promise<boolean> {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined) return false;
-    const result = await this.db
+    const result = await this.write((trx) => trx
       .deleteFrom('repository_blobs')
       .where('repository_id', '=', repositoryId)
       .where('digest', '=', digest)
-      .executeTakeFirst();
+      .executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -123,9 +128,7 @@ export class RegistryMetadata {
   }
 
   async putManifest(name: RepositoryName, manifest: NewManifest, tag: string | undefined): Promise<void> {
-    const now = timestamp();
-    await this.db.transaction().execute(async (trx) => {
-      const repositoryId = await ensureRepository(trx, name, now);
+    await this.writeInRepository(name, async (trx, repositoryId, now) => {
       const inserted = await trx
         .insertInto('manifests')
         .values({
@@ -199,22 +202,18 @@ export class RegistryMetadata {
   async deleteManifest(name: RepositoryName, digest: Digest): Promise<boolean> {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined) return false;
-    const result = await this.db
-      .deleteFrom('manifests')
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const result = await this.write((trx) =>
+      trx.deleteFrom('manifests').where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst(),
+    );
     return Number(result.numDeletedRows) > 0;
   }
 
   async deleteTag(name: RepositoryName, tag: string): Promise<boolean> {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined) return false;
-    const result = await this.db
-      .deleteFrom('tags')
-      .where('repository_id', '=', repositoryId)
-      .where('name', '=', tag)
-      .executeTakeFirst();
+    const result = await this.write((trx) =>
+      trx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst(),
+    );
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -255,7 +254,7 @@ export class RegistryMetadata {
 
   async createUpload(id: string, name: RepositoryName): Promise<void> {
     const now = timestamp();
-    await this.db.insertInto('uploads').values({ id, repository: name, created_at: now, updated_at: now }).execute();
+    await this.write((trx) => trx.insertInto('uploads').values({ id, repository: name, created_at: now, updated_at: now }).execute());
   }
 
   async upload(id: string): Promise<Upload | undefined> {
@@ -264,11 +263,11 @@ export class RegistryMetadata {
   }
 
   async touchUpload(id: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ updated_at: timestamp() }).where('id', '=', id).execute();
+    await this.write((trx) => trx.updateTable('uploads').set({ updated_at: timestamp() }).where('id', '=', id).execute());
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    const result = await this.write((trx) => trx.deleteFrom('uploads').where('id', '=', id).executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -283,8 +282,32 @@ export class RegistryMetadata {
   }
 
   private async repositoryId(name: RepositoryName): Promise<number | undefined> {
+    const cached = this.repositoryIds.get(name);
+    if (cached !== undefined) return cached;
     const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    if (row) this.repositoryIds.set(name, row.id);
     return row?.id;
+  }
+
+  /** Runs a write in the next group commit. */
+  private write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+    return this.writes.run(work);
+  }
+
+  /** Runs a write that needs the repository, creating it if it is new. */
+  private async writeInRepository<T>(
+    name: RepositoryName,
+    work: (trx: Transaction<Schema>, repositoryId: number, now: string) => Promise<T>,
+  ): Promise<T> {
+    let repositoryId: number | undefined;
+    const result = await this.writes.run(async (trx) => {
+      const now = timestamp();
+      repositoryId = this.repositoryIds.get(name) ?? (await ensureRepository(trx, name, now));
+      return work(trx, repositoryId, now);
+    });
+    // Cached only once committed: a write rolled back may have created a row that is gone again.
+    if (repositoryId !== undefined) this.repositoryIds.set(name, repositoryId);
+    return result;
   }
 }
 

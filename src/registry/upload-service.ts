@@ -62,19 +62,20 @@ export class UploadService {
     this.checkLength(declaredLength, 0);
     const id = randomUUID();
     await this.store.createUpload(id);
+    const hash = createDigester(digestAlgorithm(digest));
+    const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
     try {
-      const hash = createDigester(digestAlgorithm(digest));
-      const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
       await this.store.appendUpload(id, digestBody(body, digesting));
       if (declaredLength !== undefined && digesting.bytes !== declaredLength) {
         throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
       }
       verifyDigest(digest, `${digestAlgorithm(digest)}:${hash.digest('hex')}`);
       await this.store.commitUpload(id, digest);
-      await this.metadata.linkBlob(name, digest, digesting.bytes);
-    } finally {
+    } catch (error) {
       await this.store.deleteUpload(id);
+      throw error;
     }
+    await this.metadata.linkBlob(name, digest, digesting.bytes);
   }
 
   async status(name: RepositoryName, id: string): Promise<UploadStatus> {
