@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/berth.js');
   const server = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+    // Authentication is off: this measures the streaming path, and a token adds nothing to it.
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_AUTH: 'off' },
   });
   try {
     const base = `http://127.0.0.1:${port}`;

@@ -57,9 +57,10 @@ function record(into: Record<string, number[]>, figures: RoundFigures): void {
   for (const [key, value] of Object.entries(figures)) (into[key] ??= []).push(value);
 }
 
-function credentials(): Credentials | undefined {
+/** BENCH_BERTH_USER / BENCH_BERTH_TOKEN, else the token made for the run by startBerth. */
+function credentials(made: Credentials): Credentials {
   const token = process.env.BENCH_BERTH_TOKEN;
-  if (!token) return undefined;
+  if (!token) return made;
   return { user: process.env.BENCH_BERTH_USER || undefined, token };
 }
 
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
       clients.push(http);
       return { kind, server, http, client: new RegistryClient(kind, http, auth) };
     };
-    const targets = [makeTarget('berth', berth, credentials()), makeTarget('distribution', distribution, undefined)];
+    const targets = [makeTarget('berth', berth, credentials(berth.credentials)), makeTarget('distribution', distribution, undefined)];
     const bareHttp = new HttpClient(bare.url, 128);
     clients.push(bareHttp);
     const data = new BenchData(config);

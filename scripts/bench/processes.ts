@@ -1,9 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Credentials } from './registry-client.js';
 
 /** The repository root (this file runs from dist/scripts/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -59,10 +61,18 @@ async function waitReady(child: ChildProcess, name: string, url: string, logFile
   throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms; see ${logFile}`);
 }
 
-/** Berth on loopback, its data in `dataDir`, logging at warn (like Distribution here). */
-export async function startBerth(dataDir: string, logDir: string): Promise<ServerProcess> {
+/**
+ * Berth on loopback, its data in `dataDir`, logging at warn (like Distribution here), with
+ * authentication on as deployed: the CLI first creates the user `bench` and a personal access
+ * token for it, which the bench signs in with (registry repositories are under `bench/`).
+ */
+export async function startBerth(dataDir: string, logDir: string): Promise<ServerProcess & { credentials: Credentials }> {
   const port = await freePort();
-  const args = [path.join(repoRoot, 'bin/berth.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+  const bin = path.join(repoRoot, 'bin/berth.js');
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000 });
+  await cli('user', 'create', 'bench');
+  const token = (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
+  const args = [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
   const logFile = path.join(logDir, 'berth.log');
   const child = launch('berth', process.execPath, [...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...args], logFile, {
     ...process.env,
@@ -70,7 +80,14 @@ export async function startBerth(dataDir: string, logDir: string): Promise<Serve
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, 'berth', `${url}/v2/`, logFile);
-  return { name: 'berth', pid: child.pid as number, url, child, command: `BERTH_LOG_LEVEL=warn node ${args.join(' ')}` };
+  return {
+    name: 'berth',
+    pid: child.pid as number,
+    url,
+    child,
+    command: `BERTH_LOG_LEVEL=warn node ${args.join(' ')}`,
+    credentials: { user: 'bench', token },
+  };
 }
 
 /**

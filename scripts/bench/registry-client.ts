@@ -17,6 +17,9 @@ export const manifestAccept = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 
+/** How long a token fetched for a scenario is reused; Berth's registry tokens last 5 minutes. */
+const tokenReuseMs = 60_000;
+
 export const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
 
 export function sha256(data: Buffer): string {
@@ -29,8 +32,8 @@ export function sha256(data: Buffer): string {
  * Distribution 2.8 does not, so it gets `POST` then `PUT <location>?digest=` with the body.
  */
 export class RegistryClient {
-  /** `Authorization` header per repository, once obtained. */
-  private readonly authorization = new Map<string, string>();
+  /** `Authorization` header per repository, once obtained, with when it was obtained. */
+  private readonly authorization = new Map<string, { header: string; at: number }>();
   /** Set when the registry answered a Bearer challenge, so the token endpoint can be measured. */
   tokenRealm: { realm: string; service: string | undefined } | undefined;
 
@@ -55,23 +58,29 @@ export class RegistryClient {
    * sends a bare token as Bearer when no user is given.
    */
   async authorize(repository: string): Promise<void> {
-    if (!this.credentials || this.authorization.has(repository)) return;
+    const held = this.authorization.get(repository);
+    // Registry tokens live a few minutes: take a fresh one for a scenario if the held one is old.
+    if (!this.credentials || (held && Date.now() - held.at < tokenReuseMs)) return;
     const { user, token } = this.credentials;
     if (user === undefined) {
-      this.authorization.set(repository, `Bearer ${token}`);
+      this.remember(repository, `Bearer ${token}`);
       return;
     }
     const basic = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
     const probe = await this.http.request({ method: 'GET', url: '/v2/' });
     const challenge = String(probe.headers['www-authenticate'] ?? '');
     if (probe.status !== 401 || !/^bearer /i.test(challenge)) {
-      this.authorization.set(repository, basic);
+      this.remember(repository, basic);
       return;
     }
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
     if (!params.realm) throw new Error(`Bearer challenge without realm: ${challenge}`);
     this.tokenRealm = { realm: params.realm, service: params.service };
-    this.authorization.set(repository, `Bearer ${await this.fetchToken(repository, basic)}`);
+    this.remember(repository, `Bearer ${await this.fetchToken(repository, basic)}`);
+  }
+
+  private remember(repository: string, header: string): void {
+    this.authorization.set(repository, { header, at: Date.now() });
   }
 
   /** One token request at the realm (also the unit of the token-issue scenario). */
@@ -89,8 +98,8 @@ export class RegistryClient {
   }
 
   private auth(repository: string): Record<string, string> {
-    const header = this.authorization.get(repository);
-    return header ? { Authorization: header } : {};
+    const held = this.authorization.get(repository);
+    return held ? { Authorization: held.header } : {};
   }
 
   /** Pushes a whole blob by this registry's fastest monolithic path. */
