@@ -33,6 +33,9 @@ const lastUsedResolutionMs = 60_000;
 
 /** Personal access tokens: shown once at creation, stored as a sha256 hash. */
 export class AccessTokenService {
+  /** Token ids found active, with when: see isActive. */
+  private readonly recentlyActive = new Map<number, number>();
+
   constructor(private readonly db: Database) {}
 
   async create(userId: number, scopes: TokenScope[], options: { expiresAt?: Date; note?: string } = {}): Promise<{ token: string; info: AccessTokenInfo }> {
@@ -68,6 +71,7 @@ export class AccessTokenService {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw new AccessTokenNotFoundError(id);
+    this.recentlyActive.delete(id);
   }
 
   /**
@@ -103,12 +107,27 @@ export class AccessTokenService {
     return { tokenId: row.id, userId: row.user_id, userName: row.name, scopes: splitScopes(row.scopes) };
   }
 
-  /** Whether a token is still usable: registry tokens carry its id and are checked against this. */
+  /**
+   * Whether a token is still usable: registry tokens carry its id and are checked against this on
+   * every request. The answer is reused for at most a second, so a revocation (also one made by
+   * the CLI in another process) takes effect within a second without a query per request.
+   */
   async isActive(tokenId: number, now = new Date()): Promise<boolean> {
+    const known = this.recentlyActive.get(tokenId);
+    if (known !== undefined && now.getTime() - known < activeCheckReuseMs) return true;
     const row = await this.db.selectFrom('access_tokens').select(['expires_at', 'revoked_at']).where('id', '=', tokenId).executeTakeFirst();
-    return row !== undefined && isActive(row, now);
+    const active = row !== undefined && isActive(row, now);
+    if (active) {
+      if (this.recentlyActive.size >= 10_000) this.recentlyActive.clear();
+      this.recentlyActive.set(tokenId, now.getTime());
+    } else {
+      this.recentlyActive.delete(tokenId);
+    }
+    return active;
   }
 }
+
+const activeCheckReuseMs = 1000;
 
 function isActive(row: { expires_at: string | null; revoked_at: string | null }, now: Date): boolean {
   if (row.revoked_at !== null) return false;

@@ -26,6 +26,8 @@ export interface IssuedToken {
  * for the signature.
  */
 export class RegistryTokens {
+  private readonly verified = new Map<string, { claims: RegistryTokenClaims; expiresAt: number }>();
+
   constructor(
     private readonly keys: SigningKeys,
     private readonly issuer: string,
@@ -50,8 +52,25 @@ export class RegistryTokens {
     return { token, expiresIn: this.ttlSeconds, issuedAt };
   }
 
-  /** The token's claims, or undefined when it is not one of ours, or expired, or malformed. */
+  /**
+   * The token's claims, or undefined when it is not one of ours, or expired, or malformed. A
+   * client sends the same token on every request of a pull or push, so verified tokens are kept
+   * until they expire: checking an ECDSA signature costs more than the rest of a manifest GET.
+   */
   async verify(token: string): Promise<RegistryTokenClaims | undefined> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt > Date.now()) return known.claims;
+      this.verified.delete(token);
+    }
+    const checked = await this.check(token);
+    if (!checked) return undefined;
+    if (this.verified.size >= maxVerifiedTokens) this.verified.clear();
+    this.verified.set(token, checked);
+    return checked.claims;
+  }
+
+  private async check(token: string): Promise<{ claims: RegistryTokenClaims; expiresAt: number } | undefined> {
     try {
       const { payload } = await jwtVerify(
         token,
@@ -62,8 +81,8 @@ export class RegistryTokens {
         },
         { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5 },
       );
-      if (typeof payload.sub !== 'string' || !Array.isArray(payload['access'])) return undefined;
-      return {
+      if (typeof payload.sub !== 'string' || !Array.isArray(payload['access']) || typeof payload.exp !== 'number') return undefined;
+      const claims: RegistryTokenClaims = {
         sub: payload.sub,
         access: (payload['access'] as ResourceAccess[]).filter(
           (entry) => typeof entry?.type === 'string' && typeof entry.name === 'string' && Array.isArray(entry.actions),
@@ -72,8 +91,12 @@ export class RegistryTokens {
         pat: typeof payload['pat'] === 'number' ? payload['pat'] : undefined,
         scp: Array.isArray(payload['scp']) ? (payload['scp'] as string[]) : undefined,
       };
+      return { claims, expiresAt: payload.exp * 1000 };
     } catch {
       return undefined;
     }
   }
 }
+
+/** Bound on the verified-token memo; it is emptied when full (tokens live minutes anyway). */
+const maxVerifiedTokens = 10_000;

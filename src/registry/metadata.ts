@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import { GroupCommit } from '../db/group-commit.js';
+import { preparedQuery } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -47,8 +48,12 @@ export class RegistryMetadata {
   /** Ids of repositories known to exist; repositories are never renumbered, so this is never stale. */
   private readonly repositoryIds = new Map<RepositoryName, number>();
 
+  /** The reads on every pull, compiled once. */
+  private readonly reads: ReturnType<typeof pullQueries>;
+
   constructor(private readonly db: Database) {
     this.writes = new GroupCommit(db);
+    this.reads = pullQueries(db);
   }
 
   async repositoryExists(name: RepositoryName): Promise<boolean> {
@@ -77,14 +82,7 @@ export class RegistryMetadata {
 
   /** Size of a blob visible in the repository. */
   async blobSize(name: RepositoryName, digest: Digest): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select('blobs.size')
-      .where('repositories.name', '=', name)
-      .where('repository_blobs.digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.reads.blobSize(name, digest);
     return row === undefined ? undefined : Number(row.size);
   }
 
@@ -174,27 +172,12 @@ export class RegistryMetadata {
   }
 
   async manifestByDigest(name: RepositoryName, digest: Digest): Promise<StoredManifest | undefined> {
-    const row = await this.db
-      .selectFrom('manifests')
-      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
-      .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
-      .where('repositories.name', '=', name)
-      .where('manifests.digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.reads.manifestByDigest(name, digest);
     return row && toStoredManifest(row);
   }
 
   async manifestByTag(name: RepositoryName, tag: string): Promise<StoredManifest | undefined> {
-    const row = await this.db
-      .selectFrom('tags')
-      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
-      .innerJoin('manifests', (join) =>
-        join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'),
-      )
-      .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
-      .where('repositories.name', '=', name)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst();
+    const [row] = await this.reads.manifestByTag(name, tag);
     return row && toStoredManifest(row);
   }
 
@@ -311,6 +294,41 @@ export class RegistryMetadata {
   }
 }
 
+function pullQueries(db: Database) {
+  return {
+    blobSize: preparedQuery<{ size: number }, [RepositoryName, Digest]>(db, (name, digest) =>
+      db
+        .selectFrom('repository_blobs')
+        .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select('blobs.size')
+        .where('repositories.name', '=', name)
+        .where('repository_blobs.digest', '=', digest),
+    ),
+    manifestByDigest: preparedQuery<ManifestRow, [RepositoryName, Digest]>(db, (name, digest) =>
+      db
+        .selectFrom('manifests')
+        .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+        .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
+        .where('repositories.name', '=', name)
+        .where('manifests.digest', '=', digest),
+    ),
+    manifestByTag: preparedQuery<ManifestRow, [RepositoryName, string]>(db, (name, tag) =>
+      db
+        .selectFrom('tags')
+        .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+        .innerJoin('manifests', (join) =>
+          join.onRef('manifests.repository_id', '=', 'tags.repository_id').onRef('manifests.digest', '=', 'tags.digest'),
+        )
+        .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
+        .where('repositories.name', '=', name)
+        .where('tags.name', '=', tag),
+    ),
+  };
+}
+
+type ManifestRow = { digest: string; media_type: string; size: number; content: Uint8Array };
+
 async function ensureRepository(trx: Transaction<Schema>, name: RepositoryName, now: string): Promise<number> {
   await trx
     .insertInto('repositories')
@@ -321,7 +339,7 @@ async function ensureRepository(trx: Transaction<Schema>, name: RepositoryName, 
   return row.id;
 }
 
-function toStoredManifest(row: { digest: string; media_type: string; size: number; content: Uint8Array }): StoredManifest {
+function toStoredManifest(row: ManifestRow): StoredManifest {
   const content = Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content);
   return { digest: row.digest as Digest, mediaType: row.media_type, size: Number(row.size), content };
 }
