@@ -20,6 +20,7 @@ import {
   repoRoot,
   resetPeakRss,
   startBareServer,
+  ensureDistributionInstalled,
   startBerth,
   startDistribution,
   stopProcess,
@@ -39,12 +40,13 @@ import {
   pushMonolithic,
   smallPushes,
   tagsLists,
+  tokenIssues,
 } from './scenarios.js';
 import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
 import { GiB, MiB, formatNumber } from './stats.js';
 
 const config = benchConfig();
-const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'big'];
+const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'big'];
 const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : allScenarios);
 for (const name of selected) if (!allScenarios.includes(name)) throw new Error(`unknown scenario ${name}; known: ${allScenarios.join(',')}`);
 const runStart = performance.now();
@@ -111,6 +113,7 @@ async function main(): Promise<void> {
   let cpuBefore: CpuSnapshot | undefined;
   let foreign = Number.NaN;
   try {
+    await ensureDistributionInstalled();
     const berth = await startBerth(dirs.berth, dirs.logs);
     started.push(berth);
     const distribution = await startDistribution(dirs.distribution, dirs.logs);
@@ -169,6 +172,12 @@ async function main(): Promise<void> {
       if (selected.has('reads')) await each('manifest reads', (target) => manifestReads(target.client, config, target.prepared as Prepared));
       if (selected.has('bigReads')) await each(`manifest GET, ${config.tagCount} tags`, (target) => manifestReads(target.client, config, target.prepared as Prepared, 'big'));
       if (selected.has('tags')) await each('tags lists', (target) => tagsLists(target.client, config));
+      if (selected.has('tokens')) {
+        const berthTarget = targets.find((target) => target.kind === 'berth') as Target;
+        const figures = await tokenIssues(berthTarget.client, config);
+        record(results.berth, figures);
+        log(`round ${round + 1} token issues berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      }
       const machine: RoundFigures = {
         ...(await clientCeiling(bareHttp, config)),
         ...sha256Rate(data.blob.subarray(0, 256 * MiB)),

@@ -37,6 +37,8 @@ export const metrics: MetricDef[] = [
   { key: 'headDigestP99', label: 'Manifest HEAD by digest, p99', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.2 } },
   { key: 'bigGetTagRate', label: 'Manifest GET by tag, repo of N tags', unit: 'req/s', better: 'higher' },
   { key: 'bigGetTagP50', label: 'Manifest GET by tag, repo of N tags, p50', unit: 'ms', better: 'lower' },
+  { key: 'tokenRate', label: 'Registry tokens issued, c=64', unit: 'tokens/s', better: 'higher', berthOnly: true },
+  { key: 'tokenP99', label: 'Registry tokens issued, p99', unit: 'ms', better: 'lower', berthOnly: true },
   { key: 'tagsFullMs', label: 'Tags list, N tags, full', unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 1 } },
   { key: 'tagsPagedMs', label: 'Tags list, N tags, n=100 all pages', unit: 'ms', better: 'lower' },
   { key: 'tagsPages', label: 'Tags list, pages walked with n=100', unit: 'pages', better: 'higher' },

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,6 +13,15 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const distributionBinary = '/usr/bin/docker-registry';
 
 /** A server process the bench started; stopped by its pid only. */
+/** Installs Debian's docker-registry (CNCF Distribution) when it is missing; the bench runs as root. */
+export async function ensureDistributionInstalled(): Promise<void> {
+  if (existsSync(distributionBinary)) return;
+  const run = promisify(execFile);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update'], { env, timeout: 600_000 });
+  await run('apt-get', ['install', '-y', 'docker-registry'], { env, timeout: 600_000 });
+}
+
 export interface ServerProcess {
   name: string;
   pid: number;

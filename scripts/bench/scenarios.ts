@@ -206,3 +206,15 @@ export async function bigBlob(client: RegistryClient, config: BenchConfig): Prom
   if (bytes !== config.bigBytes) throw new Error(`${client.kind}: pulled ${bytes} of ${config.bigBytes} bytes`);
   return { bigPush: push, bigPull: bytes / MiB / secondsSince(start) };
 }
+
+/**
+ * Registry tokens issued per second at the token endpoint (`GET /token` with the user name and
+ * PAT, one repository scope), at the manifest-read concurrency. Only Berth has a token service here.
+ */
+export async function tokenIssues(client: RegistryClient, config: BenchConfig): Promise<RoundFigures> {
+  await client.authorize(repos.read);
+  const result = await runForDuration(config.readSeconds * 1000, config.readConcurrency, async () => {
+    await client.fetchToken(repos.read);
+  });
+  return { tokenRate: result.count / result.seconds, tokenP99: percentile(result.latencies, 99) };
+}
