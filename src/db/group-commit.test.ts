@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { GroupCommit } from './group-commit.js';
-import type { Database } from './schema.js';
-import { openSqlite } from './sqlite.js';
-
-async function database(t: TestContext): Promise<Database> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-group-commit-'));
-  const db = await openSqlite(dir);
-  t.after(async () => {
-    await db.destroy();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return db;
-}
+import { tempDatabase } from './temp-database.js';
 
 const now = new Date().toISOString();
 
 describe('GroupCommit', () => {
   it('commits writes queued together, and a failing one alone rolls back', async (t) => {
-    const db = await database(t);
+    const db = await tempDatabase(t);
     const writes = new GroupCommit(db);
     const insert = (name: string) => writes.run((trx) => trx.insertInto('repositories').values({ name, created_at: now }).execute());
     const results = await Promise.allSettled([
@@ -47,7 +33,7 @@ describe('GroupCommit', () => {
   });
 
   it('settles a lone write with its value, and keeps working after a batch', async (t) => {
-    const db = await database(t);
+    const db = await tempDatabase(t);
     const writes = new GroupCommit(db);
     const id = await writes.run(async (trx) => {
       await trx.insertInto('repositories').values({ name: 'alone', created_at: now }).execute();

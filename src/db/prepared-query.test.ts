@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { it } from 'node:test';
 import { preparedQuery } from './prepared-query.js';
-import { openSqlite } from './sqlite.js';
+import { tempDatabase } from './temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-prepared-'));
-  const db = await openSqlite(dir);
-  t.after(async () => {
-    await db.destroy();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempDatabase(t);
   for (const name of ['acme/app', 'acme/web', 'other/app']) {
     await db.insertInto('repositories').values({ name, created_at: '2026-01-01T00:00:00.000Z' }).execute();
   }
@@ -31,12 +23,7 @@ it('a prepared query runs with each call’s arguments and keeps its constant pa
 });
 
 it('refuses a query that ignores one of its arguments', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-prepared-'));
-  const db = await openSqlite(dir);
-  t.after(async () => {
-    await db.destroy();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempDatabase(t);
   assert.throws(
     () => preparedQuery(db, (_unused) => db.selectFrom('repositories').select('name')),
     /does not use all its arguments/,
