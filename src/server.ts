@@ -17,6 +17,10 @@ import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
 import { buildApp } from './http/app.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
+import { DownloadCounter } from './packages/download-counter.js';
+import { PackageAccess } from './packages/package-access.js';
+import { PackageEvents } from './packages/package-events.js';
+import { PackageService } from './packages/package-service.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 
 export interface Berth {
@@ -25,6 +29,9 @@ export interface Berth {
   db: Database;
   accounts: AccountService;
   accessTokens: AccessTokenService;
+  packages: PackageService;
+  packageAccess: PackageAccess;
+  downloads: DownloadCounter;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
 }
@@ -46,10 +53,20 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const db = await openSqlite(config.dataDir);
   const store = new FsBlobStore(config.dataDir);
   await store.init();
-  const services = createRegistryServices(db, store, {
-    maxBlobBytes: config.maxBlobBytes,
-    expiryMs: config.uploadExpiry,
-  });
+  const downloads = new DownloadCounter(db);
+  let packages: PackageService | undefined;
+  const services = createRegistryServices(
+    db,
+    store,
+    { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
+    (metadata) => {
+      packages = new PackageService(db, metadata);
+      return new PackageEvents(packages, metadata, store, downloads);
+    },
+  );
+  if (!packages) throw new Error('the package service was not created');
+  const packageService: PackageService = packages;
+  const packageAccess = new PackageAccess(db);
   const accounts = new AccountService(db);
   const accessTokens = new AccessTokenService(db);
   const authOn = options.auth ?? config.auth;
@@ -61,7 +78,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
     const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow));
-    const policy = new RepositoryPolicy(accounts);
+    const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens });
     routes = async (app) => {
       await app.register(tokenRoutes, { authenticator, policy, registryTokens });
@@ -81,10 +98,15 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
           ? { level: config.logLevel, redact, stream: options.logStream }
           : { level: config.logLevel, redact },
   });
+  downloads.start();
+  downloads.onError = (error) => app.log.error({ err: error }, 'writing download counts failed');
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period.
-  const sweep = () => services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
+  const sweep = async () => {
+    await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
+    await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
+  };
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
@@ -103,10 +125,11 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       } finally {
         clearTimeout(forced);
         clearInterval(idle);
+        await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
         await db.destroy();
       }
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, close };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, downloads, close };
 }

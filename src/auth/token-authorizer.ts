@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessTokenService } from './access-token-service.js';
-import type { AccessRequest, Authorizer } from './access.js';
+import type { AccessRequest, Actor, Authorizer } from './access.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
 import { type TokenRealm, bearerChallenge } from './challenge.js';
 import type { RepositoryPolicy, Subject } from './policy.js';
@@ -37,11 +37,30 @@ export class TokenAuthorizer implements Authorizer {
     if (await this.permits(caller, access)) return;
     const scope = scopeOf(access);
     if (caller.kind === 'anonymous') throw this.unauthorized('authentication required', scope);
-    if (caller.kind === 'bearer') {
-      // The Docker token spec: the client may ask for a new token with this scope.
-      throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+    if (access.type === 'registry') {
+      if (caller.kind === 'bearer') throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+      throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
     }
-    throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
+    const decision = await this.options.policy.decide(subjectOf(caller), access.name, access.actions);
+    if (caller.kind === 'bearer') {
+      // The Docker token spec: the client may ask for a new token with this scope. That helps when
+      // the token was not asked for this repository, or when a new one would grant more.
+      const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
+      const newTokenHelps = access.actions.every((action) => decision.granted.includes(action));
+      const scopeLacking = decision.visible && decision.reason?.includes('token lacks') === true;
+      if (!entry || newTokenHelps || scopeLacking) throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+    }
+    // Whoever may not read a package must not learn that it exists: a pull gets the answer for a
+    // name that does not exist, anything else the same refusal as for a name one may not create.
+    if (!decision.visible && access.actions.includes('pull')) {
+      throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: access.name } });
+    }
+    throw new RegistryError('DENIED', decision.reason ?? 'requested access to the resource is denied', { detail: describe(access) });
+  }
+
+  async actor(request: FastifyRequest): Promise<Actor> {
+    const subject = subjectOf(await this.caller(request, { type: 'registry', name: 'base' }));
+    return subject ? { userId: subject.userId } : {};
   }
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
@@ -66,8 +85,7 @@ export class TokenAuthorizer implements Authorizer {
       return access.actions.every((action) => entry?.actions.includes(action));
     }
     const subject = subjectOf(caller);
-    if (!subject) return false;
-    if (access.type === 'registry') return true;
+    if (access.type === 'registry') return subject !== undefined;
     const granted = await this.options.policy.grant(subject, access.name, access.actions);
     return access.actions.every((action) => granted.includes(action));
   }
