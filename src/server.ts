@@ -19,6 +19,8 @@ import { buildApp } from './http/app.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
 import { PackageAccess } from './packages/package-access.js';
+import { packageApiRoutes } from './packages/package-api-routes.js';
+import { PackageJson } from './packages/package-json.js';
 import { PackageEvents } from './packages/package-events.js';
 import { PackageService } from './packages/package-service.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
@@ -83,6 +85,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     routes = async (app) => {
       await app.register(tokenRoutes, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
+      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, json: new PackageJson(config.publicUrl) });
     };
   }
 
