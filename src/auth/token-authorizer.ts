@@ -41,6 +41,10 @@ export class TokenAuthorizer implements Authorizer {
       if (caller.kind === 'bearer') throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
       throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
     }
+    // An anonymous token gets what an anonymous caller gets: a challenge to sign in.
+    if (caller.kind === 'bearer' && caller.claims.uid === undefined) {
+      throw this.unauthorized('authentication required', scope, 'insufficient_scope');
+    }
     const decision = await this.options.policy.decide(subjectOf(caller), access.name, access.actions);
     if (caller.kind === 'bearer') {
       // The Docker token spec: the client may ask for a new token with this scope. That helps when
