@@ -23,6 +23,8 @@ import { packageApiRoutes } from './packages/package-api-routes.js';
 import { PackageJson } from './packages/package-json.js';
 import { PackageEvents } from './packages/package-events.js';
 import { PackageService } from './packages/package-service.js';
+import { repositoryApiRoutes } from './packages/repository-api-routes.js';
+import { SourceRepositoryService } from './packages/source-repositories.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 
 export interface Berth {
@@ -33,6 +35,7 @@ export interface Berth {
   accessTokens: AccessTokenService;
   packages: PackageService;
   packageAccess: PackageAccess;
+  sourceRepositories: SourceRepositoryService;
   downloads: DownloadCounter;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
@@ -56,6 +59,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const store = new FsBlobStore(config.dataDir);
   await store.init();
   const downloads = new DownloadCounter(db);
+  const sourceRepositories = new SourceRepositoryService(db);
   let packages: PackageService | undefined;
   const services = createRegistryServices(
     db,
@@ -63,7 +67,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
     (metadata) => {
       packages = new PackageService(db, metadata);
-      return new PackageEvents(packages, metadata, store, downloads);
+      return new PackageEvents(packages, metadata, store, downloads, (id, name, source, created) => sourceRepositories.linkFromSource(id, name, source, created));
     },
   );
   if (!packages) throw new Error('the package service was not created');
@@ -85,7 +89,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     routes = async (app) => {
       await app.register(tokenRoutes, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
-      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, json: new PackageJson(config.publicUrl) });
+      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
+      await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories });
     };
   }
 
@@ -134,5 +139,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, downloads, close };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, downloads, close };
 }

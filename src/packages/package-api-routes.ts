@@ -9,6 +9,7 @@ import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, Pack
 import type { PackageAccess, Subject } from './package-access.js';
 import type { PackageJson } from './package-json.js';
 import type { PackageOwner, PackageRecord, PackageService } from './package-service.js';
+import type { SourceRepositoryService } from './source-repositories.js';
 import { isPackageRole, isVisibility, roleAtLeast, roleFor } from './roles.js';
 
 export interface PackageApiOptions {
@@ -16,6 +17,7 @@ export interface PackageApiOptions {
   authenticator: Authenticator;
   packages: PackageService;
   access: PackageAccess;
+  repositories: SourceRepositoryService;
   json: PackageJson;
 }
 
@@ -193,6 +195,45 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const { pkg } = await packageFor(kind, request, 'admin-write');
       const { principalKind, principal } = principalOf(request.query as Record<string, unknown>);
       await options.packages.revoke(pkg, principalKind, principal);
+      return reply.code(204).send();
+    });
+
+    // Beyond GitHub's API: the linked source repository and the repository access list.
+    app.put(`${pkgPath}/repository`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const body = await jsonBody(request);
+      if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
+      if (body['inherit_access'] !== undefined && typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
+      const repo = await options.repositories.require(body['repository']);
+      await options.repositories.link(pkg.id, repo, { inherit: body['inherit_access'] as boolean | undefined });
+      return sendJson(reply, options.json.package(await options.packages.require(pkg.repository)));
+    });
+
+    app.delete(`${pkgPath}/repository`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      await options.repositories.unlink(pkg.id);
+      return reply.code(204).send();
+    });
+
+    app.get(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const list = await options.repositories.access(pkg.id);
+      return sendJson(reply, list.map((item) => ({ repository: `${item.repository.owner}/${item.repository.name}`, role: item.role })));
+    });
+
+    app.put(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const body = await jsonBody(request);
+      if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
+      if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
+      await options.repositories.setAccess(pkg.id, await options.repositories.require(body['repository']), body['role']);
+      return reply.code(204).send();
+    });
+
+    app.delete(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const repository = (request.query as Record<string, string | undefined>)['repository'] ?? '';
+      await options.repositories.removeAccess(pkg.id, await options.repositories.require(repository));
       return reply.code(204).send();
     });
 
