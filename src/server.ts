@@ -9,6 +9,7 @@ import { tokenRealm } from './auth/challenge.js';
 import { RepositoryPolicy } from './auth/policy.js';
 import { FailureLimiter } from './auth/rate-limiter.js';
 import { RegistryTokens } from './auth/registry-tokens.js';
+import { RepositoryTokenService } from './auth/repository-tokens.js';
 import { loadSigningKeys } from './auth/signing-keys.js';
 import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { tokenRoutes } from './auth/token-routes.js';
@@ -36,6 +37,7 @@ export interface Berth {
   packages: PackageService;
   packageAccess: PackageAccess;
   sourceRepositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
   downloads: DownloadCounter;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
@@ -60,6 +62,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   await store.init();
   const downloads = new DownloadCounter(db);
   const sourceRepositories = new SourceRepositoryService(db);
+  const repositoryTokens = new RepositoryTokenService(db);
   let packages: PackageService | undefined;
   const services = createRegistryServices(
     db,
@@ -67,7 +70,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
     (metadata) => {
       packages = new PackageService(db, metadata);
-      return new PackageEvents(packages, metadata, store, downloads, (id, name, source, created) => sourceRepositories.linkFromSource(id, name, source, created));
+      return new PackageEvents(packages, metadata, store, downloads, sourceRepositories);
     },
   );
   if (!packages) throw new Error('the package service was not created');
@@ -83,14 +86,14 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await ensureFirstAdmin(accounts, options.env ?? process.env, options.print ?? ((text) => process.stdout.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
-    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow));
+    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
     const policy = new RepositoryPolicy(packageAccess);
-    authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens });
+    authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });
     routes = async (app) => {
       await app.register(tokenRoutes, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
-      await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories });
+      await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
     };
   }
 
@@ -114,6 +117,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const sweep = async () => {
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
+    await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
   };
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
@@ -139,5 +143,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, downloads, close };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, close };
 }

@@ -1,7 +1,7 @@
-import type { AccessDecision, PackageAccess, Subject } from '../packages/package-access.js';
+import type { AccessDecision, AnySubject, PackageAccess } from '../packages/package-access.js';
 import type { RepositoryAction } from './access.js';
 
-export type { Subject } from '../packages/package-access.js';
+export type { AnySubject, RepositorySubject, Subject } from '../packages/package-access.js';
 
 /**
  * What a subject may do with a repository: the intersection of the credential's scopes (pull needs
@@ -11,16 +11,16 @@ export type { Subject } from '../packages/package-access.js';
 export class RepositoryPolicy {
   constructor(private readonly packages: PackageAccess) {}
 
-  async grant(subject: Subject | undefined, name: string, requested: readonly string[]): Promise<RepositoryAction[]> {
+  async grant(subject: AnySubject | undefined, name: string, requested: readonly string[]): Promise<RepositoryAction[]> {
     return (await this.packages.decide(subject, name, requested)).granted;
   }
 
-  decide(subject: Subject | undefined, name: string, requested: readonly string[]): Promise<AccessDecision> {
+  decide(subject: AnySubject | undefined, name: string, requested: readonly string[]): Promise<AccessDecision> {
     return this.packages.decide(subject, name, requested);
   }
 
   /** A predicate for many repositories at once (`_catalog`): may the subject pull it? */
-  pullable(subject: Subject | undefined): Promise<(name: string) => boolean> {
+  pullable(subject: AnySubject | undefined): Promise<(name: string) => boolean> {
     return this.packages.pullable(subject);
   }
 }

@@ -4,13 +4,16 @@ import type { AccessTokenService } from './access-token-service.js';
 import type { AccessRequest, Actor, Authorizer } from './access.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
 import { type TokenRealm, bearerChallenge } from './challenge.js';
-import type { RepositoryPolicy, Subject } from './policy.js';
+import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
+import type { RepositoryIdentity, RepositoryTokenService } from './repository-tokens.js';
+import { allScopes } from './scopes.js';
 
 /** Who is calling: nobody, a user with Basic credentials, or the holder of a registry token. */
 type Caller =
   | { kind: 'anonymous' }
   | { kind: 'basic'; identity: Identity }
+  | { kind: 'repository'; identity: RepositoryIdentity }
   | { kind: 'bearer'; claims: RegistryTokenClaims };
 
 export interface TokenAuthorizerOptions {
@@ -19,6 +22,7 @@ export interface TokenAuthorizerOptions {
   policy: RepositoryPolicy;
   registryTokens: RegistryTokens;
   accessTokens: AccessTokenService;
+  repositoryTokens?: RepositoryTokenService;
 }
 
 /**
@@ -42,7 +46,7 @@ export class TokenAuthorizer implements Authorizer {
       throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
     }
     // An anonymous token gets what an anonymous caller gets: a challenge to sign in.
-    if (caller.kind === 'bearer' && caller.claims.uid === undefined) {
+    if (caller.kind === 'bearer' && caller.claims.uid === undefined && caller.claims.rid === undefined) {
       throw this.unauthorized('authentication required', scope, 'insufficient_scope');
     }
     const decision = await this.options.policy.decide(subjectOf(caller), access.name, access.actions);
@@ -64,7 +68,8 @@ export class TokenAuthorizer implements Authorizer {
 
   async actor(request: FastifyRequest): Promise<Actor> {
     const subject = subjectOf(await this.caller(request, { type: 'registry', name: 'base' }));
-    return subject ? { userId: subject.userId } : {};
+    if (!subject) return {};
+    return 'repositoryId' in subject ? { sourceRepositoryId: subject.repositoryId } : { userId: subject.userId };
   }
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
@@ -85,7 +90,7 @@ export class TokenAuthorizer implements Authorizer {
       // Any valid registry token opens the API root (Docker token spec, "the /v2/ endpoint").
       if (access.type === 'registry' && access.name === 'base') return true;
       const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
-      if (access.type === 'registry') return entry?.actions.includes('*') === true && caller.claims.uid !== undefined;
+      if (access.type === 'registry') return entry?.actions.includes('*') === true && (caller.claims.uid !== undefined || caller.claims.rid !== undefined);
       return access.actions.every((action) => entry?.actions.includes(action));
     }
     const subject = subjectOf(caller);
@@ -109,13 +114,19 @@ export class TokenAuthorizer implements Authorizer {
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer?.[1]) {
       const claims = await this.options.registryTokens.verify(bearer[1]);
-      const active = claims && (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat)));
+      const active =
+        claims &&
+        (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
+        (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
       if (!claims || !active) throw this.unauthorized('invalid or expired token', scopeOf(access), 'invalid_token');
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
     if (!basic) throw this.unauthorized('unsupported authorization scheme', scopeOf(access));
     try {
+      if (this.options.authenticator.isRepositoryToken(basic.password)) {
+        return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
+      }
       return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
     } catch (error) {
       throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scopeOf(access)));
@@ -138,9 +149,12 @@ export function toRegistryError(error: unknown, unauthorized: () => RegistryErro
   return error;
 }
 
-function subjectOf(caller: Caller): Subject | undefined {
+function subjectOf(caller: Caller): AnySubject | undefined {
   if (caller.kind === 'basic') return { userId: caller.identity.userId, scopes: caller.identity.scopes };
+  // A repository token may pull, push and delete, within its repository's access to each package.
+  if (caller.kind === 'repository') return { repositoryId: caller.identity.repositoryId, scopes: allScopes };
   if (caller.kind === 'bearer' && caller.claims.uid !== undefined) return { userId: caller.claims.uid, scopes: caller.claims.scp ?? [] };
+  if (caller.kind === 'bearer' && caller.claims.rid !== undefined) return { repositoryId: caller.claims.rid, scopes: allScopes };
   return undefined;
 }
 

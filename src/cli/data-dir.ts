@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
 import { AccessTokenService } from '../auth/access-token-service.js';
+import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import type { Database } from '../db/schema.js';
 import { openSqlite } from '../db/sqlite.js';
 import { PackageService } from '../packages/package-service.js';
@@ -13,6 +14,7 @@ export interface Stores {
   tokens: AccessTokenService;
   packages: PackageService;
   repositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
 }
 
 /** Adds `--data-dir` (env BERTH_DATA_DIR, default ./data) to an administrative command. */
@@ -33,6 +35,7 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
       tokens: new AccessTokenService(db),
       packages: new PackageService(db, new RegistryMetadata(db)),
       repositories: new SourceRepositoryService(db),
+      repositoryTokens: new RepositoryTokenService(db),
     });
   } finally {
     await db.destroy();

@@ -9,6 +9,18 @@ export interface Subject {
   scopes: readonly string[];
 }
 
+/** The holder of a repository token: it acts for a source repository, not for a user. */
+export interface RepositorySubject {
+  repositoryId: number;
+  scopes: readonly string[];
+}
+
+export type AnySubject = Subject | RepositorySubject;
+
+export function isRepositorySubject(subject: AnySubject | undefined): subject is RepositorySubject {
+  return subject !== undefined && 'repositoryId' in subject;
+}
+
 export interface AccessDecision {
   /** The requested actions the subject may perform, in the order asked. */
   granted: RepositoryAction[];
@@ -33,18 +45,22 @@ const scopeOf: Record<RepositoryAction, string> = { pull: 'read:packages', push:
 export class PackageAccess {
   constructor(private readonly db: Database) {}
 
-  async decide(subject: Subject | undefined, name: string, requested: readonly string[]): Promise<AccessDecision> {
+  async decide(subject: AnySubject | undefined, name: string, requested: readonly string[]): Promise<AccessDecision> {
     const permitted = subject ? actionsOfScopes(subject.scopes) : allActions;
     const facts = await this.facts(name);
     let actions: Set<RepositoryAction>;
     let visible: boolean;
     if (facts) {
-      const role = roleFor(subject && (await this.userContext(subject.userId, [facts.id])), facts);
+      const role = await this.roleOf(subject, facts);
       actions = actionsOfRole(role);
       visible = role !== undefined;
     } else {
       // The creator of a package becomes its admin, so whoever may create it may do everything.
-      visible = subject !== undefined && (await this.mayCreate(subject.userId, namespaceOf(name))) !== undefined;
+      visible =
+        subject !== undefined &&
+        (isRepositorySubject(subject)
+          ? await this.repositoryMayCreate(subject.repositoryId, namespaceOf(name))
+          : (await this.mayCreate(subject.userId, namespaceOf(name))) !== undefined);
       actions = visible ? new Set(allActions) : new Set();
     }
     const granted: RepositoryAction[] = [];
@@ -62,10 +78,17 @@ export class PackageAccess {
   }
 
   /** A predicate for many repositories at once (`_catalog`): may the subject pull it? */
-  async pullable(subject: Subject | undefined): Promise<(name: string) => boolean> {
+  async pullable(subject: AnySubject | undefined): Promise<(name: string) => boolean> {
     if (subject && !actionsOfScopes(subject.scopes).has('pull')) return () => false;
     const rows = await this.factsQuery().execute();
     const byName = new Map(rows.map((row) => [row.name, toFacts(row)]));
+    if (isRepositorySubject(subject)) {
+      const listed = await this.repositoryAccess(subject.repositoryId);
+      return (name) => {
+        const facts = byName.get(name);
+        return facts !== undefined && (facts.visibility === 'public' || listed.has(facts.id));
+      };
+    }
     const context = subject && (await this.userContext(subject.userId));
     return (name) => {
       const facts = byName.get(name);
@@ -75,6 +98,33 @@ export class PackageAccess {
 
   async role(userId: number | undefined, facts: PackageFacts): Promise<PackageRole | undefined> {
     return roleFor(userId === undefined ? undefined : await this.userContext(userId, [facts.id]), facts);
+  }
+
+  /**
+   * The role of a user, of a repository token (the role its repository has in the package's
+   * repository access list), or of an anonymous caller.
+   */
+  async roleOf(subject: AnySubject | undefined, facts: PackageFacts): Promise<PackageRole | undefined> {
+    if (!isRepositorySubject(subject)) return this.role(subject?.userId, facts);
+    const listed = (await this.repositoryAccess(subject.repositoryId, facts.id)).get(facts.id);
+    return maxRole(listed, facts.visibility === 'public' ? 'read' : undefined);
+  }
+
+  /** A repository token may create packages in the namespace of the repository's owner. */
+  private async repositoryMayCreate(repositoryId: number, namespace: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('source_repositories')
+      .innerJoin('accounts', 'accounts.id', 'source_repositories.owner_id')
+      .select('accounts.name_key')
+      .where('source_repositories.id', '=', repositoryId)
+      .executeTakeFirst();
+    return row?.name_key === namespace;
+  }
+
+  private async repositoryAccess(repositoryId: number, packageId?: number): Promise<Map<number, PackageRole>> {
+    let query = this.db.selectFrom('package_repository_access').select(['package_id', 'role']).where('repository_id', '=', repositoryId);
+    if (packageId !== undefined) query = query.where('package_id', '=', packageId);
+    return new Map((await query.execute()).map((row) => [row.package_id, row.role]));
   }
 
   async facts(name: string): Promise<PackageFacts | undefined> {

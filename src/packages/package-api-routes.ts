@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
-import { actionsOfScopes } from '../auth/scopes.js';
+import { actionsOfScopes, allScopes } from '../auth/scopes.js';
 import type { PackageRole, PrincipalKind } from '../db/schema.js';
 import { readSmallBody } from '../http/read-body.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
-import type { PackageAccess, Subject } from './package-access.js';
+import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
 import type { PackageJson } from './package-json.js';
 import type { PackageOwner, PackageRecord, PackageService } from './package-service.js';
 import type { SourceRepositoryService } from './source-repositories.js';
@@ -48,7 +48,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
   });
 
-  const subjectOf = async (request: FastifyRequest, required: boolean): Promise<Subject | undefined> => {
+  const subjectOf = async (request: FastifyRequest, required: boolean): Promise<AnySubject | undefined> => {
     const header = request.headers.authorization ?? '';
     const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
     if (!bearer?.[1]) {
@@ -56,6 +56,9 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       return undefined;
     }
     try {
+      if (options.authenticator.isRepositoryToken(bearer[1])) {
+        return { repositoryId: (await options.authenticator.signInRepository(request.ip, bearer[1])).repositoryId, scopes: allScopes };
+      }
       const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
       return { userId: identity.userId, scopes: identity.scopes };
     } catch (error) {
@@ -66,9 +69,10 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
   };
 
   /** The account a path names: `/user` (the caller), `/users/{u}` or `/orgs/{org}`. */
-  const ownerOf = async (kind: 'self' | 'user' | 'org', params: Params, subject: Subject | undefined): Promise<PackageOwner> => {
+  const ownerOf = async (kind: 'self' | 'user' | 'org', params: Params, subject: AnySubject | undefined): Promise<PackageOwner> => {
     if (kind === 'self') {
       if (!subject) throw new ApiError(401, 'Requires authentication');
+      if (isRepositorySubject(subject)) throw new ApiError(403, 'a repository token has no user: use /users/{owner} or /orgs/{org}');
       const me = await options.accounts.findById(subject.userId);
       if (!me) throw new ApiError(401, 'Bad credentials');
       return { id: me.id, login: me.name, kind: 'user' };
@@ -90,8 +94,8 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     return { pkg, subject };
   };
 
-  const authorize = async (subject: Subject | undefined, pkg: PackageRecord, need: Need): Promise<void> => {
-    const role = await options.access.role(subject?.userId, {
+  const authorize = async (subject: AnySubject | undefined, pkg: PackageRecord, need: Need): Promise<void> => {
+    const role = await options.access.roleOf(subject, {
       id: pkg.id,
       ownerId: pkg.owner.id,
       ownerKind: pkg.owner.kind,
@@ -127,18 +131,19 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const owner = await ownerOf(kind, request.params as Params, subject);
       const page = pageOf(query, 30);
       const all = await options.packages.listByOwner(owner.id);
-      const context = subject && (await options.access.userContext(subject.userId));
+      const pullable = isRepositorySubject(subject) ? await options.access.pullable(subject) : undefined;
+      const context = subject && !isRepositorySubject(subject) ? await options.access.userContext(subject.userId) : undefined;
       const readable = all.filter(
         (pkg) =>
           (visibility === undefined || pkg.visibility === visibility) &&
-          roleFor(context, {
+          (pullable ? pullable(pkg.repository) : roleFor(context, {
             id: pkg.id,
             ownerId: pkg.owner.id,
             ownerKind: pkg.owner.kind,
             visibility: pkg.visibility,
             inheritAccess: pkg.inheritAccess,
             sourceRepositoryId: pkg.source?.id ?? null,
-          }) !== undefined,
+          }) !== undefined),
       );
       setLink(reply, request, page, readable.length);
       return sendJson(reply, readable.slice((page.page - 1) * page.perPage, page.page * page.perPage).map((pkg) => options.json.package(pkg)));
@@ -167,7 +172,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const body = await jsonBody(request);
       if (body['visibility'] !== undefined) {
         if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
-        const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && (await isOrgOwner(options.accounts, pkg.owner.login, subject.userId));
+        const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await isOrgOwner(options.accounts, pkg.owner.login, subject.userId));
         await options.packages.setVisibility(pkg, body['visibility'], { byOrgOwner });
       }
       if (body['inherit_access'] !== undefined) {

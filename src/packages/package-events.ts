@@ -13,8 +13,13 @@ import type { PackageService } from './package-service.js';
 const maxConfigBytes = 1024 * 1024;
 const configMediaTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
-/** Links a package to the source repository its image names, if known (see source-repositories.ts). */
-export type SourceLinker = (packageId: number, repository: RepositoryName, source: string, created: boolean) => Promise<void>;
+/** Links packages to source repositories (see source-repositories.ts). */
+export interface SourceLinker {
+  /** The repository the image names in `org.opencontainers.image.source`, if known. */
+  linkFromSource(packageId: number, repository: RepositoryName, source: string, created: boolean): Promise<void>;
+  /** A package created by a repository token is linked to that repository. */
+  linkCreatedBy(packageId: number, repositoryId: number): Promise<void>;
+}
 
 /**
  * Turns registry pushes into packages and versions: the first push creates the package, every
@@ -27,12 +32,13 @@ export class PackageEvents implements ManifestEvents {
     private readonly metadata: RegistryMetadata,
     private readonly store: BlobStore,
     private readonly downloads: DownloadCounter,
-    private readonly linkSource?: SourceLinker,
+    private readonly links?: SourceLinker,
   ) {}
 
   async pushed(event: PushedManifestEvent): Promise<void> {
     const pkg = await this.packages.ensure(event.name, event.actor.userId);
     if (!pkg) return;
+    if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
     const { manifest } = event;
     const children = manifest.manifests;
     let size = event.content.length;
@@ -53,7 +59,7 @@ export class PackageEvents implements ManifestEvents {
     if (manifest.subject) return;
     const metadata = await this.readMetadata(event.name, manifest);
     await this.packages.setMetadata(pkg.id, metadata);
-    if (metadata.source && this.linkSource) await this.linkSource(pkg.id, event.name, metadata.source, pkg.created);
+    if (metadata.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, pkg.created);
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<void> {

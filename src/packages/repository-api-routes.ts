@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
+import { parseDuration } from '../config.js';
 import { readSmallBody } from '../http/read-body.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
@@ -13,6 +15,7 @@ export interface RepositoryApiOptions {
   authenticator: Authenticator;
   access: PackageAccess;
   repositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
 }
 
 class ApiError extends Error {
@@ -28,7 +31,8 @@ class ApiError extends Error {
  * The source repositories packages link to, in GitHub's paths: `POST /api/user/repos`,
  * `POST /api/orgs/{org}/repos`, `GET /api/repos/{owner}/{repo}`,
  * `PUT /api/repos/{owner}/{repo}/collaborators/{user}` and
- * `PUT /api/orgs/{org}/teams/{team}/repos/{owner}/{repo}` with `{"permission": "read|write|admin"}`.
+ * `PUT /api/orgs/{org}/teams/{team}/repos/{owner}/{repo}` with `{"permission": "read|write|admin"}`,
+ * and `POST /api/repos/{owner}/{repo}/tokens` (`{"expires_in": "1h"}`) for repository tokens.
  */
 export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = async (app, options) => {
   app.setErrorHandler(async (error, request, reply) => {
@@ -113,6 +117,25 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     if (!isPackageRole(input['permission'])) throw new ApiError(422, 'permission must be read, write or admin');
     await options.repositories.setCollaborator(`${repo.owner}/${repo.name}`, 'user', request.params.user, input['permission']);
     return reply.code(204).send();
+  });
+
+  app.post<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo/tokens', async (request, reply) => {
+    const userId = await signedIn(request);
+    const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
+    if (!repo) throw new ApiError(404, 'Not Found');
+    await requireAdmin(userId, repo);
+    const input = await body(request);
+    let ttl = 60 * 60 * 1000;
+    if (input['expires_in'] !== undefined) {
+      try {
+        ttl = parseDuration(String(input['expires_in']));
+      } catch {
+        throw new ApiError(422, 'expires_in must be a duration like 1h');
+      }
+    }
+    if (ttl > maxRepositoryTokenTtl) throw new ApiError(422, 'repository tokens live at most 24h');
+    const created = await options.repositoryTokens.create(repo.id, ttl);
+    return sendJson(reply.code(201), { token: created.token, expires_at: created.expiresAt, repository: `${repo.owner}/${repo.name}` });
   });
 
   app.put<{ Params: { org: string; team: string; owner: string; repo: string } }>('/api/orgs/:org/teams/:team/repos/:owner/:repo', async (request, reply) => {

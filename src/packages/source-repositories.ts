@@ -128,7 +128,7 @@ export class SourceRepositoryService {
    * Links a package to the repository its pushed image names, when that repository is known and
    * has the package's owner. At the first publish the package inherits the repository's access;
    * a later link keeps the package's access as it is. Either way the repository joins the
-   * package's repository access list (its tokens may push), as on ghcr.io.
+   * package's repository access list (its tokens may push, delete and restore), as on ghcr.io.
    */
   async linkFromSource(packageId: number, packageName: string, source: string, created: boolean): Promise<void> {
     const parsed = parseSourceUrl(source);
@@ -140,6 +140,11 @@ export class SourceRepositoryService {
     const pkg = await this.db.selectFrom('packages').select(['source_repository_id']).where('id', '=', packageId).executeTakeFirst();
     if (!pkg || pkg.source_repository_id !== null) return;
     await this.link(packageId, repo, { inherit: created });
+  }
+
+  async linkCreatedBy(packageId: number, repositoryId: number): Promise<void> {
+    const repo = await this.byId(repositoryId);
+    if (repo) await this.link(packageId, repo, { inherit: true });
   }
 
   async link(packageId: number, repo: SourceRepository, options: { inherit?: boolean } = {}): Promise<void> {
@@ -155,7 +160,8 @@ export class SourceRepositoryService {
       .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: options.inherit ? 1 : 0 }) })
       .where('id', '=', packageId)
       .execute();
-    await this.setAccess(packageId, repo, 'write', { keepExisting: true });
+    // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).
+    await this.setAccess(packageId, repo, 'admin', { keepExisting: true });
   }
 
   async unlink(packageId: number): Promise<void> {

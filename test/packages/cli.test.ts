@@ -70,6 +70,8 @@ describe('berth CLI: package and repo commands', () => {
     const back = await berth(['package', 'visibility', 'acme/app', 'private'], dir);
     assert.equal(back.code, 1);
     assert.match(back.stderr, /public package cannot be made private/);
+    assert.match(await ok(['token', 'create', '--repo', 'acme/app-src', '--ttl', '1h']), /^berth_rpt_[\w-]{32}\n$/);
+    assert.equal((await berth(['token', 'create', '--repo', 'acme/app-src', '--ttl', '2d'], dir)).code, 1);
     assert.equal(await ok(['package', 'org-settings', 'acme', '--members-can-create', 'off', '--visibilities', 'private,internal']), 'members-can-create=off\tvisibilities=private,internal\n');
   });
 });

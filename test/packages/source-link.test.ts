@@ -49,7 +49,7 @@ describe('source repositories: linking by org.opencontainers.image.source and in
       { id: pkg.source?.id, name: 'widget', full_name: 'acme/widget', login: 'acme' },
     );
     const access = await app.berth.app.inject({ method: 'GET', url: '/api/orgs/acme/packages/container/widget/repository-access', headers: { authorization: `Bearer ${boss.token}` } });
-    assert.deepEqual(access.json(), [{ repository: 'acme/widget', role: 'write' }], 'the linked repository is added to the access list');
+    assert.deepEqual(access.json(), [{ repository: 'acme/widget', role: 'admin' }], 'the linked repository is added to the access list');
   });
 
   it('an index annotation links too; a repository of another owner or an unknown one does not', async (t) => {
