@@ -163,6 +163,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('deleted_at', 'text')
+        // When a manifest was first tagged: pushes before it (a multi-arch image's platform
+        // images) belong to the first publish.
+        .addColumn('published_at', 'text')
         .execute();
       await db.schema.createIndex('packages_live_name').on('packages').column('name').unique().where(sql.ref('deleted_at'), 'is', null).execute();
       await db.schema.createIndex('packages_owner').on('packages').column('owner_id').execute();
@@ -239,8 +242,8 @@ const migrations: Record<string, Migration> = {
       // Repositories pushed before packages existed become private packages of the account their
       // namespace names, with a version per manifest (sizes of the manifests alone).
       await sql`
-        insert into packages (name, owner_id, visibility, inherit_access, created_at, updated_at)
-        select r.name, a.id, 'private', 0, r.created_at, r.created_at
+        insert into packages (name, owner_id, visibility, inherit_access, created_at, updated_at, published_at)
+        select r.name, a.id, 'private', 0, r.created_at, r.created_at, r.created_at
         from repositories r
         join accounts a on a.name_key = substr(r.name, 1, instr(r.name, '/') - 1)
         where exists (select 1 from manifests m where m.repository_id = r.id)`.execute(db);

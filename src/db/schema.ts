@@ -130,6 +130,7 @@ export interface PackagesTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
+  published_at: Timestamp | null;
 }
 
 /** Every manifest pushed to a package. */

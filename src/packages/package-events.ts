@@ -55,11 +55,14 @@ export class PackageEvents implements ManifestEvents {
       size,
       platforms: platformsOf(children),
     });
+    // A multi-arch push creates the package with its first (untagged) platform image and may name
+    // the source only on the index: the first publish lasts until the first tag.
+    const firstPublish = (await this.packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
     // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
     if (manifest.subject) return;
     const metadata = await this.readMetadata(event.name, manifest);
     await this.packages.setMetadata(pkg.id, metadata);
-    if (metadata.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, pkg.created);
+    if (metadata.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<void> {

@@ -123,7 +123,7 @@ export class PackageService {
     const now = this.now();
     const row = await this.db
       .insertInto('packages')
-      .values({ name: repository, owner_id: owner.id, visibility, created_at: now, updated_at: now, deleted_at: null, source_repository_id: null, metadata: null })
+      .values({ name: repository, owner_id: owner.id, visibility, created_at: now, updated_at: now, deleted_at: null, published_at: null, source_repository_id: null, metadata: null })
       .onConflict((c) => c.doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -181,6 +181,17 @@ export class PackageService {
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return row === undefined ? undefined : Number(row.size);
+  }
+
+  /**
+   * Records that the package got its first tag; answers whether this push is (part of) the first
+   * publish: nothing was tagged before it.
+   */
+  async markPublished(packageId: number, tagged: boolean): Promise<boolean> {
+    const row = await this.db.selectFrom('packages').select('published_at').where('id', '=', packageId).executeTakeFirst();
+    if (!row || row.published_at !== null) return false;
+    if (tagged) await this.db.updateTable('packages').set({ published_at: this.now() }).where('id', '=', packageId).where('published_at', 'is', null).execute();
+    return true;
   }
 
   async setMetadata(packageId: number, metadata: ImageMetadata): Promise<void> {
