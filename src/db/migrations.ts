@@ -4,7 +4,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
  * Schema migrations, in order. Written with Kysely's schema builder so the same steps create the
  * schema on SQLite and on PostgreSQL; never edit a released migration, add a new one.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001-registry': {
     async up(db: Kysely<unknown>) {
       await db.schema
