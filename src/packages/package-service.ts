@@ -402,12 +402,12 @@ export class PackageService {
 
   /** Keeps what a restore needs (bytes and tags) and marks the version deleted. */
   private async snapshot(packageId: number, repository: string, digest: Digest, withPackage: boolean, now = this.now()): Promise<void> {
+    // Without the manifest (removed behind the registry's back) the version is deleted for good.
     const stored = await this.metadata.manifestByDigest(repository as RepositoryName, digest);
-    if (!stored) return;
     const tags = await this.tagsOf(repository, [digest]);
     await this.db
       .updateTable('package_versions')
-      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: stored.content, tags: JSON.stringify(tags.get(digest) ?? []) })
+      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: stored?.content ?? null, tags: JSON.stringify(tags.get(digest) ?? []) })
       .where('package_id', '=', packageId)
       .where('digest', '=', digest)
       .where('deleted_at', 'is', null)
