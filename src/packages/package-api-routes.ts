@@ -31,7 +31,8 @@ class ApiError extends Error {
   }
 }
 
-type Need = 'read' | 'write' | 'delete' | 'admin-write';
+/** `settings`: visibility, roles, links and access, which repository tokens may not change. */
+type Need = 'read' | 'write' | 'delete' | 'admin-write' | 'settings';
 type Params = { owner?: string; name?: string; id?: string };
 
 /**
@@ -104,6 +105,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       sourceRepositoryId: pkg.source?.id ?? null,
     });
     if (!role) throw new ApiError(404, 'Package not found.');
+    if (need === 'settings' && isRepositorySubject(subject)) throw new PackageForbiddenError('permission_denied: repository tokens cannot change package settings or access');
     const needed: PackageRole = need === 'read' ? 'read' : need === 'write' ? 'write' : 'admin';
     if (!roleAtLeast(role, needed)) throw new PackageForbiddenError(`permission_denied: ${needed === 'admin' ? 'admin_package' : `${needed}_package`}`);
     if (!subject) return;
@@ -168,7 +170,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
 
     // Beyond GitHub's API: visibility and inheritance of access.
     app.patch(pkgPath, async (request, reply) => {
-      const { pkg, subject } = await packageFor(kind, request, 'admin-write');
+      const { pkg, subject } = await packageFor(kind, request, 'settings');
       const body = await jsonBody(request);
       if (body['visibility'] !== undefined) {
         if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
@@ -183,12 +185,12 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.get(`${pkgPath}/roles`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       return sendJson(reply, (await options.packages.roles(pkg)).map((grant) => options.json.role(grant)));
     });
 
     app.put(`${pkgPath}/roles`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const body = await jsonBody(request);
       const { principalKind, principal } = principalOf(body);
       if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
@@ -197,7 +199,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.delete(`${pkgPath}/roles`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const { principalKind, principal } = principalOf(request.query as Record<string, unknown>);
       await options.packages.revoke(pkg, principalKind, principal);
       return reply.code(204).send();
@@ -205,7 +207,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
 
     // Beyond GitHub's API: the linked source repository and the repository access list.
     app.put(`${pkgPath}/repository`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const body = await jsonBody(request);
       if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
       if (body['inherit_access'] !== undefined && typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
@@ -215,19 +217,19 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.delete(`${pkgPath}/repository`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       await options.repositories.unlink(pkg.id);
       return reply.code(204).send();
     });
 
     app.get(`${pkgPath}/repository-access`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const list = await options.repositories.access(pkg.id);
       return sendJson(reply, list.map((item) => ({ repository: `${item.repository.owner}/${item.repository.name}`, role: item.role })));
     });
 
     app.put(`${pkgPath}/repository-access`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const body = await jsonBody(request);
       if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
       if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
@@ -236,7 +238,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.delete(`${pkgPath}/repository-access`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
+      const { pkg } = await packageFor(kind, request, 'settings');
       const repository = (request.query as Record<string, string | undefined>)['repository'] ?? '';
       await options.repositories.removeAccess(pkg.id, await options.repositories.require(repository));
       return reply.code(204).send();

@@ -39,6 +39,15 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal((await app.berth.app.inject({ method: 'DELETE', url: `${base}/versions/${id}`, headers: { authorization: `Bearer ${token}` } })).statusCode, 204);
     assert.equal((await app.berth.app.inject({ method: 'POST', url: `${base}/versions/${id}/restore`, headers: { authorization: `Bearer ${token}` } })).statusCode, 204);
 
+    const settings = await app.berth.app.inject({
+      method: 'PATCH',
+      url: base,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ visibility: 'public' }),
+    });
+    assert.equal(settings.statusCode, 403);
+    assert.equal(settings.json().message, 'permission_denied: repository tokens cannot change package settings or access');
+
     const unlisted = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: auth } });
     assert.equal(unlisted.statusCode, 403);
     assert.equal(unlisted.json().errors[0].code, 'DENIED');
