@@ -9,7 +9,7 @@ import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
 import type { RepositoryIdentity, RepositoryTokenService } from './repository-tokens.js';
 import { allScopes } from './scopes.js';
 
-/** Who is calling: nobody, a user with Basic credentials, or the holder of a registry token. */
+/** Who is calling: nobody, a user with Basic credentials, a repository token, or the holder of a registry token. */
 type Caller =
   | { kind: 'anonymous' }
   | { kind: 'basic'; identity: Identity }
