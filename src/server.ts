@@ -9,6 +9,7 @@ import { tokenRealm } from './auth/challenge.js';
 import { RepositoryPolicy } from './auth/policy.js';
 import { FailureLimiter } from './auth/rate-limiter.js';
 import { RegistryTokens } from './auth/registry-tokens.js';
+import { RepositoryTokenService } from './auth/repository-tokens.js';
 import { loadSigningKeys } from './auth/signing-keys.js';
 import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { tokenRoutes } from './auth/token-routes.js';
@@ -17,6 +18,14 @@ import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
 import { buildApp } from './http/app.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
+import { DownloadCounter } from './packages/download-counter.js';
+import { PackageAccess } from './packages/package-access.js';
+import { packageApiRoutes } from './packages/package-api-routes.js';
+import { PackageJson } from './packages/package-json.js';
+import { PackageEvents } from './packages/package-events.js';
+import { PackageService } from './packages/package-service.js';
+import { repositoryApiRoutes } from './packages/repository-api-routes.js';
+import { SourceRepositoryService } from './packages/source-repositories.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 
 export interface Berth {
@@ -25,6 +34,11 @@ export interface Berth {
   db: Database;
   accounts: AccountService;
   accessTokens: AccessTokenService;
+  packages: PackageService;
+  packageAccess: PackageAccess;
+  sourceRepositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
+  downloads: DownloadCounter;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
 }
@@ -46,10 +60,22 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const db = await openSqlite(config.dataDir);
   const store = new FsBlobStore(config.dataDir);
   await store.init();
-  const services = createRegistryServices(db, store, {
-    maxBlobBytes: config.maxBlobBytes,
-    expiryMs: config.uploadExpiry,
-  });
+  const downloads = new DownloadCounter(db);
+  const sourceRepositories = new SourceRepositoryService(db);
+  const repositoryTokens = new RepositoryTokenService(db);
+  let packages: PackageService | undefined;
+  const services = createRegistryServices(
+    db,
+    store,
+    { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
+    (metadata) => {
+      packages = new PackageService(db, metadata);
+      return new PackageEvents(packages, metadata, store, downloads, sourceRepositories);
+    },
+  );
+  if (!packages) throw new Error('the package service was not created');
+  const packageService: PackageService = packages;
+  const packageAccess = new PackageAccess(db);
   const accounts = new AccountService(db);
   const accessTokens = new AccessTokenService(db);
   const authOn = options.auth ?? config.auth;
@@ -60,12 +86,14 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await ensureFirstAdmin(accounts, options.env ?? process.env, options.print ?? ((text) => process.stdout.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
-    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow));
-    const policy = new RepositoryPolicy(accounts);
-    authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens });
+    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
+    const policy = new RepositoryPolicy(packageAccess);
+    authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });
     routes = async (app) => {
       await app.register(tokenRoutes, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
+      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
+      await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
     };
   }
 
@@ -81,10 +109,16 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
           ? { level: config.logLevel, redact, stream: options.logStream }
           : { level: config.logLevel, redact },
   });
+  downloads.start();
+  downloads.onError = (error) => app.log.error({ err: error }, 'writing download counts failed');
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period.
-  const sweep = () => services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
+  const sweep = async () => {
+    await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
+    await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
+    await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
+  };
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
@@ -103,10 +137,11 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       } finally {
         clearTimeout(forced);
         clearInterval(idle);
+        await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
         await db.destroy();
       }
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, close };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, close };
 }

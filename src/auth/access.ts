@@ -9,6 +9,12 @@ export type AccessRequest =
   /** `base` is the API root `GET /v2/`, which only asks whether the caller is signed in. */
   | { type: 'registry'; name: 'catalog' | 'base' };
 
+/** Who performs a request: a user, the holder of a repository token, or nobody known. */
+export interface Actor {
+  userId?: number;
+  sourceRepositoryId?: number;
+}
+
 /**
  * The one authorization hook every registry route goes through. `authorize` throws UNAUTHORIZED
  * (with a challenge) or DENIED; `allows` answers without throwing, for optional access such as the
@@ -19,6 +25,8 @@ export interface Authorizer {
   allows(request: FastifyRequest, access: AccessRequest): Promise<boolean>;
   /** Which repositories the caller may pull, for answers that list many (`_catalog`). */
   pullable(request: FastifyRequest): Promise<(name: string) => boolean>;
+  /** Who is calling, for what a push records (the creator of a new package). */
+  actor(request: FastifyRequest): Promise<Actor>;
 }
 
 /** Until accounts exist, anyone may pull and push anything. */
@@ -29,5 +37,8 @@ export const anonymousAuthorizer: Authorizer = {
   },
   async pullable() {
     return () => true;
+  },
+  async actor() {
+    return {};
   },
 };

@@ -3,6 +3,7 @@ import type { AccessTokenService } from './access-token-service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { isWellFormedToken } from './personal-access-tokens.js';
 import type { FailureLimiter } from './rate-limiter.js';
+import { type RepositoryIdentity, type RepositoryTokenService, isRepositoryToken } from './repository-tokens.js';
 
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
@@ -59,7 +60,26 @@ export class Authenticator {
     private readonly accounts: AccountService,
     private readonly tokens: AccessTokenService,
     private readonly limiter: FailureLimiter,
+    private readonly repositoryTokens?: RepositoryTokenService,
   ) {}
+
+  /** Whether a secret has the shape of a repository token (checked with `signInRepository`). */
+  isRepositoryToken(secret: string): boolean {
+    return this.repositoryTokens !== undefined && isRepositoryToken(secret);
+  }
+
+  /** A repository token, presented as the password of any user name or as a Bearer token. */
+  async signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
+    const keys = [`ip:${clientAddress}`];
+    const wait = this.limiter.retryAfter(keys);
+    if (wait > 0) throw new TooManySignInsError(wait);
+    const identity = await this.repositoryTokens?.verify(secret);
+    if (!identity) {
+      this.limiter.fail(keys);
+      throw new InvalidCredentialsError();
+    }
+    return identity;
+  }
 
   async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
     const userKey = `user:${credentials.username.toLowerCase()}`;

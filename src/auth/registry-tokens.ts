@@ -13,6 +13,9 @@ export interface RegistryTokenClaims {
   pat?: number;
   /** The personal access token's scopes, for answers not bound to one repository (`_catalog`). */
   scp?: string[];
+  /** For a repository token: the source repository's id and the repository token's id. */
+  rid?: number;
+  rtk?: number;
 }
 
 export interface IssuedToken {
@@ -90,6 +93,8 @@ export class RegistryTokens {
         uid: typeof payload['uid'] === 'number' ? payload['uid'] : undefined,
         pat: typeof payload['pat'] === 'number' ? payload['pat'] : undefined,
         scp: Array.isArray(payload['scp']) ? (payload['scp'] as string[]) : undefined,
+        rid: typeof payload['rid'] === 'number' ? payload['rid'] : undefined,
+        rtk: typeof payload['rtk'] === 'number' ? payload['rtk'] : undefined,
       };
       return { claims, expiresAt: payload.exp * 1000 };
     } catch {

@@ -4,6 +4,9 @@ import type { RepositoryAction } from './access.js';
 export const tokenScopes = ['read:packages', 'write:packages', 'delete:packages'] as const;
 export type TokenScope = (typeof tokenScopes)[number];
 
+/** Every scope, for credentials that are not limited by scopes (passwords, repository tokens). */
+export const allScopes: readonly string[] = tokenScopes;
+
 export class InvalidScopeError extends Error {
   constructor(value: string) {
     super(`unknown scope "${value.slice(0, 60)}": use ${tokenScopes.join(', ')}`);

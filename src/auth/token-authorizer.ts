@@ -1,16 +1,19 @@
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessTokenService } from './access-token-service.js';
-import type { AccessRequest, Authorizer } from './access.js';
+import type { AccessRequest, Actor, Authorizer } from './access.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
 import { type TokenRealm, bearerChallenge } from './challenge.js';
-import type { RepositoryPolicy, Subject } from './policy.js';
+import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
+import type { RepositoryIdentity, RepositoryTokenService } from './repository-tokens.js';
+import { allScopes } from './scopes.js';
 
-/** Who is calling: nobody, a user with Basic credentials, or the holder of a registry token. */
+/** Who is calling: nobody, a user with Basic credentials, a repository token, or the holder of a registry token. */
 type Caller =
   | { kind: 'anonymous' }
   | { kind: 'basic'; identity: Identity }
+  | { kind: 'repository'; identity: RepositoryIdentity }
   | { kind: 'bearer'; claims: RegistryTokenClaims };
 
 export interface TokenAuthorizerOptions {
@@ -19,6 +22,7 @@ export interface TokenAuthorizerOptions {
   policy: RepositoryPolicy;
   registryTokens: RegistryTokens;
   accessTokens: AccessTokenService;
+  repositoryTokens?: RepositoryTokenService;
 }
 
 /**
@@ -37,11 +41,35 @@ export class TokenAuthorizer implements Authorizer {
     if (await this.permits(caller, access)) return;
     const scope = scopeOf(access);
     if (caller.kind === 'anonymous') throw this.unauthorized('authentication required', scope);
-    if (caller.kind === 'bearer') {
-      // The Docker token spec: the client may ask for a new token with this scope.
-      throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+    if (access.type === 'registry') {
+      if (caller.kind === 'bearer') throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+      throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
     }
-    throw new RegistryError('DENIED', 'requested access to the resource is denied', { detail: describe(access) });
+    // An anonymous token gets what an anonymous caller gets: a challenge to sign in.
+    if (caller.kind === 'bearer' && caller.claims.uid === undefined && caller.claims.rid === undefined) {
+      throw this.unauthorized('authentication required', scope, 'insufficient_scope');
+    }
+    const decision = await this.options.policy.decide(subjectOf(caller), access.name, access.actions);
+    if (caller.kind === 'bearer') {
+      // The Docker token spec: the client may ask for a new token with this scope. That helps when
+      // the token was not asked for this repository, or when a new one would grant more.
+      const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
+      const newTokenHelps = access.actions.every((action) => decision.granted.includes(action));
+      const scopeLacking = decision.visible && decision.reason?.includes('token lacks') === true;
+      if (!entry || newTokenHelps || scopeLacking) throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
+    }
+    // Whoever may not read a package must not learn that it exists: a pull gets the answer for a
+    // name that does not exist, anything else the same refusal as for a name one may not create.
+    if (!decision.visible && access.actions.includes('pull')) {
+      throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name: access.name } });
+    }
+    throw new RegistryError('DENIED', decision.reason ?? 'requested access to the resource is denied', { detail: describe(access) });
+  }
+
+  async actor(request: FastifyRequest): Promise<Actor> {
+    const subject = subjectOf(await this.caller(request, { type: 'registry', name: 'base' }));
+    if (!subject) return {};
+    return 'repositoryId' in subject ? { sourceRepositoryId: subject.repositoryId } : { userId: subject.userId };
   }
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
@@ -62,12 +90,11 @@ export class TokenAuthorizer implements Authorizer {
       // Any valid registry token opens the API root (Docker token spec, "the /v2/ endpoint").
       if (access.type === 'registry' && access.name === 'base') return true;
       const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
-      if (access.type === 'registry') return entry?.actions.includes('*') === true && caller.claims.uid !== undefined;
+      if (access.type === 'registry') return entry?.actions.includes('*') === true && (caller.claims.uid !== undefined || caller.claims.rid !== undefined);
       return access.actions.every((action) => entry?.actions.includes(action));
     }
     const subject = subjectOf(caller);
-    if (!subject) return false;
-    if (access.type === 'registry') return true;
+    if (access.type === 'registry') return subject !== undefined;
     const granted = await this.options.policy.grant(subject, access.name, access.actions);
     return access.actions.every((action) => granted.includes(action));
   }
@@ -87,13 +114,19 @@ export class TokenAuthorizer implements Authorizer {
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer?.[1]) {
       const claims = await this.options.registryTokens.verify(bearer[1]);
-      const active = claims && (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat)));
+      const active =
+        claims &&
+        (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
+        (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
       if (!claims || !active) throw this.unauthorized('invalid or expired token', scopeOf(access), 'invalid_token');
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
     if (!basic) throw this.unauthorized('unsupported authorization scheme', scopeOf(access));
     try {
+      if (this.options.authenticator.isRepositoryToken(basic.password)) {
+        return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
+      }
       return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
     } catch (error) {
       throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scopeOf(access)));
@@ -116,9 +149,12 @@ export function toRegistryError(error: unknown, unauthorized: () => RegistryErro
   return error;
 }
 
-function subjectOf(caller: Caller): Subject | undefined {
+function subjectOf(caller: Caller): AnySubject | undefined {
   if (caller.kind === 'basic') return { userId: caller.identity.userId, scopes: caller.identity.scopes };
+  // A repository token may pull, push and delete, within its repository's access to each package.
+  if (caller.kind === 'repository') return { repositoryId: caller.identity.repositoryId, scopes: allScopes };
   if (caller.kind === 'bearer' && caller.claims.uid !== undefined) return { userId: caller.claims.uid, scopes: caller.claims.scp ?? [] };
+  if (caller.kind === 'bearer' && caller.claims.rid !== undefined) return { repositoryId: caller.claims.rid, scopes: allScopes };
   return undefined;
 }
 

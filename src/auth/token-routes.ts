@@ -4,9 +4,10 @@ import { sendJson } from '../http/send-json.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseRepositoryName } from '../oci/names.js';
 import { type Authenticator, type BasicCredentials, type Identity, parseBasic } from './authenticator.js';
-import type { RepositoryPolicy } from './policy.js';
+import type { AnySubject, RepositoryPolicy } from './policy.js';
+import type { RepositoryIdentity } from './repository-tokens.js';
 import type { RegistryTokens } from './registry-tokens.js';
-import { type ResourceAccess, parseResourceScopes } from './scopes.js';
+import { type ResourceAccess, allScopes, parseResourceScopes } from './scopes.js';
 import { toRegistryError } from './token-authorizer.js';
 
 export interface TokenRouteOptions {
@@ -48,8 +49,9 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
   });
 };
 
-async function signIn(authenticator: Authenticator, request: FastifyRequest, credentials: BasicCredentials): Promise<Identity> {
+async function signIn(authenticator: Authenticator, request: FastifyRequest, credentials: BasicCredentials): Promise<Identity | RepositoryIdentity> {
   try {
+    if (authenticator.isRepositoryToken(credentials.password)) return await authenticator.signInRepository(request.ip, credentials.password);
     return await authenticator.signIn(request.ip, credentials, { allowPassword: false });
   } catch (error) {
     throw toRegistryError(error, unauthorized);
@@ -62,7 +64,9 @@ function unauthorized(): RegistryError {
   });
 }
 
-async function issue(options: TokenRouteOptions, identity: Identity | undefined, scopes: string[]) {
+async function issue(options: TokenRouteOptions, caller: Identity | RepositoryIdentity | undefined, scopes: string[]) {
+  if (caller && 'repositoryId' in caller) return issueForRepository(options, caller, scopes);
+  const identity = caller;
   const subject = identity && { userId: identity.userId, scopes: identity.scopes };
   const access: ResourceAccess[] = [];
   for (const requested of parseResourceScopes(scopes)) {
@@ -82,9 +86,20 @@ async function issue(options: TokenRouteOptions, identity: Identity | undefined,
   };
 }
 
+/** A registry token for a repository token's holder: `rid`/`rtk` instead of a user. */
+async function issueForRepository(options: TokenRouteOptions, identity: RepositoryIdentity, scopes: string[]) {
+  const subject = { repositoryId: identity.repositoryId, scopes: allScopes };
+  const access: ResourceAccess[] = [];
+  for (const requested of parseResourceScopes(scopes)) {
+    access.push({ type: requested.type, name: requested.name, actions: await grant(options.policy, subject, requested) });
+  }
+  const issued = await options.registryTokens.issue({ sub: `repository:${identity.repository}`, access, rid: identity.repositoryId, rtk: identity.tokenId });
+  return { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt.toISOString() };
+}
+
 async function grant(
   policy: RepositoryPolicy,
-  subject: { userId: number; scopes: string[] } | undefined,
+  subject: AnySubject | undefined,
   requested: ResourceAccess,
 ): Promise<string[]> {
   if (requested.type === 'registry' && requested.name === 'catalog') return subject && requested.actions.includes('*') ? ['*'] : [];

@@ -2,12 +2,19 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
 import { AccessTokenService } from '../auth/access-token-service.js';
+import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import type { Database } from '../db/schema.js';
 import { openSqlite } from '../db/sqlite.js';
+import { PackageService } from '../packages/package-service.js';
+import { SourceRepositoryService } from '../packages/source-repositories.js';
+import { RegistryMetadata } from '../registry/metadata.js';
 
 export interface Stores {
   accounts: AccountService;
   tokens: AccessTokenService;
+  packages: PackageService;
+  repositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
 }
 
 /** Adds `--data-dir` (env BERTH_DATA_DIR, default ./data) to an administrative command. */
@@ -23,7 +30,13 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
   const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
   const db: Database = await openSqlite(dir);
   try {
-    return await run({ accounts: new AccountService(db), tokens: new AccessTokenService(db) });
+    return await run({
+      accounts: new AccountService(db),
+      tokens: new AccessTokenService(db),
+      packages: new PackageService(db, new RegistryMetadata(db)),
+      repositories: new SourceRepositoryService(db),
+      repositoryTokens: new RepositoryTokenService(db),
+    });
   } finally {
     await db.destroy();
   }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
+import { packageCommand, repoCommand } from './package-commands.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token-commands.js';
 
@@ -14,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(orgCommand());
   program.addCommand(teamCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(packageCommand());
+  program.addCommand(repoCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseTokenScopes } from '../auth/scopes.js';
 import { parseDuration } from '../config.js';
+import { maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
 import { withDataDir, withStores } from './data-dir.js';
 
 type Flags = { dataDir?: string };
@@ -9,16 +10,30 @@ type Flags = { dataDir?: string };
 export function tokenCommand(): Command {
   const token = new Command('token').description('manage personal access tokens');
   withDataDir(token.command('create'))
-    .description('create a personal access token and print it (only the token, on stdout)')
-    .requiredOption('--user <name>', 'the token’s owner')
-    .requiredOption('--scopes <list>', 'read:packages,write:packages,delete:packages (comma-separated)')
+    .description('create a personal access token (--user) or a repository token (--repo) and print it (only the token, on stdout)')
+    .option('--user <name>', 'the token’s owner')
+    .option('--scopes <list>', 'read:packages,write:packages,delete:packages (comma-separated)')
     .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: no expiry)')
     .option('--note <text>', 'what the token is for')
-    .action(async (flags: Flags & { user: string; scopes: string; expires?: string; note?: string }) => {
+    .option('--repo <OWNER/REPO>', 'a repository token for this source repository (pushes, pulls, deletes its packages)')
+    .option('--ttl <duration>', 'lifetime of a repository token (default 1h, at most 24h)')
+    .action(async (flags: Flags & { user?: string; scopes?: string; expires?: string; note?: string; repo?: string; ttl?: string }) => {
+      if (flags.repo !== undefined) {
+        if (flags.user !== undefined || flags.scopes !== undefined) throw new Error('--repo makes a repository token: leave out --user and --scopes');
+        const ttl = parseDuration(flags.ttl ?? '1h');
+        if (ttl > maxRepositoryTokenTtl) throw new Error('repository tokens live at most 24h');
+        const created = await withStores(flags, async ({ repositories, repositoryTokens }) =>
+          repositoryTokens.create((await repositories.require(flags.repo as string)).id, ttl),
+        );
+        process.stdout.write(`${created.token}\n`);
+        return;
+      }
+      if (flags.user === undefined || flags.scopes === undefined) throw new Error('a personal access token needs --user and --scopes');
+      const user_ = flags.user;
       const scopes = parseTokenScopes(flags.scopes);
       const expiresAt = flags.expires === undefined ? undefined : new Date(Date.now() + parseDuration(flags.expires));
       const created = await withStores(flags, async ({ accounts, tokens }) => {
-        const user = await accounts.requireUser(flags.user);
+        const user = await accounts.requireUser(user_);
         return tokens.create(user.id, scopes, { expiresAt, note: flags.note });
       });
       process.stdout.write(`${created.token}\n`);

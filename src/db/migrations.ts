@@ -1,10 +1,10 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 /**
  * Schema migrations, in order. Written with Kysely's schema builder so the same steps create the
  * schema on SQLite and on PostgreSQL; never edit a released migration, add a new one.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001-registry': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -135,6 +135,124 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('access_tokens_user').on('access_tokens').column('user_id').execute();
+    },
+  },
+  '0003-packages': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('source_repositories')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('owner_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('source_repositories_owner_name', ['owner_id', 'name_key'])
+        .execute();
+      // A package is a repository owned by the account its first path component names. Deleted
+      // packages keep their row (restorable for 30 days), so the name is unique among live ones only.
+      await db.schema
+        .createTable('packages')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('visibility', 'text', (c) => c.notNull())
+        .addColumn('inherit_access', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('source_repository_id', 'integer', (c) => c.references('source_repositories.id').onDelete('set null'))
+        .addColumn('metadata', 'text')
+        .addColumn('download_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text')
+        // When a manifest was first tagged: pushes before it (a multi-arch image's platform
+        // images) belong to the first publish.
+        .addColumn('published_at', 'text')
+        .execute();
+      await db.schema.createIndex('packages_live_name').on('packages').column('name').unique().where(sql.ref('deleted_at'), 'is', null).execute();
+      await db.schema.createIndex('packages_owner').on('packages').column('owner_id').execute();
+      await db.schema
+        .createTable('package_versions')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('artifact_type', 'text')
+        .addColumn('subject_digest', 'text')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('platforms', 'text')
+        .addColumn('download_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text')
+        .addColumn('deleted_with_package', 'integer', (c) => c.notNull().defaultTo(0))
+        // What a deleted version needs to be restored: the manifest bytes and the tags it had.
+        .addColumn('content', 'blob')
+        .addColumn('tags', 'text')
+        .execute();
+      await db.schema
+        .createIndex('package_versions_live_digest')
+        .on('package_versions')
+        .columns(['package_id', 'digest'])
+        .unique()
+        .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+      await db.schema
+        .createTable('package_roles')
+        .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('principal_kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'integer', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('package_roles_pk', ['package_id', 'principal_kind', 'principal_id'])
+        .execute();
+      await db.schema.createIndex('package_roles_principal').on('package_roles').columns(['principal_kind', 'principal_id']).execute();
+      await db.schema
+        .createTable('org_package_settings')
+        .addColumn('org_id', 'integer', (c) => c.primaryKey().references('accounts.id').onDelete('cascade'))
+        .addColumn('members_can_create', 'integer', (c) => c.notNull().defaultTo(1))
+        // Space-separated visibilities members may give packages.
+        .addColumn('visibilities', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('source_repository_roles')
+        .addColumn('repository_id', 'integer', (c) => c.notNull().references('source_repositories.id').onDelete('cascade'))
+        .addColumn('principal_kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'integer', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('source_repository_roles_pk', ['repository_id', 'principal_kind', 'principal_id'])
+        .execute();
+      // The repositories whose tokens may use a package (ghcr.io's "Manage Actions access").
+      await db.schema
+        .createTable('package_repository_access')
+        .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('repository_id', 'integer', (c) => c.notNull().references('source_repositories.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('package_repository_access_pk', ['package_id', 'repository_id'])
+        .execute();
+      await db.schema
+        .createTable('repository_tokens')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('repository_id', 'integer', (c) => c.notNull().references('source_repositories.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('hint', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // Repositories pushed before packages existed become private packages of the account their
+      // namespace names, with a version per manifest (sizes of the manifests alone).
+      await sql`
+        insert into packages (name, owner_id, visibility, inherit_access, created_at, updated_at, published_at)
+        select r.name, a.id, 'private', 0, r.created_at, r.created_at, r.created_at
+        from repositories r
+        join accounts a on a.name_key = substr(r.name, 1, instr(r.name, '/') - 1)
+        where exists (select 1 from manifests m where m.repository_id = r.id)`.execute(db);
+      await sql`
+        insert into package_versions (package_id, digest, media_type, artifact_type, subject_digest, size, created_at, updated_at)
+        select p.id, m.digest, m.media_type, m.artifact_type, m.subject_digest, m.size, m.created_at, m.created_at
+        from manifests m
+        join repositories r on r.id = m.repository_id
+        join packages p on p.name = r.name`.execute(db);
     },
   },
 };

@@ -111,6 +111,98 @@ export interface AccessTokensTable {
   created_at: Timestamp;
 }
 
+export type Visibility = 'private' | 'internal' | 'public';
+export type PackageRole = 'read' | 'write' | 'admin';
+export type PrincipalKind = 'user' | 'team';
+
+/** Packages: repositories owned by an account (see src/packages). */
+export interface PackagesTable {
+  id: Generated<number>;
+  /** The repository name, `namespace/name[/more]`. */
+  name: string;
+  owner_id: number;
+  visibility: Visibility;
+  inherit_access: Generated<number>;
+  source_repository_id: number | null;
+  /** ImageMetadata of the newest version, JSON. */
+  metadata: string | null;
+  download_count: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  published_at: Timestamp | null;
+}
+
+/** Every manifest pushed to a package. */
+export interface PackageVersionsTable {
+  id: Generated<number>;
+  package_id: number;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  /** The manifest and everything it references, in bytes. */
+  size: number;
+  /** JSON array of `os/arch[/variant]`, for an index. */
+  platforms: string | null;
+  download_count: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  deleted_with_package: Generated<number>;
+  content: Uint8Array | null;
+  /** JSON array of the tags the version had when deleted. */
+  tags: string | null;
+}
+
+export interface PackageRolesTable {
+  package_id: number;
+  principal_kind: PrincipalKind;
+  principal_id: number;
+  role: PackageRole;
+  created_at: Timestamp;
+}
+
+export interface OrgPackageSettingsTable {
+  org_id: number;
+  members_can_create: number;
+  visibilities: string;
+}
+
+/** Source repositories (`OWNER/REPO`) that packages link to and inherit access from. */
+export interface SourceRepositoriesTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  name_key: string;
+  created_at: Timestamp;
+}
+
+export interface SourceRepositoryRolesTable {
+  repository_id: number;
+  principal_kind: PrincipalKind;
+  principal_id: number;
+  role: PackageRole;
+  created_at: Timestamp;
+}
+
+export interface PackageRepositoryAccessTable {
+  package_id: number;
+  repository_id: number;
+  role: PackageRole;
+  created_at: Timestamp;
+}
+
+/** Short-lived tokens minted for a source repository, stored as sha256. */
+export interface RepositoryTokensTable {
+  id: Generated<number>;
+  repository_id: number;
+  token_hash: string;
+  hint: string;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -124,6 +216,14 @@ export interface Schema {
   teams: TeamsTable;
   team_members: TeamMembersTable;
   access_tokens: AccessTokensTable;
+  packages: PackagesTable;
+  package_versions: PackageVersionsTable;
+  package_roles: PackageRolesTable;
+  org_package_settings: OrgPackageSettingsTable;
+  source_repositories: SourceRepositoriesTable;
+  source_repository_roles: SourceRepositoryRolesTable;
+  package_repository_access: PackageRepositoryAccessTable;
+  repository_tokens: RepositoryTokensTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -12,15 +12,16 @@ export const getManifest: RegistryHandler = async ({ services }, request, reply,
     'Docker-Content-Digest': manifest.digest,
     ETag: `"${manifest.digest}"`,
   });
+  if (request.method === 'GET') services.manifests.downloaded(name, manifest.digest);
   return reply.send(request.method === 'HEAD' ? undefined : manifest.content);
 };
 
 /** `PUT /v2/<name>/manifests/<reference>` (201; `OCI-Subject` when the manifest has a subject). */
-export const putManifest: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
+export const putManifest: RegistryHandler = async ({ services, authorizer }, request, reply, { name, reference }) => {
   const length = declaredLength(request);
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
   const content = await readBounded(request.raw, maxManifestBytes);
-  const pushed = await services.manifests.push(name, reference, content, request.headers['content-type']);
+  const pushed = await services.manifests.push(name, reference, content, request.headers['content-type'], await authorizer.actor(request));
   reply.code(201).headers({
     Location: `/v2/${name}/manifests/${pushed.digest}`,
     'Docker-Content-Digest': pushed.digest,

@@ -1,8 +1,10 @@
+import type { Actor } from '../auth/access.js';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
+import { type ManifestEvents, noManifestEvents } from './manifest-events.js';
 import type { RegistryMetadata, StoredManifest } from './metadata.js';
 import { type Reference, parseReference } from './reference.js';
 
@@ -13,9 +15,12 @@ export interface PushedManifest {
 
 /** Pushing, pulling and deleting manifests, and the referrers of a subject. */
 export class ManifestService {
-  constructor(private readonly metadata: RegistryMetadata) {}
+  constructor(
+    private readonly metadata: RegistryMetadata,
+    private readonly events: ManifestEvents = noManifestEvents,
+  ) {}
 
-  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}): Promise<PushedManifest> {
     const reference = parseReference(referenceText);
     if (!reference) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${referenceText.slice(0, 200)}"`);
     const manifest = parseManifest(content, contentType);
@@ -35,6 +40,8 @@ export class ManifestService {
       },
       reference.kind === 'tag' ? reference.tag : undefined,
     );
+    const tag = reference.kind === 'tag' ? reference.tag : undefined;
+    await this.events.pushed({ name, digest, tag, content, manifest, actor });
     return { digest, subject: manifest.subject?.digest };
   }
 
@@ -50,6 +57,11 @@ export class ManifestService {
     return manifest;
   }
 
+  /** Counts a download of a manifest whose bytes were served (GET, not HEAD). */
+  downloaded(name: RepositoryName, digest: Digest): void {
+    this.events.downloaded(name, digest);
+  }
+
   /** By digest: the manifest and every tag on it. By tag: only the tag. */
   async delete(name: RepositoryName, referenceText: string): Promise<void> {
     const reference = parseReference(referenceText);
@@ -58,8 +70,14 @@ export class ManifestService {
         ? false
         : reference.kind === 'tag'
           ? await this.metadata.deleteTag(name, reference.tag)
-          : await this.metadata.deleteManifest(name, reference.digest);
+          : await this.deleteByDigest(name, reference.digest);
     if (!deleted) throw await this.unknown(name, referenceText);
+  }
+
+  private async deleteByDigest(name: RepositoryName, digest: Digest): Promise<boolean> {
+    if (!(await this.metadata.manifestByDigest(name, digest))) return false;
+    await this.events.deleting(name, digest);
+    return this.metadata.deleteManifest(name, digest);
   }
 
   /** The referrers API answer: an OCI index of the manifests whose `subject` is `digest`. */

@@ -1,6 +1,7 @@
 import type { Database } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { BlobService } from './blob-service.js';
+import type { ManifestEvents } from './manifest-events.js';
 import { ManifestService } from './manifest-service.js';
 import { RegistryMetadata } from './metadata.js';
 import { type UploadLimits, UploadService } from './upload-service.js';
@@ -13,12 +14,18 @@ export interface RegistryServices {
   manifests: ManifestService;
 }
 
-export function createRegistryServices(db: Database, store: BlobStore, limits: UploadLimits): RegistryServices {
+/** `events` is built over the metadata, for listeners (packages) that read it too. */
+export function createRegistryServices(
+  db: Database,
+  store: BlobStore,
+  limits: UploadLimits,
+  events?: (metadata: RegistryMetadata) => ManifestEvents,
+): RegistryServices {
   const metadata = new RegistryMetadata(db);
   return {
     metadata,
     blobs: new BlobService(store, metadata),
     uploads: new UploadService(store, metadata, limits),
-    manifests: new ManifestService(metadata),
+    manifests: new ManifestService(metadata, events?.(metadata)),
   };
 }

@@ -1,0 +1,137 @@
+import { Command, Option } from 'commander';
+import type { PackageRole, Visibility } from '../db/schema.js';
+import { isPackageRole, isVisibility, packageRoles, visibilities } from '../packages/roles.js';
+import { withDataDir, withStores } from './data-dir.js';
+
+type Flags = { dataDir?: string };
+
+function role(value: string): PackageRole {
+  if (!isPackageRole(value)) throw new Error(`invalid role "${value}": use ${packageRoles.join(', ')}`);
+  return value;
+}
+
+function visibility(value: string): Visibility {
+  if (!isVisibility(value)) throw new Error(`invalid visibility "${value}": use ${visibilities.join(', ')}`);
+  return value;
+}
+
+function onOff(value: string): boolean {
+  if (['on', 'yes', 'true'].includes(value)) return true;
+  if (['off', 'no', 'false'].includes(value)) return false;
+  throw new Error(`expected on or off, got "${value}"`);
+}
+
+/** `berth package list|show|visibility|grant|revoke|link|unlink|inherit|org-settings`, for operators. */
+export function packageCommand(): Command {
+  const pkg = new Command('package').description('manage packages (repositories owned by users and organizations)');
+  withDataDir(pkg.command('list <namespace>'))
+    .description('list the packages of a user or organization')
+    .action(async (namespace: string, flags: Flags) => {
+      const list = await withStores(flags, async ({ accounts, packages }) => {
+        const owner = await accounts.find(namespace);
+        if (!owner) throw new Error(`account "${namespace}" not found`);
+        return packages.listByOwner(owner.id);
+      });
+      for (const p of list) {
+        const source = p.source ? `${p.source.owner.login}/${p.source.name}${p.inheritAccess ? ' (inherits access)' : ''}` : '-';
+        process.stdout.write(`${p.repository}\t${p.visibility}\tversions=${p.versionCount}\tdownloads=${p.downloadCount}\tsource=${source}\n`);
+      }
+    });
+  withDataDir(pkg.command('visibility <package> <visibility>'))
+    .description('set private, internal or public (public cannot be undone)')
+    .action(async (name: string, value: string, flags: Flags) => {
+      await withStores(flags, async ({ packages }) => packages.setVisibility(await packages.require(name), visibility(value), { byOrgOwner: true }));
+    });
+  withDataDir(pkg.command('grant <package>'))
+    .description('give a user or (organization packages) a team a role')
+    .addOption(new Option('--user <name>', 'the user').conflicts('team'))
+    .option('--team <name>', 'a team of the owning organization')
+    .requiredOption('--role <role>', 'read, write or admin')
+    .action(async (name: string, flags: Flags & { user?: string; team?: string; role: string }) => {
+      if (!flags.user && !flags.team) throw new Error('name a --user or a --team');
+      await withStores(flags, async ({ packages }) =>
+        packages.grant(await packages.require(name), flags.team ? 'team' : 'user', (flags.team ?? flags.user) as string, role(flags.role)),
+      );
+    });
+  withDataDir(pkg.command('revoke <package>'))
+    .description('take a role away')
+    .addOption(new Option('--user <name>', 'the user').conflicts('team'))
+    .option('--team <name>', 'a team of the owning organization')
+    .action(async (name: string, flags: Flags & { user?: string; team?: string }) => {
+      if (!flags.user && !flags.team) throw new Error('name a --user or a --team');
+      await withStores(flags, async ({ packages }) => packages.revoke(await packages.require(name), flags.team ? 'team' : 'user', (flags.team ?? flags.user) as string));
+    });
+  withDataDir(pkg.command('roles <package>'))
+    .description('list the roles granted on a package')
+    .action(async (name: string, flags: Flags) => {
+      const roles = await withStores(flags, async ({ packages }) => packages.roles(await packages.require(name)));
+      for (const r of roles) process.stdout.write(`${r.kind}\t${r.name}\t${r.role}\n`);
+    });
+  withDataDir(pkg.command('link <package> <repository>'))
+    .description('link a package to a source repository OWNER/REPO')
+    .option('--inherit', 'inherit access from the repository')
+    .action(async (name: string, repository: string, flags: Flags & { inherit?: boolean }) => {
+      await withStores(flags, async ({ packages, repositories }) =>
+        repositories.link((await packages.require(name)).id, await repositories.require(repository), flags.inherit ? { inherit: true } : {}),
+      );
+    });
+  withDataDir(pkg.command('unlink <package>'))
+    .description('unlink a package from its source repository')
+    .action(async (name: string, flags: Flags) => {
+      await withStores(flags, async ({ packages, repositories }) => repositories.unlink((await packages.require(name)).id));
+    });
+  withDataDir(pkg.command('inherit <package> <on|off>'))
+    .description('turn inheriting access from the linked repository on or off')
+    .action(async (name: string, value: string, flags: Flags) => {
+      await withStores(flags, async ({ packages }) => packages.setInheritAccess(await packages.require(name), onOff(value)));
+    });
+  withDataDir(pkg.command('org-settings <org>'))
+    .description('who may create packages in an organization, and which visibilities members may choose')
+    .option('--members-can-create <on|off>', 'whether members (not only owners) may create packages')
+    .option('--visibilities <list>', 'comma-separated: private,internal,public')
+    .action(async (org: string, flags: Flags & { membersCanCreate?: string; visibilities?: string }) => {
+      const settings = await withStores(flags, async ({ accounts, packages }) => {
+        const account = await accounts.requireOrg(org);
+        const current = await packages.orgSettings(account.id);
+        const next = {
+          membersCanCreate: flags.membersCanCreate === undefined ? current.membersCanCreate : onOff(flags.membersCanCreate),
+          visibilities: flags.visibilities === undefined ? current.visibilities : flags.visibilities.split(',').map((item) => visibility(item.trim())),
+        };
+        await packages.setOrgSettings(account.id, next);
+        return next;
+      });
+      process.stdout.write(`members-can-create=${settings.membersCanCreate ? 'on' : 'off'}\tvisibilities=${settings.visibilities.join(',')}\n`);
+    });
+  return pkg;
+}
+
+/** `berth repo create|collaborator add|team add|show`: the source repositories packages link to. */
+export function repoCommand(): Command {
+  const repo = new Command('repo').description('manage source repositories (OWNER/REPO) that packages link to');
+  withDataDir(repo.command('create <repository>'))
+    .description('register a repository OWNER/REPO')
+    .action(async (name: string, flags: Flags) => {
+      await withStores(flags, ({ repositories }) => repositories.create(name));
+    });
+  const collaborator = repo.command('collaborator').description('manage collaborators');
+  withDataDir(collaborator.command('add <repository> <user>'))
+    .description('give a user a role on the repository')
+    .requiredOption('--role <role>', 'read, write or admin')
+    .action(async (name: string, user: string, flags: Flags & { role: string }) => {
+      await withStores(flags, ({ repositories }) => repositories.setCollaborator(name, 'user', user, role(flags.role)));
+    });
+  const team = repo.command('team').description('manage teams (organization repositories)');
+  withDataDir(team.command('add <repository> <team>'))
+    .description('give a team of the owning organization a role on the repository')
+    .requiredOption('--role <role>', 'read, write or admin')
+    .action(async (name: string, teamName: string, flags: Flags & { role: string }) => {
+      await withStores(flags, ({ repositories }) => repositories.setCollaborator(name, 'team', teamName, role(flags.role)));
+    });
+  withDataDir(repo.command('show <repository>'))
+    .description('list the collaborators and teams of a repository')
+    .action(async (name: string, flags: Flags) => {
+      const list = await withStores(flags, ({ repositories }) => repositories.collaborators(name));
+      for (const c of list) process.stdout.write(`${c.kind}\t${c.name}\t${c.role}\n`);
+    });
+  return repo;
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrateToLatest, migrations } from './migrations.js';
+import type { Schema } from './schema.js';
+
+describe('migration 0003-packages', () => {
+  it('turns repositories pushed before packages existed into private packages of their namespace, one version per manifest', async () => {
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
+    try {
+      const before = { '0001-registry': migrations['0001-registry']!, '0002-accounts': migrations['0002-accounts']! };
+      await new Migrator({ db: db as Kysely<unknown>, provider: { getMigrations: async () => before } }).migrateToLatest();
+      const now = new Date().toISOString();
+      await db.insertInto('accounts').values({ name: 'Alice', name_key: 'alice', kind: 'user', password_hash: null, created_at: now }).execute();
+      for (const name of ['alice/app', 'nobody/app', 'alice/empty']) await db.insertInto('repositories').values({ name, created_at: now }).execute();
+      const repos = await db.selectFrom('repositories').select(['id', 'name']).execute();
+      for (const repo of repos.filter((r) => r.name !== 'alice/empty')) {
+        await db
+          .insertInto('manifests')
+          .values({ repository_id: repo.id, digest: `sha256:${'a'.repeat(64)}`, media_type: 'application/vnd.oci.image.manifest.v1+json', artifact_type: null, subject_digest: null, size: 123, content: Buffer.from('{}'), annotations: null, created_at: now })
+          .execute();
+      }
+      await migrateToLatest(db as Kysely<unknown>);
+      const packages = await db.selectFrom('packages').select(['name', 'visibility', 'owner_id']).execute();
+      assert.deepEqual(packages.map((p) => [p.name, p.visibility]), [['alice/app', 'private']]);
+      const versions = await db.selectFrom('package_versions').select(['digest', 'size']).execute();
+      assert.deepEqual(versions, [{ digest: `sha256:${'a'.repeat(64)}`, size: 123 }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

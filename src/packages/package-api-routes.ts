@@ -1,0 +1,345 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountService } from '../accounts/account-service.js';
+import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { actionsOfScopes, allScopes } from '../auth/scopes.js';
+import type { PackageRole, PrincipalKind } from '../db/schema.js';
+import { readSmallBody } from '../http/read-body.js';
+import { sendJson } from '../http/send-json.js';
+import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
+import type { PackageJson } from './package-json.js';
+import type { PackageOwner, PackageRecord, PackageService } from './package-service.js';
+import type { SourceRepositoryService } from './source-repositories.js';
+import { isPackageRole, isVisibility, roleAtLeast, roleFor } from './roles.js';
+
+export interface PackageApiOptions {
+  accounts: AccountService;
+  authenticator: Authenticator;
+  packages: PackageService;
+  access: PackageAccess;
+  repositories: SourceRepositoryService;
+  json: PackageJson;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** `settings`: visibility, roles, links and access, which repository tokens may not change. */
+type Need = 'read' | 'write' | 'delete' | 'admin-write' | 'settings';
+type Params = { owner?: string; name?: string; id?: string };
+
+/**
+ * GitHub's package endpoints for `package_type=container`, under `/api` with GitHub's paths, so
+ * cleanup scripts written for GitHub work by changing the base URL. Callers authenticate with a
+ * personal access token as Bearer; anonymous callers see public packages only. A package the
+ * caller may not read answers 404, as one that does not exist.
+ */
+export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (app, options) => {
+  app.setErrorHandler(async (error, request, reply) => {
+    const mapped = toApiError(error);
+    if (mapped) return sendJson(reply.code(mapped.status).headers(mapped.headers), { message: mapped.message, documentation_url: 'https://docs.github.com/rest/packages/packages' });
+    request.log.error({ err: error }, 'unexpected error');
+    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
+  });
+
+  const subjectOf = async (request: FastifyRequest, required: boolean): Promise<AnySubject | undefined> => {
+    const header = request.headers.authorization ?? '';
+    const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
+    if (!bearer?.[1]) {
+      if (header !== '' || required) throw new ApiError(401, 'Requires authentication', { 'WWW-Authenticate': 'Bearer realm="berth"' });
+      return undefined;
+    }
+    try {
+      if (options.authenticator.isRepositoryToken(bearer[1])) {
+        return { repositoryId: (await options.authenticator.signInRepository(request.ip, bearer[1])).repositoryId, scopes: allScopes };
+      }
+      const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
+      return { userId: identity.userId, scopes: identity.scopes };
+    } catch (error) {
+      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
+      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials', { 'WWW-Authenticate': 'Bearer realm="berth"' });
+      throw error;
+    }
+  };
+
+  /** The account a path names: `/user` (the caller), `/users/{u}` or `/orgs/{org}`. */
+  const ownerOf = async (kind: 'self' | 'user' | 'org', params: Params, subject: AnySubject | undefined): Promise<PackageOwner> => {
+    if (kind === 'self') {
+      if (!subject) throw new ApiError(401, 'Requires authentication');
+      if (isRepositorySubject(subject)) throw new ApiError(403, 'a repository token has no user: use /users/{owner} or /orgs/{org}');
+      const me = await options.accounts.findById(subject.userId);
+      if (!me) throw new ApiError(401, 'Bad credentials');
+      return { id: me.id, login: me.name, kind: 'user' };
+    }
+    const account = await options.accounts.find(params.owner ?? '');
+    if (!account || account.kind !== kind) throw new ApiError(404, 'Not Found');
+    return { id: account.id, login: account.name, kind: account.kind };
+  };
+
+  /** The package the path names, checked against what the caller needs. */
+  const packageFor = async (kind: 'self' | 'user' | 'org', request: FastifyRequest, need: Need, options_: { deleted?: boolean } = {}) => {
+    const params = request.params as Params;
+    const subject = await subjectOf(request, need !== 'read' || kind === 'self');
+    const owner = await ownerOf(kind, params, subject);
+    const name = (params.name ?? '').toLowerCase();
+    const pkg = await options.packages.get(`${owner.login.toLowerCase()}/${name}`, options_);
+    if (!pkg) throw new ApiError(404, 'Package not found.');
+    await authorize(subject, pkg, need);
+    return { pkg, subject };
+  };
+
+  const authorize = async (subject: AnySubject | undefined, pkg: PackageRecord, need: Need): Promise<void> => {
+    const role = await options.access.roleOf(subject, {
+      id: pkg.id,
+      ownerId: pkg.owner.id,
+      ownerKind: pkg.owner.kind,
+      visibility: pkg.visibility,
+      inheritAccess: pkg.inheritAccess,
+      sourceRepositoryId: pkg.source?.id ?? null,
+    });
+    if (!role) throw new ApiError(404, 'Package not found.');
+    if (need === 'settings' && isRepositorySubject(subject)) throw new PackageForbiddenError('permission_denied: repository tokens cannot change package settings or access');
+    const needed: PackageRole = need === 'read' ? 'read' : need === 'write' ? 'write' : 'admin';
+    if (!roleAtLeast(role, needed)) throw new PackageForbiddenError(`permission_denied: ${needed === 'admin' ? 'admin_package' : `${needed}_package`}`);
+    if (!subject) return;
+    const scopes = new Set(subject.scopes);
+    const scope = need === 'read' ? 'read:packages' : need === 'delete' ? 'delete:packages' : 'write:packages';
+    const has = need === 'read' ? actionsOfScopes(scopes).has('pull') : scopes.has(scope);
+    if (!has) throw new PackageForbiddenError(`permission_denied: the token lacks the ${scope} scope`);
+  };
+
+  const bases = [
+    { kind: 'self' as const, prefix: '/api/user' },
+    { kind: 'user' as const, prefix: '/api/users/:owner' },
+    { kind: 'org' as const, prefix: '/api/orgs/:owner' },
+  ];
+  for (const { kind, prefix } of bases) {
+    const pkgPath = `${prefix}/packages/container/:name`;
+
+    app.get(`${prefix}/packages`, async (request, reply) => {
+      const query = request.query as Record<string, string | undefined>;
+      if (query['package_type'] === undefined) throw new ApiError(400, 'package_type is required: container');
+      if (query['package_type'] !== 'container') throw new ApiError(422, `package_type "${String(query['package_type']).slice(0, 40)}" is not supported: only container`);
+      const visibility = query['visibility'];
+      if (visibility !== undefined && !isVisibility(visibility)) throw new ApiError(422, 'visibility must be public, private or internal');
+      const subject = await subjectOf(request, kind === 'self');
+      const owner = await ownerOf(kind, request.params as Params, subject);
+      const page = pageOf(query, 30);
+      const all = await options.packages.listByOwner(owner.id);
+      const pullable = isRepositorySubject(subject) ? await options.access.pullable(subject) : undefined;
+      const context = subject && !isRepositorySubject(subject) ? await options.access.userContext(subject.userId) : undefined;
+      const readable = all.filter(
+        (pkg) =>
+          (visibility === undefined || pkg.visibility === visibility) &&
+          (pullable ? pullable(pkg.repository) : roleFor(context, {
+            id: pkg.id,
+            ownerId: pkg.owner.id,
+            ownerKind: pkg.owner.kind,
+            visibility: pkg.visibility,
+            inheritAccess: pkg.inheritAccess,
+            sourceRepositoryId: pkg.source?.id ?? null,
+          }) !== undefined),
+      );
+      setLink(reply, request, page, readable.length);
+      return sendJson(reply, readable.slice((page.page - 1) * page.perPage, page.page * page.perPage).map((pkg) => options.json.package(pkg)));
+    });
+
+    app.get(pkgPath, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'read');
+      return sendJson(reply, options.json.package(pkg));
+    });
+
+    app.delete(pkgPath, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'delete');
+      await options.packages.deletePackage(pkg);
+      return reply.code(204).send();
+    });
+
+    app.post(`${pkgPath}/restore`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write', { deleted: true });
+      await options.packages.restorePackage(pkg.repository);
+      return reply.code(204).send();
+    });
+
+    // Beyond GitHub's API: visibility and inheritance of access.
+    app.patch(pkgPath, async (request, reply) => {
+      const { pkg, subject } = await packageFor(kind, request, 'settings');
+      const body = await jsonBody(request);
+      if (body['visibility'] !== undefined) {
+        if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
+        const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await isOrgOwner(options.accounts, pkg.owner.login, subject.userId));
+        await options.packages.setVisibility(pkg, body['visibility'], { byOrgOwner });
+      }
+      if (body['inherit_access'] !== undefined) {
+        if (typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
+        await options.packages.setInheritAccess(pkg, body['inherit_access']);
+      }
+      return sendJson(reply, options.json.package(await options.packages.require(pkg.repository)));
+    });
+
+    app.get(`${pkgPath}/roles`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      return sendJson(reply, (await options.packages.roles(pkg)).map((grant) => options.json.role(grant)));
+    });
+
+    app.put(`${pkgPath}/roles`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const body = await jsonBody(request);
+      const { principalKind, principal } = principalOf(body);
+      if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
+      const grant = await options.packages.grant(pkg, principalKind, principal, body['role']);
+      return sendJson(reply, options.json.role(grant));
+    });
+
+    app.delete(`${pkgPath}/roles`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const { principalKind, principal } = principalOf(request.query as Record<string, unknown>);
+      await options.packages.revoke(pkg, principalKind, principal);
+      return reply.code(204).send();
+    });
+
+    // Beyond GitHub's API: the linked source repository and the repository access list.
+    app.put(`${pkgPath}/repository`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const body = await jsonBody(request);
+      if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
+      if (body['inherit_access'] !== undefined && typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
+      const repo = await options.repositories.require(body['repository']);
+      await options.repositories.link(pkg.id, repo, { inherit: body['inherit_access'] as boolean | undefined });
+      return sendJson(reply, options.json.package(await options.packages.require(pkg.repository)));
+    });
+
+    app.delete(`${pkgPath}/repository`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      await options.repositories.unlink(pkg.id);
+      return reply.code(204).send();
+    });
+
+    app.get(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const list = await options.repositories.access(pkg.id);
+      return sendJson(reply, list.map((item) => ({ repository: `${item.repository.owner}/${item.repository.name}`, role: item.role })));
+    });
+
+    app.put(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const body = await jsonBody(request);
+      if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
+      if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
+      await options.repositories.setAccess(pkg.id, await options.repositories.require(body['repository']), body['role']);
+      return reply.code(204).send();
+    });
+
+    app.delete(`${pkgPath}/repository-access`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const repository = (request.query as Record<string, string | undefined>)['repository'] ?? '';
+      await options.repositories.removeAccess(pkg.id, await options.repositories.require(repository));
+      return reply.code(204).send();
+    });
+
+    app.get(`${pkgPath}/versions`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'read');
+      const query = request.query as Record<string, string | undefined>;
+      const state = query['state'] ?? 'active';
+      if (state !== 'active' && state !== 'deleted') throw new ApiError(422, 'state must be active or deleted');
+      const page = pageOf(query, 30);
+      const { items, total } = await options.packages.versions(pkg, state, page.perPage, (page.page - 1) * page.perPage);
+      setLink(reply, request, page, total);
+      return sendJson(reply, items.map((version) => options.json.version(pkg, version)));
+    });
+
+    app.get(`${pkgPath}/versions/:id`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'read');
+      return sendJson(reply, options.json.version(pkg, await options.packages.version(pkg, versionId(request))));
+    });
+
+    app.delete(`${pkgPath}/versions/:id`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'delete');
+      const force = (request.query as Record<string, string | undefined>)['force'] === 'true';
+      await options.packages.deleteVersion(pkg, versionId(request), { force });
+      return reply.code(204).send();
+    });
+
+    app.post(`${pkgPath}/versions/:id/restore`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'admin-write');
+      await options.packages.restoreVersion(pkg, versionId(request));
+      return reply.code(204).send();
+    });
+  }
+};
+
+async function isOrgOwner(accounts: AccountService, org: string, userId: number): Promise<boolean> {
+  const user = await accounts.findById(userId);
+  return user !== undefined && (await accounts.listOrgMembers(org)).some((member) => member.name === user.name && member.role === 'owner');
+}
+
+function principalOf(body: Record<string, unknown>): { principalKind: PrincipalKind; principal: string } {
+  if (typeof body['user'] === 'string' && body['user'] !== '') return { principalKind: 'user', principal: body['user'] };
+  if (typeof body['team'] === 'string' && body['team'] !== '') return { principalKind: 'team', principal: body['team'] };
+  throw new ApiError(422, 'name a user or a team');
+}
+
+function versionId(request: FastifyRequest): number {
+  const id = Number((request.params as Params).id);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new ApiError(404, 'Package version not found.');
+  return id;
+}
+
+async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
+  try {
+    const value: unknown = JSON.parse(await readSmallBody(request));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw new ApiError(400, 'Problems parsing JSON');
+}
+
+interface Page {
+  page: number;
+  perPage: number;
+}
+
+/** GitHub's `page` (from 1) and `per_page` (at most 100). */
+function pageOf(query: Record<string, string | undefined>, defaultPerPage: number): Page {
+  const page = query['page'] === undefined ? 1 : Number(query['page']);
+  const perPage = query['per_page'] === undefined ? defaultPerPage : Number(query['per_page']);
+  if (!Number.isSafeInteger(page) || page < 1) throw new ApiError(422, 'page must be a positive integer');
+  if (!Number.isSafeInteger(perPage) || perPage < 1) throw new ApiError(422, 'per_page must be a positive integer');
+  return { page, perPage: Math.min(perPage, 100) };
+}
+
+/** GitHub's `Link` header: first, prev, next and last pages. */
+function setLink(reply: FastifyReply, request: FastifyRequest, page: Page, total: number): void {
+  const last = Math.max(1, Math.ceil(total / page.perPage));
+  const [path, search] = request.url.split('?', 2) as [string, string | undefined];
+  const link = (n: number, rel: string) => {
+    const params = new URLSearchParams(search ?? '');
+    params.set('page', String(n));
+    params.set('per_page', String(page.perPage));
+    return `<${path}?${params.toString()}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (page.page < last) links.push(link(page.page + 1, 'next'), link(last, 'last'));
+  if (page.page > 1) links.push(link(1, 'first'), link(Math.min(page.page - 1, last), 'prev'));
+  if (links.length > 0) reply.header('Link', links.join(', '));
+}
+
+function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof PackageNotFoundError) return new ApiError(404, error.message);
+  if (error instanceof PackageConflictError) return new ApiError(409, error.message);
+  if (error instanceof PackageRuleError) return new ApiError(422, error.message);
+  if (error instanceof PackageForbiddenError) return new ApiError(403, error.message);
+  const status = (error as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, (error as Error).message);
+  return undefined;
+}
+

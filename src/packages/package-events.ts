@@ -1,0 +1,141 @@
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor, ParsedManifest } from '../oci/manifest.js';
+import { isImageManifestMediaType } from '../oci/media-types.js';
+import type { RepositoryName } from '../oci/names.js';
+import type { ManifestEvents, PushedManifestEvent } from '../registry/manifest-events.js';
+import type { RegistryMetadata } from '../registry/metadata.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { DownloadCounter } from './download-counter.js';
+import { type ImageMetadata, configLabels, imageMetadata } from './image-metadata.js';
+import type { PackageService } from './package-service.js';
+
+/** Image configurations larger than this are not read for labels (they are a few KiB in practice). */
+const maxConfigBytes = 1024 * 1024;
+const configMediaTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+
+/** Links packages to source repositories (see source-repositories.ts). */
+export interface SourceLinker {
+  /** The repository the image names in `org.opencontainers.image.source`, if known. */
+  linkFromSource(packageId: number, repository: RepositoryName, source: string, created: boolean): Promise<void>;
+  /** A package created by a repository token is linked to that repository. */
+  linkCreatedBy(packageId: number, repositoryId: number): Promise<void>;
+}
+
+/**
+ * Turns registry pushes into packages and versions: the first push creates the package, every
+ * manifest becomes a version, and the newest image's annotations and labels become the package's
+ * metadata. Downloads are counted in memory (see DownloadCounter).
+ */
+export class PackageEvents implements ManifestEvents {
+  constructor(
+    private readonly packages: PackageService,
+    private readonly metadata: RegistryMetadata,
+    private readonly store: BlobStore,
+    private readonly downloads: DownloadCounter,
+    private readonly links?: SourceLinker,
+  ) {}
+
+  async pushed(event: PushedManifestEvent): Promise<void> {
+    const pkg = await this.packages.ensure(event.name, event.actor.userId);
+    if (!pkg) return;
+    if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
+    const { manifest } = event;
+    const children = manifest.manifests;
+    let size = event.content.length;
+    if (manifest.kind === 'image') {
+      size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
+    } else {
+      for (const child of children) size += (await this.packages.versionSize(pkg.id, child.digest)) ?? child.size;
+    }
+    await this.packages.recordVersion(pkg.id, {
+      digest: event.digest,
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType ?? null,
+      subject: manifest.subject?.digest ?? null,
+      size,
+      platforms: platformsOf(children),
+    });
+    // A multi-arch push creates the package with its first (untagged) platform image and may name
+    // the source only on the index: the first publish lasts until the first tag.
+    const firstPublish = (await this.packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
+    // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
+    if (manifest.subject) return;
+    const metadata = await this.readMetadata(event.name, manifest);
+    await this.packages.setMetadata(pkg.id, metadata);
+    if (metadata.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
+  }
+
+  async deleting(name: RepositoryName, digest: Digest): Promise<void> {
+    await this.packages.manifestDeleting(name, digest);
+  }
+
+  downloaded(name: RepositoryName, digest: Digest): void {
+    this.downloads.count(name, digest);
+  }
+
+  /** For an index, its annotations, then each platform image's; for an image, annotations then labels. */
+  private async readMetadata(name: RepositoryName, manifest: ParsedManifest): Promise<ImageMetadata> {
+    const sources: Array<Record<string, unknown> | undefined> = [manifest.annotations];
+    if (manifest.kind === 'image') {
+      sources.push(await this.labels(manifest.config));
+      return imageMetadata(sources);
+    }
+    for (const child of manifest.manifests) {
+      if (!isImageManifestMediaType(child.mediaType) || isAttestation(child)) continue;
+      const stored = await this.metadata.manifestByDigest(name, child.digest);
+      if (!stored) continue;
+      const parsed = safeJson(stored.content) as { annotations?: Record<string, unknown>; config?: Descriptor } | undefined;
+      sources.push(parsed?.annotations, await this.labels(parsed?.config));
+    }
+    return imageMetadata(sources);
+  }
+
+  private async labels(config: Descriptor | undefined): Promise<Record<string, unknown> | undefined> {
+    if (!config || !configMediaTypes.has(config.mediaType) || config.size > maxConfigBytes) return undefined;
+    const size = await this.store.stat(config.digest);
+    if (size === undefined || size > maxConfigBytes) return undefined;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of this.store.read(config.digest) as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxConfigBytes) return undefined;
+      chunks.push(chunk);
+    }
+    return configLabels(safeJson(Buffer.concat(chunks)));
+  }
+}
+
+/** `os/architecture[/variant]` of an index's platform images (attestations left out). */
+function platformsOf(children: Descriptor[]): string[] {
+  const platforms: string[] = [];
+  for (const child of children) {
+    const platform = child.platform;
+    if (!platform || isAttestation(child) || platform.os === 'unknown') continue;
+    platforms.push([platform.os, platform.architecture, platform.variant].filter(Boolean).join('/'));
+  }
+  return platforms;
+}
+
+/** BuildKit's attestation manifests: `unknown/unknown` with `vnd.docker.reference.type`. */
+function isAttestation(child: Descriptor): boolean {
+  return child.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+}
+
+/** Config and every layer (foreign ones too), for the version's total size. */
+function imageDescriptors(content: Buffer): Array<{ size: number }> {
+  const json = safeJson(content) as { config?: { size?: unknown }; layers?: Array<{ size?: unknown }> } | undefined;
+  const all = [json?.config, ...(Array.isArray(json?.layers) ? json.layers : [])];
+  return all.filter((item): item is { size: number } => typeof item?.size === 'number');
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function safeJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

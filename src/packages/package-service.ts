@@ -1,0 +1,577 @@
+import type { AccountKind, Database, PackageRole, PrincipalKind, Visibility } from '../db/schema.js';
+import type { Digest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import type { RepositoryName } from '../oci/names.js';
+import type { RegistryMetadata } from '../registry/metadata.js';
+import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import type { ImageMetadata } from './image-metadata.js';
+import { namespaceOf } from './package-access.js';
+import { visibilities } from './roles.js';
+
+/** Deleted packages and versions can be restored for this long, then they are purged. */
+export const restoreWindowMs = 30 * 24 * 60 * 60 * 1000;
+
+export interface PackageOwner {
+  id: number;
+  login: string;
+  kind: AccountKind;
+}
+
+export interface LinkedRepository {
+  id: number;
+  name: string;
+  owner: PackageOwner;
+}
+
+export interface PackageRecord {
+  id: number;
+  /** The repository name, `namespace/name`. */
+  repository: RepositoryName;
+  /** The package name as GitHub shows it: the repository name without the namespace. */
+  name: string;
+  owner: PackageOwner;
+  visibility: Visibility;
+  inheritAccess: boolean;
+  source: LinkedRepository | undefined;
+  metadata: ImageMetadata;
+  downloadCount: number;
+  versionCount: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export interface VersionRecord {
+  id: number;
+  digest: Digest;
+  mediaType: string;
+  artifactType: string | null;
+  subject: string | null;
+  size: number;
+  platforms: string[];
+  downloadCount: number;
+  tags: string[];
+  /** Indexes of the package that list this manifest (it is one of their platform images or attestations). */
+  parents: string[];
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export interface NewVersion {
+  digest: Digest;
+  mediaType: string;
+  artifactType: string | null;
+  subject: string | null;
+  size: number;
+  platforms: string[];
+}
+
+export interface RoleGrant {
+  kind: PrincipalKind;
+  id: number;
+  name: string;
+  role: PackageRole;
+}
+
+export interface OrgPackageSettings {
+  membersCanCreate: boolean;
+  visibilities: Visibility[];
+}
+
+type Clock = () => Date;
+
+/** Packages, their versions, visibility, roles, and soft deletion with restore. */
+export class PackageService {
+  constructor(
+    private readonly db: Database,
+    private readonly metadata: RegistryMetadata,
+    private readonly clock: Clock = () => new Date(),
+  ) {}
+
+  /** The live package of a repository, or (with `deleted`) the most recently deleted one. */
+  async get(repository: string, options: { deleted?: boolean } = {}): Promise<PackageRecord | undefined> {
+    let query = this.packageQuery().where('packages.name', '=', repository);
+    query = options.deleted ? query.where('packages.deleted_at', 'is not', null).orderBy('packages.deleted_at', 'desc') : query.where('packages.deleted_at', 'is', null);
+    const row = await query.executeTakeFirst();
+    return row && this.toRecord(row);
+  }
+
+  async require(repository: string, options: { deleted?: boolean } = {}): Promise<PackageRecord> {
+    const found = await this.get(repository, options);
+    if (!found) throw new PackageNotFoundError(`package ${repository}`);
+    return found;
+  }
+
+  /** Live packages of an account, by name. */
+  async listByOwner(ownerId: number): Promise<PackageRecord[]> {
+    const rows = await this.packageQuery().where('packages.owner_id', '=', ownerId).where('packages.deleted_at', 'is', null).orderBy('packages.name').execute();
+    return Promise.all(rows.map((row) => this.toRecord(row)));
+  }
+
+  /**
+   * Creates the package of a repository at its first push, private (or the first visibility its
+   * organization allows), with the creator as admin. Answers the live package and whether it is new.
+   */
+  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; created: boolean } | undefined> {
+    const existing = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
+    if (existing) return { id: existing.id, created: false };
+    const owner = await this.db.selectFrom('accounts').select(['id', 'kind']).where('name_key', '=', namespaceOf(repository)).executeTakeFirst();
+    if (!owner) return undefined;
+    const allowed = owner.kind === 'org' ? (await this.orgSettings(owner.id)).visibilities : ['private' as const];
+    const visibility = visibilities.find((item) => allowed.includes(item)) ?? 'private';
+    const now = this.now();
+    const row = await this.db
+      .insertInto('packages')
+      .values({ name: repository, owner_id: owner.id, visibility, created_at: now, updated_at: now, deleted_at: null, published_at: null, source_repository_id: null, metadata: null })
+      .onConflict((c) => c.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) {
+      // A concurrent first push created it.
+      const raced = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+      return { id: raced.id, created: false };
+    }
+    if (creatorId !== undefined && !(owner.kind === 'user' && owner.id === creatorId)) {
+      await this.db.insertInto('package_roles').values({ package_id: row.id, principal_kind: 'user', principal_id: creatorId, role: 'admin', created_at: now }).execute();
+    }
+    return { id: row.id, created: true };
+  }
+
+  /** Records a pushed manifest as a version; a known one (a new tag on it) is only touched. */
+  async recordVersion(packageId: number, version: NewVersion): Promise<void> {
+    const now = this.now();
+    const touched = await this.db
+      .updateTable('package_versions')
+      .set({ updated_at: now })
+      .where('package_id', '=', packageId)
+      .where('digest', '=', version.digest)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(touched.numUpdatedRows) === 0) {
+      await this.db
+        .insertInto('package_versions')
+        .values({
+          package_id: packageId,
+          digest: version.digest,
+          media_type: version.mediaType,
+          artifact_type: version.artifactType,
+          subject_digest: version.subject,
+          size: version.size,
+          platforms: version.platforms.length > 0 ? JSON.stringify(version.platforms) : null,
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+          content: null,
+          tags: null,
+        })
+        .onConflict((c) => c.doNothing())
+        .execute();
+    }
+    await this.db.updateTable('packages').set({ updated_at: now }).where('id', '=', packageId).execute();
+  }
+
+  /** Total size of a live version, if recorded. */
+  async versionSize(packageId: number, digest: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('package_versions')
+      .select('size')
+      .where('package_id', '=', packageId)
+      .where('digest', '=', digest)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.size);
+  }
+
+  /**
+   * Records that the package got its first tag; answers whether this push is (part of) the first
+   * publish: nothing was tagged before it.
+   */
+  async markPublished(packageId: number, tagged: boolean): Promise<boolean> {
+    const row = await this.db.selectFrom('packages').select('published_at').where('id', '=', packageId).executeTakeFirst();
+    if (!row || row.published_at !== null) return false;
+    if (tagged) await this.db.updateTable('packages').set({ published_at: this.now() }).where('id', '=', packageId).where('published_at', 'is', null).execute();
+    return true;
+  }
+
+  async setMetadata(packageId: number, metadata: ImageMetadata): Promise<void> {
+    await this.db.updateTable('packages').set({ metadata: JSON.stringify(metadata) }).where('id', '=', packageId).execute();
+  }
+
+  /** Versions in the given state, newest first, with their tags. */
+  async versions(pkg: PackageRecord, state: 'active' | 'deleted', limit: number, offset: number): Promise<{ items: VersionRecord[]; total: number }> {
+    const base = this.db
+      .selectFrom('package_versions')
+      .where('package_id', '=', pkg.id)
+      .where('deleted_at', state === 'active' ? 'is' : 'is not', null);
+    const count = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const rows = await base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+    return { items: await this.toVersions(pkg, rows), total: Number(count?.n ?? 0) };
+  }
+
+  async version(pkg: PackageRecord, id: number): Promise<VersionRecord> {
+    const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('id', '=', id).executeTakeFirst();
+    if (!row) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);
+    const [version] = await this.toVersions(pkg, [row]);
+    return version as VersionRecord;
+  }
+
+  /**
+   * Deletes a version, restorable for 30 days. A platform image or attestation still listed by a
+   * tagged index is refused (deleting it would break the multi-arch image) unless forced.
+   */
+  async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean } = {}): Promise<void> {
+    const version = await this.version(pkg, id);
+    if (version.deletedAt) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);
+    if (!options.force) {
+      const tagged = await this.taggedParents(pkg.repository, version.digest);
+      if (tagged.length > 0) {
+        throw new PackageConflictError(
+          `version ${id} (${version.digest}) is part of the tagged index ${tagged.map((parent) => `${parent.digest} (${parent.tags.join(', ')})`).join('; ')}: delete that index first, or pass force=true to break it`,
+        );
+      }
+    }
+    await this.softDelete(pkg.id, pkg.repository, version.digest, false);
+  }
+
+  /** Called before the registry deletes a manifest by digest (`DELETE /v2/.../manifests/<digest>`). */
+  async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<void> {
+    const pkg = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
+    if (pkg) await this.snapshot(pkg.id, repository, digest, false);
+  }
+
+  async restoreVersion(pkg: PackageRecord, id: number): Promise<void> {
+    const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('id', '=', id).executeTakeFirst();
+    if (!row || !row.deleted_at || !row.content) throw new PackageNotFoundError(`deleted version ${id} of ${pkg.repository}`);
+    const live = await this.db
+      .selectFrom('package_versions')
+      .select('id')
+      .where('package_id', '=', pkg.id)
+      .where('digest', '=', row.digest)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (live) throw new PackageConflictError(`${row.digest} was pushed again as version ${live.id}`);
+    await this.reinstate(pkg.repository, row);
+    await this.db.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('id', '=', id).execute();
+  }
+
+  /** Deletes a package with all its versions, restorable for 30 days if the name is not reused. */
+  async deletePackage(pkg: PackageRecord): Promise<void> {
+    const live = await this.db.selectFrom('package_versions').select('digest').where('package_id', '=', pkg.id).where('deleted_at', 'is', null).orderBy('id', 'desc').execute();
+    const now = this.now();
+    // Newest first, so that indexes go before the manifests they list.
+    for (const row of live) await this.softDelete(pkg.id, pkg.repository, row.digest as Digest, true, now);
+    await this.db.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+  }
+
+  async restorePackage(repository: string): Promise<PackageRecord> {
+    const pkg = await this.require(repository, { deleted: true });
+    if (await this.get(repository)) throw new PackageConflictError(`the name ${repository} is in use by a new package`);
+    const rows = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).orderBy('id').execute();
+    for (const row of rows) if (row.content) await this.reinstate(pkg.repository, row);
+    await this.db.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).execute();
+    await this.db.updateTable('packages').set({ deleted_at: null, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    return this.require(repository);
+  }
+
+  /** Removes what was deleted longer ago than the restore window. */
+  async purge(): Promise<void> {
+    const cutoff = new Date(this.clock().getTime() - restoreWindowMs).toISOString();
+    await this.db.deleteFrom('packages').where('deleted_at', '<', cutoff).execute();
+    await this.db.deleteFrom('package_versions').where('deleted_at', '<', cutoff).execute();
+  }
+
+  /**
+   * Changes the visibility. Public is final (as on ghcr.io), internal is for organization packages,
+   * and an organization may limit what its members choose.
+   */
+  async setVisibility(pkg: PackageRecord, visibility: Visibility, options: { byOrgOwner: boolean }): Promise<void> {
+    if (pkg.visibility === 'public' && visibility !== 'public') throw new PackageRuleError('a public package cannot be made private or internal again');
+    if (visibility === 'internal' && pkg.owner.kind !== 'org') throw new PackageRuleError('only organization packages can be internal');
+    if (pkg.owner.kind === 'org' && !options.byOrgOwner) {
+      const settings = await this.orgSettings(pkg.owner.id);
+      if (!settings.visibilities.includes(visibility)) {
+        throw new PackageRuleError(`${pkg.owner.login} lets members choose only ${settings.visibilities.join(', ')} visibility`);
+      }
+    }
+    await this.db.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+  }
+
+  async setInheritAccess(pkg: PackageRecord, inherit: boolean): Promise<void> {
+    await this.db.updateTable('packages').set({ inherit_access: inherit ? 1 : 0, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+  }
+
+  /**
+   * Grants a role to a user or (organization packages) a team of the owner. On private and
+   * internal organization packages only members of the organization can be granted.
+   */
+  async grant(pkg: PackageRecord, kind: PrincipalKind, principal: string, role: PackageRole): Promise<RoleGrant> {
+    const target = await this.principal(pkg, kind, principal);
+    if (kind === 'user' && pkg.owner.kind === 'org' && pkg.visibility !== 'public') {
+      const member = await this.db.selectFrom('org_members').select('role').where('org_id', '=', pkg.owner.id).where('user_id', '=', target.id).executeTakeFirst();
+      if (!member) throw new PackageRuleError(`${target.name} is not a member of ${pkg.owner.login}: only members can be granted a role on its ${pkg.visibility} packages`);
+    }
+    await this.db
+      .insertInto('package_roles')
+      .values({ package_id: pkg.id, principal_kind: kind, principal_id: target.id, role, created_at: this.now() })
+      .onConflict((c) => c.columns(['package_id', 'principal_kind', 'principal_id']).doUpdateSet({ role }))
+      .execute();
+    return { kind, id: target.id, name: target.name, role };
+  }
+
+  async revoke(pkg: PackageRecord, kind: PrincipalKind, principal: string): Promise<void> {
+    const target = await this.principal(pkg, kind, principal);
+    const result = await this.db
+      .deleteFrom('package_roles')
+      .where('package_id', '=', pkg.id)
+      .where('principal_kind', '=', kind)
+      .where('principal_id', '=', target.id)
+      .executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw new PackageNotFoundError(`role of ${kind} ${principal} on ${pkg.repository}`);
+  }
+
+  async roles(pkg: PackageRecord): Promise<RoleGrant[]> {
+    const users = await this.db
+      .selectFrom('package_roles')
+      .innerJoin('accounts', 'accounts.id', 'package_roles.principal_id')
+      .select(['accounts.id', 'accounts.name', 'package_roles.role'])
+      .where('package_roles.package_id', '=', pkg.id)
+      .where('package_roles.principal_kind', '=', 'user')
+      .orderBy('accounts.name_key')
+      .execute();
+    const teams = await this.db
+      .selectFrom('package_roles')
+      .innerJoin('teams', 'teams.id', 'package_roles.principal_id')
+      .select(['teams.id', 'teams.name', 'package_roles.role'])
+      .where('package_roles.package_id', '=', pkg.id)
+      .where('package_roles.principal_kind', '=', 'team')
+      .orderBy('teams.name_key')
+      .execute();
+    return [...users.map((row) => ({ kind: 'user' as const, ...row })), ...teams.map((row) => ({ kind: 'team' as const, ...row }))];
+  }
+
+  async orgSettings(orgId: number): Promise<OrgPackageSettings> {
+    const row = await this.db.selectFrom('org_package_settings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+    if (!row) return { membersCanCreate: true, visibilities: [...visibilities] };
+    return { membersCanCreate: Number(row.members_can_create) === 1, visibilities: row.visibilities.split(' ').filter(Boolean) as Visibility[] };
+  }
+
+  async setOrgSettings(orgId: number, settings: OrgPackageSettings): Promise<void> {
+    if (settings.visibilities.length === 0) throw new PackageRuleError('allow at least one visibility');
+    const values = { members_can_create: settings.membersCanCreate ? 1 : 0, visibilities: settings.visibilities.join(' ') };
+    await this.db
+      .insertInto('org_package_settings')
+      .values({ org_id: orgId, ...values })
+      .onConflict((c) => c.column('org_id').doUpdateSet(values))
+      .execute();
+  }
+
+  private async principal(pkg: PackageRecord, kind: PrincipalKind, name: string): Promise<{ id: number; name: string }> {
+    if (kind === 'team') {
+      if (pkg.owner.kind !== 'org') throw new PackageRuleError('teams can be granted roles only on organization packages');
+      const team = await this.db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', pkg.owner.id).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
+      if (!team) throw new PackageNotFoundError(`team ${pkg.owner.login}/${name}`);
+      return team;
+    }
+    const user = await this.db.selectFrom('accounts').select(['id', 'name']).where('name_key', '=', name.toLowerCase()).where('kind', '=', 'user').executeTakeFirst();
+    if (!user) throw new PackageNotFoundError(`user ${name}`);
+    return user;
+  }
+
+  /** Tagged indexes of the repository that list the digest. */
+  private async taggedParents(repository: string, digest: string): Promise<Array<{ digest: string; tags: string[] }>> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+      .innerJoin('tags', (join) => join.onRef('tags.repository_id', '=', 'manifest_references.repository_id').onRef('tags.digest', '=', 'manifest_references.manifest_digest'))
+      .select(['manifest_references.manifest_digest', 'tags.name'])
+      .where('repositories.name', '=', repository)
+      .where('manifest_references.referenced_digest', '=', digest)
+      .where('manifest_references.kind', '=', 'manifest')
+      .orderBy('tags.name')
+      .execute();
+    const parents = new Map<string, string[]>();
+    for (const row of rows) parents.set(row.manifest_digest, [...(parents.get(row.manifest_digest) ?? []), row.name]);
+    return [...parents].map(([parent, tags]) => ({ digest: parent, tags }));
+  }
+
+  private async softDelete(packageId: number, repository: RepositoryName, digest: Digest, withPackage: boolean, now = this.now()): Promise<void> {
+    await this.snapshot(packageId, repository, digest, withPackage, now);
+    await this.metadata.deleteManifest(repository, digest);
+  }
+
+  /** Keeps what a restore needs (bytes and tags) and marks the version deleted. */
+  private async snapshot(packageId: number, repository: string, digest: Digest, withPackage: boolean, now = this.now()): Promise<void> {
+    // Without the manifest (removed behind the registry's back) the version is deleted for good.
+    const stored = await this.metadata.manifestByDigest(repository as RepositoryName, digest);
+    const tags = await this.tagsOf(repository, [digest]);
+    await this.db
+      .updateTable('package_versions')
+      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: stored?.content ?? null, tags: JSON.stringify(tags.get(digest) ?? []) })
+      .where('package_id', '=', packageId)
+      .where('digest', '=', digest)
+      .where('deleted_at', 'is', null)
+      .execute();
+  }
+
+  /** Puts a deleted version's manifest back, with those of its tags nobody has taken since. */
+  private async reinstate(repository: RepositoryName, row: { digest: string; media_type: string; content: Uint8Array | null; tags: string | null }): Promise<void> {
+    if (!row.content) return;
+    const content = Buffer.from(row.content);
+    const parsed = parseManifest(content, row.media_type);
+    const manifest = {
+      digest: row.digest as Digest,
+      mediaType: parsed.mediaType,
+      artifactType: parsed.artifactType,
+      subject: parsed.subject?.digest,
+      content,
+      annotations: parsed.annotations,
+      blobs: parsed.blobs.map((blob) => blob.digest),
+      manifests: parsed.manifests.map((child) => child.digest),
+    };
+    await this.metadata.putManifest(repository, manifest, undefined);
+    const taken = new Set((await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', repository).execute()).map((tag) => tag.name));
+    for (const tag of JSON.parse(row.tags ?? '[]') as string[]) if (!taken.has(tag)) await this.metadata.putManifest(repository, manifest, tag);
+  }
+
+  private async tagsOf(repository: string, digests: string[]): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>();
+    if (digests.length === 0) return result;
+    const rows = await this.db
+      .selectFrom('tags')
+      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+      .select(['tags.name', 'tags.digest'])
+      .where('repositories.name', '=', repository)
+      .where('tags.digest', 'in', digests)
+      .orderBy('tags.name')
+      .execute();
+    for (const row of rows) result.set(row.digest, [...(result.get(row.digest) ?? []), row.name]);
+    return result;
+  }
+
+  private async toVersions(
+    pkg: PackageRecord,
+    rows: Array<{
+      id: number;
+      digest: string;
+      media_type: string;
+      artifact_type: string | null;
+      subject_digest: string | null;
+      size: number;
+      platforms: string | null;
+      download_count: number;
+      created_at: string;
+      updated_at: string;
+      deleted_at: string | null;
+      tags: string | null;
+    }>,
+  ): Promise<VersionRecord[]> {
+    const live = rows.filter((row) => row.deleted_at === null).map((row) => row.digest);
+    const tags = await this.tagsOf(pkg.repository, live);
+    const parents = new Map<string, string[]>();
+    if (rows.length > 0) {
+      const refs = await this.db
+        .selectFrom('manifest_references')
+        .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+        .select(['manifest_references.manifest_digest', 'manifest_references.referenced_digest'])
+        .where('repositories.name', '=', pkg.repository)
+        .where('manifest_references.kind', '=', 'manifest')
+        .where('manifest_references.referenced_digest', 'in', rows.map((row) => row.digest))
+        .execute();
+      for (const ref of refs) parents.set(ref.referenced_digest, [...(parents.get(ref.referenced_digest) ?? []), ref.manifest_digest]);
+    }
+    return rows.map((row) => ({
+      id: row.id,
+      digest: row.digest as Digest,
+      mediaType: row.media_type,
+      artifactType: row.artifact_type,
+      subject: row.subject_digest,
+      size: Number(row.size),
+      platforms: row.platforms ? (JSON.parse(row.platforms) as string[]) : [],
+      downloadCount: Number(row.download_count),
+      tags: row.deleted_at === null ? (tags.get(row.digest) ?? []) : (JSON.parse(row.tags ?? '[]') as string[]),
+      parents: parents.get(row.digest) ?? [],
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      deletedAt: row.deleted_at,
+    }));
+  }
+
+  private packageQuery() {
+    return this.db
+      .selectFrom('packages')
+      .innerJoin('accounts as owner', 'owner.id', 'packages.owner_id')
+      .leftJoin('source_repositories as repo', 'repo.id', 'packages.source_repository_id')
+      .leftJoin('accounts as repo_owner', 'repo_owner.id', 'repo.owner_id')
+      .select((eb) => [
+        'packages.id',
+        'packages.name',
+        'packages.visibility',
+        'packages.inherit_access',
+        'packages.metadata',
+        'packages.download_count',
+        'packages.created_at',
+        'packages.updated_at',
+        'packages.deleted_at',
+        'owner.id as owner_id',
+        'owner.name as owner_name',
+        'owner.kind as owner_kind',
+        'repo.id as repo_id',
+        'repo.name as repo_name',
+        'repo_owner.id as repo_owner_id',
+        'repo_owner.name as repo_owner_name',
+        'repo_owner.kind as repo_owner_kind',
+        eb
+          .selectFrom('package_versions')
+          .select((inner) => inner.fn.countAll<number>().as('n'))
+          .whereRef('package_versions.package_id', '=', 'packages.id')
+          .where('package_versions.deleted_at', 'is', null)
+          .as('version_count'),
+      ]);
+  }
+
+  private async toRecord(row: {
+    id: number;
+    name: string;
+    visibility: Visibility;
+    inherit_access: number;
+    metadata: string | null;
+    download_count: number;
+    created_at: string;
+    updated_at: string;
+    deleted_at: string | null;
+    owner_id: number;
+    owner_name: string;
+    owner_kind: AccountKind;
+    repo_id: number | null;
+    repo_name: string | null;
+    repo_owner_id: number | null;
+    repo_owner_name: string | null;
+    repo_owner_kind: AccountKind | null;
+    version_count: number | null;
+  }): Promise<PackageRecord> {
+    const slash = row.name.indexOf('/');
+    return {
+      id: row.id,
+      repository: row.name as RepositoryName,
+      name: row.name.slice(slash + 1),
+      owner: { id: row.owner_id, login: row.owner_name, kind: row.owner_kind },
+      visibility: row.visibility,
+      inheritAccess: Number(row.inherit_access) === 1,
+      source:
+        row.repo_id !== null && row.repo_name !== null && row.repo_owner_id !== null
+          ? { id: row.repo_id, name: row.repo_name, owner: { id: row.repo_owner_id, login: row.repo_owner_name ?? '', kind: row.repo_owner_kind ?? 'user' } }
+          : undefined,
+      metadata: row.metadata ? (JSON.parse(row.metadata) as ImageMetadata) : {},
+      downloadCount: Number(row.download_count),
+      versionCount: Number(row.version_count ?? 0),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      deletedAt: row.deleted_at,
+    };
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+}

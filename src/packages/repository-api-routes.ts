@@ -1,0 +1,151 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { AccountService } from '../accounts/account-service.js';
+import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
+import { parseDuration } from '../config.js';
+import { readSmallBody } from '../http/read-body.js';
+import { sendJson } from '../http/send-json.js';
+import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import type { PackageAccess } from './package-access.js';
+import type { SourceRepository, SourceRepositoryService } from './source-repositories.js';
+import { isPackageRole } from './roles.js';
+
+export interface RepositoryApiOptions {
+  accounts: AccountService;
+  authenticator: Authenticator;
+  access: PackageAccess;
+  repositories: SourceRepositoryService;
+  repositoryTokens: RepositoryTokenService;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The source repositories packages link to, in GitHub's paths: `POST /api/user/repos`,
+ * `POST /api/orgs/{org}/repos`, `GET /api/repos/{owner}/{repo}`,
+ * `PUT /api/repos/{owner}/{repo}/collaborators/{user}` and
+ * `PUT /api/orgs/{org}/teams/{team}/repos/{owner}/{repo}` with `{"permission": "read|write|admin"}`,
+ * and `POST /api/repos/{owner}/{repo}/tokens` (`{"expires_in": "1h"}`) for repository tokens.
+ */
+export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = async (app, options) => {
+  app.setErrorHandler(async (error, request, reply) => {
+    const status =
+      error instanceof ApiError
+        ? error.status
+        : error instanceof PackageNotFoundError
+          ? 404
+          : error instanceof PackageConflictError
+            ? 422
+            : error instanceof PackageRuleError
+              ? 422
+              : undefined;
+    if (status !== undefined) return sendJson(reply.code(status), { message: (error as Error).message });
+    request.log.error({ err: error }, 'unexpected error');
+    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
+  });
+
+  const signedIn = async (request: FastifyRequest): Promise<number> => {
+    const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    if (!bearer?.[1]) throw new ApiError(401, 'Requires authentication');
+    try {
+      const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
+      if (!identity.scopes.includes('write:packages')) throw new ApiError(403, 'permission_denied: the token lacks the write:packages scope');
+      return identity.userId;
+    } catch (error) {
+      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message);
+      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials');
+      throw error;
+    }
+  };
+
+  const requireAdmin = async (userId: number, repo: SourceRepository): Promise<void> => {
+    const context = await options.access.userContext(userId, []);
+    if (context.repositoryRoles.get(repo.id) !== 'admin') throw new ApiError(404, 'Not Found');
+  };
+
+  const body = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
+    try {
+      const value: unknown = JSON.parse(await readSmallBody(request));
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // answered below
+    }
+    throw new ApiError(400, 'Problems parsing JSON');
+  };
+
+  const json = (repo: SourceRepository) => ({ id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { login: repo.owner, id: repo.ownerId } });
+
+  app.post('/api/user/repos', async (request, reply) => {
+    const userId = await signedIn(request);
+    const me = await options.accounts.findById(userId);
+    const input = await body(request);
+    if (!me || typeof input['name'] !== 'string') throw new ApiError(422, 'name is required');
+    return sendJson(reply.code(201), json(await options.repositories.create(`${me.name}/${input['name']}`)));
+  });
+
+  app.post<{ Params: { org: string } }>('/api/orgs/:org/repos', async (request, reply) => {
+    const userId = await signedIn(request);
+    const input = await body(request);
+    if (typeof input['name'] !== 'string') throw new ApiError(422, 'name is required');
+    const org = await options.accounts.find(request.params.org);
+    const context = await options.access.userContext(userId, []);
+    if (!org || org.kind !== 'org' || !context.orgRoles.has(org.id)) throw new ApiError(404, 'Not Found');
+    return sendJson(reply.code(201), json(await options.repositories.create(`${org.name}/${input['name']}`)));
+  });
+
+  app.get<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo', async (request, reply) => {
+    const userId = await signedIn(request);
+    const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
+    const context = await options.access.userContext(userId, []);
+    if (!repo || !context.repositoryRoles.has(repo.id)) throw new ApiError(404, 'Not Found');
+    return sendJson(reply, { ...json(repo), collaborators: await options.repositories.collaborators(`${repo.owner}/${repo.name}`) });
+  });
+
+  app.put<{ Params: { owner: string; repo: string; user: string } }>('/api/repos/:owner/:repo/collaborators/:user', async (request, reply) => {
+    const userId = await signedIn(request);
+    const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
+    if (!repo) throw new ApiError(404, 'Not Found');
+    await requireAdmin(userId, repo);
+    const input = await body(request);
+    if (!isPackageRole(input['permission'])) throw new ApiError(422, 'permission must be read, write or admin');
+    await options.repositories.setCollaborator(`${repo.owner}/${repo.name}`, 'user', request.params.user, input['permission']);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo/tokens', async (request, reply) => {
+    const userId = await signedIn(request);
+    const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
+    if (!repo) throw new ApiError(404, 'Not Found');
+    await requireAdmin(userId, repo);
+    const input = await body(request);
+    let ttl = 60 * 60 * 1000;
+    if (input['expires_in'] !== undefined) {
+      try {
+        ttl = parseDuration(String(input['expires_in']));
+      } catch {
+        throw new ApiError(422, 'expires_in must be a duration like 1h');
+      }
+    }
+    if (ttl > maxRepositoryTokenTtl) throw new ApiError(422, 'repository tokens live at most 24h');
+    const created = await options.repositoryTokens.create(repo.id, ttl);
+    return sendJson(reply.code(201), { token: created.token, expires_at: created.expiresAt, repository: `${repo.owner}/${repo.name}` });
+  });
+
+  app.put<{ Params: { org: string; team: string; owner: string; repo: string } }>('/api/orgs/:org/teams/:team/repos/:owner/:repo', async (request, reply) => {
+    const userId = await signedIn(request);
+    const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
+    if (!repo || repo.owner.toLowerCase() !== request.params.org.toLowerCase()) throw new ApiError(404, 'Not Found');
+    await requireAdmin(userId, repo);
+    const input = await body(request);
+    if (!isPackageRole(input['permission'])) throw new ApiError(422, 'permission must be read, write or admin');
+    await options.repositories.setCollaborator(`${repo.owner}/${repo.name}`, 'team', request.params.team, input['permission']);
+    return reply.code(204).send();
+  });
+};

@@ -1,0 +1,206 @@
+import type { Database, PackageRole, PrincipalKind } from '../db/schema.js';
+import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
+
+export interface SourceRepository {
+  id: number;
+  ownerId: number;
+  owner: string;
+  name: string;
+}
+
+export interface Collaborator {
+  kind: PrincipalKind;
+  name: string;
+  role: PackageRole;
+}
+
+/** GitHub's repository name rule: letters, digits, `.`, `-`, `_`, at most 100 characters. */
+const repositoryName = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * Where an image says it was built from (`org.opencontainers.image.source`): `OWNER/REPO` from the
+ * URL's path, tolerating a trailing `.git` or `/` (ghcr.io does not), and scp-like Git addresses.
+ */
+export function parseSourceUrl(value: string): { owner: string; repo: string } | undefined {
+  let path: string;
+  const scp = /^[\w.-]+@[\w.-]+:(.+)$/.exec(value.trim());
+  if (scp?.[1]) path = scp[1];
+  else {
+    try {
+      path = new URL(value.trim()).pathname;
+    } catch {
+      return undefined;
+    }
+  }
+  const parts = decodeURIComponent(path).replace(/\/+$/, '').replace(/\.git$/i, '').split('/').filter(Boolean);
+  const [owner, repo] = parts;
+  if (!owner || !repo || !repositoryName.test(repo)) return undefined;
+  return { owner, repo };
+}
+
+/** A small registry of source repositories with collaborators and teams, for linking packages. */
+export class SourceRepositoryService {
+  constructor(private readonly db: Database) {}
+
+  async create(fullName: string): Promise<SourceRepository> {
+    const { owner, repo } = splitFullName(fullName);
+    const account = await this.db.selectFrom('accounts').select(['id', 'name']).where('name_key', '=', owner.toLowerCase()).executeTakeFirst();
+    if (!account) throw new PackageNotFoundError(`account ${owner}`);
+    if (await this.find(fullName)) throw new PackageConflictError(`repository ${account.name}/${repo} already exists`);
+    const row = await this.db
+      .insertInto('source_repositories')
+      .values({ owner_id: account.id, name: repo, name_key: repo.toLowerCase(), created_at: new Date().toISOString() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: row.id, ownerId: account.id, owner: account.name, name: repo };
+  }
+
+  async find(fullName: string): Promise<SourceRepository | undefined> {
+    const parsed = splitFullName(fullName);
+    const row = await this.db
+      .selectFrom('source_repositories')
+      .innerJoin('accounts', 'accounts.id', 'source_repositories.owner_id')
+      .select(['source_repositories.id', 'source_repositories.owner_id', 'accounts.name as owner', 'source_repositories.name'])
+      .where('accounts.name_key', '=', parsed.owner.toLowerCase())
+      .where('source_repositories.name_key', '=', parsed.repo.toLowerCase())
+      .executeTakeFirst();
+    return row && { id: row.id, ownerId: row.owner_id, owner: row.owner, name: row.name };
+  }
+
+  async require(fullName: string): Promise<SourceRepository> {
+    const found = await this.find(fullName);
+    if (!found) throw new PackageNotFoundError(`repository ${fullName}`);
+    return found;
+  }
+
+  async byId(id: number): Promise<SourceRepository | undefined> {
+    const row = await this.db
+      .selectFrom('source_repositories')
+      .innerJoin('accounts', 'accounts.id', 'source_repositories.owner_id')
+      .select(['source_repositories.id', 'source_repositories.owner_id', 'accounts.name as owner', 'source_repositories.name'])
+      .where('source_repositories.id', '=', id)
+      .executeTakeFirst();
+    return row && { id: row.id, ownerId: row.owner_id, owner: row.owner, name: row.name };
+  }
+
+  /** Gives a user, or a team of the owning organization, a role on the repository. */
+  async setCollaborator(fullName: string, kind: PrincipalKind, name: string, role: PackageRole): Promise<void> {
+    const repo = await this.require(fullName);
+    let principalId: number;
+    if (kind === 'team') {
+      const team = await this.db.selectFrom('teams').select('id').where('org_id', '=', repo.ownerId).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
+      if (!team) throw new PackageNotFoundError(`team ${repo.owner}/${name}`);
+      principalId = team.id;
+    } else {
+      const user = await this.db.selectFrom('accounts').select('id').where('name_key', '=', name.toLowerCase()).where('kind', '=', 'user').executeTakeFirst();
+      if (!user) throw new PackageNotFoundError(`user ${name}`);
+      principalId = user.id;
+    }
+    await this.db
+      .insertInto('source_repository_roles')
+      .values({ repository_id: repo.id, principal_kind: kind, principal_id: principalId, role, created_at: new Date().toISOString() })
+      .onConflict((c) => c.columns(['repository_id', 'principal_kind', 'principal_id']).doUpdateSet({ role }))
+      .execute();
+  }
+
+  async collaborators(fullName: string): Promise<Collaborator[]> {
+    const repo = await this.require(fullName);
+    const users = await this.db
+      .selectFrom('source_repository_roles')
+      .innerJoin('accounts', 'accounts.id', 'source_repository_roles.principal_id')
+      .select(['accounts.name', 'source_repository_roles.role'])
+      .where('source_repository_roles.repository_id', '=', repo.id)
+      .where('source_repository_roles.principal_kind', '=', 'user')
+      .orderBy('accounts.name_key')
+      .execute();
+    const teams = await this.db
+      .selectFrom('source_repository_roles')
+      .innerJoin('teams', 'teams.id', 'source_repository_roles.principal_id')
+      .select(['teams.name', 'source_repository_roles.role'])
+      .where('source_repository_roles.repository_id', '=', repo.id)
+      .where('source_repository_roles.principal_kind', '=', 'team')
+      .orderBy('teams.name_key')
+      .execute();
+    return [...users.map((row) => ({ kind: 'user' as const, ...row })), ...teams.map((row) => ({ kind: 'team' as const, ...row }))];
+  }
+
+  /**
+   * Links a package to the repository its pushed image names, when that repository is known and
+   * has the package's owner. At the first publish the package inherits the repository's access;
+   * a later link keeps the package's access as it is. Either way the repository joins the
+   * package's repository access list (its tokens may push, delete and restore), as on ghcr.io.
+   */
+  async linkFromSource(packageId: number, packageName: string, source: string, created: boolean): Promise<void> {
+    const parsed = parseSourceUrl(source);
+    if (!parsed) return;
+    const namespace = packageName.split('/', 1)[0] ?? '';
+    if (parsed.owner.toLowerCase() !== namespace) return;
+    const repo = await this.find(`${parsed.owner}/${parsed.repo}`);
+    if (!repo) return;
+    const pkg = await this.db.selectFrom('packages').select(['source_repository_id']).where('id', '=', packageId).executeTakeFirst();
+    if (!pkg || pkg.source_repository_id !== null) return;
+    await this.link(packageId, repo, { inherit: created });
+  }
+
+  async linkCreatedBy(packageId: number, repositoryId: number): Promise<void> {
+    const repo = await this.byId(repositoryId);
+    if (repo) await this.link(packageId, repo, { inherit: true });
+  }
+
+  async link(packageId: number, repo: SourceRepository, options: { inherit?: boolean } = {}): Promise<void> {
+    const pkg = await this.db
+      .selectFrom('packages')
+      .innerJoin('accounts', 'accounts.id', 'packages.owner_id')
+      .select(['packages.owner_id', 'accounts.name'])
+      .where('packages.id', '=', packageId)
+      .executeTakeFirstOrThrow();
+    if (pkg.owner_id !== repo.ownerId) throw new PackageRuleError(`a package of ${pkg.name} can only be linked to a repository of ${pkg.name}`);
+    await this.db
+      .updateTable('packages')
+      .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: options.inherit ? 1 : 0 }) })
+      .where('id', '=', packageId)
+      .execute();
+    // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).
+    await this.setAccess(packageId, repo, 'admin', { keepExisting: true });
+  }
+
+  async unlink(packageId: number): Promise<void> {
+    await this.db.updateTable('packages').set({ source_repository_id: null, inherit_access: 0 }).where('id', '=', packageId).execute();
+  }
+
+  /** The package's repository access list: which repositories' tokens may use it, and how. */
+  async access(packageId: number): Promise<Array<{ repository: SourceRepository; role: PackageRole }>> {
+    const rows = await this.db
+      .selectFrom('package_repository_access')
+      .select(['repository_id', 'role'])
+      .where('package_id', '=', packageId)
+      .orderBy('repository_id')
+      .execute();
+    const result: Array<{ repository: SourceRepository; role: PackageRole }> = [];
+    for (const row of rows) {
+      const repository = await this.byId(row.repository_id);
+      if (repository) result.push({ repository, role: row.role });
+    }
+    return result;
+  }
+
+  async setAccess(packageId: number, repo: SourceRepository, role: PackageRole, options: { keepExisting?: boolean } = {}): Promise<void> {
+    const values = { package_id: packageId, repository_id: repo.id, role, created_at: new Date().toISOString() };
+    await this.db
+      .insertInto('package_repository_access')
+      .values(values)
+      .onConflict((c) => (options.keepExisting ? c.doNothing() : c.columns(['package_id', 'repository_id']).doUpdateSet({ role })))
+      .execute();
+  }
+
+  async removeAccess(packageId: number, repo: SourceRepository): Promise<void> {
+    const result = await this.db.deleteFrom('package_repository_access').where('package_id', '=', packageId).where('repository_id', '=', repo.id).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw new PackageNotFoundError(`access of ${repo.owner}/${repo.name}`);
+  }
+}
+
+function splitFullName(fullName: string): { owner: string; repo: string } {
+  const [owner, repo, extra] = fullName.split('/');
+  if (!owner || !repo || extra !== undefined || !repositoryName.test(repo)) throw new PackageRuleError(`invalid repository "${fullName.slice(0, 120)}": use OWNER/REPO`);
+  return { owner, repo };
+}
