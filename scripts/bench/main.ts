@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       const each = async (name: string, run: (target: Target) => Promise<RoundFigures>) => {
         for (const target of order) {
+          await target.client.refreshAuthorizations();
           const figures = await run(target);
           record(results[target.kind], figures);
           log(`round ${round + 1} ${name} ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
       if (selected.has('tags')) await each('tags lists', (target) => tagsLists(target.client, config));
       if (selected.has('tokens')) {
         const berthTarget = targets.find((target) => target.kind === 'berth') as Target;
+        await berthTarget.client.refreshAuthorizations();
         const figures = await tokenIssues(berthTarget.client, config);
         record(results.berth, figures);
         log(`round ${round + 1} token issues berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       for (const target of targets) {
         const reset = await resetPeakRss(target.server.pid);
         if (!reset) notes.push(`Could not reset ${target.kind}'s VmHWM; its big-blob peak RSS includes the earlier scenarios.`);
+        await target.client.refreshAuthorizations();
         const figures = await bigBlob(target.client, config);
         figures.bigRss = (await peakRss(target.server.pid)) / 1e6;
         record(results[target.kind], figures);

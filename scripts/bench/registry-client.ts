@@ -79,6 +79,11 @@ export class RegistryClient {
     this.remember(repository, `Bearer ${await this.fetchToken(repository, basic)}`);
   }
 
+  /** Takes fresh tokens for every repository whose token is getting old; run before each scenario. */
+  async refreshAuthorizations(): Promise<void> {
+    for (const repository of [...this.authorization.keys()]) await this.authorize(repository);
+  }
+
   private remember(repository: string, header: string): void {
     this.authorization.set(repository, { header, at: Date.now() });
   }
