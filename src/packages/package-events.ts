@@ -36,33 +36,38 @@ export class PackageEvents implements ManifestEvents {
   ) {}
 
   async pushed(event: PushedManifestEvent): Promise<void> {
-    const pkg = await this.packages.ensure(event.name, event.actor.userId);
-    if (!pkg) return;
-    if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
     const { manifest } = event;
-    const children = manifest.manifests;
-    let size = event.content.length;
-    if (manifest.kind === 'image') {
-      size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
-    } else {
-      for (const child of children) size += (await this.packages.versionSize(pkg.id, child.digest)) ?? child.size;
-    }
-    await this.packages.recordVersion(pkg.id, {
-      digest: event.digest,
-      mediaType: manifest.mediaType,
-      artifactType: manifest.artifactType ?? null,
-      subject: manifest.subject?.digest ?? null,
-      size,
-      platforms: platformsOf(children),
-    });
-    // A multi-arch push creates the package with its first (untagged) platform image and may name
-    // the source only on the index: the first publish lasts until the first tag.
-    const firstPublish = (await this.packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
     // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
-    if (manifest.subject) return;
-    const metadata = await this.readMetadata(event.name, manifest);
-    await this.packages.setMetadata(pkg.id, metadata);
-    if (metadata.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
+    // Read before the transaction: blob reads must not hold up the group commit.
+    const metadata = manifest.subject ? undefined : await this.readMetadata(event.name, manifest);
+    const recorded = await this.metadata.write(async (trx) => {
+      const packages = this.packages.within(trx);
+      const pkg = await packages.ensure(event.name, event.actor.userId);
+      if (!pkg) return undefined;
+      let size = event.content.length;
+      if (manifest.kind === 'image') {
+        size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
+      } else {
+        for (const child of manifest.manifests) size += (await packages.versionSize(pkg.id, child.digest)) ?? child.size;
+      }
+      await packages.recordVersion(pkg.id, {
+        digest: event.digest,
+        mediaType: manifest.mediaType,
+        artifactType: manifest.artifactType ?? null,
+        subject: manifest.subject?.digest ?? null,
+        size,
+        platforms: platformsOf(manifest.manifests),
+      });
+      // A multi-arch push creates the package with its first (untagged) platform image and may name
+      // the source only on the index: the first publish lasts until the first tag.
+      const firstPublish = (await packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
+      if (metadata) await packages.setMetadata(pkg.id, metadata);
+      return { pkg, firstPublish };
+    });
+    if (!recorded) return;
+    const { pkg, firstPublish } = recorded;
+    if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
+    if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<void> {

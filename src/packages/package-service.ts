@@ -1,4 +1,5 @@
-import type { AccountKind, Database, PackageRole, PrincipalKind, Visibility } from '../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -88,6 +89,11 @@ export class PackageService {
     private readonly metadata: RegistryMetadata,
     private readonly clock: Clock = () => new Date(),
   ) {}
+
+  /** The same service with every query inside `trx`, so a push's package writes commit as one. */
+  within(trx: Transaction<Schema>): PackageService {
+    return new PackageService(trx, this.metadata, this.clock);
+  }
 
   /** The live package of a repository, or (with `deleted`) the most recently deleted one. */
   async get(repository: string, options: { deleted?: boolean } = {}): Promise<PackageRecord | undefined> {

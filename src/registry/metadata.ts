@@ -272,8 +272,11 @@ export class RegistryMetadata {
     return row?.id;
   }
 
-  /** Runs a write in the next group commit. */
-  private write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write in the next group commit, where it shares one durable commit with the writes of
+   * other requests. For the layers above the registry that record something alongside a push.
+   */
+  write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
     return this.writes.run(work);
   }
 
