@@ -2,7 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import type { Descriptor, ParsedManifest } from '../oci/manifest.js';
 import { isImageManifestMediaType } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
-import type { ManifestEvents, PushedManifestEvent } from '../registry/manifest-events.js';
+import type { ManifestEvents, PushRecord, PushedManifestEvent } from '../registry/manifest-events.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { DownloadCounter } from './download-counter.js';
@@ -35,39 +35,49 @@ export class PackageEvents implements ManifestEvents {
     private readonly links?: SourceLinker,
   ) {}
 
-  async pushed(event: PushedManifestEvent): Promise<void> {
+  async pushing(event: PushedManifestEvent): Promise<PushRecord> {
     const { manifest } = event;
     // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
-    // Read before the transaction: blob reads must not hold up the group commit.
+    // Read now, before the transaction: blob reads must not hold up the group commit.
     const metadata = manifest.subject ? undefined : await this.readMetadata(event.name, manifest);
-    const recorded = await this.metadata.write(async (trx) => {
-      const packages = this.packages.within(trx);
-      const pkg = await packages.ensure(event.name, event.actor.userId);
-      if (!pkg) return undefined;
-      let size = event.content.length;
-      if (manifest.kind === 'image') {
-        size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
-      } else {
-        for (const child of manifest.manifests) size += (await packages.versionSize(pkg.id, child.digest)) ?? child.size;
-      }
-      await packages.recordVersion(pkg.id, {
-        digest: event.digest,
-        mediaType: manifest.mediaType,
-        artifactType: manifest.artifactType ?? null,
-        subject: manifest.subject?.digest ?? null,
-        size,
-        platforms: platformsOf(manifest.manifests),
-      });
-      // A multi-arch push creates the package with its first (untagged) platform image and may name
-      // the source only on the index: the first publish lasts until the first tag.
-      const firstPublish = (await packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
-      if (metadata) await packages.setMetadata(pkg.id, metadata);
-      return { pkg, firstPublish };
+    let recorded: { pkg: { id: number; created: boolean }; firstPublish: boolean } | undefined;
+    return {
+      write: async (trx) => {
+        recorded = await this.record(this.packages.within(trx), event, metadata);
+      },
+      after: async () => {
+        if (!recorded) return;
+        const { pkg, firstPublish } = recorded;
+        if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
+        if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
+      },
+    };
+  }
+
+  /** The package (created at the first push) and its version for a pushed manifest. */
+  private async record(packages: PackageService, event: PushedManifestEvent, metadata: ImageMetadata | undefined) {
+    const { manifest } = event;
+    const pkg = await packages.ensure(event.name, event.actor.userId);
+    if (!pkg) return undefined;
+    let size = event.content.length;
+    if (manifest.kind === 'image') {
+      size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
+    } else {
+      for (const child of manifest.manifests) size += (await packages.versionSize(pkg.id, child.digest)) ?? child.size;
+    }
+    await packages.recordVersion(pkg.id, {
+      digest: event.digest,
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType ?? null,
+      subject: manifest.subject?.digest ?? null,
+      size,
+      platforms: platformsOf(manifest.manifests),
     });
-    if (!recorded) return;
-    const { pkg, firstPublish } = recorded;
-    if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
-    if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
+    // A multi-arch push creates the package with its first (untagged) platform image and may name
+    // the source only on the index: the first publish lasts until the first tag.
+    const firstPublish = (await packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
+    if (metadata) await packages.setMetadata(pkg.id, metadata);
+    return { pkg, firstPublish };
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<void> {

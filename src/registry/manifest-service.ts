@@ -26,6 +26,8 @@ export class ManifestService {
     const manifest = parseManifest(content, contentType);
     const digest = this.digestFor(reference, content);
     await this.checkReferences(name, manifest);
+    const tag = reference.kind === 'tag' ? reference.tag : undefined;
+    const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
     await this.metadata.putManifest(
       name,
       {
@@ -38,10 +40,10 @@ export class ManifestService {
         blobs: manifest.blobs.map((blob) => blob.digest),
         manifests: manifest.manifests.map((child) => child.digest),
       },
-      reference.kind === 'tag' ? reference.tag : undefined,
+      tag,
+      record?.write,
     );
-    const tag = reference.kind === 'tag' ? reference.tag : undefined;
-    await this.events.pushed({ name, digest, tag, content, manifest, actor });
+    await record?.after();
     return { digest, subject: manifest.subject?.digest };
   }
 

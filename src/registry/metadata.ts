@@ -125,7 +125,13 @@ export class RegistryMetadata {
     return missing;
   }
 
-  async putManifest(name: RepositoryName, manifest: NewManifest, tag: string | undefined): Promise<void> {
+  /** Stores a manifest (and tag); `alongside` runs in the same transaction, after the manifest. */
+  async putManifest(
+    name: RepositoryName,
+    manifest: NewManifest,
+    tag: string | undefined,
+    alongside?: (trx: Transaction<Schema>) => Promise<void>,
+  ): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
       const inserted = await trx
         .insertInto('manifests')
@@ -168,6 +174,7 @@ export class RegistryMetadata {
           .onConflict((c) => c.columns(['repository_id', 'name']).doUpdateSet({ digest: manifest.digest, updated_at: now }))
           .execute();
       }
+      if (alongside) await alongside(trx);
     });
   }
 
@@ -272,11 +279,8 @@ export class RegistryMetadata {
     return row?.id;
   }
 
-  /**
-   * Runs a write in the next group commit, where it shares one durable commit with the writes of
-   * other requests. For the layers above the registry that record something alongside a push.
-   */
-  write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+  /** Runs a write in the next group commit, where it shares one durable commit with others. */
+  private write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
     return this.writes.run(work);
   }
 
