@@ -3,7 +3,7 @@ import { AccessTokenNotFoundError, type AccessTokenInfo, type AccessTokenService
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from '../auth/authenticator.js';
 import { InvalidScopeError, parseTokenScopes } from '../auth/scopes.js';
 import { parseDuration } from '../config.js';
-import { readSmallBody } from '../http/read-body.js';
+import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
 import type { AccountService } from './account-service.js';
 
@@ -11,16 +11,6 @@ export interface UserApiOptions {
   accounts: AccountService;
   accessTokens: AccessTokenService;
   authenticator: Authenticator;
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -31,13 +21,7 @@ class ApiError extends Error {
  * read-only token cannot mint a write token.
  */
 export const userApiRoutes: FastifyPluginAsync<UserApiOptions> = async (app, options) => {
-  app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof ApiError) return sendJson(reply.code(error.status).headers(error.headers), { message: error.message });
-    const status = (error as { statusCode?: number }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) return sendJson(reply.code(status), { message: (error as Error).message });
-    request.log.error({ err: error }, 'unexpected error');
-    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
-  });
+  app.setErrorHandler(apiErrorHandler());
 
   const signedIn = async (request: FastifyRequest): Promise<Identity> => {
     const header = request.headers.authorization ?? '';
@@ -68,13 +52,7 @@ export const userApiRoutes: FastifyPluginAsync<UserApiOptions> = async (app, opt
 
   app.post('/api/user/tokens', async (request, reply: FastifyReply) => {
     const identity = await signedIn(request);
-    let input: { scopes?: unknown; note?: unknown; expires_in?: unknown };
-    try {
-      input = JSON.parse(await readSmallBody(request)) as typeof input;
-    } catch {
-      throw new ApiError(400, 'the body must be a JSON object');
-    }
-    if (typeof input !== 'object' || input === null) throw new ApiError(400, 'the body must be a JSON object');
+    const input: { scopes?: unknown; note?: unknown; expires_in?: unknown } = await readJsonObject(request);
     let scopes;
     try {
       if (!Array.isArray(input.scopes) && typeof input.scopes !== 'string') throw new InvalidScopeError('');

@@ -3,7 +3,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
 import { actionsOfScopes, allScopes } from '../auth/scopes.js';
 import type { PackageRole, PrincipalKind } from '../db/schema.js';
-import { readSmallBody } from '../http/read-body.js';
+import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
@@ -21,16 +21,6 @@ export interface PackageApiOptions {
   json: PackageJson;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 /** `settings`: visibility, roles, links and access, which repository tokens may not change. */
 type Need = 'read' | 'write' | 'delete' | 'admin-write' | 'settings';
 type Params = { owner?: string; name?: string; id?: string };
@@ -42,12 +32,7 @@ type Params = { owner?: string; name?: string; id?: string };
  * caller may not read answers 404, as one that does not exist.
  */
 export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (app, options) => {
-  app.setErrorHandler(async (error, request, reply) => {
-    const mapped = toApiError(error);
-    if (mapped) return sendJson(reply.code(mapped.status).headers(mapped.headers), { message: mapped.message, documentation_url: 'https://docs.github.com/rest/packages/packages' });
-    request.log.error({ err: error }, 'unexpected error');
-    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
-  });
+  app.setErrorHandler(apiErrorHandler(fromPackageError, { documentation_url: 'https://docs.github.com/rest/packages/packages' }));
 
   const subjectOf = async (request: FastifyRequest, required: boolean): Promise<AnySubject | undefined> => {
     const header = request.headers.authorization ?? '';
@@ -171,7 +156,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     // Beyond GitHub's API: visibility and inheritance of access.
     app.patch(pkgPath, async (request, reply) => {
       const { pkg, subject } = await packageFor(kind, request, 'settings');
-      const body = await jsonBody(request);
+      const body = await readJsonObject(request);
       if (body['visibility'] !== undefined) {
         if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
         const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await isOrgOwner(options.accounts, pkg.owner.login, subject.userId));
@@ -191,7 +176,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
 
     app.put(`${pkgPath}/roles`, async (request, reply) => {
       const { pkg } = await packageFor(kind, request, 'settings');
-      const body = await jsonBody(request);
+      const body = await readJsonObject(request);
       const { principalKind, principal } = principalOf(body);
       if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
       const grant = await options.packages.grant(pkg, principalKind, principal, body['role']);
@@ -208,7 +193,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     // Beyond GitHub's API: the linked source repository and the repository access list.
     app.put(`${pkgPath}/repository`, async (request, reply) => {
       const { pkg } = await packageFor(kind, request, 'settings');
-      const body = await jsonBody(request);
+      const body = await readJsonObject(request);
       if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
       if (body['inherit_access'] !== undefined && typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
       const repo = await options.repositories.require(body['repository']);
@@ -230,7 +215,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
 
     app.put(`${pkgPath}/repository-access`, async (request, reply) => {
       const { pkg } = await packageFor(kind, request, 'settings');
-      const body = await jsonBody(request);
+      const body = await readJsonObject(request);
       if (typeof body['repository'] !== 'string') throw new ApiError(422, 'repository must be OWNER/REPO');
       if (!isPackageRole(body['role'])) throw new ApiError(422, 'role must be read, write or admin');
       await options.repositories.setAccess(pkg.id, await options.repositories.require(body['repository']), body['role']);
@@ -292,15 +277,6 @@ function versionId(request: FastifyRequest): number {
   return id;
 }
 
-async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
-  try {
-    const value: unknown = JSON.parse(await readSmallBody(request));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // answered below
-  }
-  throw new ApiError(400, 'Problems parsing JSON');
-}
 
 interface Page {
   page: number;
@@ -332,14 +308,11 @@ function setLink(reply: FastifyReply, request: FastifyRequest, page: Page, total
   if (links.length > 0) reply.header('Link', links.join(', '));
 }
 
-function toApiError(error: unknown): ApiError | undefined {
-  if (error instanceof ApiError) return error;
+function fromPackageError(error: unknown): ApiError | undefined {
   if (error instanceof PackageNotFoundError) return new ApiError(404, error.message);
   if (error instanceof PackageConflictError) return new ApiError(409, error.message);
   if (error instanceof PackageRuleError) return new ApiError(422, error.message);
   if (error instanceof PackageForbiddenError) return new ApiError(403, error.message);
-  const status = (error as { statusCode?: number }).statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, (error as Error).message);
   return undefined;
 }
 

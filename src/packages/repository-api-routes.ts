@@ -3,7 +3,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
 import { type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
 import { parseDuration } from '../config.js';
-import { readSmallBody } from '../http/read-body.js';
+import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { PackageAccess } from './package-access.js';
@@ -18,15 +18,6 @@ export interface RepositoryApiOptions {
   repositoryTokens: RepositoryTokenService;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The source repositories packages link to, in GitHub's paths: `POST /api/user/repos`,
  * `POST /api/orgs/{org}/repos`, `GET /api/repos/{owner}/{repo}`,
@@ -35,21 +26,7 @@ class ApiError extends Error {
  * and `POST /api/repos/{owner}/{repo}/tokens` (`{"expires_in": "1h"}`) for repository tokens.
  */
 export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = async (app, options) => {
-  app.setErrorHandler(async (error, request, reply) => {
-    const status =
-      error instanceof ApiError
-        ? error.status
-        : error instanceof PackageNotFoundError
-          ? 404
-          : error instanceof PackageConflictError
-            ? 422
-            : error instanceof PackageRuleError
-              ? 422
-              : undefined;
-    if (status !== undefined) return sendJson(reply.code(status), { message: (error as Error).message });
-    request.log.error({ err: error }, 'unexpected error');
-    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
-  });
+  app.setErrorHandler(apiErrorHandler(fromRepositoryError));
 
   const signedIn = async (request: FastifyRequest): Promise<number> => {
     const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
@@ -70,29 +47,19 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     if (context.repositoryRoles.get(repo.id) !== 'admin') throw new ApiError(404, 'Not Found');
   };
 
-  const body = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
-    try {
-      const value: unknown = JSON.parse(await readSmallBody(request));
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-    } catch {
-      // answered below
-    }
-    throw new ApiError(400, 'Problems parsing JSON');
-  };
-
   const json = (repo: SourceRepository) => ({ id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { login: repo.owner, id: repo.ownerId } });
 
   app.post('/api/user/repos', async (request, reply) => {
     const userId = await signedIn(request);
     const me = await options.accounts.findById(userId);
-    const input = await body(request);
+    const input = await readJsonObject(request);
     if (!me || typeof input['name'] !== 'string') throw new ApiError(422, 'name is required');
     return sendJson(reply.code(201), json(await options.repositories.create(`${me.name}/${input['name']}`)));
   });
 
   app.post<{ Params: { org: string } }>('/api/orgs/:org/repos', async (request, reply) => {
     const userId = await signedIn(request);
-    const input = await body(request);
+    const input = await readJsonObject(request);
     if (typeof input['name'] !== 'string') throw new ApiError(422, 'name is required');
     const org = await options.accounts.find(request.params.org);
     const context = await options.access.userContext(userId, []);
@@ -113,7 +80,7 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
     if (!repo) throw new ApiError(404, 'Not Found');
     await requireAdmin(userId, repo);
-    const input = await body(request);
+    const input = await readJsonObject(request);
     if (!isPackageRole(input['permission'])) throw new ApiError(422, 'permission must be read, write or admin');
     await options.repositories.setCollaborator(`${repo.owner}/${repo.name}`, 'user', request.params.user, input['permission']);
     return reply.code(204).send();
@@ -124,7 +91,7 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
     if (!repo) throw new ApiError(404, 'Not Found');
     await requireAdmin(userId, repo);
-    const input = await body(request);
+    const input = await readJsonObject(request);
     let ttl = 60 * 60 * 1000;
     if (input['expires_in'] !== undefined) {
       try {
@@ -143,9 +110,15 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
     if (!repo || repo.owner.toLowerCase() !== request.params.org.toLowerCase()) throw new ApiError(404, 'Not Found');
     await requireAdmin(userId, repo);
-    const input = await body(request);
+    const input = await readJsonObject(request);
     if (!isPackageRole(input['permission'])) throw new ApiError(422, 'permission must be read, write or admin');
     await options.repositories.setCollaborator(`${repo.owner}/${repo.name}`, 'team', request.params.team, input['permission']);
     return reply.code(204).send();
   });
 };
+
+function fromRepositoryError(error: unknown): ApiError | undefined {
+  if (error instanceof PackageNotFoundError) return new ApiError(404, error.message);
+  if (error instanceof PackageConflictError || error instanceof PackageRuleError) return new ApiError(422, error.message);
+  return undefined;
+}

@@ -60,4 +60,17 @@ describe('account API', () => {
     const again = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${created.json().id}`, headers: { authorization: password } });
     assert.equal(again.statusCode, 404);
   });
+
+  it('POST /api/user/tokens answers 400 for a body that is not a JSON object and 413 for one over 64 KiB', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const headers = { authorization: basic('alice', 'alice-password'), 'content-type': 'application/json' };
+    const notObject = await app.berth.app.inject({ method: 'POST', url: '/api/user/tokens', headers, payload: '["read:packages"]' });
+    assert.equal(notObject.statusCode, 400);
+    assert.match(notObject.json().message, /JSON object/);
+    const huge = JSON.stringify({ scopes: ['read:packages'], note: 'x'.repeat(100 * 1024) });
+    const tooLarge = await app.berth.app.inject({ method: 'POST', url: '/api/user/tokens', headers, payload: huge });
+    assert.equal(tooLarge.statusCode, 413);
+    assert.match(tooLarge.json().message, /larger than 65536 bytes/);
+  });
 });

@@ -1,0 +1,49 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../oci/errors.js';
+import { readSmallBody } from './read-body.js';
+import { sendJson } from './send-json.js';
+
+/** An error of the JSON APIs under `/api`, answered in GitHub's shape `{"message": ...}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The error handler of a JSON API plugin. `fromDomain` maps the plugin's own service errors;
+ * client errors (an oversized body, a bad header) keep their 4xx status; anything else is a 500,
+ * logged once with the request id.
+ */
+export function apiErrorHandler(fromDomain: (error: unknown) => ApiError | undefined = () => undefined, extra: Record<string, unknown> = {}) {
+  return async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = error instanceof ApiError ? error : (fromDomain(error) ?? fromClientError(error));
+    if (mapped) return sendJson(reply.code(mapped.status).headers(mapped.headers), { message: mapped.message, ...extra });
+    request.log.error({ err: error }, 'unexpected error');
+    return sendJson(reply.code(500), { message: 'internal server error', requestId: request.id });
+  };
+}
+
+/** A request body that must be a JSON object (at most 64 KiB; larger is 413). */
+export async function readJsonObject(request: FastifyRequest): Promise<Record<string, unknown>> {
+  const text = await readSmallBody(request);
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw new ApiError(400, 'Problems parsing JSON: the body must be a JSON object');
+}
+
+function fromClientError(error: unknown): ApiError | undefined {
+  if (error instanceof RegistryError && error.status < 500) return new ApiError(error.status, error.message, error.headers);
+  const status = (error as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, (error as Error).message);
+  return undefined;
+}
