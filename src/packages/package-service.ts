@@ -3,7 +3,7 @@ import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibil
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
-import type { RegistryMetadata } from '../registry/metadata.js';
+import { type RegistryMetadata, newManifest } from '../registry/metadata.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { namespaceOf } from './package-access.js';
@@ -424,17 +424,7 @@ export class PackageService {
   private async reinstate(repository: RepositoryName, row: { digest: string; media_type: string; content: Uint8Array | null; tags: string | null }): Promise<void> {
     if (!row.content) return;
     const content = Buffer.from(row.content);
-    const parsed = parseManifest(content, row.media_type);
-    const manifest = {
-      digest: row.digest as Digest,
-      mediaType: parsed.mediaType,
-      artifactType: parsed.artifactType,
-      subject: parsed.subject?.digest,
-      content,
-      annotations: parsed.annotations,
-      blobs: parsed.blobs.map((blob) => blob.digest),
-      manifests: parsed.manifests.map((child) => child.digest),
-    };
+    const manifest = newManifest(row.digest as Digest, content, parseManifest(content, row.media_type));
     await this.metadata.putManifest(repository, manifest, undefined);
     const taken = new Set((await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', repository).execute()).map((tag) => tag.name));
     for (const tag of JSON.parse(row.tags ?? '[]') as string[]) if (!taken.has(tag)) await this.metadata.putManifest(repository, manifest, tag);

@@ -5,7 +5,7 @@ import { type ParsedManifest, parseManifest } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
 import { type ManifestEvents, noManifestEvents } from './manifest-events.js';
-import type { RegistryMetadata, StoredManifest } from './metadata.js';
+import { type RegistryMetadata, type StoredManifest, newManifest } from './metadata.js';
 import { type Reference, parseReference } from './reference.js';
 
 export interface PushedManifest {
@@ -28,21 +28,7 @@ export class ManifestService {
     await this.checkReferences(name, manifest);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
     const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
-    await this.metadata.putManifest(
-      name,
-      {
-        digest,
-        mediaType: manifest.mediaType,
-        artifactType: manifest.artifactType,
-        subject: manifest.subject?.digest,
-        content,
-        annotations: manifest.annotations,
-        blobs: manifest.blobs.map((blob) => blob.digest),
-        manifests: manifest.manifests.map((child) => child.digest),
-      },
-      tag,
-      record?.write,
-    );
+    await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write);
     await record?.after();
     return { digest, subject: manifest.subject?.digest };
   }

@@ -3,6 +3,7 @@ import { GroupCommit } from '../db/group-commit.js';
 import { preparedQuery } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
+import type { ParsedManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
 
 export interface StoredManifest {
@@ -21,6 +22,20 @@ export interface NewManifest {
   annotations: Record<string, string>;
   blobs: Digest[];
   manifests: Digest[];
+}
+
+/** What the metadata stores of a parsed manifest: its identity, bytes and references. */
+export function newManifest(digest: Digest, content: Buffer, parsed: ParsedManifest): NewManifest {
+  return {
+    digest,
+    mediaType: parsed.mediaType,
+    artifactType: parsed.artifactType,
+    subject: parsed.subject?.digest,
+    content,
+    annotations: parsed.annotations,
+    blobs: parsed.blobs.map((blob) => blob.digest),
+    manifests: parsed.manifests.map((child) => child.digest),
+  };
 }
 
 export interface Referrer {
