@@ -1,19 +1,20 @@
 /**
  * Bare Node servers that bound what Berth can do on this machine, run in their own process:
  * - HTTP `GET|HEAD|POST /ok`: 200 at once (a POST body is drained): the load client's ceiling.
- * - HTTP `POST /ingest[?keep=1]`: sha256 while writing to a file, fsync, 201 with the digest.
+ * - HTTP `POST /ingest[?keep=1]`: sha256 while appending to a file, fsync, 201 with the digest.
  * - HTTP `GET /blob[?hwm=bytes]`: streams the last kept upload from disk (read size `hwm`, default 64 KiB).
  * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
  * Prints `{"http":port,"tcp":port}` on stdout once listening.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { AppendWriter } from '../../src/storage/fs/append-writer.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: bare-server <data-dir>');
@@ -29,7 +30,9 @@ async function ingest(request: http.IncomingMessage, keep: boolean): Promise<str
       callback(null, chunk);
     },
   });
-  await pipeline(request, hashing, createWriteStream(file));
+  // The same batched, flushed-behind appends as Berth's store: the bound is the best plain
+  // pipeline, without routing, auth, metadata or digest checks.
+  await pipeline(request, hashing, new AppendWriter(file));
   const handle = await open(file, 'r+');
   try {
     await handle.sync();

@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
 import type { BlobStore, ByteRange } from '../blob-store.js';
+import { AppendWriter } from './append-writer.js';
 
 /**
  * Blobs on the local filesystem: `blobs/<algorithm>/<first two hex>/<hex>` and `uploads/<id>`.
@@ -51,7 +52,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   async appendUpload(id: string, source: Readable): Promise<number> {
-    await pipeline(source, createWriteStream(this.uploadPath(id), { flags: 'a' }));
+    const writer = new AppendWriter(this.uploadPath(id));
+    try {
+      await pipeline(source, writer);
+    } finally {
+      // A failed pipeline may report before the writer has closed; the size below must be final.
+      await writer.whenClosed();
+    }
     return (await this.uploadSize(id)) ?? 0;
   }
 
