@@ -1,10 +1,12 @@
 import type { Transaction } from 'kysely';
+import { dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedQuery } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
+import { ManifestCache } from './manifest-cache.js';
 
 export interface StoredManifest {
   digest: Digest;
@@ -65,10 +67,12 @@ export class RegistryMetadata {
 
   /** The reads on every pull, compiled once. */
   private readonly reads: ReturnType<typeof pullQueries>;
+  private readonly manifests: ManifestCache;
 
   constructor(private readonly db: Database) {
     this.writes = new GroupCommit(db);
     this.reads = pullQueries(db);
+    this.manifests = new ManifestCache(dataVersionOf(db));
   }
 
   async repositoryExists(name: RepositoryName): Promise<boolean> {
@@ -194,13 +198,17 @@ export class RegistryMetadata {
   }
 
   async manifestByDigest(name: RepositoryName, digest: Digest): Promise<StoredManifest | undefined> {
-    const [row] = await this.reads.manifestByDigest(name, digest);
-    return row && toStoredManifest(row);
+    return this.manifests.read(`digest\u0000${name}\u0000${digest}`, async () => {
+      const [row] = await this.reads.manifestByDigest(name, digest);
+      return row && toStoredManifest(row);
+    });
   }
 
   async manifestByTag(name: RepositoryName, tag: string): Promise<StoredManifest | undefined> {
-    const [row] = await this.reads.manifestByTag(name, tag);
-    return row && toStoredManifest(row);
+    return this.manifests.read(`tag\u0000${name}\u0000${tag}`, async () => {
+      const [row] = await this.reads.manifestByTag(name, tag);
+      return row && toStoredManifest(row);
+    });
   }
 
   /** Deletes a manifest and, by cascade, every tag on it and its references. */

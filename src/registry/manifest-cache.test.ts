@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import type { Database } from '../db/schema.js';
+import { openSqlite } from '../db/sqlite.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { mediaTypes } from '../oci/media-types.js';
+import type { RepositoryName } from '../oci/names.js';
+import { type NewManifest, RegistryMetadata } from './metadata.js';
+
+const repository = 'acme/app' as RepositoryName;
+
+function manifest(label: string): NewManifest {
+  const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, annotations: { label } }));
+  return { digest: digestOf(content), mediaType: mediaTypes.ociManifest, artifactType: undefined, subject: undefined, content, annotations: {}, blobs: [], manifests: [] };
+}
+
+/** Two connections to one data directory, as a running server and the CLI have. */
+async function twoConnections(t: TestContext): Promise<[Database, Database]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-cache-'));
+  const server = await openSqlite(dir);
+  const cli = await openSqlite(dir);
+  t.after(async () => {
+    await server.destroy();
+    await cli.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return [server, cli];
+}
+
+describe('manifest reads remembered while the data is unchanged', () => {
+  it('a tag moved by this server is read anew', async (t) => {
+    const [db] = await twoConnections(t);
+    const metadata = new RegistryMetadata(db);
+    const first = manifest('one');
+    const second = manifest('two');
+    await metadata.putManifest(repository, first, 'latest');
+    assert.equal((await metadata.manifestByTag(repository, 'latest'))?.digest, first.digest);
+    assert.equal((await metadata.manifestByTag(repository, 'latest'))?.digest, first.digest);
+    await metadata.putManifest(repository, second, 'latest');
+    assert.equal((await metadata.manifestByTag(repository, 'latest'))?.digest, second.digest);
+  });
+
+  it('a manifest deleted by another process (the CLI) is gone at the next read', async (t) => {
+    const [server, cli] = await twoConnections(t);
+    const metadata = new RegistryMetadata(server);
+    const pushed = manifest('one');
+    await metadata.putManifest(repository, pushed, 'latest');
+    assert.equal((await metadata.manifestByDigest(repository, pushed.digest))?.digest, pushed.digest);
+    assert.equal((await metadata.manifestByTag(repository, 'latest'))?.digest, pushed.digest);
+    await cli.deleteFrom('manifests').where('digest', '=', pushed.digest).execute();
+    assert.equal(await metadata.manifestByDigest(repository, pushed.digest), undefined);
+    assert.equal(await metadata.manifestByTag(repository, 'latest'), undefined);
+  });
+
+  it('a miss is not remembered: a manifest pushed after a 404 is found', async (t) => {
+    const [db] = await twoConnections(t);
+    const metadata = new RegistryMetadata(db);
+    const pushed = manifest('later');
+    assert.equal(await metadata.manifestByDigest(repository, pushed.digest as Digest), undefined);
+    await metadata.putManifest(repository, pushed, undefined);
+    assert.equal((await metadata.manifestByDigest(repository, pushed.digest))?.digest, pushed.digest);
+  });
+});
