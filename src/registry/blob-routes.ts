@@ -1,4 +1,5 @@
 import { parseRangeHeader } from '../http/range.js';
+import { replyWithBody } from '../http/reply-with-body.js';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RegistryHandler } from './route-context.js';
@@ -28,7 +29,8 @@ export const getBlob: RegistryHandler = async ({ services }, request, reply, { n
     reply.code(200).header('Content-Length', size);
   }
   if (request.method === 'HEAD') return reply.send();
-  return reply.send(await services.blobs.open(name, digest, range));
+  const blob = await services.blobs.open(name, digest, range);
+  return replyWithBody(reply, (response) => blob.sendTo(response));
 };
 
 /** `DELETE /v2/<name>/blobs/<digest>`: the blob leaves the repository (202). */

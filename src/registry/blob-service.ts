@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
-import type { BlobStore, ByteRange } from '../storage/blob-store.js';
+import type { BlobSender, BlobStore, ByteRange } from '../storage/blob-store.js';
 import type { RegistryMetadata } from './metadata.js';
 
 /**
@@ -22,11 +21,12 @@ export class BlobService {
     return size;
   }
 
-  async open(name: RepositoryName, digest: Digest, range?: ByteRange): Promise<Readable> {
+  async open(name: RepositoryName, digest: Digest, range?: ByteRange): Promise<BlobSender> {
     await this.size(name, digest);
     // The metadata is written after the bytes, so a missing file means it was removed by hand.
-    if ((await this.store.stat(digest)) === undefined) throw blobUnknown(digest);
-    return this.store.read(digest, range);
+    const blob = await this.store.open(digest, range);
+    if (!blob) throw blobUnknown(digest);
+    return blob;
   }
 
   /** Removes the blob from the repository; the bytes go when no repository needs them (GC). */

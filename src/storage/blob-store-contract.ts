@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buffer } from 'node:stream/consumers';
 import { digestOf } from '../oci/digest.js';
@@ -24,6 +24,32 @@ export function blobStoreContract(implementation: string, makeStore: () => Promi
       assert.equal((await buffer(store.read(digest))).toString(), 'hello world');
       assert.equal((await buffer(store.read(digest, { start: 6, end: 10 }))).toString(), 'world');
       assert.equal(await store.uploadSize('u1'), undefined, 'a committed upload area is gone');
+    });
+
+    it('opens a committed blob for sending, whole and by range; a missing one opens as undefined', async () => {
+      const store = await makeStore();
+      const digest = digestOf('sent in full');
+      await store.createUpload('s1');
+      await store.appendUpload('s1', Readable.from([Buffer.from('sent in full')]));
+      await store.commitUpload('s1', digest);
+      const sent = async (range?: { start: number; end: number }) => {
+        const chunks: Buffer[] = [];
+        const destination = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(Buffer.from(chunk));
+            callback();
+          },
+        });
+        const blob = await store.open(digest, range);
+        assert.ok(blob, 'the committed blob opens');
+        await blob.sendTo(destination);
+        return Buffer.concat(chunks).toString();
+      };
+      assert.equal(await sent(), 'sent in full');
+      assert.equal(await sent({ start: 5, end: 6 }), 'in');
+      assert.equal(await store.open(digestOf('never stored')), undefined);
+      const unsent = await store.open(digest);
+      await unsent?.close();
     });
 
     it('reads back the bytes of an upload in progress', async () => {

@@ -1,10 +1,22 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
   start: number;
   end: number;
+}
+
+/** A committed blob opened for sending (see `BlobStore.open`). */
+export interface BlobSender {
+  /**
+   * Writes the blob's bytes into `destination`, respecting its backpressure, then closes the blob.
+   * The store may reuse a chunk's memory once the chunk's write callback has run, so the
+   * destination must be done with a chunk by then: sockets and HTTP responses are.
+   */
+  sendTo(destination: Writable): Promise<void>;
+  /** Closes the blob without sending it. */
+  close(): Promise<void>;
 }
 
 /**
@@ -16,6 +28,8 @@ export interface BlobStore {
   /** Size of a committed blob, or undefined when it is not stored. */
   stat(digest: Digest): Promise<number | undefined>;
   read(digest: Digest, range?: ByteRange): Readable;
+  /** Opens a committed blob, or a range of it, for sending; undefined when it is not stored. */
+  open(digest: Digest, range?: ByteRange): Promise<BlobSender | undefined>;
   delete(digest: Digest): Promise<void>;
 
   createUpload(id: string): Promise<void>;

@@ -4,8 +4,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
-import type { BlobStore, ByteRange } from '../blob-store.js';
+import type { BlobSender, BlobStore, ByteRange } from '../blob-store.js';
 import { AppendWriter } from './append-writer.js';
+import { FileSender } from './file-sender.js';
 
 /**
  * Blobs on the local filesystem: `blobs/<algorithm>/<first two hex>/<hex>` and `uploads/<id>`.
@@ -33,9 +34,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   read(digest: Digest, range?: ByteRange): Readable {
-    // 1 MiB reads instead of the default 64 KiB: a pull then costs a fraction of the syscalls and
-    // event-loop turns, which measured about twice the throughput of a single pull.
-    return createReadStream(this.blobPath(digest), { highWaterMark: readSize, ...(range ? { start: range.start, end: range.end } : {}) });
+    return createReadStream(this.blobPath(digest), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<BlobSender | undefined> {
+    let handle;
+    try {
+      handle = await open(this.blobPath(digest), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      return new FileSender(handle, range?.start ?? 0, range?.end ?? size - 1);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -109,8 +125,6 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.uploadsDir, id);
   }
 }
-
-const readSize = 1024 * 1024;
 
 async function sizeOf(file: string): Promise<number | undefined> {
   try {

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readlink } from 'node:fs/promises';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { patternBytes, pushBlob, testApp } from './test-app.js';
+
+const MiB = 1024 * 1024;
+
+function get(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => http.get(url, { headers, agent: false }, resolve).on('error', reject));
+}
+
+async function digestOfBody(response: http.IncomingMessage): Promise<{ digest: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, bytes };
+}
+
+/** Files of this process whose path contains `part` (Linux /proc). */
+async function openFiles(part: string): Promise<string[]> {
+  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return links.filter((link) => link.includes(part));
+}
+
+describe('blob pulls over a real socket', () => {
+  it('GET of a 9 MiB blob delivers every byte, and a ranged GET the exact slice', async (t) => {
+    const app = await testApp(t);
+    const data = patternBytes(9 * MiB + 123);
+    const blob = await pushBlob(app, 'acme/big', data);
+    const base = await app.listen();
+    const whole = await get(`${base}/v2/acme/big/blobs/${blob.digest}`);
+    assert.equal(whole.statusCode, 200);
+    assert.equal(whole.headers['content-length'], String(data.length));
+    assert.deepEqual(await digestOfBody(whole), { digest: blob.digest, bytes: data.length });
+
+    const start = 3 * MiB - 7;
+    const end = 7 * MiB + 11;
+    const ranged = await get(`${base}/v2/acme/big/blobs/${blob.digest}`, { Range: `bytes=${start}-${end}` });
+    assert.equal(ranged.statusCode, 206);
+    assert.equal(ranged.headers['content-range'], `bytes ${start}-${end}/${data.length}`);
+    const expected = createHash('sha256').update(data.subarray(start, end + 1)).digest('hex');
+    assert.deepEqual(await digestOfBody(ranged), { digest: `sha256:${expected}`, bytes: end - start + 1 });
+  });
+
+  it('a client that goes away mid-pull leaves the server serving the next pull in full', async (t) => {
+    const app = await testApp(t);
+    const data = patternBytes(24 * MiB, 7);
+    const blob = await pushBlob(app, 'acme/big', data);
+    const base = await app.listen();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const response = await get(`${base}/v2/acme/big/blobs/${blob.digest}`);
+      assert.equal(response.statusCode, 200);
+      await new Promise<void>((resolve) => response.once('data', () => resolve()));
+      response.destroy();
+    }
+    const hex = blob.digest.slice('sha256:'.length);
+    for (let wait = 0; wait < 50 && (await openFiles(hex)).length > 0; wait++) await sleep(20);
+    assert.deepEqual(await openFiles(hex), [], 'the aborted pulls closed the blob file');
+    const complete = await get(`${base}/v2/acme/big/blobs/${blob.digest}`);
+    assert.deepEqual(await digestOfBody(complete), { digest: blob.digest, bytes: data.length });
+    const health = await get(`${base}/healthz`);
+    assert.equal(health.statusCode, 200);
+    health.resume();
+  });
+});
