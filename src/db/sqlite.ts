@@ -1,28 +1,138 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteDialect,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type TransactionSettings,
+} from 'kysely';
 import { SqliteDataVersion, registerDataVersion } from './data-version.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database, Schema } from './schema.js';
+import { WalSync } from './wal-sync.js';
 
 /**
  * Opens the embedded metadata database in `dataDir`. WAL lets the CLI read and write while the
- * server runs; `synchronous = FULL` makes a committed transaction survive power loss, which the
- * registry promises for every acknowledged push.
+ * server runs. Every committed transaction survives power loss before the query that committed
+ * it resolves, which the registry promises for every acknowledged push; the WAL is synced in the
+ * thread pool rather than inside COMMIT (see `WalSync`).
  */
 export async function openSqlite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
-  const connection = new SQLite(path.join(dataDir, 'berth.db'));
+  const file = path.join(dataDir, 'berth.db');
+  const connection = new SQLite(file);
   connection.pragma('journal_mode = WAL');
-  connection.pragma('synchronous = FULL');
+  connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
   const version = new SqliteDataVersion(connection);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection, version) }) });
+  const wal = new WalSync(`${file}-wal`);
+  const database = withStatementCache(connection, () => {
+    version.writing();
+    wal.wrote();
+  });
+  const db = new Kysely<Schema>({ dialect: new DurableSqliteDialect(database, connection, wal) });
   registerDataVersion(db, version);
   await migrateToLatest(db as Kysely<unknown>);
   return db;
+}
+
+/** Kysely's SQLite dialect, whose queries resolve only once what they committed is durable. */
+class DurableSqliteDialect extends SqliteDialect {
+  constructor(
+    database: SqliteDatabase,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    return new DurableDriver(super.createDriver(), this.connection, this.wal);
+  }
+}
+
+class DurableDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new DurableConnection(await this.inner.acquireConnection(), this.connection, this.wal);
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.inner.beginTransaction(connection, settings);
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(connection);
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(connection);
+  }
+
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.savepoint)(connection, name, compile);
+  }
+
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.rollbackToSavepoint)(connection, name, compile);
+  }
+
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.releaseSavepoint)(connection, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as DurableConnection).inner);
+  }
+
+  async destroy(): Promise<void> {
+    await this.wal.close();
+    await this.inner.destroy();
+  }
+
+  private required<F extends (...args: never[]) => Promise<void>>(method: F | undefined): F {
+    if (!method) throw new Error('the SQLite driver lacks savepoints');
+    return method.bind(this.inner) as F;
+  }
+}
+
+/**
+ * Runs a query and, when it left committed writes behind (an autocommit write, or the COMMIT of a
+ * transaction), waits for them to be durable while still holding the connection.
+ */
+class DurableConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.inner.executeQuery<R>(query);
+    if (this.wal.pending && !this.connection.inTransaction) await this.wal.sync();
+    return result;
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
 }
 
 /** Distinct statements kept prepared; queries with `in (...)` lists of varying length make more. */
@@ -31,10 +141,10 @@ const maxCachedStatements = 512;
 /**
  * Kysely prepares every query afresh; preparing costs as much as running the small queries on the
  * registry's hot paths, so prepared statements are kept by their SQL text. Reuse is safe because
- * better-sqlite3 runs each statement to completion synchronously. Statements that may write tell
- * the data version before they run.
+ * better-sqlite3 runs each statement to completion synchronously. Statements that may write call
+ * `writing` before they run.
  */
-function withStatementCache(connection: SQLite.Database, version: SqliteDataVersion): SqliteDatabase {
+function withStatementCache(connection: SQLite.Database, writing: () => void): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => connection.close(),
@@ -43,7 +153,7 @@ function withStatementCache(connection: SQLite.Database, version: SqliteDataVers
       if (!statement) {
         if (statements.size >= maxCachedStatements) statements.clear();
         const prepared = connection.prepare(sql);
-        statement = prepared.readonly ? prepared : countingWrites(prepared, version);
+        statement = prepared.readonly ? prepared : announcingWrites(prepared, writing);
         statements.set(sql, statement);
       }
       return statement;
@@ -51,19 +161,19 @@ function withStatementCache(connection: SQLite.Database, version: SqliteDataVers
   };
 }
 
-function countingWrites(statement: SQLite.Statement, version: SqliteDataVersion): SqliteStatement {
+function announcingWrites(statement: SQLite.Statement, writing: () => void): SqliteStatement {
   return {
     reader: statement.reader,
     all(parameters) {
-      version.writing();
+      writing();
       return statement.all(parameters);
     },
     run(parameters) {
-      version.writing();
+      writing();
       return statement.run(parameters);
     },
     iterate(parameters) {
-      version.writing();
+      writing();
       return statement.iterate(parameters);
     },
   };

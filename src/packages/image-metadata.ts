@@ -51,6 +51,13 @@ export function imageMetadata(sources: ReadonlyArray<Readonly<Record<string, unk
   return metadata;
 }
 
+/** The metadata as the annotations it was read from, so that it can be a source again. */
+export function metadataAnnotations(metadata: ImageMetadata): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) if (value !== undefined) annotations[prefix + key] = value;
+  return annotations;
+}
+
 /** Cuts to at most `max` characters (code points), never splitting a surrogate pair. */
 export function truncateCharacters(text: string, max: number): string {
   const characters = Array.from(text);

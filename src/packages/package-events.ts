@@ -6,12 +6,9 @@ import type { ManifestEvents, PushRecord, PushedManifestEvent } from '../registr
 import type { RegistryMetadata } from '../registry/metadata.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { DownloadCounter } from './download-counter.js';
-import { type ImageMetadata, configLabels, imageMetadata } from './image-metadata.js';
+import { ConfigLabels } from './config-labels.js';
+import { type ImageMetadata, imageMetadata } from './image-metadata.js';
 import type { PackageService } from './package-service.js';
-
-/** Image configurations larger than this are not read for labels (they are a few KiB in practice). */
-const maxConfigBytes = 1024 * 1024;
-const configMediaTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
 /** Links packages to source repositories (see source-repositories.ts). */
 export interface SourceLinker {
@@ -27,13 +24,17 @@ export interface SourceLinker {
  * metadata. Downloads are counted in memory (see DownloadCounter).
  */
 export class PackageEvents implements ManifestEvents {
+  private readonly configLabels: ConfigLabels;
+
   constructor(
     private readonly packages: PackageService,
     private readonly metadata: RegistryMetadata,
-    private readonly store: BlobStore,
+    store: BlobStore,
     private readonly downloads: DownloadCounter,
     private readonly links?: SourceLinker,
-  ) {}
+  ) {
+    this.configLabels = new ConfigLabels(store);
+  }
 
   async pushing(event: PushedManifestEvent): Promise<PushRecord> {
     const { manifest } = event;
@@ -92,7 +93,7 @@ export class PackageEvents implements ManifestEvents {
   private async readMetadata(name: RepositoryName, manifest: ParsedManifest): Promise<ImageMetadata> {
     const sources: Array<Record<string, unknown> | undefined> = [manifest.annotations];
     if (manifest.kind === 'image') {
-      sources.push(await this.labels(manifest.config));
+      sources.push(await this.configLabels.of(manifest.config));
       return imageMetadata(sources);
     }
     for (const child of manifest.manifests) {
@@ -100,23 +101,9 @@ export class PackageEvents implements ManifestEvents {
       const stored = await this.metadata.manifestByDigest(name, child.digest);
       if (!stored) continue;
       const parsed = safeJson(stored.content) as { annotations?: Record<string, unknown>; config?: Descriptor } | undefined;
-      sources.push(parsed?.annotations, await this.labels(parsed?.config));
+      sources.push(parsed?.annotations, await this.configLabels.of(parsed?.config));
     }
     return imageMetadata(sources);
-  }
-
-  private async labels(config: Descriptor | undefined): Promise<Record<string, unknown> | undefined> {
-    if (!config || !configMediaTypes.has(config.mediaType) || config.size > maxConfigBytes) return undefined;
-    const size = await this.store.stat(config.digest);
-    if (size === undefined || size > maxConfigBytes) return undefined;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of this.store.read(config.digest) as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > maxConfigBytes) return undefined;
-      chunks.push(chunk);
-    }
-    return configLabels(safeJson(Buffer.concat(chunks)));
   }
 }
 

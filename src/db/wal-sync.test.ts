@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { tempDatabase } from './temp-database.js';
+import { WalSync } from './wal-sync.js';
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-wal-sync-'));
+after(() => rm(dir, { recursive: true, force: true }));
+const wal = path.join(dir, 'test.db-wal');
+await writeFile(wal, 'frames');
+
+/** A sync that waits until released; `started` holds the release of each sync begun. */
+function controlledSync() {
+  const started: Array<() => void> = [];
+  const sync = () => new Promise<void>((resolve) => started.push(resolve));
+  return { sync, started };
+}
+
+/** Lets the event loop run until `count` syncs have begun (the WAL is opened first), or gives up. */
+async function syncsBegun(started: unknown[], count: number): Promise<void> {
+  for (let turn = 0; turn < 100 && started.length < count; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+describe('WalSync', () => {
+  it('resolves a waiter only after a sync that began after its write', async () => {
+    const { sync, started } = controlledSync();
+    const durability = new WalSync(wal, sync);
+    durability.wrote();
+    let firstDone = false;
+    const first = durability.sync().then(() => {
+      firstDone = true;
+    });
+    await syncsBegun(started, 1);
+    assert.equal(started.length, 1);
+    durability.wrote();
+    let secondDone = false;
+    const second = durability.sync().then(() => {
+      secondDone = true;
+    });
+    started[0]?.();
+    await first;
+    assert.equal(firstDone, true);
+    await syncsBegun(started, 2);
+    assert.equal(secondDone, false, 'the first sync began before the second write');
+    assert.equal(started.length, 2);
+    started[1]?.();
+    await second;
+    assert.equal(durability.pending, false);
+    await durability.close();
+  });
+
+  it('lets concurrent waiters for the same writes share one sync', async () => {
+    const { sync, started } = controlledSync();
+    const durability = new WalSync(wal, sync);
+    durability.wrote();
+    durability.wrote();
+    const waiters = [durability.sync(), durability.sync(), durability.sync()];
+    await syncsBegun(started, 2);
+    assert.equal(started.length, 1);
+    started[0]?.();
+    await Promise.all(waiters);
+    await durability.sync();
+    assert.equal(started.length, 1, 'nothing new was written, so nothing more is synced');
+    await durability.close();
+  });
+
+  it('fails the waiters of a failed sync, and every later sync', async () => {
+    let calls = 0;
+    const durability = new WalSync(wal, async () => {
+      calls++;
+      throw Object.assign(new Error('write-back failed'), { code: 'EIO' });
+    });
+    durability.wrote();
+    await assert.rejects(durability.sync(), { code: 'EIO' });
+    durability.wrote();
+    await assert.rejects(durability.sync(), { code: 'EIO' });
+    assert.equal(calls, 1, 'after a failure nothing is promised, so no sync is tried again');
+    await durability.close();
+  });
+});
+
+describe('the SQLite connection', () => {
+  it('commits with synchronous = NORMAL, leaving the WAL sync to WalSync', async (t) => {
+    const db = await tempDatabase(t);
+    const { rows } = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
+    assert.equal(rows[0]?.synchronous, 1);
+    await db.insertInto('repositories').values({ name: 'acme/app', created_at: new Date().toISOString() }).execute();
+    const inserted = await db.transaction().execute(async (trx) => {
+      await trx.insertInto('repositories').values({ name: 'acme/other', created_at: new Date().toISOString() }).execute();
+      return trx.selectFrom('repositories').select('name').orderBy('name').execute();
+    });
+    assert.deepEqual(inserted.map((row) => row.name), ['acme/app', 'acme/other']);
+  });
+});
