@@ -68,9 +68,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     db,
     store,
     { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
-    (metadata) => {
+    ({ metadata, blobs }) => {
       packages = new PackageService(db, metadata);
-      return new PackageEvents(packages, metadata, store, downloads, sourceRepositories);
+      return new PackageEvents(packages, metadata, blobs, downloads, sourceRepositories);
     },
   );
   if (!packages) throw new Error('the package service was not created');

@@ -255,6 +255,11 @@ export const migrations: Record<string, Migration> = {
         join packages p on p.name = r.name`.execute(db);
     },
   },
+  '0004-inline-blobs': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('blobs').addColumn('content', 'blob').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -9,11 +9,15 @@ export interface RepositoriesTable {
   created_at: Timestamp;
 }
 
-/** One row per stored blob; the bytes live in the blob store under the digest. */
+/**
+ * One row per stored blob. The bytes of a small blob are kept here (`content`), committed with
+ * the row; those of the others live in the blob store under the digest.
+ */
 export interface BlobsTable {
   digest: string;
   size: number;
   created_at: Timestamp;
+  content: Generated<Uint8Array | null>;
 }
 
 /** Which repositories may see a blob: it was pushed or mounted there. */

@@ -1,6 +1,6 @@
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobService } from '../registry/blob-service.js';
 import { configLabels, imageMetadata, metadataAnnotations } from './image-metadata.js';
 
 /** Image configurations larger than this are not read for labels (they are a few KiB in practice). */
@@ -18,7 +18,7 @@ export class ConfigLabels {
   private readonly remembered = new Map<Digest, Record<string, string> | undefined>();
 
   constructor(
-    private readonly store: BlobStore,
+    private readonly blobs: Pick<BlobService, 'content'>,
     private readonly capacity = 1024,
   ) {}
 
@@ -31,30 +31,15 @@ export class ConfigLabels {
       this.remembered.set(config.digest, labels);
       return labels;
     }
-    const content = await this.read(config.digest);
-    // A configuration that is not stored yet may be pushed later: only a read one is remembered.
+    // Larger than it said it was, or not JSON: no labels. Not stored yet: not remembered either,
+    // since it may be pushed later.
+    const content = await this.blobs.content(config.digest, maxConfigBytes);
     if (content === undefined) return undefined;
     const labels = metadataAnnotations(imageMetadata([configLabels(safeJson(content))]));
     const kept = Object.keys(labels).length > 0 ? labels : undefined;
     this.remembered.set(config.digest, kept);
     if (this.remembered.size > this.capacity) this.remembered.delete(this.remembered.keys().next().value as Digest);
     return kept;
-  }
-
-  private async read(digest: Digest): Promise<Buffer | undefined> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of this.store.read(digest) as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > maxConfigBytes) return Buffer.alloc(0);
-        chunks.push(chunk);
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    return Buffer.concat(chunks, total);
   }
 }
 

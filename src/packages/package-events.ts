@@ -4,7 +4,7 @@ import { isImageManifestMediaType } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { ManifestEvents, PushRecord, PushedManifestEvent } from '../registry/manifest-events.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobService } from '../registry/blob-service.js';
 import type { DownloadCounter } from './download-counter.js';
 import { ConfigLabels } from './config-labels.js';
 import { type ImageMetadata, imageMetadata } from './image-metadata.js';
@@ -29,11 +29,11 @@ export class PackageEvents implements ManifestEvents {
   constructor(
     private readonly packages: PackageService,
     private readonly metadata: RegistryMetadata,
-    store: BlobStore,
+    blobs: BlobService,
     private readonly downloads: DownloadCounter,
     private readonly links?: SourceLinker,
   ) {
-    this.configLabels = new ConfigLabels(store);
+    this.configLabels = new ConfigLabels(blobs);
   }
 
   async pushing(event: PushedManifestEvent): Promise<PushRecord> {

@@ -2,6 +2,8 @@ import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobSender, BlobStore, ByteRange } from '../storage/blob-store.js';
+import { BufferSender } from '../storage/buffer-sender.js';
+import { readAtMost } from '../streams/read-at-most.js';
 import type { RegistryMetadata } from './metadata.js';
 
 /**
@@ -23,10 +25,27 @@ export class BlobService {
 
   async open(name: RepositoryName, digest: Digest, range?: ByteRange): Promise<BlobSender> {
     await this.size(name, digest);
+    const inline = await this.metadata.inlineContent(digest);
+    if (inline) return new BufferSender(range ? inline.subarray(range.start, range.end + 1) : inline);
     // The metadata is written after the bytes, so a missing file means it was removed by hand.
     const blob = await this.store.open(digest, range);
     if (!blob) throw blobUnknown(digest);
     return blob;
+  }
+
+  /**
+   * The whole content of a stored blob of at most `maxBytes` (an image configuration), whichever
+   * repository holds it; undefined when it is not stored, an empty buffer when it is larger.
+   */
+  async content(digest: Digest, maxBytes: number): Promise<Buffer | undefined> {
+    const inline = await this.metadata.inlineContent(digest);
+    if (inline) return inline.length <= maxBytes ? inline : Buffer.alloc(0);
+    try {
+      return (await readAtMost(this.store.read(digest), maxBytes)) ?? Buffer.alloc(0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /** Removes the blob from the repository; the bytes go when no repository needs them (GC). */

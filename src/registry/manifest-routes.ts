@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
 import { maxManifestBytes } from '../oci/manifest.js';
+import { readAtMost } from '../streams/read-at-most.js';
 import { type RegistryHandler, declaredLength } from './route-context.js';
 
 /** `GET` and `HEAD /v2/<name>/manifests/<reference>`: the exact bytes pushed, as their media type. */
@@ -20,7 +20,8 @@ export const getManifest: RegistryHandler = async ({ services }, request, reply,
 export const putManifest: RegistryHandler = async ({ services, authorizer }, request, reply, { name, reference }) => {
   const length = declaredLength(request);
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
-  const content = await readBounded(request.raw, maxManifestBytes);
+  const content = await readAtMost(request.raw, maxManifestBytes);
+  if (!content) throw manifestTooLarge();
   const pushed = await services.manifests.push(name, reference, content, request.headers['content-type'], await authorizer.actor(request));
   reply.code(201).headers({
     Location: `/v2/${name}/manifests/${pushed.digest}`,
@@ -36,18 +37,6 @@ export const deleteManifest: RegistryHandler = async ({ services }, _request, re
   await services.manifests.delete(name, reference);
   return reply.code(202).header('Content-Length', 0).send();
 };
-
-/** Buffers a request body of at most `limit` bytes; manifests are small, blobs never come here. */
-async function readBounded(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw manifestTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
-}
 
 function manifestTooLarge(): RegistryError {
   // Closing the connection spares reading the rest of an oversized body.

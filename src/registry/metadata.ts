@@ -40,6 +40,13 @@ export function newManifest(digest: Digest, content: Buffer, parsed: ParsedManif
   };
 }
 
+export interface LinkedBlob {
+  /** The upload session the blob came from, which ends with the link. */
+  completedUpload?: string;
+  /** The bytes of a small blob, kept with its row instead of in the blob store. */
+  content?: Buffer;
+}
+
 export interface Referrer {
   digest: Digest;
   mediaType: string;
@@ -80,14 +87,16 @@ export class RegistryMetadata {
   }
 
   /**
-   * Records a committed blob as visible in the repository and, when it came from an upload
-   * session, ends that session in the same transaction.
+   * Records a blob as visible in the repository: one committed to the blob store, or a small one
+   * whose `content` is kept here, durable with the row. A blob that came from an upload session
+   * ends that session in the same transaction.
    */
-  async linkBlob(name: RepositoryName, digest: Digest, size: number, completedUpload?: string): Promise<void> {
+  async linkBlob(name: RepositoryName, digest: Digest, size: number, { completedUpload, content }: LinkedBlob = {}): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
+      // A blob stored before keeps its bytes where they are; these are the same bytes.
       await trx
         .insertInto('blobs')
-        .values({ digest, size, created_at: now })
+        .values({ digest, size, created_at: now, content: content ?? null })
         .onConflict((c) => c.column('digest').doNothing())
         .execute();
       await trx
@@ -97,6 +106,13 @@ export class RegistryMetadata {
         .execute();
       if (completedUpload !== undefined) await trx.deleteFrom('uploads').where('id', '=', completedUpload).execute();
     });
+  }
+
+  /** The bytes of a small blob kept in the metadata, or undefined when they are in the blob store. */
+  async inlineContent(digest: Digest): Promise<Buffer | undefined> {
+    const [row] = await this.reads.inlineContent(digest);
+    if (!row?.content) return undefined;
+    return Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content);
   }
 
   /** Size of a blob visible in the repository. */
@@ -334,6 +350,9 @@ function pullQueries(db: Database) {
         .select('blobs.size')
         .where('repositories.name', '=', name)
         .where('repository_blobs.digest', '=', digest),
+    ),
+    inlineContent: preparedQuery<{ content: Uint8Array | null }, [Digest]>(db, (digest) =>
+      db.selectFrom('blobs').select('content').where('digest', '=', digest),
     ),
     manifestByDigest: preparedQuery<ManifestRow, [RepositoryName, Digest]>(db, (name, digest) =>
       db

@@ -14,18 +14,19 @@ export interface RegistryServices {
   manifests: ManifestService;
 }
 
-/** `events` is built over the metadata, for listeners (packages) that read it too. */
+/** `events` is built over the metadata and blobs, for listeners (packages) that read them too. */
 export function createRegistryServices(
   db: Database,
   store: BlobStore,
   limits: UploadLimits,
-  events?: (metadata: RegistryMetadata) => ManifestEvents,
+  events?: (services: Pick<RegistryServices, 'metadata' | 'blobs'>) => ManifestEvents,
 ): RegistryServices {
   const metadata = new RegistryMetadata(db);
+  const blobs = new BlobService(store, metadata);
   return {
     metadata,
-    blobs: new BlobService(store, metadata),
+    blobs,
     uploads: new UploadService(store, metadata, limits),
-    manifests: new ManifestService(metadata, events?.(metadata)),
+    manifests: new ManifestService(metadata, events?.({ metadata, blobs })),
   };
 }

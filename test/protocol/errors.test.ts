@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { built, errorCode, mediaTypes, ociErrorCodes, pushBlob, pushImage, putManifest, sha256, startUpload, testApp, withDigest } from './test-app.js';
+import { built, errorCode, mediaTypes, ociErrorCodes, patternBytes, pushBlob, pushImage, putManifest, sha256, startUpload, testApp, withDigest } from './test-app.js';
 
 describe('the OCI error envelope', () => {
   it('every protocol error answers {"errors":[{code,message}]} as application/json with a code from the spec list', async (t) => {
@@ -53,7 +53,8 @@ describe('the OCI error envelope', () => {
 
   it('a blob whose file was removed from disk answers 404 BLOB_UNKNOWN, not 500', async (t) => {
     const app = await testApp(t);
-    const blob = await pushBlob(app, 'acme/app', 'soon gone');
+    // Larger than the blobs kept in the metadata, so that it is a file.
+    const blob = await pushBlob(app, 'acme/app', patternBytes(100 * 1024));
     const hex = blob.digest.slice('sha256:'.length);
     await rm(path.join(app.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex));
     const res = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}` });

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { inlineBlobBytes } from '../../src/registry/upload-service.js';
+import { errorCode, patternBytes, pushBlob, sha256, startUpload, testApp, withDigest } from './test-app.js';
+
+/** Every file under the data directory's blob and upload areas. */
+async function storedFiles(dataDir: string): Promise<string[]> {
+  const entries = await readdir(dataDir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dataDir, path.join(entry.parentPath, entry.name)))
+    .filter((file) => file.startsWith('blobs') || file.startsWith('uploads'));
+}
+
+describe('small blobs, kept in the metadata database', () => {
+  it(`a monolithic POST of ${inlineBlobBytes} bytes writes no file, and GET, HEAD and ranges serve it`, async (t) => {
+    const app = await testApp(t);
+    const data = patternBytes(inlineBlobBytes, 3);
+    const blob = await pushBlob(app, 'acme/app', data);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}` });
+    assert.equal(get.statusCode, 200);
+    assert.deepEqual(get.rawPayload, data);
+    const head = await app.inject({ method: 'HEAD', url: `/v2/acme/app/blobs/${blob.digest}` });
+    assert.equal(head.headers['content-length'], String(data.length));
+    assert.equal(head.body, '');
+    const ranged = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}`, headers: { range: 'bytes=100-199' } });
+    assert.equal(ranged.statusCode, 206);
+    assert.deepEqual(ranged.rawPayload, data.subarray(100, 200));
+  });
+
+  it('one byte more is stored as a file', async (t) => {
+    const app = await testApp(t);
+    const blob = await pushBlob(app, 'acme/app', patternBytes(inlineBlobBytes + 1, 4));
+    const files = await storedFiles(app.dataDir);
+    assert.deepEqual(files, [path.join('blobs', 'sha256', blob.digest.slice(7, 9), blob.digest.slice(7))]);
+  });
+
+  it('an empty blob is served as 0 bytes', async (t) => {
+    const app = await testApp(t);
+    const blob = await pushBlob(app, 'acme/app', Buffer.alloc(0));
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}` });
+    assert.equal(get.statusCode, 200);
+    assert.equal(get.headers['content-length'], '0');
+    assert.equal(get.rawPayload.length, 0);
+  });
+
+  it('a small POST with the wrong digest answers 400 DIGEST_INVALID and stores nothing', async (t) => {
+    const app = await testApp(t);
+    const res = await app.inject({ method: 'POST', url: `/v2/acme/app/blobs/uploads/?digest=${sha256('other')}`, payload: 'these bytes' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(errorCode(res), 'DIGEST_INVALID');
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256('these bytes')}` });
+    assert.equal(get.statusCode, 404);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+  });
+
+  it('an upload session finished with PUT keeps a small blob in the metadata and removes its upload file', async (t) => {
+    const app = await testApp(t);
+    const data = Buffer.from('config bytes, pushed in two chunks');
+    const location = await startUpload(app, 'acme/app');
+    const first = await app.inject({ method: 'PATCH', url: location, headers: { 'content-range': '0-9' }, payload: data.subarray(0, 10) });
+    assert.equal(first.statusCode, 202);
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(data)), headers: { 'content-range': `10-${data.length - 1}` }, payload: data.subarray(10) });
+    assert.equal(put.statusCode, 201);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+  });
+
+  it('mounts into another repository, and survives a restart', async (t) => {
+    const first = await testApp(t);
+    const blob = await pushBlob(first, 'acme/one', 'a small layer');
+    const mount = await first.inject({ method: 'POST', url: `/v2/acme/two/blobs/uploads/?mount=${blob.digest}&from=acme/one` });
+    assert.equal(mount.statusCode, 201);
+    await first.close();
+    const second = await testApp(t, { dataDir: first.dataDir });
+    for (const name of ['acme/one', 'acme/two']) {
+      const get = await second.inject({ method: 'GET', url: `/v2/${name}/blobs/${blob.digest}` });
+      assert.equal(get.statusCode, 200);
+      assert.equal(get.body, 'a small layer');
+    }
+  });
+});
