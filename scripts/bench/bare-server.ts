@@ -2,19 +2,19 @@
  * Bare Node servers that bound what Berth can do on this machine, run in their own process:
  * - HTTP `GET|HEAD|POST /ok`: 200 at once (a POST body is drained): the load client's ceiling.
  * - HTTP `POST /ingest[?keep=1]`: sha256 while appending to a file, fsync, 201 with the digest.
- * - HTTP `GET /blob[?hwm=bytes]`: streams the last kept upload from disk (read size `hwm`, default 64 KiB).
+ * - HTTP `GET /blob`: sends the last kept upload from disk as Berth sends a blob (two reused buffers).
  * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
  * Prints `{"http":port,"tcp":port}` on stdout once listening.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppendWriter } from '../../src/storage/fs/append-writer.js';
+import { FileSender } from '../../src/storage/fs/file-sender.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: bare-server <data-dir>');
@@ -67,12 +67,11 @@ const server = http.createServer((request, response) => {
     return;
   }
   if (url.startsWith('/blob')) {
-    const file = path.join(dir, 'blob');
-    stat(file).then(async (info) => {
-      response.writeHead(200, { 'Content-Length': info.size, 'Content-Type': 'application/octet-stream' });
-      if (request.method === 'HEAD') return void response.end();
-      const hwm = Number(/[?&]hwm=(\d+)/.exec(url)?.[1] ?? 64 * 1024);
-      await pipeline(createReadStream(file, { highWaterMark: hwm }), response);
+    open(path.join(dir, 'blob'), 'r').then(async (handle) => {
+      const { size } = await handle.stat();
+      response.writeHead(200, { 'Content-Length': size, 'Content-Type': 'application/octet-stream' });
+      await (request.method === 'HEAD' ? handle.close() : new FileSender(handle, 0, size - 1).sendTo(response));
+      response.end();
     }, fail).catch(fail);
     return;
   }
