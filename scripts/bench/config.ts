@@ -16,6 +16,9 @@ export interface BenchConfig {
   readConcurrency: number;
   tagCount: number;
   tagPage: number;
+  /** Berth only: tags of the repository whose reads must cost what a small one's do, and repositories listed by _catalog. */
+  scaleTagCount: number;
+  scaleRepositoryCount: number;
   /** Sequential full tags-list requests per round (their median is reported). */
   tagListRepeats: number;
   bigBytes: number;
@@ -42,6 +45,8 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     readConcurrency: 64,
     tagCount: quick ? 2000 : 10_000,
     tagPage: 100,
+    scaleTagCount: quick ? 5000 : 100_000,
+    scaleRepositoryCount: quick ? 1000 : 10_000,
     tagListRepeats: quick ? 3 : 10,
     bigBytes: quick ? 512 * MiB : 2048 * MiB,
     loopbackBytes: quick ? 256 * MiB : 1024 * MiB,

@@ -3,9 +3,10 @@ import { open, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
-import { type HttpClient, runForDuration, runPool } from './http-client.js';
+import { type HttpClient, runPool } from './http-client.js';
 import type { RoundFigures } from './scenarios.js';
-import { MiB, percentile, secondsSince } from './stats.js';
+import { MiB, secondsSince } from './stats.js';
+import { ab } from './ab.js';
 
 /** sha256 over `data` in 1 MiB updates, as a streamed upload is hashed (node:crypto). */
 export function sha256Rate(data: Buffer): RoundFigures {
@@ -81,22 +82,20 @@ export async function barePull(client: HttpClient, config: BenchConfig): Promise
 }
 
 /**
- * The load client's own ceiling against a server that answers 200 at once: GETs at the read
- * scenarios' concurrency and time, and 4 KiB POSTs at the small-push concurrency.
+ * The load clients' own ceilings against a server that answers 200 at once: ApacheBench's GETs at the read
+ * scenarios' concurrency and time, and the bench client's 4 KiB POSTs at the small-push concurrency.
  */
 export async function clientCeiling(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
-  const reads = await runForDuration(config.readSeconds * 1000, config.readConcurrency, async () => {
-    await client.expect(200, { method: 'GET', url: '/ok' });
-  });
+  const reads = await ab({ url: `${client.origin}/ok`, method: 'GET', headers: {}, seconds: config.readSeconds, connections: config.readConcurrency });
   const body = Buffer.alloc(config.smallBytes, 1);
   const start = performance.now();
   await runPool(config.smallCount, config.smallConcurrency, async () => {
     await client.expect(200, { method: 'POST', url: '/ok', headers: { 'Content-Length': body.length }, body });
   });
   return {
-    ceilingGetRate: reads.count / reads.seconds,
-    ceilingGetP50: percentile(reads.latencies, 50),
-    ceilingGetP99: percentile(reads.latencies, 99),
+    ceilingGetRate: reads.rate,
+    ceilingGetP50: reads.p50,
+    ceilingGetP99: reads.p99,
     ceilingPostRate: config.smallCount / secondsSince(start),
   };
 }

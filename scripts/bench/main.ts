@@ -2,7 +2,7 @@
  * `npm run bench`: Berth against CNCF Distribution and the machine's limits, on loopback.
  * See docs/performance.md for what it measures and the last results. Environment:
  *   BENCH_ROUNDS (default 3; 1 with BENCH_QUICK), BENCH_QUICK=1 (small sizes, under two minutes),
- *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,big (a subset),
+ *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,tokens,scale,big (a subset),
  *   BENCH_BERTH_USER / BENCH_BERTH_TOKEN (credentials for Berth when it requires them),
  *   BENCH_BERTH_NODE_ARGS (extra node flags for Berth, e.g. --cpu-prof), BENCH_OUTPUT (report
  *   file; full runs default to docs/performance.md, quick runs print only), BENCH_KEEP=1 (keep data).
@@ -20,13 +20,13 @@ import {
   repoRoot,
   resetPeakRss,
   startBareServer,
-  ensureDistributionInstalled,
+  ensureBenchToolsInstalled,
   startBerth,
   startDistribution,
   stopProcess,
 } from './processes.js';
 import { type Credentials, RegistryClient, type RegistryKind } from './registry-client.js';
-import { type Results, machineTable, resultsTable, roundsTable, summarize } from './report.js';
+import { type Results, machineTable, resultsTable, roundsTable, scaleTable, summarize } from './report.js';
 import {
   BenchData,
   type Prepared,
@@ -35,6 +35,9 @@ import {
   manifestPuts,
   manifestReads,
   prepare,
+  prepareScale,
+  type ScaleSetup,
+  scale,
   pull,
   pushChunked,
   pushMonolithic,
@@ -46,7 +49,7 @@ import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load
 import { GiB, MiB, formatNumber } from './stats.js';
 
 const config = benchConfig();
-const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'big'];
+const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'scale', 'big'];
 const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : allScenarios);
 for (const name of selected) if (!allScenarios.includes(name)) throw new Error(`unknown scenario ${name}; known: ${allScenarios.join(',')}`);
 const runStart = performance.now();
@@ -113,7 +116,7 @@ async function main(): Promise<void> {
   let cpuBefore: CpuSnapshot | undefined;
   let foreign = Number.NaN;
   try {
-    await ensureDistributionInstalled();
+    await ensureBenchToolsInstalled();
     const berth = await startBerth(dirs.berth, dirs.logs);
     started.push(berth);
     const distribution = await startDistribution(dirs.distribution, dirs.logs);
@@ -139,6 +142,13 @@ async function main(): Promise<void> {
       const start = performance.now();
       target.prepared = await prepare(target.client, config);
       log(`${target.kind}: setup (${config.tagCount} tags) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
+    let scaleSetup: ScaleSetup | undefined;
+    const berthTarget = targets.find((target) => target.kind === 'berth') as Target;
+    if (selected.has('scale')) {
+      const start = performance.now();
+      scaleSetup = await prepareScale(berthTarget.client, config);
+      log(`berth: scale setup (${config.scaleTagCount} tags, ${config.scaleRepositoryCount} repositories) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
     }
     const berthClient = targets[0]?.client;
     berthAuth = berthClient?.authenticated ? (berthClient.tokenRealm ? `on (Bearer token from ${berthClient.tokenRealm.realm})` : 'on (credential sent on every request)') : 'off (anonymous push and pull; no credentials given)';
@@ -173,8 +183,13 @@ async function main(): Promise<void> {
       if (selected.has('reads')) await each('manifest reads', (target) => manifestReads(target.client, config, target.prepared as Prepared));
       if (selected.has('bigReads')) await each(`manifest GET, ${config.tagCount} tags`, (target) => manifestReads(target.client, config, target.prepared as Prepared, 'big'));
       if (selected.has('tags')) await each('tags lists', (target) => tagsLists(target.client, config));
+      if (scaleSetup) {
+        await berthTarget.client.refreshAuthorizations();
+        const figures = await scale(berthTarget.client, config, berthTarget.prepared as Prepared, scaleSetup);
+        record(results.berth, figures);
+        log(`round ${round + 1} scale berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      }
       if (selected.has('tokens')) {
-        const berthTarget = targets.find((target) => target.kind === 'berth') as Target;
         await berthTarget.client.refreshAuthorizations();
         const figures = await tokenIssues(berthTarget.client, config);
         record(results.berth, figures);
@@ -240,7 +255,7 @@ async function main(): Promise<void> {
     '- Servers (started by the bench, stopped by pid):',
     ...commands.map((command) => `  - \`${command}\``),
     '  - Distribution config: filesystem storage in a temp dir, `storage.delete.enabled: true`, `storage.cache.blobdescriptor: inmemory` (as in Debian\'s default config), log level warn, access log off.',
-    '- Client: one node:http Agent per server (keepAlive, maxSockets 128), in the bench process on the same CPUs as the servers.',
+    '- Clients: manifest GET and HEAD are loaded by ApacheBench (`ab -k -c64 -t10`, Debian\'s apache2-utils; a 1 s run first warms up), after one request checked by the bench\'s own client; everything else by the bench process, with one node:http Agent per server (keepAlive, maxSockets 128). Both run on the same CPUs as the servers; their ceilings against a bare server are in the machine table.',
     '- Monolithic push: Berth gets `POST /blobs/uploads/?digest=` with the body (one request); Distribution 2.8 has no single-POST upload, so it gets `POST` then `PUT <location>?digest=` with the body. 4 KiB pushes use the same paths. Chunked: `POST`, `PATCH` with `Content-Range` per chunk, `PUT ?digest=` without a body.',
     '- Peak RSS is VmHWM from /proc/PID/status; for the big blob it is reset first (clear_refs 5) and read after the push and pull.',
     ...notes.map((note) => `- ${note}`),
@@ -248,6 +263,12 @@ async function main(): Promise<void> {
     '## Results',
     '',
     table,
+    '',
+    '## Cost that does not grow with size (Berth)',
+    '',
+    `The same figure on a small and a large case: a manifest GET in a repository of 10 tags and in one of ${config.scaleTagCount.toLocaleString('en-US')}; the first and the last tags page of that repository, and of \`_catalog\` over more than ${config.scaleRepositoryCount.toLocaleString('en-US')} repositories (n=${config.tagPage}, median of 21 requests each).`,
+    '',
+    scaleTable(results.berth, { small: 'Small', large: 'Large' }),
     '',
     '## Machine limits for the same work',
     '',
@@ -259,7 +280,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
-  process.stdout.write(`\n${table}\n\n${machineTable(results.machine)}\n`);
+  process.stdout.write(`\n${table}\n\n${scaleTable(results.berth, { small: 'Small', large: 'Large' })}\n\n${machineTable(results.machine)}\n`);
   const output = process.env.BENCH_OUTPUT ?? (config.quick || process.env.BENCH_SCENARIOS ? undefined : path.join(repoRoot, 'docs/performance.md'));
   if (output) {
     await mkdir(path.dirname(output), { recursive: true });

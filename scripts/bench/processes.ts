@@ -6,22 +6,30 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Credentials } from './registry-client.js';
+import { abBinary } from './ab.js';
 
 /** The repository root (this file runs from dist/scripts/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const distributionBinary = '/usr/bin/docker-registry';
 
-/** A server process the bench started; stopped by its pid only. */
-/** Installs Debian's docker-registry (CNCF Distribution) when it is missing; the bench runs as root. */
-export async function ensureDistributionInstalled(): Promise<void> {
-  if (existsSync(distributionBinary)) return;
+/**
+ * Installs what the bench runs that may be missing, from Debian: docker-registry (CNCF
+ * Distribution) and ApacheBench (apache2-utils, the read scenarios' load). The bench runs as root.
+ */
+export async function ensureBenchToolsInstalled(): Promise<void> {
+  const missing = [
+    ['docker-registry', distributionBinary],
+    ['apache2-utils', abBinary],
+  ].flatMap(([pkg, binary]) => (existsSync(binary as string) ? [] : [pkg as string]));
+  if (missing.length === 0) return;
   const run = promisify(execFile);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update'], { env, timeout: 600_000 });
-  await run('apt-get', ['install', '-y', 'docker-registry'], { env, timeout: 600_000 });
+  await run('apt-get', ['install', '-y', ...missing], { env, timeout: 600_000 });
 }
 
+/** A server process the bench started; stopped by its pid only. */
 export interface ServerProcess {
   name: string;
   pid: number;

@@ -34,6 +34,8 @@ export function sha256(data: Buffer): string {
 export class RegistryClient {
   /** `Authorization` header per repository, once obtained, with when it was obtained. */
   private readonly authorization = new Map<string, { header: string; at: number }>();
+  /** The token scope asked for each of them, when not the repository's own. */
+  private readonly scopes = new Map<string, string>();
   /** Set when the registry answered a Bearer challenge, so the token endpoint can be measured. */
   tokenRealm: { realm: string; service: string | undefined } | undefined;
 
@@ -57,7 +59,7 @@ export class RegistryClient {
    * answers a Bearer challenge at its realm (Basic user:token), a Basic challenge directly, or
    * sends a bare token as Bearer when no user is given.
    */
-  async authorize(repository: string): Promise<void> {
+  async authorize(repository: string, scope = `repository:${repository}:pull,push,delete`): Promise<void> {
     const held = this.authorization.get(repository);
     // Registry tokens live a few minutes: take a fresh one for a scenario if the held one is old.
     if (!this.credentials || (held && Date.now() - held.at < tokenReuseMs)) return;
@@ -76,12 +78,19 @@ export class RegistryClient {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
     if (!params.realm) throw new Error(`Bearer challenge without realm: ${challenge}`);
     this.tokenRealm = { realm: params.realm, service: params.service };
-    this.remember(repository, `Bearer ${await this.fetchToken(repository, basic)}`);
+    this.remember(repository, `Bearer ${await this.fetchToken(repository, basic, scope)}`);
+    this.scopes.set(repository, scope);
+  }
+
+  /** Basic credentials (user name and token), which Berth also takes on /v2 without a registry token. */
+  basicAuth(): Record<string, string> {
+    if (!this.credentials?.user) return {};
+    return { Authorization: `Basic ${Buffer.from(`${this.credentials.user}:${this.credentials.token}`).toString('base64')}` };
   }
 
   /** Takes fresh tokens for every repository whose token is getting old; run before each scenario. */
   async refreshAuthorizations(): Promise<void> {
-    for (const repository of [...this.authorization.keys()]) await this.authorize(repository);
+    for (const repository of [...this.authorization.keys()]) await this.authorize(repository, this.scopes.get(repository));
   }
 
   private remember(repository: string, header: string): void {
@@ -89,11 +98,11 @@ export class RegistryClient {
   }
 
   /** One token request at the realm (also the unit of the token-issue scenario). */
-  async fetchToken(repository: string, basic?: string): Promise<string> {
+  async fetchToken(repository: string, basic?: string, scope = `repository:${repository}:pull,push,delete`): Promise<string> {
     if (!this.tokenRealm || !this.credentials) throw new Error('no token realm');
     const url = new URL(this.tokenRealm.realm);
     if (this.tokenRealm.service) url.searchParams.set('service', this.tokenRealm.service);
-    url.searchParams.set('scope', `repository:${repository}:pull,push,delete`);
+    url.searchParams.set('scope', scope);
     const credentials = basic ?? `Basic ${Buffer.from(`${this.credentials.user ?? ''}:${this.credentials.token}`).toString('base64')}`;
     const response = await this.http.expect(200, { method: 'GET', url: url.toString(), headers: { Authorization: credentials } });
     const body = JSON.parse(response.body.toString()) as { token?: string; access_token?: string };
@@ -102,7 +111,8 @@ export class RegistryClient {
     return token;
   }
 
-  private auth(repository: string): Record<string, string> {
+  /** The `Authorization` header held for the repository, if any (for other load clients too). */
+  auth(repository: string): Record<string, string> {
     const held = this.authorization.get(repository);
     return held ? { Authorization: held.header } : {};
   }
@@ -163,11 +173,11 @@ export class RegistryClient {
     return response.bytes;
   }
 
-  async putManifest(repository: string, reference: string, content: Buffer, mediaType = ociManifestType): Promise<void> {
+  async putManifest(repository: string, reference: string, content: Buffer, mediaType = ociManifestType, auth = this.auth(repository)): Promise<void> {
     await this.http.expect(201, {
       method: 'PUT',
       url: `/v2/${repository}/manifests/${reference}`,
-      headers: { ...this.auth(repository), 'Content-Type': mediaType, 'Content-Length': content.length },
+      headers: { ...auth, 'Content-Type': mediaType, 'Content-Length': content.length },
       body: content,
     });
   }

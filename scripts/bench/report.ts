@@ -1,4 +1,4 @@
-import { type MetricDef, machineMetrics, metrics, targetText, verdict } from './metrics.js';
+import { type MetricDef, flatWithin, machineMetrics, metrics, scalePairs, targetText, verdict } from './metrics.js';
 import { formatNumber, median } from './stats.js';
 
 export type Figures = Record<string, number[]>;
@@ -49,6 +49,24 @@ export function resultsTable(rows: RowSummary[]): string {
   return lines.join('\n');
 }
 
+/** Berth's small and large cases side by side (see `scalePairs`); `sizes` names the two cases. */
+export function scaleTable(berth: Figures, sizes: { small: string; large: string }): string {
+  const lines = [
+    `| Figure | Unit | ${sizes.small} | ${sizes.large} | Large/small | Target | Verdict |`,
+    '|---|---|---:|---:|---:|---|---|',
+  ];
+  for (const pair of scalePairs) {
+    const small = median(berth[pair.small] ?? []);
+    const large = median(berth[pair.large] ?? []);
+    if (!Number.isFinite(small) || !Number.isFinite(large)) continue;
+    const ratio = large / small;
+    const flat = pair.better === 'higher' ? ratio >= 1 / flatWithin : ratio <= flatWithin;
+    const target = pair.better === 'higher' ? `>= ${(1 / flatWithin).toFixed(2)}x` : `<= ${flatWithin.toFixed(2)}x`;
+    lines.push(`| ${pair.label} | ${pair.unit} | ${formatNumber(small)} | ${formatNumber(large)} | ${ratio.toFixed(2)}x | ${target} | ${flat ? 'met' : 'missed'} |`);
+  }
+  return lines.join('\n');
+}
+
 export function machineTable(machine: Figures): string {
   const lines = ['| Machine limit | Unit | Median | Rounds |', '|---|---|---:|---|'];
   for (const metric of machineMetrics) {
@@ -62,7 +80,11 @@ export function machineTable(machine: Figures): string {
 /** Every round's figure, for readers who want the spread behind a median. */
 export function roundsTable(results: Results): string {
   const lines = ['| Figure | Berth rounds | Distribution rounds |', '|---|---|---|'];
-  for (const metric of metrics) {
+  const rows = [...metrics, ...scalePairs.flatMap((pair) => [
+    { key: pair.small, label: `${pair.label}, small`, unit: pair.unit },
+    { key: pair.large, label: `${pair.label}, large`, unit: pair.unit },
+  ])];
+  for (const metric of rows) {
     const berth = results.berth[metric.key];
     const distribution = results.distribution[metric.key];
     if (!berth && !distribution) continue;

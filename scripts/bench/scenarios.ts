@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BenchConfig } from './config.js';
 import { runForDuration, runPool } from './http-client.js';
-import { type RegistryClient, imageManifest, sha256 } from './registry-client.js';
+import { type RegistryClient, imageManifest, manifestAccept, sha256 } from './registry-client.js';
 import { MiB, percentile, secondsSince } from './stats.js';
+import { ab } from './ab.js';
 
 /** One measured figure of one round: key (see metrics.ts) -> value. */
 export type RoundFigures = Record<string, number>;
@@ -15,6 +16,9 @@ export const repos = {
   read: 'bench/read',
   tags: 'bench/tags',
   big: 'bench/big',
+  /** Berth only: a repository with `scaleTagCount` tags, and `scaleRepositoryCount` repositories under `bench/catalog/`. */
+  manyTags: 'bench/many-tags',
+  catalog: 'bench/catalog',
 };
 
 /** Shared client-side data, made once: a blob buffer, reused with a per-push prefix. */
@@ -34,6 +38,9 @@ export class BenchData {
     return sha256(this.blob);
   }
 }
+
+/** Tags of the read repository: the small repository of the scale comparison. */
+const readTagCount = 10;
 
 /** What a registry holds after setup: the read repository's manifest digest. */
 export interface Prepared {
@@ -58,11 +65,12 @@ async function pushSmallImage(client: RegistryClient, repository: string, label:
 
 /** Setup outside the timings: the images the manifest and tags scenarios need. */
 export async function prepare(client: RegistryClient, config: BenchConfig): Promise<Prepared> {
-  for (const repository of Object.values(repos)) await client.authorize(repository);
+  for (const repository of [repos.blobs, repos.small, repos.manifests, repos.read, repos.tags, repos.big]) await client.authorize(repository);
   const manifestsImage = await pushSmallImage(client, repos.manifests, 'manifests');
   const read = await pushSmallImage(client, repos.read, 'read');
   const readManifest = imageManifest(read.config, read.layer, 'read');
   await client.putManifest(repos.read, 'latest', readManifest);
+  for (let i = 1; i < readTagCount; i++) await client.putManifest(repos.read, `v${i}`, readManifest);
   const tags = await pushSmallImage(client, repos.tags, 'tags');
   const tagsManifest = imageManifest(tags.config, tags.layer, 'tags');
   await client.putManifest(repos.tags, 'latest', tagsManifest);
@@ -125,7 +133,10 @@ export async function manifestPuts(client: RegistryClient, config: BenchConfig, 
   return { manifestPut: config.manifestCount / seconds, manifestPutP99: percentile(latencies, 99) };
 }
 
-/** Manifest GET by tag and HEAD by digest at fixed concurrency for a fixed time. */
+/**
+ * Manifest GET by tag and HEAD by digest at fixed concurrency for a fixed time, loaded by ApacheBench
+ * (see ab.ts) after one checked request through the bench's own client.
+ */
 export async function manifestReads(client: RegistryClient, config: BenchConfig, prepared: Prepared, prefix = ''): Promise<RoundFigures> {
   const figures: RoundFigures = {};
   const repository = prefix === 'big' ? repos.tags : repos.read;
@@ -133,14 +144,19 @@ export async function manifestReads(client: RegistryClient, config: BenchConfig,
   const tag = prefix === 'big' ? `t${String(Math.floor(config.tagCount / 2)).padStart(6, '0')}` : 'latest';
   const runs: Array<[string, 'GET' | 'HEAD', string]> = prefix === 'big' ? [['getTag', 'GET', tag]] : [['getTag', 'GET', tag], ['headDigest', 'HEAD', digest]];
   for (const [name, method, reference] of runs) {
-    const seconds = prefix === 'big' ? Math.max(1, config.readSeconds / 2) : config.readSeconds;
-    const result = await runForDuration(seconds * 1000, config.readConcurrency, async () => {
-      await client.getManifest(repository, reference, method);
+    const checked = await client.getManifest(repository, reference, method);
+    if (checked.headers['docker-content-digest'] !== digest) throw new Error(`${client.kind}: ${method} ${reference} answered digest ${String(checked.headers['docker-content-digest'])}`);
+    const result = await ab({
+      url: `${client.http.origin}/v2/${repository}/manifests/${reference}`,
+      method,
+      headers: { ...client.auth(repository), Accept: manifestAccept },
+      seconds: prefix === 'big' ? Math.max(1, config.readSeconds / 2) : config.readSeconds,
+      connections: config.readConcurrency,
     });
     const key = prefix ? `${prefix}${name[0]?.toUpperCase()}${name.slice(1)}` : name;
-    figures[`${key}Rate`] = result.count / result.seconds;
-    figures[`${key}P50`] = percentile(result.latencies, 50);
-    figures[`${key}P99`] = percentile(result.latencies, 99);
+    figures[`${key}Rate`] = result.rate;
+    figures[`${key}P50`] = result.p50;
+    figures[`${key}P99`] = result.p99;
   }
   return figures;
 }
@@ -176,6 +192,80 @@ export async function tagsLists(client: RegistryClient, config: BenchConfig): Pr
     tagsPages: pages,
     tagsLargestPage: largest,
   };
+}
+
+/** Berth's setup for the scale comparison: a repository of many tags, and many repositories. */
+export interface ScaleSetup {
+  digest: string;
+  repositories: string[];
+}
+
+/** Tag `i` of the many-tags repository; zero-padded, so that lexical order is numeric order. */
+function scaleTag(i: number): string {
+  return `t${String(i).padStart(7, '0')}`;
+}
+
+export async function prepareScale(client: RegistryClient, config: BenchConfig): Promise<ScaleSetup> {
+  await client.authorize(repos.manyTags);
+  const image = await pushSmallImage(client, repos.manyTags, 'many-tags');
+  const manifest = imageManifest(image.config, image.layer, 'many-tags');
+  await runPool(config.scaleTagCount, 32, (i) => client.putManifest(repos.manyTags, scaleTag(i), manifest));
+  // An empty index references nothing, so one PUT makes a repository.
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+  const repositories = Array.from({ length: config.scaleRepositoryCount }, (_, i) => `${repos.catalog}/r${String(i).padStart(6, '0')}`);
+  // Basic credentials, which Berth takes on /v2: a registry token for each would outnumber the pushes.
+  await runPool(repositories.length, 32, (i) => client.putManifest(repositories[i] as string, 'latest', index, 'application/vnd.oci.image.index.v1+json', client.basicAuth()));
+  await client.authorize('_catalog', 'registry:catalog:*');
+  return { digest: sha256(manifest), repositories };
+}
+
+/**
+ * Cost that must not grow with size (Berth only): a manifest GET by tag in the repository of 10
+ * tags and in the one of `scaleTagCount`; the first and the last tags page of the large one, and
+ * the first and the last `_catalog` page of at least `scaleRepositoryCount` repositories.
+ */
+export async function scale(client: RegistryClient, config: BenchConfig, prepared: Prepared, setup: ScaleSetup): Promise<RoundFigures> {
+  const figures: RoundFigures = {};
+  const reads: Array<[string, string, string, string]> = [
+    ['scaleSmall', repos.read, 'v5', prepared.readDigest],
+    ['scaleLarge', repos.manyTags, scaleTag(Math.floor(config.scaleTagCount / 2)), setup.digest],
+  ];
+  for (const [key, repository, tag, digest] of reads) {
+    const checked = await client.getManifest(repository, tag, 'GET');
+    if (checked.headers['docker-content-digest'] !== digest) throw new Error(`${client.kind}: GET ${repository}:${tag} answered another manifest`);
+    const result = await ab({
+      url: `${client.http.origin}/v2/${repository}/manifests/${tag}`,
+      method: 'GET',
+      headers: { ...client.auth(repository), Accept: manifestAccept },
+      seconds: Math.max(1, config.readSeconds / 2),
+      connections: config.readConcurrency,
+    });
+    figures[`${key}Rate`] = result.rate;
+    figures[`${key}P50`] = result.p50;
+    figures[`${key}P99`] = result.p99;
+  }
+  const lastTag = scaleTag(config.scaleTagCount - config.tagPage - 1);
+  figures.tagsFirstPageMs = await pageTime(client, repos.manyTags, `/v2/${repos.manyTags}/tags/list?n=${config.tagPage}`, config.tagPage);
+  figures.tagsLastPageMs = await pageTime(client, repos.manyTags, `/v2/${repos.manyTags}/tags/list?n=${config.tagPage}&last=${lastTag}`, config.tagPage);
+  const beforeLast = setup.repositories[setup.repositories.length - config.tagPage - 1] as string;
+  figures.catalogFirstPageMs = await pageTime(client, '_catalog', `/v2/_catalog?n=${config.tagPage}`, config.tagPage);
+  figures.catalogLastPageMs = await pageTime(client, '_catalog', `/v2/_catalog?n=${config.tagPage}&last=${encodeURIComponent(beforeLast)}`, config.tagPage);
+  return figures;
+}
+
+/** Median time of a listing page over repeated requests; the page must hold `expected` entries. */
+async function pageTime(client: RegistryClient, repository: string, url: string, expected: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const start = performance.now();
+    const response = await client.http.expect(200, { method: 'GET', url, headers: client.auth(repository) });
+    times.push(performance.now() - start);
+    const body = JSON.parse(response.body.toString()) as { tags?: string[]; repositories?: string[] };
+    const entries = (body.tags ?? body.repositories ?? []).length;
+    if (entries !== expected) throw new Error(`${client.kind}: ${url} listed ${entries} entries, expected ${expected}`);
+  }
+  times.sort((a, b) => a - b);
+  return percentile(times, 50);
 }
 
 /** A blob of `bytes` made of 1 MiB chunks, never held whole: the same sequence for each call. */
