@@ -13,23 +13,33 @@ export interface DataVersion {
 /**
  * The data version of one SQLite connection. Writes through this connection are counted as they
  * run (`PRAGMA data_version` ignores them); commits by other connections, such as the CLI working
- * on the same data directory, show up as a new `PRAGMA data_version`.
+ * on the same data directory, show up as a new `PRAGMA data_version`. That statement is asked at
+ * most once per `externalCheckMs`: it cost a twentieth of a manifest GET, and a change made by
+ * another process a millisecond ago is one that raced the read anyway.
  */
 export class SqliteDataVersion implements DataVersion {
   private version = 0;
   private seenExternal: unknown;
+  private checkedAt = 0;
   private readonly externalVersion: SQLite.Statement;
 
-  constructor(connection: SQLite.Database) {
+  constructor(
+    connection: SQLite.Database,
+    private readonly externalCheckMs = 1,
+  ) {
     this.externalVersion = connection.prepare('PRAGMA data_version').pluck();
     this.seenExternal = this.externalVersion.get();
   }
 
   current(): number {
-    const external = this.externalVersion.get();
-    if (external !== this.seenExternal) {
-      this.seenExternal = external;
-      this.version++;
+    const now = performance.now();
+    if (now - this.checkedAt >= this.externalCheckMs) {
+      this.checkedAt = now;
+      const external = this.externalVersion.get();
+      if (external !== this.seenExternal) {
+        this.seenExternal = external;
+        this.version++;
+      }
     }
     return this.version;
   }

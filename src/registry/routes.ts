@@ -27,9 +27,20 @@ interface PathPattern {
 /**
  * The /v2 API. Repository names contain slashes, so paths are matched here by patterns anchored
  * at the end (as Distribution does) rather than by the framework's router; the first pattern that
- * matches the path decides, and a method it lacks is 405.
+ * matches the path decides, and a method it lacks is 405. A path ending in `/manifests/<ref>`
+ * matches no other pattern, so manifests, the most requested, are tried first; an upload start
+ * (`/blobs/uploads`) must come before blobs, whose pattern would take `uploads` for a digest.
  */
 const paths: PathPattern[] = [
+  {
+    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    methods: {
+      GET: { name: 'manifest_get', handler: getManifest, access: 'pull' },
+      HEAD: { name: 'manifest_head', handler: getManifest, access: 'pull' },
+      PUT: { name: 'manifest_put', handler: putManifest, access: 'push' },
+      DELETE: { name: 'manifest_delete', handler: deleteManifest, access: 'delete' },
+    },
+  },
   { pattern: /^\/v2\/?$/, methods: { GET: { name: 'base', handler: apiBase, access: 'base' } } },
   { pattern: /^\/v2\/_catalog$/, methods: { GET: { name: 'catalog', handler: listRepositories, access: 'catalog' } } },
   {
@@ -51,15 +62,6 @@ const paths: PathPattern[] = [
       GET: { name: 'blob_get', handler: getBlob, access: 'pull' },
       HEAD: { name: 'blob_head', handler: getBlob, access: 'pull' },
       DELETE: { name: 'blob_delete', handler: deleteBlob, access: 'delete' },
-    },
-  },
-  {
-    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
-    methods: {
-      GET: { name: 'manifest_get', handler: getManifest, access: 'pull' },
-      HEAD: { name: 'manifest_head', handler: getManifest, access: 'pull' },
-      PUT: { name: 'manifest_put', handler: putManifest, access: 'push' },
-      DELETE: { name: 'manifest_delete', handler: deleteManifest, access: 'delete' },
     },
   },
   { pattern: /^\/v2\/(.+)\/tags\/list$/, methods: { GET: { name: 'tags_list', handler: listTags, access: 'pull' } } },
