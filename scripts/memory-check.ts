@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'berth-memory-'));
   const port = await freePort();
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/berth.js');
-  const server = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  // Through its shebang, as an operator runs it (it sets V8's heap flags).
+  const server = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
     // Authentication is off: this measures the streaming path, and a token adds nothing to it.
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_AUTH: 'off' },

@@ -91,7 +91,9 @@ export async function startBerth(dataDir: string, logDir: string): Promise<Serve
   const token = (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
   const args = [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
   const logFile = path.join(logDir, 'berth.log');
-  const child = launch('berth', process.execPath, [...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...args], logFile, {
+  // With the node flags of its shebang, as an operator runs it, and any extra ones (a profile).
+  const nodeArgs = [...(await shebangNodeFlags(bin)), ...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const child = launch('berth', process.execPath, [...nodeArgs, ...args], logFile, {
     ...process.env,
     BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'warn',
   });
@@ -102,9 +104,16 @@ export async function startBerth(dataDir: string, logDir: string): Promise<Serve
     pid: child.pid as number,
     url,
     child,
-    command: `BERTH_LOG_LEVEL=warn node ${args.join(' ')}`,
+    command: `BERTH_LOG_LEVEL=warn node ${[...nodeArgs, ...args].join(' ')}`,
     credentials: { user: 'bench', token },
   };
+}
+
+/** The node flags in a script's `#!/usr/bin/env -S node <flags>` line. */
+async function shebangNodeFlags(script: string): Promise<string[]> {
+  const first = (await readFile(script, 'utf8')).split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  return match?.[1]?.split(' ').filter(Boolean) ?? [];
 }
 
 /**
