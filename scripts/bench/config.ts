@@ -6,6 +6,8 @@ export interface BenchConfig {
   rounds: number;
   blobBytes: number;
   chunkBytes: number;
+  /** Times each blob push and pull runs in a round; the round keeps the median. */
+  transferRepeats: number;
   parallelPulls: number;
   smallCount: number;
   smallBytes: number;
@@ -35,6 +37,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     rounds,
     blobBytes: quick ? 64 * MiB : 256 * MiB,
     chunkBytes: 16 * MiB,
+    transferRepeats: 3,
     parallelPulls: 8,
     smallCount: quick ? 500 : 2000,
     smallBytes: 4096,

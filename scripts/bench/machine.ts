@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import { type HttpClient, runPool } from './http-client.js';
-import type { RoundFigures } from './scenarios.js';
+import { type RoundFigures, medianOf } from './scenarios.js';
 import { MiB, secondsSince } from './stats.js';
 import { ab } from './ab.js';
 
@@ -63,15 +63,21 @@ export async function loopbackRate(port: number, bytes: number, block: Buffer): 
   return { loopback: bytes / MiB / secondsSince(start) };
 }
 
-/** The bare Node server's hash + write + fsync rate for one upload of `data` (kept for the pulls). */
-export async function bareIngest(client: HttpClient, data: Buffer): Promise<RoundFigures> {
-  const start = performance.now();
-  await client.expect(201, { method: 'POST', url: '/ingest?keep=1', headers: { 'Content-Length': data.length }, body: data });
-  return { pushMono: data.length / MiB / secondsSince(start) };
+/** The bare Node server's hash + write + fsync rate for an upload of `data` (the last is kept for the pulls). */
+export async function bareIngest(client: HttpClient, data: Buffer, config: BenchConfig): Promise<RoundFigures> {
+  return medianOf(config.transferRepeats, async () => {
+    const start = performance.now();
+    await client.expect(201, { method: 'POST', url: '/ingest?keep=1', headers: { 'Content-Length': data.length }, body: data });
+    return { pushMono: data.length / MiB / secondsSince(start) };
+  });
 }
 
 /** The bare Node server's stream-out rate of the kept upload: single, and `parallel` at once. */
 export async function barePull(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
+  return medianOf(config.transferRepeats, () => barePullOnce(client, config));
+}
+
+async function barePullOnce(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
   const get = async () => (await client.expect(200, { method: 'GET', url: '/blob', consume: 'discard' })).bytes;
   let start = performance.now();
   const single = (await get()) / MiB / secondsSince(start);

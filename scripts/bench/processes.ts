@@ -84,13 +84,19 @@ async function waitReady(child: ChildProcess, name: string, url: string, logFile
  * token for it, which the bench signs in with (registry repositories are under `bench/`).
  */
 export async function startBerth(dataDir: string, logDir: string): Promise<ServerProcess & { credentials: Credentials }> {
-  const port = await freePort();
   const bin = path.join(repoRoot, 'bin/berth.js');
   const cli = (...args: string[]) => promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000 });
   await cli('user', 'create', 'bench');
   const token = (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
+  return { ...(await startBerthServer(dataDir, logDir)), credentials: { user: 'bench', token } };
+}
+
+/** `berth serve` on a data directory that already has the bench's account (a start or a restart). */
+export async function startBerthServer(dataDir: string, logDir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const bin = path.join(repoRoot, 'bin/berth.js');
   const args = [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
-  const logFile = path.join(logDir, 'berth.log');
+  const logFile = path.join(logDir, `berth-${port}.log`);
   // With the node flags of its shebang, as an operator runs it, and any extra ones (a profile).
   const nodeArgs = [...(await shebangNodeFlags(bin)), ...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = launch('berth', process.execPath, [...nodeArgs, ...args], logFile, {
@@ -105,7 +111,6 @@ export async function startBerth(dataDir: string, logDir: string): Promise<Serve
     url,
     child,
     command: `BERTH_LOG_LEVEL=warn node ${[...nodeArgs, ...args].join(' ')}`,
-    credentials: { user: 'bench', token },
   };
 }
 
@@ -141,7 +146,7 @@ export async function startDistribution(dataDir: string, logDir: string): Promis
   ].join('\n');
   const configFile = path.join(logDir, 'distribution.yml');
   await writeFile(configFile, config);
-  const logFile = path.join(logDir, 'distribution.log');
+  const logFile = path.join(logDir, `distribution-${port}.log`);
   const child = launch('distribution', distributionBinary, ['serve', configFile], logFile);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, 'distribution', `${url}/v2/`, logFile);
