@@ -1,32 +1,50 @@
-import type { Compilable, CompiledQuery } from 'kysely';
-import type { Database } from './schema.js';
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import type { Database, Schema } from './schema.js';
 
 /**
- * A query built and compiled once, then run with new arguments. Kysely builds and compiles a
- * query on every call, which on the hottest reads (a manifest by tag, a blob's size) costs more
- * than SQLite's execution of it. The query is built with a placeholder for each argument; each
- * run substitutes the arguments at the placeholders' positions in the compiled parameters.
+ * Builds a statement from one placeholder per argument. The placeholders are strings at run time;
+ * they are typed `never` so that they fit wherever the column's type is expected.
+ */
+export type Builder<Row> = (...placeholders: never[]) => Compilable<Row>;
+
+/** A statement compiled once, run with new arguments on the database or inside a transaction. */
+export type PreparedStatement<Row, Args extends unknown[]> = (executor: Kysely<Schema>, ...args: Args) => Promise<QueryResult<Row>>;
+
+/**
+ * A statement built and compiled once, then run with new arguments. Kysely builds and compiles a
+ * query on every call, which on the registry's hot paths (a manifest by tag, the writes of a push)
+ * costs about as much as SQLite's execution of it. The statement is built with a placeholder for
+ * each argument; each run substitutes the arguments at the placeholders' positions in the compiled
+ * parameters. It runs on whichever executor it is given: the database, or a transaction.
+ *
+ * @example
+ * const touch = preparedStatement((id, now) => db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id));
+ * await touch(trx, uploadId, new Date().toISOString());
+ */
+export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Row>): PreparedStatement<Row, Args> {
+  const placeholders = Array.from({ length: build.length }, (_, index) => `\u0000argument ${index}\u0000`);
+  const compiled: CompiledQuery<Row> = build(...(placeholders as never[])).compile();
+  const positions = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as string));
+  if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
+    throw new Error(`a prepared statement does not use all its arguments: ${compiled.sql}`);
+  }
+  return (executor, ...args) => {
+    const parameters = compiled.parameters.map((parameter, index) => {
+      const position = positions[index] ?? -1;
+      return position >= 0 ? args[position] : parameter;
+    });
+    return executor.executeQuery<Row>({ ...compiled, parameters });
+  };
+}
+
+/**
+ * A read compiled once (see `preparedStatement`), run on the database, answering its rows.
  *
  * @example
  * const byName = preparedQuery(db, (name) => db.selectFrom('repositories').select('id').where('name', '=', name));
  * const rows = await byName('acme/app');
  */
-export function preparedQuery<Row, Args extends unknown[]>(
-  db: Database,
-  build: (...placeholders: string[]) => Compilable<Row>,
-): (...args: Args) => Promise<Row[]> {
-  const placeholders = Array.from({ length: build.length }, (_, index) => `\u0000argument ${index}\u0000`);
-  const compiled: CompiledQuery<Row> = build(...placeholders).compile();
-  const positions = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as string));
-  if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
-    throw new Error(`a prepared query does not use all its arguments: ${compiled.sql}`);
-  }
-  return async (...args: Args) => {
-    const parameters = compiled.parameters.map((parameter, index) => {
-      const position = positions[index] ?? -1;
-      return position >= 0 ? args[position] : parameter;
-    });
-    const result = await db.executeQuery<Row>({ ...compiled, parameters });
-    return result.rows;
-  };
+export function preparedQuery<Row, Args extends unknown[]>(db: Database, build: Builder<Row>): (...args: Args) => Promise<Row[]> {
+  const statement = preparedStatement<Row, Args>(build);
+  return async (...args: Args) => (await statement(db, ...args)).rows;
 }

@@ -32,6 +32,9 @@ export async function openSqlite(dataDir: string): Promise<Database> {
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
+  // The group commit gives each write a savepoint; their journals stay in memory instead of
+  // temporary files (that halved the writes per manifest push).
+  connection.pragma('temp_store = MEMORY');
   const version = new SqliteDataVersion(connection);
   const wal = new WalSync(`${file}-wal`);
   const database = withStatementCache(connection, () => {

@@ -76,8 +76,8 @@ export class PackageEvents implements ManifestEvents {
     });
     // A multi-arch push creates the package with its first (untagged) platform image and may name
     // the source only on the index: the first publish lasts until the first tag.
-    const firstPublish = (await packages.markPublished(pkg.id, event.tag !== undefined)) || pkg.created;
-    if (metadata) await packages.setMetadata(pkg.id, metadata);
+    const firstPublish = !pkg.published || pkg.created;
+    await packages.pushed(pkg.id, { tagged: event.tag !== undefined, metadata });
     return { pkg, firstPublish };
   }
 

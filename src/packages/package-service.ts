@@ -1,4 +1,5 @@
-import type { Transaction } from 'kysely';
+import { type Transaction, sql } from 'kysely';
+import { preparedStatement } from '../db/prepared-query.js';
 import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
@@ -84,15 +85,21 @@ type Clock = () => Date;
 
 /** Packages, their versions, visibility, roles, and soft deletion with restore. */
 export class PackageService {
+  /** The statements of every manifest push, compiled once (see `preparedStatement`). */
+  private readonly pushes: ReturnType<typeof pushStatements>;
+
   constructor(
     private readonly db: Database,
     private readonly metadata: RegistryMetadata,
     private readonly clock: Clock = () => new Date(),
-  ) {}
+    pushes?: ReturnType<typeof pushStatements>,
+  ) {
+    this.pushes = pushes ?? pushStatements(db);
+  }
 
   /** The same service with every query inside `trx`, so a push's package writes commit as one. */
   within(trx: Transaction<Schema>): PackageService {
-    return new PackageService(trx, this.metadata, this.clock);
+    return new PackageService(trx, this.metadata, this.clock, this.pushes);
   }
 
   /** The live package of a repository, or (with `deleted`) the most recently deleted one. */
@@ -117,11 +124,12 @@ export class PackageService {
 
   /**
    * Creates the package of a repository at its first push, private (or the first visibility its
-   * organization allows), with the creator as admin. Answers the live package and whether it is new.
+   * organization allows), with the creator as admin. Answers the live package, whether it is new,
+   * and whether it was published (tagged) before.
    */
-  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; created: boolean } | undefined> {
-    const existing = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
-    if (existing) return { id: existing.id, created: false };
+  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; created: boolean; published: boolean } | undefined> {
+    const [existing] = (await this.pushes.livePackage(this.db, repository)).rows;
+    if (existing) return { id: existing.id, created: false, published: existing.published_at !== null };
     const owner = await this.db.selectFrom('accounts').select(['id', 'kind']).where('name_key', '=', namespaceOf(repository)).executeTakeFirst();
     if (!owner) return undefined;
     const allowed = owner.kind === 'org' ? (await this.orgSettings(owner.id)).visibilities : ['private' as const];
@@ -135,76 +143,39 @@ export class PackageService {
       .executeTakeFirst();
     if (!row) {
       // A concurrent first push created it.
-      const raced = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-      return { id: raced.id, created: false };
+      const raced = await this.db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+      return { id: raced.id, created: false, published: raced.published_at !== null };
     }
     if (creatorId !== undefined && !(owner.kind === 'user' && owner.id === creatorId)) {
       await this.db.insertInto('package_roles').values({ package_id: row.id, principal_kind: 'user', principal_id: creatorId, role: 'admin', created_at: now }).execute();
     }
-    return { id: row.id, created: true };
+    return { id: row.id, created: true, published: false };
   }
 
   /** Records a pushed manifest as a version; a known one (a new tag on it) is only touched. */
   async recordVersion(packageId: number, version: NewVersion): Promise<void> {
     const now = this.now();
-    const touched = await this.db
-      .updateTable('package_versions')
-      .set({ updated_at: now })
-      .where('package_id', '=', packageId)
-      .where('digest', '=', version.digest)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(touched.numUpdatedRows) === 0) {
-      await this.db
-        .insertInto('package_versions')
-        .values({
-          package_id: packageId,
-          digest: version.digest,
-          media_type: version.mediaType,
-          artifact_type: version.artifactType,
-          subject_digest: version.subject,
-          size: version.size,
-          platforms: version.platforms.length > 0 ? JSON.stringify(version.platforms) : null,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-          content: null,
-          tags: null,
-        })
-        .onConflict((c) => c.doNothing())
-        .execute();
-    }
-    await this.db.updateTable('packages').set({ updated_at: now }).where('id', '=', packageId).execute();
+    const touched = await this.pushes.touchVersion(this.db, now, packageId, version.digest);
+    if (Number(touched.numAffectedRows ?? 0n) > 0) return;
+    const platforms = version.platforms.length > 0 ? JSON.stringify(version.platforms) : null;
+    await this.pushes.insertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now);
   }
 
   /** Total size of a live version, if recorded. */
   async versionSize(packageId: number, digest: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('package_versions')
-      .select('size')
-      .where('package_id', '=', packageId)
-      .where('digest', '=', digest)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const [row] = (await this.pushes.versionSize(this.db, packageId, digest)).rows;
     return row === undefined ? undefined : Number(row.size);
   }
 
   /**
-   * Records that the package got its first tag; answers whether this push is (part of) the first
-   * publish: nothing was tagged before it.
+   * After a push: the package was updated, published if the push tagged it (the first tag is the
+   * first publish), and shows the metadata of the newest image, when the push read any.
    */
-  async markPublished(packageId: number, tagged: boolean): Promise<boolean> {
-    const row = await this.db.selectFrom('packages').select('published_at').where('id', '=', packageId).executeTakeFirst();
-    if (!row || row.published_at !== null) return false;
-    if (tagged) await this.db.updateTable('packages').set({ published_at: this.now() }).where('id', '=', packageId).where('published_at', 'is', null).execute();
-    return true;
+  async pushed(packageId: number, { tagged, metadata }: { tagged: boolean; metadata: ImageMetadata | undefined }): Promise<void> {
+    const now = this.now();
+    await this.pushes.touchPackage(this.db, now, tagged ? now : null, metadata ? JSON.stringify(metadata) : null, packageId);
   }
 
-  async setMetadata(packageId: number, metadata: ImageMetadata): Promise<void> {
-    await this.db.updateTable('packages').set({ metadata: JSON.stringify(metadata) }).where('id', '=', packageId).execute();
-  }
-
-  /** Versions in the given state, newest first, with their tags. */
   async versions(pkg: PackageRecord, state: 'active' | 'deleted', limit: number, offset: number): Promise<{ items: VersionRecord[]; total: number }> {
     const base = this.db
       .selectFrom('package_versions')
@@ -570,4 +541,45 @@ export class PackageService {
   private now(): string {
     return this.clock().toISOString();
   }
+}
+
+function pushStatements(db: Database) {
+  return {
+    livePackage: preparedStatement<{ id: number; published_at: string | null }, [string]>((repository) =>
+      db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
+    ),
+    touchVersion: preparedStatement<never, [string, number, string]>((now, packageId, digest) =>
+      db.updateTable('package_versions').set({ updated_at: now }).where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),
+    ),
+    insertVersion: preparedStatement<never, [number, string, string, string | null, string | null, number, string | null, string]>(
+      (packageId, digest, mediaType, artifactType, subject, size, platforms, now) =>
+        db
+          .insertInto('package_versions')
+          .values({
+            package_id: packageId,
+            digest,
+            media_type: mediaType,
+            artifact_type: artifactType,
+            subject_digest: subject,
+            size,
+            platforms,
+            created_at: now,
+            updated_at: now,
+            deleted_at: null,
+            content: null,
+            tags: null,
+          })
+          .onConflict((c) => c.doNothing()),
+    ),
+    versionSize: preparedStatement<{ size: number }, [number, string]>((packageId, digest) =>
+      db.selectFrom('package_versions').select('size').where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),
+    ),
+    // A null publication time or metadata keeps the one the package has.
+    touchPackage: preparedStatement<never, [string, string | null, string | null, number]>((now, publishedAt, metadata, packageId) =>
+      db
+        .updateTable('packages')
+        .set({ updated_at: now, published_at: sql`coalesce(published_at, ${publishedAt})`, metadata: sql`coalesce(${metadata}, metadata)` })
+        .where('id', '=', packageId),
+    ),
+  };
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { preparedQuery } from '../db/prepared-query.js';
+import { preparedQuery, preparedStatement } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
@@ -72,13 +72,15 @@ export class RegistryMetadata {
   /** Ids of repositories known to exist; repositories are never renumbered, so this is never stale. */
   private readonly repositoryIds = new Map<RepositoryName, number>();
 
-  /** The reads on every pull, compiled once. */
+  /** The reads on every pull and the writes of every push, compiled once. */
   private readonly reads: ReturnType<typeof pullQueries>;
+  private readonly pushes: ReturnType<typeof pushStatements>;
   private readonly manifests: ManifestCache;
 
   constructor(private readonly db: Database) {
     this.writes = new GroupCommit(db);
     this.reads = pullQueries(db);
+    this.pushes = pushStatements(db);
     this.manifests = new ManifestCache(dataVersionOf(db));
   }
 
@@ -94,17 +96,9 @@ export class RegistryMetadata {
   async linkBlob(name: RepositoryName, digest: Digest, size: number, { completedUpload, content }: LinkedBlob = {}): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
       // A blob stored before keeps its bytes where they are; these are the same bytes.
-      await trx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now, content: content ?? null })
-        .onConflict((c) => c.column('digest').doNothing())
-        .execute();
-      await trx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repositoryId, digest, created_at: now })
-        .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing())
-        .execute();
-      if (completedUpload !== undefined) await trx.deleteFrom('uploads').where('id', '=', completedUpload).execute();
+      await this.pushes.insertBlob(trx, digest, size, now, content ?? null);
+      await this.pushes.linkBlob(trx, repositoryId, digest, now);
+      if (completedUpload !== undefined) await this.pushes.deleteUpload(trx, completedUpload);
     });
   }
 
@@ -168,47 +162,24 @@ export class RegistryMetadata {
     alongside?: (trx: Transaction<Schema>) => Promise<void>,
   ): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
-      const inserted = await trx
-        .insertInto('manifests')
-        .values({
-          repository_id: repositoryId,
-          digest: manifest.digest,
-          media_type: manifest.mediaType,
-          artifact_type: manifest.artifactType ?? null,
-          subject_digest: manifest.subject ?? null,
-          size: manifest.content.length,
-          content: manifest.content,
-          annotations: Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null,
-          created_at: now,
-        })
-        .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) {
-        const reference = (digest: Digest, kind: 'blob' | 'manifest') => ({
-          repository_id: repositoryId,
-          manifest_digest: manifest.digest,
-          referenced_digest: digest,
-          kind,
-        });
-        const references = [
-          ...[...new Set(manifest.blobs)].map((digest) => reference(digest, 'blob')),
-          ...[...new Set(manifest.manifests)].map((digest) => reference(digest, 'manifest')),
-        ];
-        if (references.length > 0) {
-          await trx
-            .insertInto('manifest_references')
-            .values(references)
-            .onConflict((c) => c.columns(['repository_id', 'manifest_digest', 'referenced_digest']).doNothing())
-            .execute();
-        }
+      const annotations = Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null;
+      const inserted = await this.pushes.insertManifest(
+        trx,
+        repositoryId,
+        manifest.digest,
+        manifest.mediaType,
+        manifest.artifactType ?? null,
+        manifest.subject ?? null,
+        manifest.content.length,
+        manifest.content,
+        annotations,
+        now,
+      );
+      if (Number(inserted.numAffectedRows ?? 0n) > 0) {
+        for (const digest of new Set(manifest.blobs)) await this.pushes.insertReference(trx, repositoryId, manifest.digest, digest, 'blob');
+        for (const digest of new Set(manifest.manifests)) await this.pushes.insertReference(trx, repositoryId, manifest.digest, digest, 'manifest');
       }
-      if (tag !== undefined) {
-        await trx
-          .insertInto('tags')
-          .values({ repository_id: repositoryId, name: tag, digest: manifest.digest, updated_at: now })
-          .onConflict((c) => c.columns(['repository_id', 'name']).doUpdateSet({ digest: manifest.digest, updated_at: now }))
-          .execute();
-      }
+      if (tag !== undefined) await this.pushes.upsertTag(trx, repositoryId, tag, manifest.digest, now);
       if (alongside) await alongside(trx);
     });
   }
@@ -372,6 +343,53 @@ function pullQueries(db: Database) {
         .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
         .where('repositories.name', '=', name)
         .where('tags.name', '=', tag),
+    ),
+  };
+}
+
+function pushStatements(db: Database) {
+  return {
+    insertBlob: preparedStatement<never, [Digest, number, string, Buffer | null]>((digest, size, now, content) =>
+      db
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now, content })
+        .onConflict((c) => c.column('digest').doNothing()),
+    ),
+    linkBlob: preparedStatement<never, [number, Digest, string]>((repositoryId, digest, now) =>
+      db
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now })
+        .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing()),
+    ),
+    deleteUpload: preparedStatement<never, [string]>((id) => db.deleteFrom('uploads').where('id', '=', id)),
+    insertManifest: preparedStatement<never, [number, Digest, string, string | null, Digest | null, number, Buffer, string | null, string]>(
+      (repositoryId, digest, mediaType, artifactType, subject, size, content, annotations, now) =>
+        db
+          .insertInto('manifests')
+          .values({
+            repository_id: repositoryId,
+            digest,
+            media_type: mediaType,
+            artifact_type: artifactType,
+            subject_digest: subject,
+            size,
+            content,
+            annotations,
+            created_at: now,
+          })
+          .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing()),
+    ),
+    insertReference: preparedStatement<never, [number, Digest, Digest, 'blob' | 'manifest']>((repositoryId, manifestDigest, referencedDigest, kind) =>
+      db
+        .insertInto('manifest_references')
+        .values({ repository_id: repositoryId, manifest_digest: manifestDigest, referenced_digest: referencedDigest, kind })
+        .onConflict((c) => c.columns(['repository_id', 'manifest_digest', 'referenced_digest']).doNothing()),
+    ),
+    upsertTag: preparedStatement<never, [number, string, Digest, string]>((repositoryId, tag, digest, now) =>
+      db
+        .insertInto('tags')
+        .values({ repository_id: repositoryId, name: tag, digest, updated_at: now })
+        .onConflict((c) => c.columns(['repository_id', 'name']).doUpdateSet({ digest, updated_at: now })),
     ),
   };
 }
