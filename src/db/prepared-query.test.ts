@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { preparedQuery } from './prepared-query.js';
+import { preparedQuery, preparedStatement } from './prepared-query.js';
 import { tempDatabase } from './temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
@@ -28,4 +28,25 @@ it('refuses a query that ignores one of its arguments', async (t) => {
     () => preparedQuery(db, (_unused) => db.selectFrom('repositories').select('name')),
     /does not use all its arguments/,
   );
+});
+
+it('a prepared statement runs inside the transaction it is given, with its affected rows', async (t) => {
+  const db = await tempDatabase(t);
+  const insert = preparedStatement<never, [string, string]>((name, now) =>
+    db.insertInto('repositories').values({ name, created_at: now }).onConflict((c) => c.column('name').doNothing()),
+  );
+  const now = '2026-01-01T00:00:00.000Z';
+  await assert.rejects(
+    db.transaction().execute(async (trx) => {
+      await insert(trx, 'rolled/back', now);
+      throw new Error('abandon the transaction');
+    }),
+    /abandon/,
+  );
+  const first = await db.transaction().execute((trx) => insert(trx, 'kept/app', now));
+  const again = await insert(db, 'kept/app', now);
+  assert.equal(first.numAffectedRows, 1n);
+  assert.equal(again.numAffectedRows, 0n);
+  const names = await db.selectFrom('repositories').select('name').execute();
+  assert.deepEqual(names.map((row) => row.name), ['kept/app']);
 });
