@@ -70,8 +70,8 @@ export const scalePairs: Array<{ label: string; unit: string; better: 'higher' |
   { label: 'Manifest GET by tag, c=64', unit: 'req/s', better: 'higher', small: 'scaleSmallRate', large: 'scaleLargeRate' },
   { label: 'Manifest GET by tag, p50', unit: 'ms', better: 'lower', small: 'scaleSmallP50', large: 'scaleLargeP50' },
   { label: 'Manifest GET by tag, p99', unit: 'ms', better: 'lower', small: 'scaleSmallP99', large: 'scaleLargeP99' },
-  { label: 'Tags page, n=100 (first page; last page)', unit: 'ms', better: 'lower', small: 'tagsFirstPageMs', large: 'tagsLastPageMs' },
-  { label: '_catalog page, n=100 (first page; last page)', unit: 'ms', better: 'lower', small: 'catalogFirstPageMs', large: 'catalogLastPageMs' },
+  { label: 'Tags page, n=100, the last of the repository', unit: 'ms', better: 'lower', small: 'tagsSmallPageMs', large: 'tagsLargePageMs' },
+  { label: '_catalog page, n=100, the last of the registry', unit: 'ms', better: 'lower', small: 'catalogSmallPageMs', large: 'catalogLargePageMs' },
 ];
 
 /** A figure counts as not growing with size when the large case is within this factor of the small one. */

@@ -16,7 +16,8 @@ export const repos = {
   read: 'bench/read',
   tags: 'bench/tags',
   big: 'bench/big',
-  /** Berth only: a repository with `scaleTagCount` tags, and `scaleRepositoryCount` repositories under `bench/catalog/`. */
+  /** Berth only: repositories of 200 and of `scaleTagCount` tags, and `scaleRepositoryCount` repositories under `bench/catalog/`. */
+  fewTags: 'bench/few-tags',
   manyTags: 'bench/many-tags',
   catalog: 'bench/catalog',
 };
@@ -215,38 +216,64 @@ export async function tagsLists(client: RegistryClient, config: BenchConfig): Pr
   };
 }
 
-/** Berth's setup for the scale comparison: a repository of many tags, and many repositories. */
+/** Berth's setup for the scale comparison: small and large repositories, and a registry that grew. */
 export interface ScaleSetup {
   digest: string;
   repositories: string[];
+  /** A `_catalog` page measured while the registry held only `smallCount` catalog repositories. */
+  catalogSmallPageMs: number;
 }
 
-/** Tag `i` of the many-tags repository; zero-padded, so that lexical order is numeric order. */
+/** Tags and repositories of the small cases: two pages' worth. */
+function smallCount(config: BenchConfig): number {
+  return config.tagPage * 2;
+}
+
+/** Tag `i` of the scale repositories; zero-padded, so that lexical order is numeric order. */
 function scaleTag(i: number): string {
   return `t${String(i).padStart(7, '0')}`;
 }
 
+/** The page of `n` that ends a list whose entries are `at(0..count-1)`: after entry count-n-1. */
+function lastPageAfter(count: number, n: number, at: (i: number) => string): string {
+  return at(count - n - 1);
+}
+
 export async function prepareScale(client: RegistryClient, config: BenchConfig): Promise<ScaleSetup> {
+  const few = smallCount(config);
+  await client.authorize(repos.fewTags);
   await client.authorize(repos.manyTags);
+  const fewImage = await pushSmallImage(client, repos.fewTags, 'few-tags');
+  const fewManifest = imageManifest(fewImage.config, fewImage.layer, 'few-tags');
+  await runPool(few, 16, (i) => client.putManifest(repos.fewTags, scaleTag(i), fewManifest));
   const image = await pushSmallImage(client, repos.manyTags, 'many-tags');
   const manifest = imageManifest(image.config, image.layer, 'many-tags');
   await runPool(config.scaleTagCount, 32, (i) => client.putManifest(repos.manyTags, scaleTag(i), manifest));
-  // An empty index references nothing, so one PUT makes a repository.
+  // An empty index references nothing, so one PUT makes a repository. Basic credentials, which
+  // Berth takes on /v2: a registry token for each would outnumber the pushes.
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
   const repositories = Array.from({ length: config.scaleRepositoryCount }, (_, i) => `${repos.catalog}/r${String(i).padStart(6, '0')}`);
-  // Basic credentials, which Berth takes on /v2: a registry token for each would outnumber the pushes.
-  await runPool(repositories.length, 32, (i) => client.putManifest(repositories[i] as string, 'latest', index, 'application/vnd.oci.image.index.v1+json', client.basicAuth()));
+  const create = (from: number, to: number) =>
+    runPool(to - from, 32, (i) => client.putManifest(repositories[from + i] as string, 'latest', index, 'application/vnd.oci.image.index.v1+json', client.basicAuth()));
   await client.authorize('_catalog', 'registry:catalog:*');
-  return { digest: sha256(manifest), repositories };
+  await create(0, few);
+  const catalogSmallPageMs = await pageTime(client, '_catalog', catalogPage(config, lastPageAfter(few, config.tagPage, (i) => repositories[i] as string)), config.tagPage);
+  await create(few, repositories.length);
+  return { digest: sha256(manifest), repositories, catalogSmallPageMs };
+}
+
+function catalogPage(config: BenchConfig, last: string): string {
+  return `/v2/_catalog?n=${config.tagPage}&last=${encodeURIComponent(last)}`;
 }
 
 /**
  * Cost that must not grow with size (Berth only): a manifest GET by tag in the repository of 10
- * tags and in the one of `scaleTagCount`; the first and the last tags page of the large one, and
- * the first and the last `_catalog` page of at least `scaleRepositoryCount` repositories.
+ * tags and in the one of `scaleTagCount`; the last tags page of a repository of 200 tags and of
+ * that one; and a `_catalog` page of the registry with 200 and with `scaleRepositoryCount`
+ * repositories (the small one measured once, during setup).
  */
 export async function scale(client: RegistryClient, config: BenchConfig, prepared: Prepared, setup: ScaleSetup): Promise<RoundFigures> {
-  const figures: RoundFigures = {};
+  const figures: RoundFigures = { catalogSmallPageMs: setup.catalogSmallPageMs };
   const reads: Array<[string, string, string, string]> = [
     ['scaleSmall', repos.read, 'v5', prepared.readDigest],
     ['scaleLarge', repos.manyTags, scaleTag(Math.floor(config.scaleTagCount / 2)), setup.digest],
@@ -265,12 +292,12 @@ export async function scale(client: RegistryClient, config: BenchConfig, prepare
     figures[`${key}P50`] = result.p50;
     figures[`${key}P99`] = result.p99;
   }
-  const lastTag = scaleTag(config.scaleTagCount - config.tagPage - 1);
-  figures.tagsFirstPageMs = await pageTime(client, repos.manyTags, `/v2/${repos.manyTags}/tags/list?n=${config.tagPage}`, config.tagPage);
-  figures.tagsLastPageMs = await pageTime(client, repos.manyTags, `/v2/${repos.manyTags}/tags/list?n=${config.tagPage}&last=${lastTag}`, config.tagPage);
-  const beforeLast = setup.repositories[setup.repositories.length - config.tagPage - 1] as string;
-  figures.catalogFirstPageMs = await pageTime(client, '_catalog', `/v2/_catalog?n=${config.tagPage}`, config.tagPage);
-  figures.catalogLastPageMs = await pageTime(client, '_catalog', `/v2/_catalog?n=${config.tagPage}&last=${encodeURIComponent(beforeLast)}`, config.tagPage);
+  const tagsPage = (repository: string, count: number) =>
+    pageTime(client, repository, `/v2/${repository}/tags/list?n=${config.tagPage}&last=${lastPageAfter(count, config.tagPage, scaleTag)}`, config.tagPage);
+  figures.tagsSmallPageMs = await tagsPage(repos.fewTags, smallCount(config));
+  figures.tagsLargePageMs = await tagsPage(repos.manyTags, config.scaleTagCount);
+  const last = lastPageAfter(setup.repositories.length, config.tagPage, (i) => setup.repositories[i] as string);
+  figures.catalogLargePageMs = await pageTime(client, '_catalog', catalogPage(config, last), config.tagPage);
   return figures;
 }
 

@@ -23,8 +23,11 @@ export interface Actor {
 export interface Authorizer {
   authorize(request: FastifyRequest, access: AccessRequest): Promise<void>;
   allows(request: FastifyRequest, access: AccessRequest): Promise<boolean>;
-  /** Which repositories the caller may pull, for answers that list many (`_catalog`). */
-  pullable(request: FastifyRequest): Promise<(name: string) => boolean>;
+  /**
+   * Which of `names` the caller may pull, for answers that list many (`_catalog`): the work is in
+   * proportion to the names asked about, not to the registry.
+   */
+  pullable(request: FastifyRequest, names: readonly string[]): Promise<(name: string) => boolean>;
   /** Who is calling, for what a push records (the creator of a new package). */
   actor(request: FastifyRequest): Promise<Actor>;
 }

@@ -80,9 +80,9 @@ export class TokenAuthorizer implements Authorizer {
     }
   }
 
-  async pullable(request: FastifyRequest): Promise<(name: string) => boolean> {
+  async pullable(request: FastifyRequest, names: readonly string[]): Promise<(name: string) => boolean> {
     const caller = await this.caller(request, { type: 'registry', name: 'catalog' });
-    return this.options.policy.pullable(subjectOf(caller));
+    return this.options.policy.pullable(subjectOf(caller), names);
   }
 
   private async permits(caller: Caller, access: AccessRequest): Promise<boolean> {

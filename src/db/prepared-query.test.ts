@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { preparedQuery, preparedStatement } from './prepared-query.js';
+import { preparedColumn, preparedQuery, preparedStatement } from './prepared-query.js';
 import { tempDatabase } from './temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
@@ -49,4 +49,15 @@ it('a prepared statement runs inside the transaction it is given, with its affec
   assert.equal(again.numAffectedRows, 0n);
   const names = await db.selectFrom('repositories').select('name').execute();
   assert.deepEqual(names.map((row) => row.name), ['kept/app']);
+});
+
+it('a prepared column answers the values of its one column, in order', async (t) => {
+  const db = await tempDatabase(t);
+  for (const name of ['b/app', 'a/app', 'c/app']) await db.insertInto('repositories').values({ name, created_at: '2026-01-01T00:00:00.000Z' }).execute();
+  const names = preparedColumn<string, [string, number]>(db, (after, limit) =>
+    db.selectFrom('repositories').select('name').where('name', '>', after).orderBy('name').limit(limit),
+  );
+  assert.deepEqual(await names('', 10), ['a/app', 'b/app', 'c/app']);
+  assert.deepEqual(await names('a/app', 1), ['b/app']);
+  assert.deepEqual(await names('z', 10), []);
 });

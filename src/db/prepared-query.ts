@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import { type Compilable, type CompiledQuery, type Kysely, type QueryResult, type SelectQueryBuilder, sql } from 'kysely';
 import type { Database, Schema } from './schema.js';
 
 /**
@@ -21,8 +21,8 @@ export type PreparedStatement<Row, Args extends unknown[]> = (executor: Kysely<S
  * const touch = preparedStatement((id, now) => db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id));
  * await touch(trx, uploadId, new Date().toISOString());
  */
-export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Row>): PreparedStatement<Row, Args> {
-  const placeholders = Array.from({ length: build.length }, (_, index) => `\u0000argument ${index}\u0000`);
+export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Row>, arity = build.length): PreparedStatement<Row, Args> {
+  const placeholders = Array.from({ length: arity }, (_, index) => `\u0000argument ${index}\u0000`);
   const compiled: CompiledQuery<Row> = build(...(placeholders as never[])).compile();
   const positions = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as string));
   if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
@@ -44,7 +44,34 @@ export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Ro
  * const byName = preparedQuery(db, (name) => db.selectFrom('repositories').select('id').where('name', '=', name));
  * const rows = await byName('acme/app');
  */
-export function preparedQuery<Row, Args extends unknown[]>(db: Database, build: Builder<Row>): (...args: Args) => Promise<Row[]> {
-  const statement = preparedStatement<Row, Args>(build);
+export function preparedQuery<Row, Args extends unknown[]>(db: Database, build: Builder<Row>, arity = build.length): (...args: Args) => Promise<Row[]> {
+  const statement = preparedStatement<Row, Args>(build, arity);
   return async (...args: Args) => (await statement(db, ...args)).rows;
+}
+
+/**
+ * Marks a query whose rows are wanted as the values of their one column. The SQLite adapter
+ * prepares such a statement in better-sqlite3's `pluck` mode: building a row object for each row
+ * cost 0.6 of the 1 µs per row of a 10,000-tag listing. Other dialects ignore the comment.
+ */
+export const oneColumnMarker = '/* one column */';
+
+/**
+ * A listing of one scalar column compiled once (see `preparedQuery`), answering the column's
+ * values in order.
+ *
+ * @example
+ * const names = preparedColumn<string, [number]>(db, (limit) => db.selectFrom('repositories').select('name').orderBy('name').limit(limit));
+ */
+export function preparedColumn<Value, Args extends unknown[]>(
+  db: Database,
+  // Any tables; the selection is one column of type Value.
+  build: (...placeholders: never[]) => SelectQueryBuilder<any, any, Record<string, Value>>,
+): (...args: Args) => Promise<Value[]> {
+  const rows = preparedQuery<unknown, Args>(db, (...placeholders) => build(...placeholders).modifyEnd(sql.raw(oneColumnMarker)), build.length);
+  return async (...args: Args) => (await rows(...args)).map((row) => (isRowObject(row) ? (Object.values(row)[0] as Value) : (row as Value)));
+}
+
+function isRowObject(row: unknown): row is Record<string, unknown> {
+  return typeof row === 'object' && row !== null && !(row instanceof Uint8Array);
 }

@@ -15,6 +15,7 @@ import {
 } from 'kysely';
 import { SqliteDataVersion, registerDataVersion } from './data-version.js';
 import { migrateToLatest } from './migrations.js';
+import { oneColumnMarker } from './prepared-query.js';
 import type { Database, Schema } from './schema.js';
 import { WalSync } from './wal-sync.js';
 
@@ -156,6 +157,7 @@ function withStatementCache(connection: SQLite.Database, writing: () => void): S
       if (!statement) {
         if (statements.size >= maxCachedStatements) statements.clear();
         const prepared = connection.prepare(sql);
+        if (sql.endsWith(oneColumnMarker)) prepared.pluck();
         statement = prepared.readonly ? prepared : announcingWrites(prepared, writing);
         statements.set(sql, statement);
       }

@@ -77,10 +77,14 @@ export class PackageAccess {
     return { granted, visible, ...(reason ? { reason } : {}) };
   }
 
-  /** A predicate for many repositories at once (`_catalog`): may the subject pull it? */
-  async pullable(subject: AnySubject | undefined): Promise<(name: string) => boolean> {
+  /**
+   * A predicate for many repositories at once: may the subject pull it? Only `names` are looked
+   * up when given (a `_catalog` page), every package otherwise.
+   */
+  async pullable(subject: AnySubject | undefined, names?: readonly string[]): Promise<(name: string) => boolean> {
     if (subject && !actionsOfScopes(subject.scopes).has('pull')) return () => false;
-    const rows = await this.factsQuery().execute();
+    if (names?.length === 0) return () => false;
+    const rows = await (names ? this.factsQuery().where('packages.name', 'in', names) : this.factsQuery()).execute();
     const byName = new Map(rows.map((row) => [row.name, toFacts(row)]));
     if (isRepositorySubject(subject)) {
       const listed = await this.repositoryAccess(subject.repositoryId);
@@ -89,7 +93,7 @@ export class PackageAccess {
         return facts !== undefined && (facts.visibility === 'public' || listed.has(facts.id));
       };
     }
-    const context = subject && (await this.userContext(subject.userId));
+    const context = subject && (await this.userContext(subject.userId, names ? [...byName.values()].map((facts) => facts.id) : undefined));
     return (name) => {
       const facts = byName.get(name);
       return facts !== undefined && roleFor(context, facts) !== undefined;

@@ -22,7 +22,6 @@ export const listTags: RegistryHandler = async ({ services }, request, reply, { 
 /** `GET /v2/_catalog` with `n`, `last` and `Link`. */
 export const listRepositories: RegistryHandler = async ({ services, authorizer }, request, reply) => {
   const page = pageRequest(request, defaultCatalogPage, maxTagsPage);
-  const mayPull = await authorizer.pullable(request);
   // Only repositories the caller can pull are listed; pages are filled from further rows so that
   // `n` and `Link` keep their meaning.
   const fetch = async (limit: number, last: string | undefined) => {
@@ -30,6 +29,7 @@ export const listRepositories: RegistryHandler = async ({ services, authorizer }
     let cursor = last;
     while (names.length < limit) {
       const batch = await services.metadata.listRepositories(Math.max(limit, 100), cursor);
+      const mayPull = await authorizer.pullable(request, batch);
       names.push(...batch.filter(mayPull).slice(0, limit - names.length));
       if (batch.length < Math.max(limit, 100)) break;
       cursor = batch[batch.length - 1];

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { preparedQuery, preparedStatement } from '../db/prepared-query.js';
+import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
@@ -72,7 +72,7 @@ export class RegistryMetadata {
   /** Ids of repositories known to exist; repositories are never renumbered, so this is never stale. */
   private readonly repositoryIds = new Map<RepositoryName, number>();
 
-  /** The reads on every pull and the writes of every push, compiled once. */
+  /** The reads on every pull and listing and the writes of every push, compiled once. */
   private readonly reads: ReturnType<typeof pullQueries>;
   private readonly pushes: ReturnType<typeof pushStatements>;
   private readonly manifests: ManifestCache;
@@ -221,10 +221,7 @@ export class RegistryMetadata {
   async listTags(name: RepositoryName, limit: number, last: string | undefined): Promise<string[] | undefined> {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined) return undefined;
-    let query = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId);
-    if (last !== undefined) query = query.where('name', '>', last);
-    const rows = await query.orderBy('name').limit(limit).execute();
-    return rows.map((row) => row.name);
+    return last === undefined ? this.reads.firstTags(repositoryId, limit) : this.reads.tagsAfter(repositoryId, last, limit);
   }
 
   async listRepositories(limit: number, last: string | undefined): Promise<RepositoryName[]> {
@@ -321,6 +318,12 @@ function pullQueries(db: Database) {
         .select('blobs.size')
         .where('repositories.name', '=', name)
         .where('repository_blobs.digest', '=', digest),
+    ),
+    firstTags: preparedColumn<string, [number, number]>(db, (repositoryId, limit) =>
+      db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit),
+    ),
+    tagsAfter: preparedColumn<string, [number, string, number]>(db, (repositoryId, last, limit) =>
+      db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).where('name', '>', last).orderBy('name').limit(limit),
     ),
     inlineContent: preparedQuery<{ content: Uint8Array | null }, [Digest]>(db, (digest) =>
       db.selectFrom('blobs').select('content').where('digest', '=', digest),
