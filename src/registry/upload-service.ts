@@ -80,12 +80,12 @@ export class UploadService {
         throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
       }
       verifyDigest(digest, `${digestAlgorithm(digest)}:${hash.digest('hex')}`);
-      await this.store.commitUpload(id, digest);
+      // A body without Content-Length can turn out small too.
+      await this.commit(name, id, digest, digesting.bytes, undefined);
     } catch (error) {
       await this.store.deleteUpload(id);
       throw error;
     }
-    await this.metadata.linkBlob(name, digest, digesting.bytes);
   }
 
   /** A monolithic push small enough to keep in the metadata: nothing touches the disk before the digest matches. */
@@ -131,13 +131,22 @@ export class UploadService {
       const algorithm = digestAlgorithm(digest);
       const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
       verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
-      const content = size <= inlineBlobBytes ? await readAtMost(this.store.readUpload(id), inlineBlobBytes) : undefined;
-      if (!content) await this.store.commitUpload(id, digest);
-      await this.metadata.linkBlob(name, digest, size, { completedUpload: id, content });
+      await this.commit(name, id, digest, size, id);
       this.hashes.forget(id);
-      // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
-      if (content) await this.store.deleteUpload(id);
     });
+  }
+
+  /**
+   * Makes a verified upload a blob of the repository: a small one is kept in the metadata and its
+   * upload file removed, a larger one committed to the store. `session` is the upload session
+   * that ends with it, if any.
+   */
+  private async commit(name: RepositoryName, id: string, digest: Digest, size: number, session: string | undefined): Promise<void> {
+    const content = size <= inlineBlobBytes ? await readAtMost(this.store.readUpload(id), inlineBlobBytes) : undefined;
+    if (!content) await this.store.commitUpload(id, digest);
+    await this.metadata.linkBlob(name, digest, size, { completedUpload: session, content });
+    // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
+    if (content) await this.store.deleteUpload(id);
   }
 
   async cancel(name: RepositoryName, id: string): Promise<void> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { inlineBlobBytes } from '../../src/registry/upload-service.js';
@@ -55,6 +56,26 @@ describe('small blobs, kept in the metadata database', () => {
     const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256('these bytes')}` });
     assert.equal(get.statusCode, 404);
     assert.deepEqual(await storedFiles(app.dataDir), []);
+  });
+
+  it('a small monolithic POST sent without Content-Length (chunked) is kept in the metadata too', async (t) => {
+    const app = await testApp(t);
+    const base = await app.listen();
+    const data = Buffer.from('a configuration sent in pieces');
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request(new URL(`/v2/acme/app/blobs/uploads/?digest=${sha256(data)}`, base), { method: 'POST', headers: { 'content-type': 'application/octet-stream' } });
+      request.on('error', reject);
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.write(data.subarray(0, 5));
+      request.end(data.subarray(5));
+    });
+    assert.equal(status, 201);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
   });
 
   it('an upload session finished with PUT keeps a small blob in the metadata and removes its upload file', async (t) => {
