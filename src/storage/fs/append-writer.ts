@@ -21,7 +21,10 @@ export interface AppendWriterOptions {
  * cache until the commit's fsync, which then waits for all of it at once. A background
  * `fdatasync` every few MiB puts the disk to work while the rest of the blob is still arriving, so
  * the final fsync has little left to do. A failed background flush fails the stream: the kernel
- * reports a write-back error only once, and the commit must not be told it succeeded.
+ * reports a write-back error only once, and the commit must not be told it succeeded. So the end
+ * of the stream waits for the flush in progress; every 4 MiB keeps that wait short at the end of
+ * each chunk of a chunked upload (measured against every 16 MiB, alternating: chunked pushes of
+ * 16 MiB chunks ~285 -> ~305 MiB/s, monolithic ~380 -> ~440 MiB/s).
  */
 export class AppendWriter extends Writable {
   private handle: FileHandle | undefined;
@@ -36,7 +39,7 @@ export class AppendWriter extends Writable {
     options: AppendWriterOptions = {},
   ) {
     super({ highWaterMark: options.bufferBytes ?? 4 * MiB });
-    this.flushEveryBytes = options.flushEveryBytes ?? 16 * MiB;
+    this.flushEveryBytes = options.flushEveryBytes ?? 4 * MiB;
   }
 
   /** Settles once the file is closed, whether the stream finished or failed. */
