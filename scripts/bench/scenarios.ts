@@ -273,47 +273,71 @@ function catalogPage(config: BenchConfig, last: string): string {
  * repositories (the small one measured once, during setup).
  */
 export async function scale(client: RegistryClient, config: BenchConfig, prepared: Prepared, setup: ScaleSetup): Promise<RoundFigures> {
-  const figures: RoundFigures = { catalogSmallPageMs: setup.catalogSmallPageMs };
   const reads: Array<[string, string, string, string]> = [
     ['scaleSmall', repos.read, 'v5', prepared.readDigest],
     ['scaleLarge', repos.manyTags, scaleTag(Math.floor(config.scaleTagCount / 2)), setup.digest],
   ];
-  for (const [key, repository, tag, digest] of reads) {
+  for (const [, repository, tag, digest] of reads) {
     const checked = await client.getManifest(repository, tag, 'GET');
     if (checked.headers['docker-content-digest'] !== digest) throw new Error(`${client.kind}: GET ${repository}:${tag} answered another manifest`);
-    const result = await ab({
-      url: `${client.http.origin}/v2/${repository}/manifests/${tag}`,
-      method: 'GET',
-      headers: { ...client.auth(repository), Accept: manifestAccept },
-      seconds: Math.max(1, config.readSeconds / 2),
-      connections: config.readConcurrency,
-    });
-    figures[`${key}Rate`] = result.rate;
-    figures[`${key}P50`] = result.p50;
-    figures[`${key}P99`] = result.p99;
   }
-  const tagsPage = (repository: string, count: number) =>
-    pageTime(client, repository, `/v2/${repository}/tags/list?n=${config.tagPage}&last=${lastPageAfter(count, config.tagPage, scaleTag)}`, config.tagPage);
-  figures.tagsSmallPageMs = await tagsPage(repos.fewTags, smallCount(config));
-  figures.tagsLargePageMs = await tagsPage(repos.manyTags, config.scaleTagCount);
+  // Small and large alternate, several times, so that a change in the machine's speed during
+  // the round does not read as a cost of size; each figure is the median of its runs.
+  const runs: RoundFigures[] = [];
+  for (let repeat = 0; repeat < scaleRepeats; repeat++) {
+    const figures: RoundFigures = {};
+    for (const [key, repository, tag] of reads) {
+      const result = await ab({
+        url: `${client.http.origin}/v2/${repository}/manifests/${tag}`,
+        method: 'GET',
+        headers: { ...client.auth(repository), Accept: manifestAccept },
+        seconds: Math.max(1, config.readSeconds / 4),
+        connections: config.readConcurrency,
+      });
+      figures[`${key}Rate`] = result.rate;
+      figures[`${key}P50`] = result.p50;
+      figures[`${key}P99`] = result.p99;
+    }
+    runs.push(figures);
+  }
+  const figures: RoundFigures = Object.fromEntries(Object.keys(runs[0] ?? {}).map((key) => [key, median(runs.map((run) => run[key] as number))]));
+  const tags = await alternatingPageTimes(client, [
+    [repos.fewTags, `/v2/${repos.fewTags}/tags/list?n=${config.tagPage}&last=${lastPageAfter(smallCount(config), config.tagPage, scaleTag)}`],
+    [repos.manyTags, `/v2/${repos.manyTags}/tags/list?n=${config.tagPage}&last=${lastPageAfter(config.scaleTagCount, config.tagPage, scaleTag)}`],
+  ], config.tagPage);
+  figures.tagsSmallPageMs = tags[0] as number;
+  figures.tagsLargePageMs = tags[1] as number;
   const last = lastPageAfter(setup.repositories.length, config.tagPage, (i) => setup.repositories[i] as string);
+  figures.catalogSmallPageMs = setup.catalogSmallPageMs;
   figures.catalogLargePageMs = await pageTime(client, '_catalog', catalogPage(config, last), config.tagPage);
   return figures;
 }
 
-/** Median time of a listing page over repeated requests; the page must hold `expected` entries. */
-async function pageTime(client: RegistryClient, repository: string, url: string, expected: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    const start = performance.now();
-    const response = await client.http.expect(200, { method: 'GET', url, headers: client.auth(repository) });
-    times.push(performance.now() - start);
-    const body = JSON.parse(response.body.toString()) as { tags?: string[]; repositories?: string[] };
-    const entries = (body.tags ?? body.repositories ?? []).length;
-    if (entries !== expected) throw new Error(`${client.kind}: ${url} listed ${entries} entries, expected ${expected}`);
+/** Times the small and the large case alternate in a round of the scale comparison. */
+const scaleRepeats = 3;
+
+/** Median times of listing pages requested in turn, one request each per turn (101 turns). */
+async function alternatingPageTimes(client: RegistryClient, pages: Array<[repository: string, url: string]>, expected: number): Promise<number[]> {
+  const times = pages.map(() => [] as number[]);
+  for (let turn = 0; turn < 101; turn++) {
+    for (const [index, [repository, url]] of pages.entries()) (times[index] as number[]).push(await pageRequestTime(client, repository, url, expected));
   }
-  times.sort((a, b) => a - b);
-  return percentile(times, 50);
+  return times.map((values) => median(values));
+}
+
+async function pageRequestTime(client: RegistryClient, repository: string, url: string, expected: number): Promise<number> {
+  const start = performance.now();
+  const response = await client.http.expect(200, { method: 'GET', url, headers: client.auth(repository) });
+  const time = performance.now() - start;
+  const body = JSON.parse(response.body.toString()) as { tags?: string[]; repositories?: string[] };
+  const entries = (body.tags ?? body.repositories ?? []).length;
+  if (entries !== expected) throw new Error(`${client.kind}: ${url} listed ${entries} entries, expected ${expected}`);
+  return time;
+}
+
+/** Median time of a listing page over repeated requests (101); the page must hold `expected` entries. */
+async function pageTime(client: RegistryClient, repository: string, url: string, expected: number): Promise<number> {
+  return (await alternatingPageTimes(client, [[repository, url]], expected))[0] as number;
 }
 
 /** A blob of `bytes` made of 1 MiB chunks, never held whole: the same sequence for each call. */
