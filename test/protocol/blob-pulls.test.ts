@@ -37,7 +37,12 @@ describe('blob pulls over a real socket', () => {
     const whole = await get(`${base}/v2/acme/big/blobs/${blob.digest}`);
     assert.equal(whole.statusCode, 200);
     assert.equal(whole.headers['content-length'], String(data.length));
+    assert.equal(whole.headers['docker-content-digest'], blob.digest);
+    assert.ok(whole.headers['x-request-id'], 'the headers set before the body is sent are there');
     assert.deepEqual(await digestOfBody(whole), { digest: blob.digest, bytes: data.length });
+    // The body is written past Fastify's reply; the request is still counted once it finishes.
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /berth_http_requests_total\{route="blob_get",method="GET",status="200"\} 1/);
 
     const start = 3 * MiB - 7;
     const end = 7 * MiB + 11;
