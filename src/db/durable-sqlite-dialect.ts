@@ -1,0 +1,103 @@
+import type SQLite from 'better-sqlite3';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteDialect,
+  type SqliteDatabase,
+  type TransactionSettings,
+} from 'kysely';
+import type { WalSync } from './wal-sync.js';
+
+/** Kysely's SQLite dialect, whose queries resolve only once what they committed is durable. */
+export class DurableSqliteDialect extends SqliteDialect {
+  constructor(
+    database: SqliteDatabase,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    return new DurableDriver(super.createDriver(), this.connection, this.wal);
+  }
+}
+
+class DurableDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new DurableConnection(await this.inner.acquireConnection(), this.connection, this.wal);
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.inner.beginTransaction(connection, settings);
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(connection);
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(connection);
+  }
+
+  savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.savepoint)(connection, name, compile);
+  }
+
+  rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.rollbackToSavepoint)(connection, name, compile);
+  }
+
+  releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.required(this.inner.releaseSavepoint)(connection, name, compile);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as DurableConnection).inner);
+  }
+
+  async destroy(): Promise<void> {
+    await this.wal.close();
+    await this.inner.destroy();
+  }
+
+  private required<F extends (...args: never[]) => Promise<void>>(method: F | undefined): F {
+    if (!method) throw new Error('the SQLite driver lacks savepoints');
+    return method.bind(this.inner) as F;
+  }
+}
+
+/**
+ * Runs a query and, when it left committed writes behind (an autocommit write, or the COMMIT of a
+ * transaction), waits for them to be durable while still holding the connection.
+ */
+class DurableConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly connection: SQLite.Database,
+    private readonly wal: WalSync,
+  ) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.inner.executeQuery<R>(query);
+    if (this.wal.pending && !this.connection.inTransaction) await this.wal.sync();
+    return result;
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
