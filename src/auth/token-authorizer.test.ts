@@ -10,7 +10,7 @@ describe('bearerToken', () => {
   });
 
   it('refuses other schemes, a missing token and a token with whitespace inside', () => {
-    for (const header of ['Basic YWxpY2U6cGF0', 'Bearer', 'Bearer ', 'Bearerabc', 'Bearer abc def', 'Bearer\u00a0abc', 'Token abc']) {
+    for (const header of ['Basic YWxpY2U6cGF0', 'Bearer', 'Bearer ', 'Bearerabc', 'Bearer abc def', 'Bearer abc\tdef', 'Bearer\u00a0abc', 'Token abc']) {
       assert.equal(bearerToken(header), undefined, header);
     }
   });

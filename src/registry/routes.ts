@@ -106,6 +106,8 @@ function accessFor(endpoint: Endpoint, name: RepositoryName | undefined): Access
 }
 
 function decode(segment: string): string {
+  // Most paths carry no escapes, and decoding is a measurable part of a manifest GET.
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
