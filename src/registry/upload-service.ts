@@ -4,6 +4,7 @@ import { type Digest, createDigester, digestAlgorithm, digestOf, parseDigest } f
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { WriteBackError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import { DigestingStream, digestBody } from './digesting-stream.js';
 import type { RegistryMetadata } from './metadata.js';
@@ -131,7 +132,13 @@ export class UploadService {
       const algorithm = digestAlgorithm(digest);
       const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
       verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
-      await this.commit(name, id, digest, size, id);
+      try {
+        await this.commit(name, id, digest, size, id);
+      } catch (error) {
+        // A retried PUT would sync again and could be told it succeeded: the session ends here.
+        if (error instanceof WriteBackError) await this.remove(id);
+        throw error;
+      }
       this.hashes.forget(id);
     });
   }
@@ -198,8 +205,10 @@ export class UploadService {
       await this.metadata.touchUpload(id);
       return newSize;
     } catch (error) {
-      // Bytes that reached the disk stay for a resume; a hash that saw more than the disk is dropped.
-      if ((await this.store.uploadSize(id)) !== size + digesting.bytes) this.hashes.forget(id);
+      // The disk lost bytes: the upload ends (a sync would not tell again). Otherwise the bytes that
+      // reached the disk stay for a resume; a hash that saw more than the disk is dropped.
+      if (error instanceof WriteBackError) await this.remove(id);
+      else if ((await this.store.uploadSize(id)) !== size + digesting.bytes) this.hashes.forget(id);
       else this.hashes.advance(id, hash, size + digesting.bytes);
       throw error;
     }

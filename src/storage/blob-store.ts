@@ -41,7 +41,10 @@ export interface BlobStore {
    */
   appendUpload(id: string, source: Readable): Promise<number>;
   readUpload(id: string): Readable;
-  /** Makes the upload durable and visible as `digest`; the caller has verified the content. */
+  /**
+   * Makes the upload durable and visible as `digest`; the caller has verified the content. Fails
+   * with WriteBackError (as `appendUpload` may) when the disk lost bytes: the upload is then spoilt.
+   */
   commitUpload(id: string, digest: Digest): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   /** Upload areas with their last modification time, for expiry of abandoned uploads. */

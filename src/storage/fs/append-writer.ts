@@ -1,5 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { WriteBackError } from '../errors.js';
 
 const MiB = 1024 * 1024;
 
@@ -113,7 +114,7 @@ export class AppendWriter extends Writable {
       },
       (error: Error) => {
         this.flushing = undefined;
-        this.flushError ??= error;
+        this.flushError ??= new WriteBackError(error);
       },
     );
   }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
 import type { BlobSender, BlobStore, ByteRange } from '../blob-store.js';
+import { WriteBackError } from '../errors.js';
 import { AppendWriter } from './append-writer.js';
 import { FileSender } from './file-sender.js';
 
@@ -86,7 +87,9 @@ export class FsBlobStore implements BlobStore {
     const from = this.uploadPath(id);
     const handle = await open(from, 'r+');
     try {
-      await handle.sync();
+      await handle.sync().catch((error: unknown) => {
+        throw new WriteBackError(error);
+      });
     } finally {
       await handle.close();
     }

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it, type TestContext } from 'node:test';
+import { tempDatabase } from '../db/temp-database.js';
+import { type Digest, digestOf } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/names.js';
+import { WriteBackError } from '../storage/errors.js';
+import { FsBlobStore } from '../storage/fs/fs-blob-store.js';
+import { RegistryMetadata } from './metadata.js';
+import { UploadService } from './upload-service.js';
+
+const repository = 'acme/app' as RepositoryName;
+
+/** A filesystem store whose disk loses bytes once, at the step named. */
+class LosingStore extends FsBlobStore {
+  constructor(
+    root: string,
+    private failing: 'append' | 'commit' | undefined,
+  ) {
+    super(root);
+  }
+
+  override async appendUpload(id: string, source: Readable): Promise<number> {
+    const size = await super.appendUpload(id, source);
+    if (this.take('append')) throw new WriteBackError(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    return size;
+  }
+
+  override async commitUpload(id: string, digest: Digest): Promise<void> {
+    if (this.take('commit')) throw new WriteBackError(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await super.commitUpload(id, digest);
+  }
+
+  private take(step: 'append' | 'commit'): boolean {
+    if (this.failing !== step) return false;
+    this.failing = undefined;
+    return true;
+  }
+}
+
+async function setup(t: TestContext, failing: 'append' | 'commit') {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const store = new LosingStore(root, failing);
+  await store.init();
+  const uploads = new UploadService(store, new RegistryMetadata(await tempDatabase(t)), { maxBlobBytes: 1 << 30, expiryMs: 86_400_000 });
+  return { store, uploads };
+}
+
+describe('an upload whose bytes the disk lost', () => {
+  // Larger than the blobs kept in the database, so that the bytes go through the store.
+  const data = randomBytes(100 * 1024);
+
+  it('ends when a chunk could not be synced: the next request finds no upload', async (t) => {
+    const { store, uploads } = await setup(t, 'append');
+    const { id } = await uploads.start(repository);
+    await assert.rejects(uploads.append(repository, id, Readable.from([data]), undefined, data.length), WriteBackError);
+    await assert.rejects(uploads.status(repository, id), { code: 'BLOB_UPLOAD_UNKNOWN' });
+    assert.equal(await store.uploadSize(id), undefined);
+  });
+
+  it('ends when the commit could not sync it, rather than letting a retried PUT succeed', async (t) => {
+    const { store, uploads } = await setup(t, 'commit');
+    const { id } = await uploads.start(repository);
+    await uploads.append(repository, id, Readable.from([data]), undefined, data.length);
+    const digest = digestOf(data);
+    await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), WriteBackError);
+    await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), { code: 'BLOB_UPLOAD_UNKNOWN' });
+    assert.equal(await store.uploadSize(id), undefined);
+    assert.equal(await store.stat(digest), undefined);
+  });
+});
