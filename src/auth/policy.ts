@@ -20,7 +20,7 @@ export class RepositoryPolicy {
   }
 
   /** A predicate for many repositories at once (`_catalog`): may the subject pull it? */
-  pullable(subject: AnySubject | undefined, names?: readonly string[]): Promise<(name: string) => boolean> {
+  pullable(subject: AnySubject | undefined, names: readonly string[]): Promise<(name: string) => boolean> {
     return this.packages.pullable(subject, names);
   }
 }

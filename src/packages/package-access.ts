@@ -78,13 +78,12 @@ export class PackageAccess {
   }
 
   /**
-   * A predicate for many repositories at once: may the subject pull it? Only `names` are looked
-   * up when given (a `_catalog` page), every package otherwise.
+   * A predicate for many repositories at once (a `_catalog` page, an owner's packages): may the
+   * subject pull it? Only `names` are looked up, so the cost follows the page, not the registry.
    */
-  async pullable(subject: AnySubject | undefined, names?: readonly string[]): Promise<(name: string) => boolean> {
-    if (subject && !actionsOfScopes(subject.scopes).has('pull')) return () => false;
-    if (names?.length === 0) return () => false;
-    const rows = await (names ? this.factsQuery().where('packages.name', 'in', names) : this.factsQuery()).execute();
+  async pullable(subject: AnySubject | undefined, names: readonly string[]): Promise<(name: string) => boolean> {
+    if (names.length === 0 || (subject && !actionsOfScopes(subject.scopes).has('pull'))) return () => false;
+    const rows = await this.factsQuery().where('packages.name', 'in', names).execute();
     const byName = new Map(rows.map((row) => [row.name, toFacts(row)]));
     if (isRepositorySubject(subject)) {
       const listed = await this.repositoryAccess(subject.repositoryId);
@@ -93,7 +92,7 @@ export class PackageAccess {
         return facts !== undefined && (facts.visibility === 'public' || listed.has(facts.id));
       };
     }
-    const context = subject && (await this.userContext(subject.userId, names ? [...byName.values()].map((facts) => facts.id) : undefined));
+    const context = subject && (await this.userContext(subject.userId, [...byName.values()].map((facts) => facts.id)));
     return (name) => {
       const facts = byName.get(name);
       return facts !== undefined && roleFor(context, facts) !== undefined;

@@ -118,8 +118,9 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const owner = await ownerOf(kind, request.params as Params, subject);
       const page = pageOf(query, 30);
       const all = await options.packages.listByOwner(owner.id);
-      const pullable = isRepositorySubject(subject) ? await options.access.pullable(subject) : undefined;
-      const context = subject && !isRepositorySubject(subject) ? await options.access.userContext(subject.userId) : undefined;
+      // Access is looked up for the owner's packages only, not for the whole registry.
+      const pullable = isRepositorySubject(subject) ? await options.access.pullable(subject, all.map((pkg) => pkg.repository)) : undefined;
+      const context = subject && !isRepositorySubject(subject) ? await options.access.userContext(subject.userId, all.map((pkg) => pkg.id)) : undefined;
       const readable = all.filter(
         (pkg) =>
           (visibility === undefined || pkg.visibility === visibility) &&

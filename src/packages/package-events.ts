@@ -76,7 +76,7 @@ export class PackageEvents implements ManifestEvents {
     });
     // A multi-arch push creates the package with its first (untagged) platform image and may name
     // the source only on the index: the first publish lasts until the first tag.
-    const firstPublish = !pkg.published || pkg.created;
+    const firstPublish = !pkg.published;
     await packages.pushed(pkg.id, { tagged: event.tag !== undefined, metadata });
     return { pkg, firstPublish };
   }

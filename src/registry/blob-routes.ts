@@ -7,7 +7,8 @@ import type { RegistryHandler } from './route-context.js';
 /** `GET` and `HEAD /v2/<name>/blobs/<digest>`, with single byte ranges (206, 416). */
 export const getBlob: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
   const digest = parseDigest(reference);
-  const size = await services.blobs.size(name, digest);
+  const blob = await services.blobs.find(name, digest);
+  const size = blob.size;
   reply.headers({
     'Docker-Content-Digest': digest,
     ETag: `"${digest}"`,
@@ -29,8 +30,8 @@ export const getBlob: RegistryHandler = async ({ services }, request, reply, { n
     reply.code(200).header('Content-Length', size);
   }
   if (request.method === 'HEAD') return reply.send();
-  const blob = await services.blobs.open(name, digest, range);
-  return replyWithBody(reply, (response) => blob.sendTo(response));
+  const sender = await blob.open(range);
+  return replyWithBody(reply, (response) => sender.sendTo(response));
 };
 
 /** `DELETE /v2/<name>/blobs/<digest>`: the blob leaves the repository (202). */

@@ -6,6 +6,13 @@ import { BufferSender } from '../storage/buffer-sender.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import type { RegistryMetadata } from './metadata.js';
 
+/** A blob a repository may see. */
+export interface RepositoryBlob {
+  size: number;
+  /** Opens the blob, or a range of it, for sending. */
+  open(range?: ByteRange): Promise<BlobSender>;
+}
+
 /**
  * Reading, deleting and mounting blobs. One copy of a blob is stored for the whole registry, but a
  * repository sees only the blobs pushed or mounted into it.
@@ -16,21 +23,21 @@ export class BlobService {
     private readonly metadata: RegistryMetadata,
   ) {}
 
-  /** The blob's size in the repository, or BLOB_UNKNOWN. */
-  async size(name: RepositoryName, digest: Digest): Promise<number> {
-    const size = await this.metadata.blobSize(name, digest);
-    if (size === undefined) throw blobUnknown(digest);
-    return size;
-  }
-
-  async open(name: RepositoryName, digest: Digest, range?: ByteRange): Promise<BlobSender> {
-    await this.size(name, digest);
-    const inline = await this.metadata.inlineContent(digest);
-    if (inline) return new BufferSender(range ? inline.subarray(range.start, range.end + 1) : inline);
-    // The metadata is written after the bytes, so a missing file means it was removed by hand.
-    const blob = await this.store.open(digest, range);
-    if (!blob) throw blobUnknown(digest);
-    return blob;
+  /** A blob of the repository, with one metadata read for a HEAD or a GET; BLOB_UNKNOWN if it has none. */
+  async find(name: RepositoryName, digest: Digest): Promise<RepositoryBlob> {
+    const found = await this.metadata.blob(name, digest);
+    if (!found) throw blobUnknown(digest);
+    const { size, content } = found;
+    return {
+      size,
+      open: async (range) => {
+        if (content) return new BufferSender(range ? content.subarray(range.start, range.end + 1) : content);
+        // The metadata is written after the bytes, so a missing file means it was removed by hand.
+        const blob = await this.store.open(digest, range);
+        if (!blob) throw blobUnknown(digest);
+        return blob;
+      },
+    };
   }
 
   /**
@@ -55,9 +62,9 @@ export class BlobService {
 
   /** Makes a blob of `from` visible in `name`; false when `from` does not have it. */
   async mount(name: RepositoryName, digest: Digest, from: RepositoryName): Promise<boolean> {
-    const size = await this.metadata.blobSize(from, digest);
-    if (size === undefined) return false;
-    await this.metadata.linkBlob(name, digest, size);
+    const found = await this.metadata.blob(from, digest);
+    if (!found) return false;
+    await this.metadata.linkBlob(name, digest, found.size);
     return true;
   }
 }

@@ -105,14 +105,13 @@ export class RegistryMetadata {
   /** The bytes of a small blob kept in the metadata, or undefined when they are in the blob store. */
   async inlineContent(digest: Digest): Promise<Buffer | undefined> {
     const [row] = await this.reads.inlineContent(digest);
-    if (!row?.content) return undefined;
-    return Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content);
+    return asBuffer(row?.content);
   }
 
-  /** Size of a blob visible in the repository. */
-  async blobSize(name: RepositoryName, digest: Digest): Promise<number | undefined> {
-    const [row] = await this.reads.blobSize(name, digest);
-    return row === undefined ? undefined : Number(row.size);
+  /** A blob visible in the repository: its size and, for a small one, its bytes. */
+  async blob(name: RepositoryName, digest: Digest): Promise<{ size: number; content: Buffer | undefined } | undefined> {
+    const [row] = await this.reads.blob(name, digest);
+    return row && { size: Number(row.size), content: asBuffer(row.content) };
   }
 
   async unlinkBlob(name: RepositoryName, digest: Digest): Promise<boolean> {
@@ -310,12 +309,12 @@ export class RegistryMetadata {
 
 function pullQueries(db: Database) {
   return {
-    blobSize: preparedQuery<{ size: number }, [RepositoryName, Digest]>(db, (name, digest) =>
+    blob: preparedQuery<{ size: number; content: Uint8Array | null }, [RepositoryName, Digest]>(db, (name, digest) =>
       db
         .selectFrom('repository_blobs')
         .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
         .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-        .select('blobs.size')
+        .select(['blobs.size', 'blobs.content'])
         .where('repositories.name', '=', name)
         .where('repository_blobs.digest', '=', digest),
     ),
@@ -412,6 +411,11 @@ async function ensureRepository(trx: Transaction<Schema>, name: RepositoryName, 
 function toStoredManifest(row: ManifestRow): StoredManifest {
   const content = Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content);
   return { digest: row.digest as Digest, mediaType: row.media_type, size: Number(row.size), content };
+}
+
+function asBuffer(bytes: Uint8Array | null | undefined): Buffer | undefined {
+  if (!bytes) return undefined;
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
 }
 
 function timestamp(): string {

@@ -31,6 +31,11 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const pulled = await app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/manifests/v1', headers: { authorization: auth } });
     assert.equal(pulled.statusCode, 200);
 
+    // The organization's package list shows the token the packages its repository may read.
+    const listed = await app.berth.app.inject({ method: 'GET', url: '/api/orgs/acme/packages?package_type=container', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(listed.statusCode, 200);
+    assert.deepEqual(listed.json().map((item: { name: string }) => item.name), ['built']);
+
     const base = '/api/orgs/acme/packages/container/built';
     const versions = await app.berth.app.inject({ method: 'GET', url: `${base}/versions`, headers: { authorization: `Bearer ${token}` } });
     assert.equal(versions.statusCode, 200);

@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inlineBlobBytes } from '../../src/registry/upload-service.js';
 import { errorCode, patternBytes, pushBlob, sha256, startUpload, testApp, withDigest } from './test-app.js';
 
@@ -76,6 +77,43 @@ describe('small blobs, kept in the metadata database', () => {
     assert.deepEqual(await storedFiles(app.dataDir), []);
     const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
     assert.deepEqual(get.rawPayload, data);
+  });
+
+  it('a small POST whose body is cut off stores nothing, and the same push then succeeds', async (t) => {
+    const app = await testApp(t);
+    const base = await app.listen();
+    const data = patternBytes(8 * 1024, 6);
+    const url = new URL(`/v2/acme/app/blobs/uploads/?digest=${sha256(data)}`, base);
+    await new Promise<void>((resolve) => {
+      const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) } });
+      request.on('error', () => resolve());
+      request.on('response', () => resolve());
+      request.write(data.subarray(0, 1000), () => {
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    for (let i = 0; i < 100 && (await app.inject({ method: 'HEAD', url: `/v2/acme/app/blobs/${sha256(data)}` })).statusCode !== 404; i++) await sleep(10);
+    assert.equal((await app.inject({ method: 'HEAD', url: `/v2/acme/app/blobs/${sha256(data)}` })).statusCode, 404);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    await pushBlob(app, 'acme/app', data);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+  });
+
+  it('concurrent pushes of the same small blob, to one repository and to another, all answer 201', async (t) => {
+    const app = await testApp(t);
+    const data = Buffer.from('one configuration pushed by several clients at once');
+    const pushes = ['acme/one', 'acme/one', 'acme/two', 'acme/one', 'acme/two'].map((name) =>
+      app.inject({ method: 'POST', url: `/v2/${name}/blobs/uploads/?digest=${sha256(data)}`, headers: { 'content-type': 'application/octet-stream' }, payload: data }),
+    );
+    assert.deepEqual((await Promise.all(pushes)).map((res) => res.statusCode), [201, 201, 201, 201, 201]);
+    for (const name of ['acme/one', 'acme/two']) {
+      const get = await app.inject({ method: 'GET', url: `/v2/${name}/blobs/${sha256(data)}` });
+      assert.deepEqual(get.rawPayload, data);
+    }
   });
 
   it('an upload session finished with PUT keeps a small blob in the metadata and removes its upload file', async (t) => {
