@@ -47,6 +47,9 @@ export class UploadService {
   private readonly hashes: UploadHashes;
   /** Uploads with a request writing to them; a second concurrent writer is refused. */
   private readonly busy = new Set<string>();
+  /** When this process last recorded each upload's activity in the metadata (ms since the epoch). */
+  private readonly touchedAt = new Map<string, number>();
+  private readonly touchIntervalMs: number;
 
   constructor(
     private readonly store: BlobStore,
@@ -54,6 +57,8 @@ export class UploadService {
     private readonly limits: UploadLimits,
   ) {
     this.hashes = new UploadHashes(store);
+    // Expiry needs only a coarse time of last activity; recording it at every chunk cost a commit each.
+    this.touchIntervalMs = Math.min(60_000, limits.expiryMs / 10);
   }
 
   get inProgress(): number {
@@ -64,6 +69,7 @@ export class UploadService {
     const id = randomUUID();
     await this.store.createUpload(id);
     await this.metadata.createUpload(id, name);
+    this.touchedAt.set(id, Date.now());
     return { id, size: 0 };
   }
 
@@ -140,6 +146,7 @@ export class UploadService {
         throw error;
       }
       this.hashes.forget(id);
+      this.touchedAt.delete(id);
     });
   }
 
@@ -202,7 +209,7 @@ export class UploadService {
     try {
       const newSize = await this.store.appendUpload(id, digestBody(body, digesting));
       this.hashes.advance(id, hash, size + digesting.bytes);
-      await this.metadata.touchUpload(id);
+      await this.touch(id);
       return newSize;
     } catch (error) {
       // The disk lost bytes: the upload ends (a sync would not tell again). Otherwise the bytes that
@@ -212,6 +219,13 @@ export class UploadService {
       else this.hashes.advance(id, hash, size + digesting.bytes);
       throw error;
     }
+  }
+
+  private async touch(id: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.touchedAt.get(id) ?? 0) < this.touchIntervalMs) return;
+    this.touchedAt.set(id, now);
+    await this.metadata.touchUpload(id);
   }
 
   private checkLength(declaredLength: number | undefined, size: number): void {
@@ -234,6 +248,7 @@ export class UploadService {
     await this.store.deleteUpload(id);
     await this.metadata.deleteUpload(id);
     this.hashes.forget(id);
+    this.touchedAt.delete(id);
   }
 
   private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {

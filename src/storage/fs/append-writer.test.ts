@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
 import { AppendWriter } from './append-writer.js';
+import { FlushBehind } from './flush-behind.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-append-writer-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -17,7 +18,9 @@ describe('AppendWriter', () => {
     await writeFile(file, 'head:');
     const pieces = Array.from({ length: 200 }, () => randomBytes(1000 + Math.floor(Math.random() * 9000)));
     // A tiny buffer and flush interval make the writer batch, flush and wait many times over.
-    await pipeline(Readable.from(pieces), new AppendWriter(file, { bufferBytes: 16 * 1024, flushEveryBytes: 64 * 1024 }));
+    const flushBehind = new FlushBehind(file, 64 * 1024);
+    await pipeline(Readable.from(pieces), new AppendWriter(file, { bufferBytes: 16 * 1024, flushBehind }));
+    await flushBehind.settled();
     assert.deepEqual(await readFile(file), Buffer.concat([Buffer.from('head:'), ...pieces]));
   });
 
@@ -33,7 +36,7 @@ describe('AppendWriter', () => {
         else this.destroy(new Error('connection reset'));
       },
     });
-    const writer = new AppendWriter(file, { bufferBytes: 64 * 1024, flushEveryBytes: 128 * 1024 });
+    const writer = new AppendWriter(file, { bufferBytes: 64 * 1024, flushBehind: new FlushBehind(file, 128 * 1024) });
     await assert.rejects(pipeline(source, writer), /connection reset/);
     await writer.whenClosed();
     const size = (await stat(file)).size;

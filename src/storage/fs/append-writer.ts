@@ -1,46 +1,34 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { WriteBackError } from '../errors.js';
+import type { FlushBehind } from './flush-behind.js';
 
 const MiB = 1024 * 1024;
 
 export interface AppendWriterOptions {
   /** Bytes the writer accepts ahead of the disk before it asks its source to wait. */
   bufferBytes?: number;
-  /** Written bytes after which the writer starts a background `fdatasync`. */
-  flushEveryBytes?: number;
+  /** The upload's background flushes, told of every write; a flush's error fails the stream. */
+  flushBehind?: FlushBehind;
 }
 
 /**
- * Appends a stream to a file in large batched writes, and flushes behind itself.
+ * Appends a stream to a file in large batched writes.
  *
- * Batching: with the default 16 KiB buffer of `fs.createWriteStream`, an upload alternates between
- * reading one socket chunk and waiting for one 64 KiB write; a buffer of a few MiB lets the socket
- * keep reading while a single `writev` takes everything that arrived meanwhile.
- *
- * Flush behind: on a machine with many GiB of memory, Linux keeps a whole blob dirty in the page
- * cache until the commit's fsync, which then waits for all of it at once. A background
- * `fdatasync` every few MiB puts the disk to work while the rest of the blob is still arriving, so
- * the final fsync has little left to do. A failed background flush fails the stream: the kernel
- * reports a write-back error only once, and the commit must not be told it succeeded. So the end
- * of the stream waits for the flush in progress; every 4 MiB keeps that wait short at the end of
- * each chunk of a chunked upload (measured against every 16 MiB, alternating: chunked pushes of
- * 16 MiB chunks ~285 -> ~305 MiB/s, monolithic ~380 -> ~440 MiB/s).
+ * With the default 16 KiB buffer of `fs.createWriteStream`, an upload alternates between reading
+ * one socket chunk and waiting for one 64 KiB write; a buffer of a few MiB lets the socket keep
+ * reading while a single `writev` takes everything that arrived meanwhile.
  */
 export class AppendWriter extends Writable {
   private handle: FileHandle | undefined;
-  private readonly flushEveryBytes: number;
-  private unflushedBytes = 0;
-  private flushing: Promise<void> | undefined;
-  private flushError: Error | undefined;
   private writing: Promise<void> | undefined;
+  private readonly flushBehind: FlushBehind | undefined;
 
   constructor(
     private readonly file: string,
     options: AppendWriterOptions = {},
   ) {
     super({ highWaterMark: options.bufferBytes ?? 4 * MiB });
-    this.flushEveryBytes = options.flushEveryBytes ?? 4 * MiB;
+    this.flushBehind = options.flushBehind;
   }
 
   /** Settles once the file is closed, whether the stream finished or failed. */
@@ -65,13 +53,12 @@ export class AppendWriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    Promise.resolve(this.flushing).then(() => callback(this.flushError), callback);
+    callback(this.flushBehind?.error);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Close only after the write in progress: whoever resumes the upload next must see its final size.
-    const settled = Promise.allSettled([this.writing, this.flushing]);
-    settled
+    Promise.allSettled([this.writing])
       .then(() => this.handle?.close())
       .then(
         () => callback(error),
@@ -84,7 +71,7 @@ export class AppendWriter extends Writable {
     work.then(
       () => {
         this.writing = undefined;
-        callback(this.flushError);
+        callback(this.flushBehind?.error);
       },
       (error: Error) => {
         this.writing = undefined;
@@ -99,24 +86,9 @@ export class AppendWriter extends Writable {
     let pending = buffers;
     while (pending.length > 0) {
       const { bytesWritten } = await handle.writev(pending);
-      this.unflushedBytes += bytesWritten;
+      this.flushBehind?.wrote(bytesWritten);
       pending = remainderAfter(pending, bytesWritten);
     }
-    this.flushBehind(handle);
-  }
-
-  private flushBehind(handle: FileHandle): void {
-    if (this.flushing || this.unflushedBytes < this.flushEveryBytes) return;
-    this.unflushedBytes = 0;
-    this.flushing = handle.datasync().then(
-      () => {
-        this.flushing = undefined;
-      },
-      (error: Error) => {
-        this.flushing = undefined;
-        this.flushError ??= new WriteBackError(error);
-      },
-    );
   }
 }
 

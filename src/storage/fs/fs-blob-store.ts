@@ -8,6 +8,7 @@ import type { BlobSender, BlobStore, ByteRange } from '../blob-store.js';
 import { WriteBackError } from '../errors.js';
 import { AppendWriter } from './append-writer.js';
 import { FileSender } from './file-sender.js';
+import { FlushBehind } from './flush-behind.js';
 
 /**
  * Blobs on the local filesystem: `blobs/<algorithm>/<first two hex>/<hex>` and `uploads/<id>`.
@@ -19,6 +20,8 @@ export class FsBlobStore implements BlobStore {
   private readonly uploadsDir: string;
   /** Fan-out directories known to exist, so a commit does not ask for them again. */
   private readonly existingDirs = new Set<string>();
+  /** The background flushes of uploads written to by this process, until committed or deleted. */
+  private readonly flushes = new Map<string, FlushBehind>();
 
   constructor(root: string) {
     this.blobsDir = path.join(root, 'blobs');
@@ -69,7 +72,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async appendUpload(id: string, source: Readable): Promise<number> {
-    const writer = new AppendWriter(this.uploadPath(id));
+    const flushBehind = this.flushBehind(id);
+    if (flushBehind.error) throw flushBehind.error;
+    const writer = new AppendWriter(this.uploadPath(id), { flushBehind });
     try {
       await pipeline(source, writer);
     } finally {
@@ -84,6 +89,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async commitUpload(id: string, digest: Digest): Promise<void> {
+    await this.flushes.get(id)?.settled();
     const from = this.uploadPath(id);
     const handle = await open(from, 'r+');
     try {
@@ -101,10 +107,12 @@ export class FsBlobStore implements BlobStore {
     }
     // Same digest, same bytes: replacing an existing blob with an identical one is harmless.
     await rename(from, to);
+    this.flushes.delete(id);
     await syncDirectory(dir);
   }
 
   async deleteUpload(id: string): Promise<void> {
+    this.flushes.delete(id);
     await rm(this.uploadPath(id), { force: true });
   }
 
@@ -117,6 +125,15 @@ export class FsBlobStore implements BlobStore {
       }),
     );
     return uploads.filter((upload) => upload !== undefined);
+  }
+
+  private flushBehind(id: string): FlushBehind {
+    let flushBehind = this.flushes.get(id);
+    if (!flushBehind) {
+      flushBehind = new FlushBehind(this.uploadPath(id));
+      this.flushes.set(id, flushBehind);
+    }
+    return flushBehind;
   }
 
   private blobPath(digest: Digest): string {
