@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, describe, it } from 'node:test';
+import { WriteBackError } from '../errors.js';
+import { AppendWriter } from './append-writer.js';
+import { FlushBehind } from './flush-behind.js';
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-flush-behind-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+const eio = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+
+describe('FlushBehind', () => {
+  it('flushes once enough bytes are unflushed, one flush at a time', async () => {
+    const flushed: string[] = [];
+    let release: () => void = () => undefined;
+    const flushBehind = new FlushBehind('the-file', 100, (file) => {
+      flushed.push(file);
+      return new Promise((resolve) => {
+        release = resolve;
+      });
+    });
+    flushBehind.wrote(60);
+    assert.equal(flushed.length, 0);
+    flushBehind.wrote(60);
+    assert.deepEqual(flushed, ['the-file']);
+    // Another 100 bytes while the first flush runs start no second one.
+    flushBehind.wrote(100);
+    assert.equal(flushed.length, 1);
+    const settled = flushBehind.settled();
+    release();
+    await settled;
+    flushBehind.wrote(100);
+    assert.equal(flushed.length, 2);
+    release();
+    await flushBehind.settled();
+  });
+
+  it('keeps the first failure: settled() rejects with it, and the writer of the next chunk fails', async () => {
+    const file = path.join(dir, 'failing');
+    await writeFile(file, '');
+    const flushBehind = new FlushBehind(file, 1024, eio);
+    flushBehind.wrote(2048);
+    await assert.rejects(flushBehind.settled(), WriteBackError);
+    assert.ok(flushBehind.error instanceof WriteBackError);
+    // Later flushes may succeed; the error stays, as the kernel would not report it again.
+    await assert.rejects(flushBehind.settled(), WriteBackError);
+    const writer = new AppendWriter(file, { flushBehind });
+    await assert.rejects(pipeline(Readable.from([randomBytes(10)]), writer), WriteBackError);
+  });
+
+  it('reports a failure that happens during a stream to that stream', async () => {
+    const file = path.join(dir, 'failing-midway');
+    await writeFile(file, '');
+    const flushBehind = new FlushBehind(file, 64 * 1024, eio);
+    const pieces = Array.from({ length: 50 }, () => randomBytes(16 * 1024));
+    await assert.rejects(pipeline(Readable.from(pieces), new AppendWriter(file, { bufferBytes: 16 * 1024, flushBehind })), WriteBackError);
+  });
+
+  it('flushes a real file', async () => {
+    const file = path.join(dir, 'real');
+    await writeFile(file, randomBytes(4096));
+    const flushBehind = new FlushBehind(file, 1024);
+    flushBehind.wrote(4096);
+    await flushBehind.settled();
+    assert.equal(flushBehind.error, undefined);
+  });
+});
