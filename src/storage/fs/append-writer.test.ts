@@ -18,7 +18,7 @@ describe('AppendWriter', () => {
     await writeFile(file, 'head:');
     const pieces = Array.from({ length: 200 }, () => randomBytes(1000 + Math.floor(Math.random() * 9000)));
     // A tiny buffer and flush interval make the writer batch, flush and wait many times over.
-    const flushBehind = new FlushBehind(file, 64 * 1024);
+    const flushBehind = new FlushBehind(file, { everyBytes: 64 * 1024 });
     await pipeline(Readable.from(pieces), new AppendWriter(file, { bufferBytes: 16 * 1024, flushBehind }));
     await flushBehind.settled();
     assert.deepEqual(await readFile(file), Buffer.concat([Buffer.from('head:'), ...pieces]));
@@ -36,7 +36,7 @@ describe('AppendWriter', () => {
         else this.destroy(new Error('connection reset'));
       },
     });
-    const writer = new AppendWriter(file, { bufferBytes: 64 * 1024, flushBehind: new FlushBehind(file, 128 * 1024) });
+    const writer = new AppendWriter(file, { bufferBytes: 64 * 1024, flushBehind: new FlushBehind(file, { everyBytes: 128 * 1024 }) });
     await assert.rejects(pipeline(source, writer), /connection reset/);
     await writer.whenClosed();
     const size = (await stat(file)).size;

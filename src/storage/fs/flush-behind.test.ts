@@ -19,12 +19,13 @@ describe('FlushBehind', () => {
   it('flushes once enough bytes are unflushed, one flush at a time', async () => {
     const flushed: string[] = [];
     let release: () => void = () => undefined;
-    const flushBehind = new FlushBehind('the-file', 100, (file) => {
+    const sync = (file: string) => {
       flushed.push(file);
-      return new Promise((resolve) => {
+      return new Promise<void>((resolve) => {
         release = resolve;
       });
-    });
+    };
+    const flushBehind = new FlushBehind('the-file', { everyBytes: 100, sync });
     flushBehind.wrote(60);
     assert.equal(flushed.length, 0);
     flushBehind.wrote(60);
@@ -41,13 +42,22 @@ describe('FlushBehind', () => {
     await flushBehind.settled();
   });
 
-  it('keeps the first failure: settled() rejects with it, and the writer of the next chunk fails', async () => {
+  it('keeps the first failure: onFailure runs once, settled() rejects with it, the writer of the next chunk fails', async () => {
     const file = path.join(dir, 'failing');
     await writeFile(file, '');
-    const flushBehind = new FlushBehind(file, 1024, eio);
+    const failures: WriteBackError[] = [];
+    const onFailure = async (error: WriteBackError) => {
+      failures.push(error);
+    };
+    const flushBehind = new FlushBehind(file, { everyBytes: 1024, sync: eio, onFailure });
     flushBehind.wrote(2048);
     await assert.rejects(flushBehind.settled(), WriteBackError);
+    // The first failure was handed over before settled() reported it, and only once.
     assert.ok(flushBehind.error instanceof WriteBackError);
+    assert.deepEqual(failures, [flushBehind.error]);
+    flushBehind.wrote(2048);
+    await assert.rejects(flushBehind.settled(), WriteBackError);
+    assert.equal(failures.length, 1);
     // Later flushes may succeed; the error stays, as the kernel would not report it again.
     await assert.rejects(flushBehind.settled(), WriteBackError);
     const writer = new AppendWriter(file, { flushBehind });
@@ -57,7 +67,7 @@ describe('FlushBehind', () => {
   it('reports a failure that happens during a stream to that stream', async () => {
     const file = path.join(dir, 'failing-midway');
     await writeFile(file, '');
-    const flushBehind = new FlushBehind(file, 64 * 1024, eio);
+    const flushBehind = new FlushBehind(file, { everyBytes: 64 * 1024, sync: eio });
     const pieces = Array.from({ length: 50 }, () => randomBytes(16 * 1024));
     await assert.rejects(pipeline(Readable.from(pieces), new AppendWriter(file, { bufferBytes: 16 * 1024, flushBehind })), WriteBackError);
   });
@@ -65,7 +75,7 @@ describe('FlushBehind', () => {
   it('flushes a real file', async () => {
     const file = path.join(dir, 'real');
     await writeFile(file, randomBytes(4096));
-    const flushBehind = new FlushBehind(file, 1024);
+    const flushBehind = new FlushBehind(file, { everyBytes: 1024 });
     flushBehind.wrote(4096);
     await flushBehind.settled();
     assert.equal(flushBehind.error, undefined);

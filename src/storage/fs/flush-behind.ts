@@ -3,6 +3,15 @@ import { WriteBackError } from '../errors.js';
 
 const MiB = 1024 * 1024;
 
+export interface FlushBehindOptions {
+  /** Written bytes after which a flush starts. */
+  everyBytes?: number;
+  /** The flush itself; a test may count or fail it. */
+  sync?: (file: string) => Promise<void>;
+  /** Runs once, at the first failure, before `settled` reports it. */
+  onFailure?: (error: WriteBackError) => Promise<void>;
+}
+
 /**
  * Background `fdatasync`s of one upload's file while its bytes arrive, across every request that
  * appends to it.
@@ -21,12 +30,18 @@ export class FlushBehind {
   private flushing: Promise<void> | undefined;
   private failure: WriteBackError | undefined;
 
+  private readonly everyBytes: number;
+  private readonly sync: (file: string) => Promise<void>;
+  private readonly onFailure: (error: WriteBackError) => Promise<void>;
+
   constructor(
     private readonly file: string,
-    private readonly everyBytes = 4 * MiB,
-    /** The flush itself; a test may count or fail it. */
-    private readonly sync: (file: string) => Promise<void> = dataSync,
-  ) {}
+    options: FlushBehindOptions = {},
+  ) {
+    this.everyBytes = options.everyBytes ?? 4 * MiB;
+    this.sync = options.sync ?? dataSync;
+    this.onFailure = options.onFailure ?? (() => Promise.resolve());
+  }
 
   /** The write-back error a flush reported, if any. */
   get error(): WriteBackError | undefined {
@@ -42,9 +57,11 @@ export class FlushBehind {
       () => {
         this.flushing = undefined;
       },
-      (error: unknown) => {
-        this.flushing = undefined;
+      async (error: unknown) => {
+        const first = !this.failure;
         this.failure ??= new WriteBackError(error);
+        if (first) await this.onFailure(this.failure).catch(() => undefined);
+        this.flushing = undefined;
       },
     );
   }

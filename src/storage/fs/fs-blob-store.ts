@@ -130,7 +130,10 @@ export class FsBlobStore implements BlobStore {
   private flushBehind(id: string): FlushBehind {
     let flushBehind = this.flushes.get(id);
     if (!flushBehind) {
-      flushBehind = new FlushBehind(this.uploadPath(id));
+      const file = this.uploadPath(id);
+      // Bytes the disk lost make the upload worthless; removing its file at once means no later
+      // request, not even after a restart that forgot the error, can commit it.
+      flushBehind = new FlushBehind(file, { onFailure: () => rm(file, { force: true }) });
       this.flushes.set(id, flushBehind);
     }
     return flushBehind;
