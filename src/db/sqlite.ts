@@ -26,6 +26,11 @@ export async function openSqlite(dataDir: string): Promise<Database> {
   // The group commit gives each write a savepoint; their journals stay in memory instead of
   // temporary files (that halved the writes per manifest push).
   connection.pragma('temp_store = MEMORY');
+  // A checkpoint copies the WAL's pages into the database and fsyncs both files, on the event loop.
+  // Every 4,000 pages (16 MiB) rather than SQLite's 1,000 it runs a quarter as often, and a page
+  // rewritten by many commits meanwhile is copied once: manifest PUTs ran 5-9% faster (alternating
+  // A/B, six pairs of 2,000 PUTs at c=16).
+  connection.pragma('wal_autocheckpoint = 4000');
   const version = new SqliteDataVersion(connection);
   const wal = new WalSync(`${file}-wal`);
   const database = withStatementCache(connection, () => {
