@@ -145,8 +145,7 @@ export class UploadService {
         if (error instanceof WriteBackError) await this.remove(id);
         throw error;
       }
-      this.hashes.forget(id);
-      this.touchedAt.delete(id);
+      this.forget(id);
     });
   }
 
@@ -247,6 +246,11 @@ export class UploadService {
   private async remove(id: string): Promise<void> {
     await this.store.deleteUpload(id);
     await this.metadata.deleteUpload(id);
+    this.forget(id);
+  }
+
+  /** Drops what this process remembers of an upload that has ended. */
+  private forget(id: string): void {
     this.hashes.forget(id);
     this.touchedAt.delete(id);
   }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { errorCode, sha256, sha512, startUpload, testApp, withDigest } from './test-app.js';
 
@@ -155,6 +158,37 @@ describe('chunked blob uploads (Content-Range)', () => {
       assert.equal(errorCode(res), 'BLOB_UPLOAD_INVALID');
     });
   }
+
+  it('chunks of 6 MiB, whose background flushes outlive their PATCH, commit to the same bytes', async (t) => {
+    const app = await testApp(t);
+    const data = randomBytes(18 * 1024 * 1024);
+    let location = await startUpload(app, 'acme/app');
+    for (let start = 0; start < data.length; start += 6 * 1024 * 1024) {
+      const end = start + 6 * 1024 * 1024 - 1;
+      const res = await app.inject(patch(location, data.subarray(start, end + 1), `${start}-${end}`));
+      assert.equal(res.statusCode, 202);
+      assert.equal(res.headers.range, `0-${end}`);
+      location = String(res.headers.location);
+    }
+    const digest = sha256(data);
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, digest) });
+    assert.equal(put.statusCode, 201);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${digest}` });
+    assert.equal(sha256(get.rawPayload), digest);
+    assert.deepEqual(await readdir(path.join(app.dataDir, 'uploads')), []);
+  });
+
+  it('DELETE right after a 6 MiB chunk ends the upload and leaves no file behind', async (t) => {
+    const app = await testApp(t);
+    const location = await startUpload(app, 'acme/app');
+    const chunk = randomBytes(6 * 1024 * 1024);
+    assert.equal((await app.inject(patch(location, chunk, `0-${chunk.length - 1}`))).statusCode, 202);
+    assert.equal((await app.inject({ method: 'DELETE', url: location })).statusCode, 204);
+    assert.deepEqual(await readdir(path.join(app.dataDir, 'uploads')), []);
+    const again = await app.inject(patch(location, chunk, `0-${chunk.length - 1}`));
+    assert.equal(again.statusCode, 404);
+    assert.equal(errorCode(again), 'BLOB_UPLOAD_UNKNOWN');
+  });
 
   it('chunked upload with a sha512 digest answers 201', async (t) => {
     const app = await testApp(t);

@@ -81,7 +81,10 @@ export class FsBlobStore implements BlobStore {
       // A failed pipeline may report before the writer has closed; the size below must be final.
       await writer.whenClosed();
     }
-    return (await this.uploadSize(id)) ?? 0;
+    const size = await this.uploadSize(id);
+    // A flush that failed after the last write removed the file: this chunk is lost with the rest.
+    if (flushBehind.error) throw flushBehind.error;
+    return size ?? 0;
   }
 
   readUpload(id: string): Readable {
