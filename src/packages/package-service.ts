@@ -155,10 +155,8 @@ export class PackageService {
   /** Records a pushed manifest as a version; a known one (a new tag on it) is only touched. */
   async recordVersion(packageId: number, version: NewVersion): Promise<void> {
     const now = this.now();
-    const touched = await this.pushes.touchVersion(this.db, now, packageId, version.digest);
-    if (Number(touched.numAffectedRows ?? 0n) > 0) return;
     const platforms = version.platforms.length > 0 ? JSON.stringify(version.platforms) : null;
-    await this.pushes.insertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now);
+    await this.pushes.upsertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now);
   }
 
   /** Total size of a live version, if recorded. */
@@ -548,10 +546,9 @@ function pushStatements(db: Database) {
     livePackage: preparedStatement<{ id: number; published_at: string | null }, [string]>((repository) =>
       db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
     ),
-    touchVersion: preparedStatement<never, [string, number, string]>((now, packageId, digest) =>
-      db.updateTable('package_versions').set({ updated_at: now }).where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),
-    ),
-    insertVersion: preparedStatement<never, [number, string, string, string | null, string | null, number, string | null, string]>(
+    // A live version pushed again is only touched: one statement, where an update and then an
+    // insert were two.
+    upsertVersion: preparedStatement<never, [number, string, string, string | null, string | null, number, string | null, string]>(
       (packageId, digest, mediaType, artifactType, subject, size, platforms, now) =>
         db
           .insertInto('package_versions')
@@ -569,7 +566,12 @@ function pushStatements(db: Database) {
             content: null,
             tags: null,
           })
-          .onConflict((c) => c.doNothing()),
+          .onConflict((c) =>
+            c
+              .columns(['package_id', 'digest'])
+              .where('deleted_at', 'is', null)
+              .doUpdateSet({ updated_at: (eb) => eb.ref('excluded.updated_at') }),
+          ),
     ),
     versionSize: preparedStatement<{ size: number }, [number, string]>((packageId, digest) =>
       db.selectFrom('package_versions').select('size').where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { type Transaction, sql } from 'kysely';
 import { dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
@@ -130,25 +130,13 @@ export class RegistryMetadata {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined) return [...blobs, ...manifests];
     const missing: Digest[] = [];
-    if (blobs.length > 0) {
-      const found = await this.db
-        .selectFrom('repository_blobs')
-        .select('digest')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', blobs)
-        .execute();
-      const present = new Set(found.map((row) => row.digest));
-      missing.push(...blobs.filter((digest) => !present.has(digest)));
-    }
-    if (manifests.length > 0) {
-      const found = await this.db
-        .selectFrom('manifests')
-        .select('digest')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', manifests)
-        .execute();
-      const present = new Set(found.map((row) => row.digest));
-      missing.push(...manifests.filter((digest) => !present.has(digest)));
+    for (const [digests, present] of [
+      [blobs, this.reads.linkedBlobsAmong],
+      [manifests, this.reads.manifestsAmong],
+    ] as const) {
+      if (digests.length === 0) continue;
+      const found = new Set(await present(repositoryId, JSON.stringify(digests)));
+      missing.push(...digests.filter((digest) => !found.has(digest)));
     }
     return missing;
   }
@@ -307,8 +295,19 @@ export class RegistryMetadata {
   }
 }
 
+/** `column in (...)` the elements of a JSON array, so that one prepared statement takes any number. */
+function inJsonArray(column: string, array: never) {
+  return sql<boolean>`${sql.ref(column)} in (select value from json_each(${array}))`;
+}
+
 function pullQueries(db: Database) {
   return {
+    linkedBlobsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
+      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray('digest', digests)),
+    ),
+    manifestsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
+      db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray('digest', digests)),
+    ),
     blob: preparedQuery<{ size: number; content: Uint8Array | null }, [RepositoryName, Digest]>(db, (name, digest) =>
       db
         .selectFrom('repository_blobs')
