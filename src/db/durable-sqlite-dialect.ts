@@ -9,6 +9,7 @@ import {
   type SqliteDatabase,
   type TransactionSettings,
 } from 'kysely';
+import type { WalCheckpoints } from './wal-checkpoints.js';
 import type { WalSync } from './wal-sync.js';
 
 /** Kysely's SQLite dialect, whose queries resolve only once what they committed is durable. */
@@ -17,12 +18,13 @@ export class DurableSqliteDialect extends SqliteDialect {
     database: SqliteDatabase,
     private readonly connection: SQLite.Database,
     private readonly wal: WalSync,
+    private readonly checkpoints: WalCheckpoints,
   ) {
     super({ database });
   }
 
   override createDriver(): Driver {
-    return new DurableDriver(super.createDriver(), this.connection, this.wal);
+    return new DurableDriver(super.createDriver(), this.connection, this.wal, this.checkpoints);
   }
 }
 
@@ -31,6 +33,7 @@ class DurableDriver implements Driver {
     private readonly inner: Driver,
     private readonly connection: SQLite.Database,
     private readonly wal: WalSync,
+    private readonly checkpoints: WalCheckpoints,
   ) {}
 
   init(): Promise<void> {
@@ -38,7 +41,7 @@ class DurableDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new DurableConnection(await this.inner.acquireConnection(), this.connection, this.wal);
+    return new DurableConnection(await this.inner.acquireConnection(), this.connection, this.wal, this.checkpoints);
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -70,6 +73,7 @@ class DurableDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    await this.checkpoints.close();
     await this.wal.close();
     await this.inner.destroy();
   }
@@ -89,11 +93,15 @@ class DurableConnection implements DatabaseConnection {
     readonly inner: DatabaseConnection,
     private readonly connection: SQLite.Database,
     private readonly wal: WalSync,
+    private readonly checkpoints: WalCheckpoints,
   ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.inner.executeQuery<R>(query);
-    if (this.wal.pending && !this.connection.inTransaction) await this.wal.sync();
+    if (this.wal.pending && !this.connection.inTransaction) {
+      await this.wal.sync();
+      this.checkpoints.committed();
+    }
     return result;
   }
 

@@ -1,5 +1,6 @@
 import { CompiledQuery, type ControlledTransaction, type Transaction } from 'kysely';
 import type { Database, Schema } from './schema.js';
+import { type WalCheckpoints, walCheckpointsOf } from './wal-checkpoints.js';
 
 export type Write<T> = (trx: Transaction<Schema>) => Promise<T>;
 
@@ -26,7 +27,11 @@ export class GroupCommit {
   private queue: QueuedWrite[] = [];
   private flushing = false;
 
-  constructor(private readonly db: Database) {}
+  private readonly checkpoints: WalCheckpoints | undefined;
+
+  constructor(private readonly db: Database) {
+    this.checkpoints = walCheckpointsOf(db);
+  }
 
   run<T>(write: Write<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -42,6 +47,8 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // A WAL grown past its limit is caught up first; writes arriving meanwhile join the batch.
+        await this.checkpoints?.beforeWrites();
         const batch = this.queue;
         this.queue = [];
         await (batch.length === 1 ? this.commitAlone(batch[0] as QueuedWrite) : this.commitTogether(batch));

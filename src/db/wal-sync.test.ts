@@ -94,10 +94,4 @@ describe('the SQLite connection', () => {
     });
     assert.deepEqual(inserted.map((row) => row.name), ['acme/app', 'acme/other']);
   });
-
-  it('checkpoints the WAL every 4,000 pages, not every 1,000', async (t) => {
-    const db = await tempDatabase(t);
-    const { rows } = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db);
-    assert.equal(rows[0]?.wal_autocheckpoint, 4000);
-  });
 });

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { GroupCommit } from './group-commit.js';
+import { tempDatabase } from './temp-database.js';
+import { type CheckpointResult, type Checkpointer, WalCheckpoints, walCheckpointsOf } from './wal-checkpoints.js';
+
+/** A checkpointer whose runs the test finishes by hand. */
+function manualCheckpointer() {
+  const runs: Array<{ finish: (result: CheckpointResult) => void; fail: (error: Error) => void }> = [];
+  const checkpointer: Checkpointer = {
+    run: () => new Promise((resolve, reject) => runs.push({ finish: resolve, fail: reject })),
+    close: async () => undefined,
+  };
+  return { runs, checkpointer };
+}
+
+function write(checkpoints: WalCheckpoints, statements: number): void {
+  for (let i = 0; i < statements; i++) checkpoints.wrote();
+  checkpoints.committed();
+}
+
+const settled = (promise: Promise<unknown>) => Promise.race([promise.then(() => true), sleep(20).then(() => false)]);
+
+describe('WalCheckpoints', () => {
+  it('starts one checkpoint at a time, once enough was written', async () => {
+    const { runs, checkpointer } = manualCheckpointer();
+    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 1000, checkpointer, onFailure: assert.fail });
+    write(checkpoints, 9);
+    assert.equal(runs.length, 0);
+    write(checkpoints, 1);
+    assert.equal(runs.length, 1);
+    write(checkpoints, 25);
+    assert.equal(runs.length, 1, 'a checkpoint is already running');
+    runs[0]?.finish({ log: 40, checkpointed: 40 });
+    await sleep(0);
+    assert.equal(checkpoints.completed, 1);
+    write(checkpoints, 0);
+    assert.equal(runs.length, 2, 'the writes made meanwhile are due');
+    runs[1]?.finish({ log: 60, checkpointed: 60 });
+  });
+
+  it('holds writes back while the WAL is over its limit, until a checkpoint catches up', async () => {
+    const { runs, checkpointer } = manualCheckpointer();
+    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 100, checkpointer, onFailure: assert.fail });
+    assert.equal(await settled(checkpoints.beforeWrites()), true, 'an empty WAL holds nothing back');
+    write(checkpoints, 10);
+    runs[0]?.finish({ log: 500, checkpointed: 300 });
+    await sleep(0);
+    assert.equal(await settled(checkpoints.beforeWrites()), true, 'nothing is due yet');
+    for (let i = 0; i < 10; i++) checkpoints.wrote();
+    const held = checkpoints.beforeWrites();
+    assert.equal(await settled(held), false);
+    assert.equal(runs.length, 2, 'the checkpoint runs while writes wait');
+    runs[1]?.finish({ log: 520, checkpointed: 520 });
+    assert.equal(await settled(held), true);
+    assert.equal(await settled(checkpoints.beforeWrites()), true, 'caught up: the next write starts the WAL again');
+  });
+
+  it('reports a failed checkpoint once and runs no more', async () => {
+    const { runs, checkpointer } = manualCheckpointer();
+    const failures: Error[] = [];
+    const checkpoints = new WalCheckpoints({ everyWrites: 1, maxWalFrames: 0, checkpointer, onFailure: (error) => failures.push(error) });
+    write(checkpoints, 1);
+    runs[0]?.fail(new Error('disk I/O error'));
+    await sleep(0);
+    write(checkpoints, 5);
+    assert.equal(runs.length, 1);
+    assert.deepEqual(failures.map((error) => error.message), ['disk I/O error']);
+    assert.equal(await settled(checkpoints.beforeWrites()), true);
+  });
+});
+
+describe('the SQLite connection', () => {
+  it('never checkpoints in its own thread; the checkpoint thread copies the WAL into the database', async (t) => {
+    const db = await tempDatabase(t);
+    const { rows } = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db);
+    assert.equal(rows[0]?.wal_autocheckpoint, 0);
+    const [{ file }] = (await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(db)).rows as [{ file: string }];
+    const sizeBefore = (await stat(file)).size;
+
+    const checkpoints = walCheckpointsOf(db);
+    assert.ok(checkpoints);
+    const writes = new GroupCommit(db);
+    const now = new Date().toISOString();
+    // More single-row writes than the 4,000 between checkpoints, in group commits of 100.
+    for (let batch = 0; batch < 45; batch++) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          writes.run((trx) => trx.insertInto('repositories').values({ name: `acme/app-${batch}-${i}`, created_at: now }).execute()),
+        ),
+      );
+    }
+    for (let wait = 0; wait < 100 && checkpoints.completed === 0; wait++) await sleep(50);
+    assert.ok(checkpoints.completed >= 1, 'a checkpoint ran');
+    assert.ok((await stat(file)).size > sizeBefore + 100_000, 'the rows are now in the database file');
+    const count = await db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(count.n), 4500);
+  });
+});
