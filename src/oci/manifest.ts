@@ -60,6 +60,8 @@ export interface ParsedManifest {
   artifactType?: string;
   annotations: Record<string, string>;
   config?: Descriptor;
+  /** Of an image: the size of its config and every layer, non-distributable ones too. */
+  imageBytes?: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
       config,
       ...(image.subject ? { subject: image.subject as Descriptor } : {}),
       artifactType,
+      imageBytes: image.layers.reduce((total, layer) => total + layer.size, config.size),
       annotations: image.annotations ?? {},
     };
   }

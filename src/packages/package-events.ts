@@ -62,7 +62,7 @@ export class PackageEvents implements ManifestEvents {
     if (!pkg) return undefined;
     let size = event.content.length;
     if (manifest.kind === 'image') {
-      size += sum(imageDescriptors(event.content).map((descriptor) => descriptor.size));
+      size += manifest.imageBytes ?? 0;
     } else {
       for (const child of manifest.manifests) size += (await packages.versionSize(pkg.id, child.digest)) ?? child.size;
     }
@@ -121,17 +121,6 @@ function platformsOf(children: Descriptor[]): string[] {
 /** BuildKit's attestation manifests: `unknown/unknown` with `vnd.docker.reference.type`. */
 function isAttestation(child: Descriptor): boolean {
   return child.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-}
-
-/** Config and every layer (foreign ones too), for the version's total size. */
-function imageDescriptors(content: Buffer): Array<{ size: number }> {
-  const json = safeJson(content) as { config?: { size?: unknown }; layers?: Array<{ size?: unknown }> } | undefined;
-  const all = [json?.config, ...(Array.isArray(json?.layers) ? json.layers : [])];
-  return all.filter((item): item is { size: number } => typeof item?.size === 'number');
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }
 
 function safeJson(bytes: Buffer): unknown {
