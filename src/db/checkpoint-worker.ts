@@ -20,8 +20,8 @@ port.on('message', (message: 'checkpoint' | 'close') => {
     return;
   }
   try {
-    const [row] = connection.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-    port.postMessage({ ok: true, log: row?.log ?? 0, checkpointed: row?.checkpointed ?? 0 });
+    const [row] = connection.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+    port.postMessage({ ok: true, log: row?.log ?? 0 });
   } catch (error) {
     port.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
   }

@@ -34,6 +34,7 @@ export async function openSqlite(dataDir: string): Promise<Database> {
     maxWalFrames: 16000,
     checkpointer: workerCheckpointer(file),
     onFailure: (error) => {
+      if (!connection.open) return;
       connection.pragma(`wal_autocheckpoint = ${mainThreadCheckpointPages}`);
       process.emitWarning(`SQLite checkpoints are back in the server's main thread: ${error.message}`);
     },

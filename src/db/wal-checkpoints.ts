@@ -1,10 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from './schema.js';
 
-/** What a checkpoint reports: frames in the WAL, and how many of them are now in the database. */
+/** What a checkpoint reports: the frames in the WAL when it began. */
 export interface CheckpointResult {
   log: number;
-  checkpointed: number;
 }
 
 export interface Checkpointer {
@@ -116,11 +115,11 @@ export function workerCheckpointer(file: string): Checkpointer {
     if (worker) return worker;
     const created = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { file } });
     created.unref();
-    created.on('message', (reply: { ok: true } & CheckpointResult | { ok: false; error: string }) => {
+    created.on('message', (reply: ({ ok: true } & CheckpointResult) | { ok: false; error: string }) => {
       created.unref();
       const waiting = pending;
       pending = undefined;
-      if (reply.ok) waiting?.resolve({ log: reply.log, checkpointed: reply.checkpointed });
+      if (reply.ok) waiting?.resolve({ log: reply.log });
       else waiting?.reject(new Error(`WAL checkpoint failed: ${reply.error}`));
     });
     created.on('error', fail);
