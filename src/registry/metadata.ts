@@ -163,8 +163,12 @@ export class RegistryMetadata {
         now,
       );
       if (Number(inserted.numAffectedRows ?? 0n) > 0) {
-        for (const digest of new Set(manifest.blobs)) await this.pushes.insertReference(trx, repositoryId, manifest.digest, digest, 'blob');
-        for (const digest of new Set(manifest.manifests)) await this.pushes.insertReference(trx, repositoryId, manifest.digest, digest, 'manifest');
+        for (const [kind, digests] of [
+          ['blob', manifest.blobs],
+          ['manifest', manifest.manifests],
+        ] as const) {
+          if (digests.length > 0) await this.pushes.insertReferences(trx, repositoryId, manifest.digest, JSON.stringify(digests), kind);
+        }
       }
       if (tag !== undefined) await this.pushes.upsertTag(trx, repositoryId, tag, manifest.digest, now);
       if (alongside) await alongside(trx);
@@ -380,10 +384,23 @@ function pushStatements(db: Database) {
           })
           .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing()),
     ),
-    insertReference: preparedStatement<never, [number, Digest, Digest, 'blob' | 'manifest']>((repositoryId, manifestDigest, referencedDigest, kind) =>
+    // One statement for all of a manifest's references (an image has a dozen layers or more).
+    // SQLite needs the WHERE to tell the upsert's ON CONFLICT from a join's ON.
+    insertReferences: preparedStatement<never, [number, Digest, string, 'blob' | 'manifest']>((repositoryId, manifestDigest, digests, kind) =>
       db
         .insertInto('manifest_references')
-        .values({ repository_id: repositoryId, manifest_digest: manifestDigest, referenced_digest: referencedDigest, kind })
+        .columns(['repository_id', 'manifest_digest', 'referenced_digest', 'kind'])
+        .expression(
+          db
+            .selectFrom(sql<{ value: string }>`json_each(${digests})`.as('digests'))
+            .select([
+              sql<number>`${repositoryId}`.as('repository_id'),
+              sql<string>`${manifestDigest}`.as('manifest_digest'),
+              'value',
+              sql<string>`${kind}`.as('kind'),
+            ])
+            .where(sql<boolean>`true`),
+        )
         .onConflict((c) => c.columns(['repository_id', 'manifest_digest', 'referenced_digest']).doNothing()),
     ),
     upsertTag: preparedStatement<never, [number, string, Digest, string]>((repositoryId, tag, digest, now) =>
