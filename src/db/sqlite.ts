@@ -32,6 +32,8 @@ export async function openSqlite(dataDir: string): Promise<Database> {
   const checkpoints = new WalCheckpoints({
     everyWrites: 4000,
     maxWalFrames: 16000,
+    idleWrites: 1000,
+    idleMs: 200,
     checkpointer: workerCheckpointer(file),
     onFailure: (error) => {
       if (!connection.open) return;

@@ -17,6 +17,8 @@ function manualCheckpointer() {
   return { runs, checkpointer };
 }
 
+const noIdleCheckpoints = { idleWrites: Number.POSITIVE_INFINITY, idleMs: 1000 };
+
 function write(checkpoints: WalCheckpoints, statements: number): void {
   for (let i = 0; i < statements; i++) checkpoints.wrote();
   checkpoints.committed();
@@ -27,7 +29,7 @@ const settled = (promise: Promise<unknown>) => Promise.race([promise.then(() => 
 describe('WalCheckpoints', () => {
   it('starts one checkpoint at a time, once enough was written', async () => {
     const { runs, checkpointer } = manualCheckpointer();
-    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 1000, checkpointer, onFailure: assert.fail });
+    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 1000, checkpointer, onFailure: assert.fail, ...noIdleCheckpoints });
     write(checkpoints, 9);
     assert.equal(runs.length, 0);
     write(checkpoints, 1);
@@ -44,10 +46,11 @@ describe('WalCheckpoints', () => {
 
   it('holds writes back while the WAL is over its limit, for one checkpoint that runs alone', async () => {
     const { runs, checkpointer } = manualCheckpointer();
-    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 100, checkpointer, onFailure: assert.fail });
+    const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 100, checkpointer, onFailure: assert.fail, ...noIdleCheckpoints });
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'an empty WAL holds nothing back');
     write(checkpoints, 10);
-    // A checkpoint that ran beside the writes found a long WAL, which they kept growing.
+    // Writes went on beside the checkpoint: the WAL it found long did not start again.
+    write(checkpoints, 3);
     runs[0]?.finish({ log: 500 });
     await sleep(0);
     const held = checkpoints.beforeWrites();
@@ -57,21 +60,44 @@ describe('WalCheckpoints', () => {
     assert.equal(await settled(held), true);
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'caught up alone: the next write starts the WAL again');
     write(checkpoints, 10);
+    write(checkpoints, 3);
     runs[2]?.finish({ log: 30 });
     await sleep(0);
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'the WAL started again');
     write(checkpoints, 10);
     runs[3]?.finish({ log: 540 });
     await sleep(0);
+    assert.equal(await settled(checkpoints.beforeWrites()), true, 'a long WAL left with nothing written beside its checkpoint starts again at the next write');
+    write(checkpoints, 10);
+    write(checkpoints, 3);
+    runs[4]?.finish({ log: 560 });
+    await sleep(0);
     assert.equal(await settled(checkpoints.beforeWrites()), false, 'it did not start again: writes wait once more');
-    assert.equal(runs.length, 5);
-    runs[4]?.finish({ log: 540 });
+    assert.equal(runs.length, 6);
+    runs[5]?.finish({ log: 560 });
+  });
+
+  it('checkpoints once the writes pause, after enough of them', async () => {
+    const { runs, checkpointer } = manualCheckpointer();
+    const checkpoints = new WalCheckpoints({ everyWrites: 1000, maxWalFrames: 16000, idleWrites: 5, idleMs: 30, checkpointer, onFailure: assert.fail });
+    write(checkpoints, 4);
+    await sleep(60);
+    assert.equal(runs.length, 0, 'too few writes to be worth a checkpoint');
+    for (let i = 0; i < 4; i++) {
+      write(checkpoints, 1);
+      await sleep(10);
+    }
+    assert.equal(runs.length, 0, 'the writes have not paused');
+    await sleep(60);
+    assert.equal(runs.length, 1);
+    runs[0]?.finish({ log: 40 });
+    await checkpoints.close();
   });
 
   it('reports a failed checkpoint once and runs no more', async () => {
     const { runs, checkpointer } = manualCheckpointer();
     const failures: Error[] = [];
-    const checkpoints = new WalCheckpoints({ everyWrites: 1, maxWalFrames: 0, checkpointer, onFailure: (error) => failures.push(error) });
+    const checkpoints = new WalCheckpoints({ everyWrites: 1, maxWalFrames: 0, checkpointer, onFailure: (error) => failures.push(error), ...noIdleCheckpoints });
     write(checkpoints, 1);
     runs[0]?.fail(new Error('disk I/O error'));
     await sleep(0);

@@ -16,6 +16,9 @@ export interface WalCheckpointOptions {
   everyWrites: number;
   /** Above this many frames in the WAL, writes wait for a checkpoint that runs alone. */
   maxWalFrames: number;
+  /** After this many write statements, a pause of `idleMs` in the writes starts a checkpoint. */
+  idleWrites: number;
+  idleMs: number;
   checkpointer: Checkpointer;
   /** Called once if a checkpoint fails; no more are run here, so the connection must take them over. */
   onFailure: (error: Error) => void;
@@ -37,11 +40,14 @@ export interface WalCheckpointOptions {
  * event loop stays free meanwhile.
  */
 export class WalCheckpoints {
+  /** Write statements since the last checkpoint began. */
   private writes = 0;
   private running: Promise<void> | undefined;
-  /** The last checkpoint's result, and whether it ran while writes waited. */
+  /** The last checkpoint's result, and whether nothing was written while it ran. */
   private last = { log: 0, alone: false };
-  private failed = false;
+  /** After a failure, or once closed, no more checkpoints run here. */
+  private stopped = false;
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Checkpoints completed, for tests and diagnostics. */
   completed = 0;
 
@@ -52,9 +58,13 @@ export class WalCheckpoints {
     this.writes++;
   }
 
-  /** After a durable commit: starts a checkpoint in the background once enough was written. */
+  /**
+   * After a durable commit: starts a checkpoint in the background once enough was written, and
+   * otherwise one when the writes pause, so that a burst of writes finds the WAL started again.
+   */
   committed(): void {
-    if (this.due && !this.running) this.start(false);
+    if (this.due && !this.running) this.start();
+    else if (this.writes >= this.options.idleWrites) this.whenIdle();
   }
 
   /** Before a group of writes: resolves at once, unless the WAL has grown over its limit. */
@@ -62,18 +72,20 @@ export class WalCheckpoints {
     if (!this.overLimit) return;
     await this.running;
     if (this.overLimit) {
-      this.start(true);
+      this.start();
       await this.running;
     }
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    this.stopped = true;
     await this.running;
     await this.options.checkpointer.close();
   }
 
   private get due(): boolean {
-    return !this.failed && this.writes >= this.options.everyWrites;
+    return !this.stopped && this.writes >= this.options.everyWrites;
   }
 
   /**
@@ -83,19 +95,30 @@ export class WalCheckpoints {
    * the next checkpoint finds the WAL still long, and writes wait for another one.
    */
   private get overLimit(): boolean {
-    return !this.failed && !this.last.alone && this.last.log > this.options.maxWalFrames;
+    return !this.stopped && !this.last.alone && this.last.log > this.options.maxWalFrames;
   }
 
-  private start(alone: boolean): void {
+  private whenIdle(): void {
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      if (!this.stopped && !this.running && this.writes > 0) this.start();
+    }, this.options.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private start(): void {
     this.writes = 0;
     this.running = this.options.checkpointer.run().then(
       (result) => {
-        this.last = { log: result.log, alone };
+        this.last = { log: result.log, alone: this.writes === 0 };
         this.completed++;
         this.running = undefined;
       },
       (error: unknown) => {
-        this.failed = true;
+        this.stopped = true;
         this.running = undefined;
         this.options.onFailure(error instanceof Error ? error : new Error(String(error)));
       },
