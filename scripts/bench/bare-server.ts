@@ -3,6 +3,7 @@
  * - HTTP `GET|HEAD|POST /ok`: 200 at once (a POST body is drained): the load client's ceiling.
  * - HTTP `POST /ingest[?keep=1]`: sha256 while appending to a file, fsync, 201 with the digest.
  * - HTTP `GET /blob`: sends the last kept upload from disk as Berth sends a blob (two reused buffers).
+ * - HTTP `GET /zeros?bytes=N`: sends N zero bytes from memory: the pull client's ceiling.
  * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
  * Prints `{"http":port,"tcp":port}` on stdout once listening.
  */
@@ -44,6 +45,25 @@ async function ingest(request: http.IncomingMessage, keep: boolean): Promise<str
   return `sha256:${hash.digest('hex')}`;
 }
 
+const zeros = Buffer.alloc(1024 * 1024);
+
+/** Writes `bytes` zero bytes, one shared buffer at a time, waiting whenever the socket is full. */
+function sendZeros(response: http.ServerResponse, bytes: number): void {
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const piece = left >= zeros.length ? zeros : zeros.subarray(0, left);
+      left -= piece.length;
+      if (!response.write(piece)) {
+        response.once('drain', pump);
+        return;
+      }
+    }
+    response.end();
+  };
+  pump();
+}
+
 const server = http.createServer((request, response) => {
   const url = request.url ?? '/';
   const fail = (error: unknown) => {
@@ -64,6 +84,12 @@ const server = http.createServer((request, response) => {
       response.writeHead(201, { 'Docker-Content-Digest': digest, 'Content-Length': 0 });
       response.end();
     }, fail);
+    return;
+  }
+  if (url.startsWith('/zeros')) {
+    const bytes = Number(new URL(url, 'http://bare').searchParams.get('bytes'));
+    response.writeHead(200, { 'Content-Length': bytes, 'Content-Type': 'application/octet-stream' });
+    sendZeros(response, bytes);
     return;
   }
   if (url.startsWith('/blob')) {

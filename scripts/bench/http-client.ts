@@ -5,10 +5,7 @@ import { pipeline } from 'node:stream/promises';
 export interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
-  /** The body, when `consume` was 'buffer'. */
   body: Buffer;
-  /** Bytes of the response body received. */
-  bytes: number;
 }
 
 export interface HttpRequest {
@@ -18,8 +15,6 @@ export interface HttpRequest {
   headers?: http.OutgoingHttpHeaders;
   /** A buffer, or a stream piped with backpressure (never buffered by the client). */
   body?: Buffer | Readable;
-  /** 'buffer' keeps the body (small responses); 'discard' only counts it (blobs). */
-  consume?: 'buffer' | 'discard';
 }
 
 /**
@@ -56,15 +51,8 @@ export class HttpClient {
         },
         (response) => {
           const chunks: Buffer[] = [];
-          let bytes = 0;
-          const keep = options.consume !== 'discard';
-          response.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (keep) chunks.push(chunk);
-          });
-          response.on('end', () =>
-            resolve({ status: response.statusCode ?? 0, headers: response.headers, body: keep ? Buffer.concat(chunks) : Buffer.alloc(0), bytes }),
-          );
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
           response.on('error', reject);
         },
       );

@@ -4,9 +4,10 @@ import net from 'node:net';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import { type HttpClient, runPool } from './http-client.js';
-import { type RoundFigures, medianOf } from './scenarios.js';
+import { type RoundFigures, medianOf, pullOnce } from './scenarios.js';
 import { MiB, secondsSince } from './stats.js';
 import { ab } from './ab.js';
+import { expectDownload } from './curl.js';
 
 /** sha256 over `data` in 1 MiB updates, as a streamed upload is hashed (node:crypto). */
 export function sha256Rate(data: Buffer): RoundFigures {
@@ -72,24 +73,16 @@ export async function bareIngest(client: HttpClient, data: Buffer, config: Bench
   });
 }
 
-/** The bare Node server's stream-out rate of the kept upload: single, and `parallel` at once. */
+/** The bare Node server's stream-out rate of the kept upload, pulled as the registries are. */
 export async function barePull(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
-  return medianOf(config.transferRepeats, () => barePullOnce(client, config));
-}
-
-async function barePullOnce(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
-  const get = async () => (await client.expect(200, { method: 'GET', url: '/blob', consume: 'discard' })).bytes;
-  let start = performance.now();
-  const single = (await get()) / MiB / secondsSince(start);
-  start = performance.now();
-  const counts = await Promise.all(Array.from({ length: config.parallelPulls }, get));
-  const total = counts.reduce((sum, count) => sum + count, 0);
-  return { pullSingle: single, pullParallel: total / MiB / secondsSince(start) };
+  const get = () => expectDownload(`${client.origin}/blob`, {}, config.blobBytes);
+  return medianOf(config.transferRepeats, () => pullOnce(get, config));
 }
 
 /**
  * The load clients' own ceilings against a server that answers 200 at once: ApacheBench's GETs at the read
- * scenarios' concurrency and time, and the bench client's 4 KiB POSTs at the small-push concurrency.
+ * scenarios' concurrency and time, the bench client's 4 KiB POSTs at the small-push concurrency, and
+ * curl's download of a blob's size sent from memory.
  */
 export async function clientCeiling(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
   const reads = await ab({ url: `${client.origin}/ok`, method: 'GET', headers: {}, seconds: config.readSeconds, connections: config.readConcurrency });
@@ -98,10 +91,12 @@ export async function clientCeiling(client: HttpClient, config: BenchConfig): Pr
   await runPool(config.smallCount, config.smallConcurrency, async () => {
     await client.expect(200, { method: 'POST', url: '/ok', headers: { 'Content-Length': body.length }, body });
   });
+  const pulled = await expectDownload(`${client.origin}/zeros?bytes=${config.blobBytes}`, {}, config.blobBytes);
   return {
     ceilingGetRate: reads.rate,
     ceilingGetP50: reads.p50,
     ceilingGetP99: reads.p99,
     ceilingPostRate: config.smallCount / secondsSince(start),
+    ceilingPull: pulled.bytes / MiB / pulled.seconds,
   };
 }

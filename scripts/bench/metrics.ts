@@ -60,6 +60,7 @@ export const machineMetrics: Array<{ key: string; label: string; unit: string }>
   { key: 'ceilingGetP50', label: 'Client ceiling: ab GET p50', unit: 'ms' },
   { key: 'ceilingGetP99', label: 'Client ceiling: ab GET p99', unit: 'ms' },
   { key: 'ceilingPostRate', label: 'Client ceiling: bench client 4 KiB POST c=32', unit: 'req/s' },
+  { key: 'ceilingPull', label: 'Client ceiling: curl GET of the blob size from memory', unit: 'MiB/s' },
 ];
 
 /**

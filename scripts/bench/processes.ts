@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Credentials } from './registry-client.js';
 import { abBinary } from './ab.js';
+import { curlBinary } from './curl.js';
 
 /** The repository root (this file runs from dist/scripts/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -15,12 +16,14 @@ export const distributionBinary = '/usr/bin/docker-registry';
 
 /**
  * Installs what the bench runs that may be missing, from Debian: docker-registry (CNCF
- * Distribution) and ApacheBench (apache2-utils, the read scenarios' load). The bench runs as root.
+ * Distribution), ApacheBench (apache2-utils, the read scenarios' load) and curl (the pulls'). The
+ * bench runs as root.
  */
 export async function ensureBenchToolsInstalled(): Promise<void> {
   const missing = [
     ['docker-registry', distributionBinary],
     ['apache2-utils', abBinary],
+    ['curl', curlBinary],
   ].flatMap(([pkg, binary]) => (existsSync(binary as string) ? [] : [pkg as string]));
   if (missing.length === 0) return;
   const run = promisify(execFile);

@@ -111,6 +111,11 @@ export class RegistryClient {
     return token;
   }
 
+  /** The URL of a blob, for other load clients. */
+  blobUrl(repository: string, digest: string): string {
+    return `${this.http.origin}/v2/${repository}/blobs/${digest}`;
+  }
+
   /** The `Authorization` header held for the repository, if any (for other load clients too). */
   auth(repository: string): Record<string, string> {
     const held = this.authorization.get(repository);
@@ -160,17 +165,6 @@ export class RegistryClient {
       headers: { ...this.auth(repository), 'Content-Length': 0 },
     });
     return locationOf(response, undefined);
-  }
-
-  /** Downloads a blob, counting (not keeping) its bytes. */
-  async pullBlob(repository: string, digest: string): Promise<number> {
-    const response = await this.http.expect(200, {
-      method: 'GET',
-      url: `/v2/${repository}/blobs/${digest}`,
-      headers: this.auth(repository),
-      consume: 'discard',
-    });
-    return response.bytes;
   }
 
   async putManifest(repository: string, reference: string, content: Buffer, mediaType = ociManifestType, auth = this.auth(repository)): Promise<void> {

@@ -5,6 +5,7 @@ import { runForDuration, runPool } from './http-client.js';
 import { type RegistryClient, imageManifest, manifestAccept, sha256 } from './registry-client.js';
 import { MiB, median, percentile, secondsSince } from './stats.js';
 import { ab } from './ab.js';
+import { type Download, expectDownload } from './curl.js';
 
 /** One measured figure of one round: key (see metrics.ts) -> value. */
 export type RoundFigures = Record<string, number>;
@@ -110,23 +111,23 @@ export async function pushChunked(client: RegistryClient, data: BenchData): Prom
   });
 }
 
+/** Pulls by curl (see `curlDownload`): one, then `parallelPulls` at once. */
 export async function pull(client: RegistryClient, digest: string, config: BenchConfig): Promise<RoundFigures> {
+  const url = client.blobUrl(repos.blobs, digest);
+  const get = () => expectDownload(url, client.auth(repos.blobs), config.blobBytes);
   // Not counted: the first pull warms the code paths of both ends (in the first round, whichever
   // registry went first was pulled at about half the rate of the pulls after it).
-  await client.pullBlob(repos.blobs, digest);
-  return medianOf(config.transferRepeats, () => pullOnce(client, digest, config));
+  await get();
+  return medianOf(config.transferRepeats, () => pullOnce(get, config));
 }
 
-async function pullOnce(client: RegistryClient, digest: string, config: BenchConfig): Promise<RoundFigures> {
-  let start = performance.now();
-  const bytes = await client.pullBlob(repos.blobs, digest);
-  if (bytes !== config.blobBytes) throw new Error(`${client.kind}: pulled ${bytes} bytes, expected ${config.blobBytes}`);
-  const single = bytes / MiB / secondsSince(start);
-  start = performance.now();
-  const counts = await Promise.all(Array.from({ length: config.parallelPulls }, () => client.pullBlob(repos.blobs, digest)));
-  const total = counts.reduce((sum, count) => sum + count, 0);
-  if (total !== config.blobBytes * config.parallelPulls) throw new Error(`${client.kind}: parallel pulls were short`);
-  return { pullSingle: single, pullParallel: total / MiB / secondsSince(start) };
+/** One download of `get`, then `parallelPulls` at once: MiB/s of the one, and in total of the others. */
+export async function pullOnce(get: () => Promise<Download>, config: BenchConfig): Promise<RoundFigures> {
+  const single = await get();
+  const start = performance.now();
+  const parallel = await Promise.all(Array.from({ length: config.parallelPulls }, get));
+  const total = parallel.reduce((sum, download) => sum + download.bytes, 0);
+  return { pullSingle: single.bytes / MiB / single.seconds, pullParallel: total / MiB / secondsSince(start) };
 }
 
 export async function smallPushes(client: RegistryClient, config: BenchConfig, round: number): Promise<RoundFigures> {
@@ -363,13 +364,11 @@ export async function bigBlob(client: RegistryClient, config: BenchConfig): Prom
   const seed = randomBytes(MiB);
   const digest = bigBlobDigest(config.bigBytes, seed);
   await client.authorize(repos.big);
-  let start = performance.now();
+  const start = performance.now();
   await client.pushBlob(repos.big, digest, Readable.from(bigBlobChunks(config.bigBytes, seed)), config.bigBytes);
   const push = config.bigBytes / MiB / secondsSince(start);
-  start = performance.now();
-  const bytes = await client.pullBlob(repos.big, digest);
-  if (bytes !== config.bigBytes) throw new Error(`${client.kind}: pulled ${bytes} of ${config.bigBytes} bytes`);
-  return { bigPush: push, bigPull: bytes / MiB / secondsSince(start) };
+  const pulled = await expectDownload(client.blobUrl(repos.big, digest), client.auth(repos.big), config.bigBytes);
+  return { bigPush: push, bigPull: pulled.bytes / MiB / pulled.seconds };
 }
 
 /**
