@@ -79,16 +79,17 @@ describe('WalCheckpoints', () => {
 
   it('checkpoints once the writes pause, after enough of them', async () => {
     const { runs, checkpointer } = manualCheckpointer();
-    const checkpoints = new WalCheckpoints({ everyWrites: 1000, maxWalFrames: 16000, idleWrites: 5, idleMs: 30, checkpointer, onFailure: assert.fail });
+    // The pause is far longer than the gaps between writes, so that a busy machine cannot blur them.
+    const checkpoints = new WalCheckpoints({ everyWrites: 1000, maxWalFrames: 16000, idleWrites: 5, idleMs: 300, checkpointer, onFailure: assert.fail });
     write(checkpoints, 4);
-    await sleep(60);
+    await sleep(500);
     assert.equal(runs.length, 0, 'too few writes to be worth a checkpoint');
     for (let i = 0; i < 4; i++) {
       write(checkpoints, 1);
-      await sleep(10);
+      await sleep(5);
     }
     assert.equal(runs.length, 0, 'the writes have not paused');
-    await sleep(60);
+    for (let wait = 0; wait < 40 && runs.length === 0; wait++) await sleep(50);
     assert.equal(runs.length, 1);
     runs[0]?.finish({ log: 40 });
     await checkpoints.close();
