@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { GroupCommit } from './group-commit.js';
 import { tempDatabase } from './temp-database.js';
-import { type CheckpointResult, type Checkpointer, WalCheckpoints, walCheckpointsOf } from './wal-checkpoints.js';
+import { type CheckpointResult, type Checkpointer, WalCheckpoints, walCheckpointsOf, workerCheckpointer } from './wal-checkpoints.js';
 
 /** A checkpointer whose runs the test finishes by hand. */
 function manualCheckpointer() {
@@ -106,6 +108,20 @@ describe('WalCheckpoints', () => {
     assert.equal(runs.length, 1);
     assert.deepEqual(failures.map((error) => error.message), ['disk I/O error']);
     assert.equal(await settled(checkpoints.beforeWrites()), true);
+  });
+});
+
+describe('workerCheckpointer', () => {
+  it('reports a checkpoint thread that cannot open the database as a failed checkpoint', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-checkpoint-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const failures: Error[] = [];
+    // A directory is no database: the thread fails as it starts.
+    const checkpoints = new WalCheckpoints({ everyWrites: 1, maxWalFrames: 100, checkpointer: workerCheckpointer(dir), onFailure: (error) => failures.push(error), ...noIdleCheckpoints });
+    write(checkpoints, 1);
+    for (let wait = 0; wait < 100 && failures.length === 0; wait++) await sleep(50);
+    assert.equal(failures.length, 1);
+    await checkpoints.close();
   });
 });
 
