@@ -50,30 +50,26 @@ describe('WalCheckpoints', () => {
     const { runs, checkpointer } = manualCheckpointer();
     const checkpoints = new WalCheckpoints({ everyWrites: 10, maxWalFrames: 100, checkpointer, onFailure: assert.fail, ...noIdleCheckpoints });
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'an empty WAL holds nothing back');
-    write(checkpoints, 10);
+    /** Writes enough to start a checkpoint and `beside` more while it runs; it finds `log` frames. */
+    const checkpointFinding = async (log: number, beside: number) => {
+      write(checkpoints, 10);
+      write(checkpoints, beside);
+      runs.at(-1)?.finish({ log });
+      await sleep(0);
+    };
     // Writes went on beside the checkpoint: the WAL it found long did not start again.
-    write(checkpoints, 3);
-    runs[0]?.finish({ log: 500 });
-    await sleep(0);
+    await checkpointFinding(500, 3);
     const held = checkpoints.beforeWrites();
     assert.equal(await settled(held), false);
     assert.equal(runs.length, 2, 'the checkpoint runs while writes wait');
     runs[1]?.finish({ log: 520 });
     assert.equal(await settled(held), true);
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'caught up alone: the next write starts the WAL again');
-    write(checkpoints, 10);
-    write(checkpoints, 3);
-    runs[2]?.finish({ log: 30 });
-    await sleep(0);
+    await checkpointFinding(30, 3);
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'the WAL started again');
-    write(checkpoints, 10);
-    runs[3]?.finish({ log: 540 });
-    await sleep(0);
+    await checkpointFinding(540, 0);
     assert.equal(await settled(checkpoints.beforeWrites()), true, 'a long WAL left with nothing written beside its checkpoint starts again at the next write');
-    write(checkpoints, 10);
-    write(checkpoints, 3);
-    runs[4]?.finish({ log: 560 });
-    await sleep(0);
+    await checkpointFinding(560, 3);
     assert.equal(await settled(checkpoints.beforeWrites()), false, 'it did not start again: writes wait once more');
     assert.equal(runs.length, 6);
     runs[5]?.finish({ log: 560 });

@@ -21,6 +21,26 @@ describe('package lifecycle: deletion, restore, purge, visibility rules', () => 
     assert.equal(pulled.statusCode, 200);
   });
 
+  it('a manifest pushed again under a new tag stays one version; pushed again after its deletion it is a new one', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const auth = basic('alice', alice.token);
+    const image = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
+    assert.equal((await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v2' })).digest, image.digest);
+    const pkg = await app.berth.packages.require('alice/app');
+    const first = await app.berth.packages.versions(pkg, 'active', 30, 0);
+    assert.deepEqual(first.items.map((v) => [v.digest, v.tags.sort()]), [[image.digest, ['v1', 'v2']]]);
+
+    const res = await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/app/manifests/${image.digest}`, headers: { authorization: auth } });
+    assert.equal(res.statusCode, 202);
+    await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v3' });
+    const active = await app.berth.packages.versions(pkg, 'active', 30, 0);
+    const deleted = await app.berth.packages.versions(pkg, 'deleted', 30, 0);
+    assert.deepEqual(active.items.map((v) => [v.digest, v.tags]), [[image.digest, ['v3']]]);
+    assert.deepEqual(deleted.items.map((v) => v.id), [first.items[0]?.id]);
+    assert.notEqual(active.items[0]?.id, first.items[0]?.id);
+  });
+
   it('a deleted package name may be reused by a new push; the old one then cannot be restored (409)', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
