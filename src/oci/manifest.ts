@@ -1,11 +1,9 @@
-import { z } from 'zod';
-import { type Digest, isDigest } from './digest.js';
 import { RegistryError } from './errors.js';
+import { type Descriptor, checkImageManifest, checkIndex } from './manifest-shape.js';
 import {
   bareMediaType,
   isImageManifestMediaType,
   isIndexMediaType,
-  isMediaType,
   isNonDistributableLayer,
   isSchema1MediaType,
   mediaTypes,
@@ -13,40 +11,6 @@ import {
 
 /** The largest manifest accepted, as Distribution and most registries do (OCI: "at least 4 MiB"). */
 export const maxManifestBytes = 4 * 1024 * 1024;
-
-const descriptorSchema = z.object({
-  mediaType: z.string().refine(isMediaType, 'mediaType must be a valid media type'),
-  digest: z.string().refine(isDigest, 'digest must be a sha256 or sha512 digest'),
-  size: z.number().int().nonnegative(),
-  urls: z.array(z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  artifactType: z.string().optional(),
-  platform: z
-    .object({ architecture: z.string(), os: z.string(), variant: z.string().optional() })
-    .loose()
-    .optional(),
-}).loose();
-
-const imageManifestSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema),
-  subject: descriptorSchema.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-}).loose();
-
-const indexSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
-  manifests: z.array(descriptorSchema),
-  subject: descriptorSchema.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-}).loose();
-
-export type Descriptor = z.infer<typeof descriptorSchema> & { digest: Digest };
 
 export interface ParsedManifest {
   mediaType: string;
@@ -91,21 +55,21 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   const mediaType = declared ?? guessMediaType(body, header);
 
   if (isIndexMediaType(mediaType)) {
-    const index = check(indexSchema, body);
+    const index = checkIndex(body);
     return {
       mediaType,
       kind: 'index',
       blobs: [],
-      manifests: index.manifests as Descriptor[],
-      ...(index.subject ? { subject: index.subject as Descriptor } : {}),
+      manifests: index.manifests,
+      ...(index.subject ? { subject: index.subject } : {}),
       ...(index.artifactType ? { artifactType: index.artifactType } : {}),
       annotations: index.annotations ?? {},
     };
   }
   if (isImageManifestMediaType(mediaType)) {
-    const image = check(imageManifestSchema, body);
-    const config = image.config as Descriptor;
-    const layers = (image.layers as Descriptor[]).filter((layer) => !isNonDistributableLayer(layer.mediaType));
+    const image = checkImageManifest(body);
+    const config = image.config;
+    const layers = image.layers.filter((layer) => !isNonDistributableLayer(layer.mediaType));
     const artifactType = image.artifactType ?? config.mediaType;
     return {
       mediaType,
@@ -113,7 +77,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
       blobs: [config, ...layers],
       manifests: [],
       config,
-      ...(image.subject ? { subject: image.subject as Descriptor } : {}),
+      ...(image.subject ? { subject: image.subject } : {}),
       artifactType,
       imageBytes: image.layers.reduce((total, layer) => total + layer.size, config.size),
       annotations: image.annotations ?? {},
@@ -128,16 +92,6 @@ function guessMediaType(body: Record<string, unknown>, header: string | undefine
   if (Array.isArray(body.manifests)) return mediaTypes.ociIndex;
   if (body.config !== undefined) return mediaTypes.ociManifest;
   throw invalid('cannot tell the manifest media type: set mediaType or Content-Type');
-}
-
-function check<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : 'manifest';
-    throw invalid(`${where}: ${issue?.message ?? 'invalid'}`);
-  }
-  return result.data;
 }
 
 function invalid(message: string): RegistryError {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDatabase } from '../db/temp-database.js';
 import { type Digest, digestOf } from '../oci/digest.js';
-import type { Descriptor } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/manifest-shape.js';
 import type { RepositoryName } from '../oci/names.js';
 import { BlobService } from '../registry/blob-service.js';
 import { RegistryMetadata } from '../registry/metadata.js';

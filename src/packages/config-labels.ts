@@ -1,5 +1,5 @@
 import type { Digest } from '../oci/digest.js';
-import type { Descriptor } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/manifest-shape.js';
 import type { BlobService } from '../registry/blob-service.js';
 import { configLabels, imageMetadata, metadataAnnotations } from './image-metadata.js';
 

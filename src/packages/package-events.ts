@@ -1,5 +1,6 @@
 import type { Digest } from '../oci/digest.js';
-import type { Descriptor, ParsedManifest } from '../oci/manifest.js';
+import type { ParsedManifest } from '../oci/manifest.js';
+import type { Descriptor } from '../oci/manifest-shape.js';
 import { isImageManifestMediaType } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { ManifestEvents, PushRecord, PushedManifestEvent } from '../registry/manifest-events.js';
