@@ -66,18 +66,22 @@ export class HttpClient {
 
   /** Like `request`, but fails unless the status is one of `expected`. */
   async expect(expected: number | number[], options: HttpRequest): Promise<HttpResponse> {
-    const response = await this.request(options);
-    const allowed = Array.isArray(expected) ? expected : [expected];
-    if (!allowed.includes(response.status)) {
-      const text = response.body.toString('utf8', 0, Math.min(response.body.length, 500));
-      throw new Error(`${options.method} ${options.url.slice(0, 160)}: expected ${allowed.join('/')}, got ${response.status} ${text}`);
-    }
-    return response;
+    return checkStatus(expected, options, await this.request(options));
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** `response`, unless its status is not one of `expected`. */
+export function checkStatus(expected: number | number[], request: HttpRequest, response: HttpResponse): HttpResponse {
+  const allowed = Array.isArray(expected) ? expected : [expected];
+  if (!allowed.includes(response.status)) {
+    const text = response.body.toString('utf8', 0, Math.min(response.body.length, 500));
+    throw new Error(`${request.method} ${request.url.slice(0, 160)}: expected ${allowed.join('/')}, got ${response.status} ${text}`);
+  }
+  return response;
 }
 
 /**

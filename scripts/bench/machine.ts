@@ -8,6 +8,8 @@ import { type RoundFigures, medianOf, pullOnce } from './scenarios.js';
 import { MiB, secondsSince } from './stats.js';
 import { ab } from './ab.js';
 import { expectDownload } from './curl.js';
+import { RawHttpClient } from './raw-http.js';
+import { imageManifest, sha256 } from './registry-client.js';
 
 /** sha256 over `data` in 1 MiB updates, as a streamed upload is hashed (node:crypto). */
 export function sha256Rate(data: Buffer): RoundFigures {
@@ -81,22 +83,33 @@ export async function barePull(client: HttpClient, config: BenchConfig): Promise
 
 /**
  * The load clients' own ceilings against a server that answers 200 at once: ApacheBench's GETs at the read
- * scenarios' concurrency and time, the bench client's 4 KiB POSTs at the small-push concurrency, and
- * curl's download of a blob's size sent from memory.
+ * scenarios' concurrency and time, the lean client's 4 KiB POSTs and manifest-sized PUTs at the
+ * concurrency of the small pushes and manifest PUTs, and curl's download of a blob's size sent from memory.
  */
 export async function clientCeiling(client: HttpClient, config: BenchConfig): Promise<RoundFigures> {
   const reads = await ab({ url: `${client.origin}/ok`, method: 'GET', headers: {}, seconds: config.readSeconds, connections: config.readConcurrency });
-  const body = Buffer.alloc(config.smallBytes, 1);
-  const start = performance.now();
-  await runPool(config.smallCount, config.smallConcurrency, async () => {
-    await client.expect(200, { method: 'POST', url: '/ok', headers: { 'Content-Length': body.length }, body });
-  });
-  const pulled = await expectDownload(`${client.origin}/zeros?bytes=${config.blobBytes}`, {}, config.blobBytes);
-  return {
-    ceilingGetRate: reads.rate,
-    ceilingGetP50: reads.p50,
-    ceilingGetP99: reads.p99,
-    ceilingPostRate: config.smallCount / secondsSince(start),
-    ceilingPull: pulled.bytes / MiB / pulled.seconds,
-  };
+  const lean = new RawHttpClient(client.origin);
+  try {
+    const rate = async (count: number, concurrency: number, method: string, body: Buffer) => {
+      const start = performance.now();
+      await runPool(count, concurrency, async () => {
+        await lean.expect(200, { method, url: '/ok', headers: { 'Content-Type': 'application/octet-stream' }, body });
+      });
+      return count / secondsSince(start);
+    };
+    const posts = await rate(config.smallCount, config.smallConcurrency, 'POST', Buffer.alloc(config.smallBytes, 1));
+    const blob = { digest: sha256(Buffer.alloc(0)), size: 0 };
+    const puts = await rate(config.manifestCount, config.manifestConcurrency, 'PUT', imageManifest(blob, blob, `0-0-${Date.now()}`));
+    const pulled = await expectDownload(`${client.origin}/zeros?bytes=${config.blobBytes}`, {}, config.blobBytes);
+    return {
+      ceilingGetRate: reads.rate,
+      ceilingGetP50: reads.p50,
+      ceilingGetP99: reads.p99,
+      ceilingPostRate: posts,
+      ceilingPutRate: puts,
+      ceilingPull: pulled.bytes / MiB / pulled.seconds,
+    };
+  } finally {
+    lean.close();
+  }
 }

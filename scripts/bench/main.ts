@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   log(`data and logs in ${root}; ${config.rounds} round(s)${config.quick ? ', quick sizes' : ''}; scenarios ${[...selected].join(',')}`);
   const started: ServerProcess[] = [];
-  const clients: HttpClient[] = [];
+  const clients: Array<{ close(): void }> = [];
   const results: Results = { berth: {}, distribution: {}, machine: {} };
   const notes: string[] = [];
   let commands: string[] = [];
@@ -131,8 +131,9 @@ async function main(): Promise<void> {
 
     const makeTarget = (kind: RegistryKind, server: ServerProcess, auth: Credentials | undefined): Target => {
       const http = new HttpClient(server.url, 128);
-      clients.push(http);
-      return { kind, server, http, client: new RegistryClient(kind, http, auth) };
+      const client = new RegistryClient(kind, http, auth);
+      clients.push(client);
+      return { kind, server, http, client };
     };
     const targets = [makeTarget('berth', berth, credentials(berth.credentials)), makeTarget('distribution', distribution, undefined)];
     const bareHttp = new HttpClient(bare.url, 128);
@@ -264,7 +265,7 @@ async function main(): Promise<void> {
     '- Servers (started by the bench, stopped by pid):',
     ...commands.map((command) => `  - \`${command}\``),
     '  - Distribution config: filesystem storage in a temp dir, `storage.delete.enabled: true`, `storage.cache.blobdescriptor: inmemory` (as in Debian\'s default config), log level warn, access log off.',
-    '- Clients: manifest GET and HEAD are loaded by ApacheBench (`ab -k -c64 -t10`, Debian\'s apache2-utils; a 1 s run first warms up), after one request checked by the bench\'s own client; blob pulls by curl (one process per download, into /dev/null; the rate of a single pull is curl\'s own transfer time, of 8 parallel ones the wall time of all), since a Node client took a whole CPU at pull rates and capped both registries at its own; everything else by the bench process, with one node:http Agent per server (keepAlive, maxSockets 128). Both run on the same CPUs as the servers; their ceilings against a bare server are in the machine table.',
+    '- Clients: manifest GET and HEAD are loaded by ApacheBench (`ab -k -c64 -t10`, Debian\'s apache2-utils; a 1 s run first warms up), after one request checked by the bench\'s own client; blob pulls by curl (one process per download, into /dev/null; the rate of a single pull is curl\'s own transfer time, of 8 parallel ones the wall time of all), since a Node client took a whole CPU at pull rates and capped both registries at its own; small pushes, manifest PUTs and upload starts by the bench\'s lean HTTP/1.1 client (`raw-http.ts`: keep-alive sockets, each request written as one buffer, answers parsed only for status, headers and length), since through node:http the bench took 150-180 µs of CPU per manifest PUT (a third of Berth\'s own), this client 65-75 µs; everything else by the bench process over node:http, with one Agent per server (keepAlive, maxSockets 128). All run on the same CPUs as the servers; their ceilings against a bare server are in the machine table.',
     '- Monolithic push: Berth gets `POST /blobs/uploads/?digest=` with the body (one request); Distribution 2.8 has no single-POST upload, so it gets `POST` then `PUT <location>?digest=` with the body. 4 KiB pushes use the same paths. Chunked: `POST`, `PATCH` with `Content-Range` per chunk, `PUT ?digest=` without a body.',
     `- Blob pushes and pulls run ${config.transferRepeats} times per round (a new blob for each push); a round keeps their median.`,
     '- Before each server\'s turn at a scenario, and before the machine measurements, the bench runs `sync`: Distribution does not fsync, and the kernel would otherwise write its blobs back some 30 s later, during whatever ran then.',

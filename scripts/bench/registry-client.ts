@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { HttpClient, HttpResponse } from './http-client.js';
+import type { HttpClient, HttpRequest, HttpResponse } from './http-client.js';
+import { RawHttpClient } from './raw-http.js';
 
 export type RegistryKind = 'berth' | 'distribution';
 
@@ -19,6 +20,8 @@ export const manifestAccept = [
 
 /** How long a token fetched for a scenario is reused; Berth's registry tokens last 5 minutes. */
 const tokenReuseMs = 60_000;
+/** Bodies up to this size are sent by the lean client, as one buffer with the request head. */
+const leanBodyBytes = 1024 * 1024;
 
 export const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -38,12 +41,28 @@ export class RegistryClient {
   private readonly scopes = new Map<string, string>();
   /** Set when the registry answered a Bearer challenge, so the token endpoint can be measured. */
   tokenRealm: { realm: string; service: string | undefined } | undefined;
+  /** For small requests (manifests, small blobs, upload starts); transfers go through `http`. */
+  private readonly lean: RawHttpClient;
 
   constructor(
     readonly kind: RegistryKind,
     readonly http: HttpClient,
     private readonly credentials: Credentials | undefined,
-  ) {}
+  ) {
+    this.lean = new RawHttpClient(http.origin);
+  }
+
+  close(): void {
+    this.lean.close();
+    this.http.close();
+  }
+
+  /** A request without a body or with a small buffer goes by the lean client, others by node:http. */
+  private send(expected: number, options: HttpRequest): Promise<HttpResponse> {
+    const { body } = options;
+    if (body === undefined || (Buffer.isBuffer(body) && body.length <= leanBodyBytes)) return this.lean.expect(expected, { ...options, body });
+    return this.http.expect(expected, options);
+  }
 
   get authenticated(): boolean {
     return this.credentials !== undefined;
@@ -126,11 +145,11 @@ export class RegistryClient {
   async pushBlob(repository: string, digest: string, body: Buffer | Readable, length: number): Promise<void> {
     const headers = { ...this.auth(repository), 'Content-Type': 'application/octet-stream', 'Content-Length': length };
     if (this.kind === 'berth') {
-      await this.http.expect(201, { method: 'POST', url: `/v2/${repository}/blobs/uploads/?digest=${digest}`, headers, body });
+      await this.send(201, { method: 'POST', url: `/v2/${repository}/blobs/uploads/?digest=${digest}`, headers, body });
       return;
     }
     const location = await this.startUpload(repository);
-    await this.http.expect(201, { method: 'PUT', url: withDigest(location, digest), headers, body });
+    await this.send(201, { method: 'PUT', url: withDigest(location, digest), headers, body });
   }
 
   /** Pushes a blob as `PATCH` chunks with `Content-Range`, then `PUT ?digest=` without a body. */
@@ -159,7 +178,7 @@ export class RegistryClient {
   }
 
   private async startUpload(repository: string): Promise<string> {
-    const response = await this.http.expect(202, {
+    const response = await this.send(202, {
       method: 'POST',
       url: `/v2/${repository}/blobs/uploads/`,
       headers: { ...this.auth(repository), 'Content-Length': 0 },
@@ -168,7 +187,7 @@ export class RegistryClient {
   }
 
   async putManifest(repository: string, reference: string, content: Buffer, mediaType = ociManifestType, auth = this.auth(repository)): Promise<void> {
-    await this.http.expect(201, {
+    await this.send(201, {
       method: 'PUT',
       url: `/v2/${repository}/manifests/${reference}`,
       headers: { ...auth, 'Content-Type': mediaType, 'Content-Length': content.length },
