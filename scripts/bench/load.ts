@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
 
 /**
  * CPU used on the whole machine versus by the bench and its servers, so a report can say how much
@@ -43,13 +39,4 @@ export function foreignShare(before: CpuSnapshot, after: CpuSnapshot): number {
 
 export async function loadAverage(): Promise<string> {
   return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
-}
-
-/**
- * Writes every dirty page of the machine to disk (`sync`). Run before each server's turn: a
- * registry that does not fsync leaves its blobs in the page cache, and the kernel writes them back
- * some 30 s later, in the middle of whatever runs then, often the other registry's push.
- */
-export async function flushDirtyPages(): Promise<void> {
-  await execFileAsync('sync', []);
 }

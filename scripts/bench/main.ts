@@ -46,7 +46,7 @@ import {
   tagsLists,
   tokenIssues,
 } from './scenarios.js';
-import { cpuSnapshot, flushDirtyPages, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
+import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
 import { GiB, MiB, formatNumber } from './stats.js';
 
 const config = benchConfig();
@@ -160,7 +160,6 @@ async function main(): Promise<void> {
       const each = async (name: string, run: (target: Target) => Promise<RoundFigures>) => {
         for (const target of order) {
           await target.client.refreshAuthorizations();
-          await flushDirtyPages();
           const figures = await run(target);
           record(results[target.kind], figures);
           log(`round ${round + 1} ${name} ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
@@ -174,7 +173,6 @@ async function main(): Promise<void> {
           return pushed.figures;
         });
         data.nextBlob();
-        await flushDirtyPages();
         record(results.machine, await bareIngest(bareHttp, data.blob, config));
       }
       if (selected.has('pull')) {
@@ -199,7 +197,6 @@ async function main(): Promise<void> {
         record(results.berth, figures);
         log(`round ${round + 1} token issues berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
       }
-      await flushDirtyPages();
       const machine: RoundFigures = {
         ...(await clientCeiling(bareHttp, config)),
         ...sha256Rate(data.blob.subarray(0, 256 * MiB)),
@@ -268,7 +265,6 @@ async function main(): Promise<void> {
     '- Clients: manifest GET and HEAD are loaded by ApacheBench (`ab -k -c64 -t10`, Debian\'s apache2-utils; a 1 s run first warms up), after one request checked by the bench\'s own client; blob pulls by curl (one process per download, into /dev/null; the rate of a single pull is curl\'s own transfer time, of 8 parallel ones the wall time of all), since a Node client took a whole CPU at pull rates and capped both registries at its own; small pushes, manifest PUTs and upload starts by the bench\'s lean HTTP/1.1 client (`raw-http.ts`: keep-alive sockets, each request written as one buffer, answers parsed only for status, headers and length), since through node:http the bench took 150-180 µs of CPU per manifest PUT (a third of Berth\'s own), this client 65-75 µs; everything else by the bench process over node:http, with one Agent per server (keepAlive, maxSockets 128). All run on the same CPUs as the servers; their ceilings against a bare server are in the machine table.',
     '- Monolithic push: Berth gets `POST /blobs/uploads/?digest=` with the body (one request); Distribution 2.8 has no single-POST upload, so it gets `POST` then `PUT <location>?digest=` with the body. 4 KiB pushes use the same paths. Chunked: `POST`, `PATCH` with `Content-Range` per chunk, `PUT ?digest=` without a body.',
     `- Blob pushes and pulls run ${config.transferRepeats} times per round (a new blob for each push); a round keeps their median.`,
-    '- Before each server\'s turn at a scenario, and before the machine measurements, the bench runs `sync`: Distribution does not fsync, and the kernel would otherwise write its blobs back some 30 s later, during whatever ran then.',
     '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it.',
     ...notes.map((note) => `- ${note}`),
     '',
