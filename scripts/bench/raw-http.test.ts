@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RawHttpClient, parseResponse } from './raw-http.js';
 
@@ -30,6 +30,7 @@ describe('parseResponse', () => {
   it('fails on what is not an HTTP response or has no length', () => {
     assert.throws(() => parseResponse(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')), /not an HTTP response/);
     assert.throws(() => parseResponse(Buffer.from('HTTP/1.1 200 OK\r\n\r\nrest')), /without Content-Length/);
+    assert.throws(() => parseResponse(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello')), /Content-Length "5x"/);
   });
 });
 
@@ -79,6 +80,21 @@ describe('RawHttpClient', () => {
       await client.expect(200, { method: 'GET', url: '/after-idle-close' });
       const sockets = seen.slice(-3).map((request) => request.socket);
       assert.equal(new Set(sockets).size, 3);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('fails rather than take a second answer to one request for the next', async (t) => {
+    // A server that answers every request twice.
+    const doubling = net.createServer((socket) => {
+      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb'));
+    });
+    await new Promise<void>((resolve) => doubling.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => doubling.close(() => resolve())));
+    const client = new RawHttpClient(`http://127.0.0.1:${(doubling.address() as AddressInfo).port}`);
+    try {
+      await assert.rejects(client.request({ method: 'GET', url: '/' }), /more than one answer/);
     } finally {
       client.close();
     }

@@ -87,6 +87,11 @@ class RawConnection {
 
   constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
+      // Bytes nobody asked for would be read as the next request's answer: the connection is unusable.
+      if (!this.waiting) {
+        socket.destroy(new Error('the server sent bytes no request asked for'));
+        return;
+      }
       this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
       this.tryComplete();
     });
@@ -121,7 +126,12 @@ class RawConnection {
       return;
     }
     if (!response) return;
-    this.received = this.received.subarray(response.length);
+    if (response.length < this.received.length) {
+      this.fail(new Error('the server sent more than one answer'));
+      this.socket.destroy();
+      return;
+    }
+    this.received = Buffer.alloc(0);
     this.waiting = undefined;
     waiting.resolve(response.response);
   }
@@ -151,6 +161,7 @@ export function parseResponse(bytes: Buffer, headOnly = false): { response: RawR
   if (headers['transfer-encoding']?.toLowerCase() === 'chunked') return parseChunked(bytes, bodyStart, code, headers);
   const declared = headers['content-length'];
   if (declared === undefined) throw new Error(`HTTP ${code} without Content-Length or chunked encoding`);
+  if (!/^\d+$/.test(declared)) throw new Error(`HTTP ${code} with Content-Length "${declared.slice(0, 40)}"`);
   const end = bodyStart + Number(declared);
   if (bytes.length < end) return undefined;
   return { response: { status: code, headers, body: bytes.subarray(bodyStart, end) }, length: end };
