@@ -12,10 +12,11 @@ import type { BuiltImage } from '../support/oci-layout.js';
 import { getBlob, getManifest, pushImage, pushIndex, registryFetch } from '../support/registry-http.js';
 import { startRegistry } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
+import { requiredTools } from '../support/required-tools.js';
 
-const missing = await missingTools(['containerd', 'ctr']);
+const skip = requiredTools(await missingTools(['containerd', 'ctr']), { rootOnly: true });
 
-describe('containerd (ctr)', { skip: missing.length > 0 ? `${missing.join(', ')} not installed` : false, timeout: 600_000 }, () => {
+describe('containerd (ctr)', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
   let containerd: ContainerdHandle;
 

@@ -15,8 +15,9 @@ import type { Descriptor } from '../support/oci-layout.js';
 import { getBlob, getManifest, pushImage, registryFetch } from '../support/registry-http.js';
 import { startRegistry, tempDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
+import { requiredTools } from '../support/required-tools.js';
 
-const missing = await missingTools(['podman', 'buildah']);
+const skip = requiredTools(await missingTools(['podman', 'buildah']));
 
 async function testDir(t: TestContext, name: string): Promise<string> {
   const dir = await tempDir(name);
@@ -30,7 +31,7 @@ interface ManifestJson {
   layers: Descriptor[];
 }
 
-describe('podman and buildah', { skip: missing.length > 0 ? `${missing.join(', ')} not installed` : false, timeout: 600_000 }, () => {
+describe('podman and buildah', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
   let containers: ContainersEnv;
 

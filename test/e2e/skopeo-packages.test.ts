@@ -13,9 +13,9 @@ import { buildImage, buildIndex, writeImageLayout, writeIndexLayout } from '../s
 import { repoRoot, startRegistry, targetKind, tempDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { Skopeo } from '../support/skopeo.js';
+import { requiredTools } from '../support/required-tools.js';
 
-const missing = await missingTools(['skopeo']);
-const skip = missing.length > 0 ? 'skopeo not installed' : targetKind() !== 'berth' ? 'packages are Berth’s' : false;
+const skip = requiredTools(await missingTools(['skopeo'])) || (targetKind() !== 'berth' ? 'packages are Berth’s' : false);
 
 async function testDir(t: TestContext, name: string): Promise<string> {
   const dir = await tempDir(name);

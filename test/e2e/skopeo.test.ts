@@ -24,8 +24,9 @@ import { getManifest, pushImage, pushIndex, registryFetch } from '../support/reg
 import { startRegistry, tempDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { Skopeo } from '../support/skopeo.js';
+import { requiredTools } from '../support/required-tools.js';
 
-const missing = await missingTools(['skopeo']);
+const skip = requiredTools(await missingTools(['skopeo']));
 
 /** A temp dir removed when the test ends. */
 async function testDir(t: TestContext, name: string): Promise<string> {
@@ -42,7 +43,7 @@ async function assertImageInLayout(dir: string, image: BuiltImage): Promise<void
   }
 }
 
-describe('skopeo', { skip: missing.length > 0 ? 'skopeo not installed' : false, timeout: 600_000 }, () => {
+describe('skopeo', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
   let containers: ContainersEnv;
   let skopeo: Skopeo;
