@@ -76,7 +76,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   if (!packages) throw new Error('the package service was not created');
   const packageService: PackageService = packages;
   const packageAccess = new PackageAccess(db);
-  const accounts = new AccountService(db);
+  const accounts = new AccountService(db, services.metadata);
   const accessTokens = new AccessTokenService(db);
   const authOn = options.auth ?? config.auth;
 

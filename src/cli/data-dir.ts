@@ -30,10 +30,11 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
   const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
   const db: Database = await openSqlite(dir);
   try {
+    const metadata = new RegistryMetadata(db);
     return await run({
-      accounts: new AccountService(db),
+      accounts: new AccountService(db, metadata),
       tokens: new AccessTokenService(db),
-      packages: new PackageService(db, new RegistryMetadata(db)),
+      packages: new PackageService(db, metadata),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db),
     });
