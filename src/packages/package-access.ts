@@ -176,6 +176,31 @@ export class PackageAccess {
     return settings && Number(settings.members_can_create) === 0 ? undefined : { ownerId: owner.id, ownerKind: 'org' };
   }
 
+  /**
+   * A user's role on one source repository, by the rules of `userContext`: admin as its owner or
+   * an owner of its organization, otherwise their best collaborator role, directly or by a team.
+   */
+  async repositoryRole(userId: number, repositoryId: number): Promise<PackageRole | undefined> {
+    const repo = await this.db.selectFrom('source_repositories').select('owner_id').where('id', '=', repositoryId).executeTakeFirst();
+    if (!repo) return undefined;
+    if (repo.owner_id === userId) return 'admin';
+    const membership = await this.db.selectFrom('org_members').select('role').where('org_id', '=', repo.owner_id).where('user_id', '=', userId).executeTakeFirst();
+    if (membership?.role === 'owner') return 'admin';
+    const teams = this.db.selectFrom('team_members').select('team_id').where('user_id', '=', userId);
+    const rows = await this.db
+      .selectFrom('source_repository_roles')
+      .select('role')
+      .where('repository_id', '=', repositoryId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('principal_kind', '=', 'user'), eb('principal_id', '=', userId)]),
+          eb.and([eb('principal_kind', '=', 'team'), eb('principal_id', 'in', teams)]),
+        ]),
+      )
+      .execute();
+    return maxRole(...rows.map((row) => row.role));
+  }
+
   /** What the user holds, for the given packages (or all of them). */
   async userContext(userId: number, packageIds?: number[]): Promise<UserContext> {
     const orgs = await this.db.selectFrom('org_members').select(['org_id', 'role']).where('user_id', '=', userId).execute();
