@@ -62,7 +62,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   await store.init();
   const downloads = new DownloadCounter(db);
   const sourceRepositories = new SourceRepositoryService(db);
-  const repositoryTokens = new RepositoryTokenService(db);
+  const packageAccess = new PackageAccess(db);
+  const repositoryTokens = new RepositoryTokenService(db, (userId, repositoryId) => packageAccess.repositoryRole(userId, repositoryId));
   let packages: PackageService | undefined;
   const services = createRegistryServices(
     db,
@@ -75,8 +76,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   );
   if (!packages) throw new Error('the package service was not created');
   const packageService: PackageService = packages;
-  const packageAccess = new PackageAccess(db);
-  const accounts = new AccountService(db);
+  const accounts = new AccountService(db, services.metadata);
   const accessTokens = new AccessTokenService(db);
   const authOn = options.auth ?? config.auth;
 

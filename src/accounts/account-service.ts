@@ -1,4 +1,5 @@
-import type { AccountKind, Database, OrgRole } from '../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { AccountKind, Database, OrgRole, Schema } from '../db/schema.js';
 import { AccountConflictError, AccountNotFoundError } from './errors.js';
 import { type AccountName, nameKey, parseAccountName } from './names.js';
 
@@ -19,9 +20,20 @@ export interface OrgMember {
   role: OrgRole;
 }
 
+/** The images stored under an account's name (the registry's metadata), which go with the account. */
+export interface NamespaceContents {
+  /** Deletes every repository named `namespace/...`, inside the account deletion's transaction. */
+  deleteNamespace(trx: Transaction<Schema>, namespace: string): Promise<void>;
+  /** Called after the commit, for what was remembered of the deleted repositories. */
+  forgetRepositories(deleted: (name: string) => boolean): void;
+}
+
 /** Users, organizations, teams and memberships. Names are checked by the callers' edges. */
 export class AccountService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly contents: NamespaceContents,
+  ) {}
 
   async createUser(name: AccountName, options: { passwordHash?: string; isAdmin?: boolean } = {}): Promise<Account> {
     return this.create(name, 'user', options.passwordHash ?? null, options.isAdmin ?? false);
@@ -30,7 +42,7 @@ export class AccountService {
   /** Creates an organization with its first owner. */
   async createOrg(name: AccountName, owner: string): Promise<Account> {
     return this.db.transaction().execute(async (trx) => {
-      const service = new AccountService(trx as unknown as Database);
+      const service = this.within(trx);
       const user = await service.requireUser(owner);
       const org = await service.create(name, 'org', null, false);
       await trx
@@ -78,10 +90,13 @@ export class AccountService {
     await this.db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
   }
 
-  /** Deletes a user with their tokens and memberships; refuses to leave an organization without owner. */
+  /**
+   * Deletes a user with their tokens, memberships, packages and every image in their namespace;
+   * refuses to leave an organization without owner.
+   */
   async deleteUser(name: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const user = await new AccountService(trx as unknown as Database).requireUser(name);
+    await this.deleteAccount(async (trx) => {
+      const user = await this.within(trx).requireUser(name);
       const ownedAlone = await trx
         .selectFrom('org_members as mine')
         .innerJoin('accounts as org', 'org.id', 'mine.org_id')
@@ -104,8 +119,39 @@ export class AccountService {
       if (ownedAlone.length > 0) {
         throw new AccountConflictError(`${user.name} is the last owner of ${ownedAlone.map((row) => row.name).join(', ')}`);
       }
-      await trx.deleteFrom('accounts').where('id', '=', user.id).execute();
+      return user;
     });
+  }
+
+  /** Deletes an organization with its teams, memberships, packages and every image in its namespace. */
+  async deleteOrg(name: string): Promise<void> {
+    await this.deleteAccount((trx) => this.within(trx).requireOrg(name));
+  }
+
+  /**
+   * Deletes the account `find` answers, in one transaction with everything stored under its name:
+   * a new account that takes the name later must find none of the old images. Packages (with
+   * their versions, roles and repository access), source repositories, tokens, memberships and
+   * teams go by cascade; repositories, grants to the account and to its teams are deleted here.
+   */
+  private async deleteAccount(find: (trx: Transaction<Schema>) => Promise<Account>): Promise<void> {
+    const namespace = await this.db.transaction().execute(async (trx) => {
+      const account = await find(trx);
+      const key = nameKey(account.name);
+      await this.contents.deleteNamespace(trx, key);
+      const principals =
+        account.kind === 'user'
+          ? { kind: 'user' as const, ids: [account.id] }
+          : { kind: 'team' as const, ids: (await trx.selectFrom('teams').select('id').where('org_id', '=', account.id).execute()).map((row) => row.id) };
+      if (principals.ids.length > 0) {
+        for (const table of ['package_roles', 'source_repository_roles'] as const) {
+          await trx.deleteFrom(table).where('principal_kind', '=', principals.kind).where('principal_id', 'in', principals.ids).execute();
+        }
+      }
+      await trx.deleteFrom('accounts').where('id', '=', account.id).execute();
+      return key;
+    });
+    this.contents.forgetRepositories((repository) => repository.startsWith(`${namespace}/`));
   }
 
   async setOrgMember(org: string, user: string, role: OrgRole): Promise<void> {
@@ -214,6 +260,10 @@ export class AccountService {
       .where('org_members.user_id', '=', userId)
       .execute();
     return new Set([own.name_key, ...orgs.map((row) => row.name_key)]);
+  }
+
+  private within(trx: Transaction<Schema>): AccountService {
+    return new AccountService(trx as unknown as Database, this.contents);
   }
 
   private async create(name: AccountName, kind: AccountKind, passwordHash: string | null, isAdmin: boolean): Promise<Account> {

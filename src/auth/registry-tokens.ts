@@ -11,7 +11,10 @@ export interface RegistryTokenClaims {
   /** The user's id and the personal access token the registry token was issued for. */
   uid?: number;
   pat?: number;
-  /** The personal access token's scopes, for answers not bound to one repository (`_catalog`). */
+  /**
+   * The credential's scopes (a personal access token's, or those a repository token was minted
+   * with), for answers not bound to one repository (`_catalog`).
+   */
   scp?: string[];
   /** For a repository token: the source repository's id and the repository token's id. */
   rid?: number;

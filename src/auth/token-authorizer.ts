@@ -7,7 +7,6 @@ import { type TokenRealm, bearerChallenge } from './challenge.js';
 import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
 import type { RepositoryIdentity, RepositoryTokenService } from './repository-tokens.js';
-import { allScopes } from './scopes.js';
 
 /** Who is calling: nobody, a user with Basic credentials, a repository token, or the holder of a registry token. */
 type Caller =
@@ -151,10 +150,11 @@ export function toRegistryError(error: unknown, unauthorized: () => RegistryErro
 
 function subjectOf(caller: Caller): AnySubject | undefined {
   if (caller.kind === 'basic') return { userId: caller.identity.userId, scopes: caller.identity.scopes };
-  // A repository token may pull, push and delete, within its repository's access to each package.
-  if (caller.kind === 'repository') return { repositoryId: caller.identity.repositoryId, scopes: allScopes };
+  // A repository token may do what its repository's access to each package allows, within the
+  // scopes of the token that minted it.
+  if (caller.kind === 'repository') return { repositoryId: caller.identity.repositoryId, scopes: caller.identity.scopes };
   if (caller.kind === 'bearer' && caller.claims.uid !== undefined) return { userId: caller.claims.uid, scopes: caller.claims.scp ?? [] };
-  if (caller.kind === 'bearer' && caller.claims.rid !== undefined) return { repositoryId: caller.claims.rid, scopes: allScopes };
+  if (caller.kind === 'bearer' && caller.claims.rid !== undefined) return { repositoryId: caller.claims.rid, scopes: caller.claims.scp ?? [] };
   return undefined;
 }
 

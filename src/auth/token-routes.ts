@@ -7,7 +7,7 @@ import { type Authenticator, type BasicCredentials, type Identity, parseBasic } 
 import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RepositoryIdentity } from './repository-tokens.js';
 import type { RegistryTokens } from './registry-tokens.js';
-import { type ResourceAccess, allScopes, parseResourceScopes } from './scopes.js';
+import { type ResourceAccess, parseResourceScopes } from './scopes.js';
 import { toRegistryError } from './token-authorizer.js';
 
 export interface TokenRouteOptions {
@@ -88,12 +88,12 @@ async function issue(options: TokenRouteOptions, caller: Identity | RepositoryId
 
 /** A registry token for a repository token's holder: `rid`/`rtk` instead of a user. */
 async function issueForRepository(options: TokenRouteOptions, identity: RepositoryIdentity, scopes: string[]) {
-  const subject = { repositoryId: identity.repositoryId, scopes: allScopes };
+  const subject = { repositoryId: identity.repositoryId, scopes: identity.scopes };
   const access: ResourceAccess[] = [];
   for (const requested of parseResourceScopes(scopes)) {
     access.push({ type: requested.type, name: requested.name, actions: await grant(options.policy, subject, requested) });
   }
-  const issued = await options.registryTokens.issue({ sub: `repository:${identity.repository}`, access, rid: identity.repositoryId, rtk: identity.tokenId });
+  const issued = await options.registryTokens.issue({ sub: `repository:${identity.repository}`, access, rid: identity.repositoryId, rtk: identity.tokenId, scp: [...identity.scopes] });
   return { token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt.toISOString() };
 }
 

@@ -27,7 +27,7 @@ export function userCommand(): Command {
       for (const u of users) process.stdout.write(`${u.name}${u.isAdmin ? '\tadmin' : ''}\n`);
     });
   withDataDir(user.command('delete <name>'))
-    .description('delete a user with their tokens and memberships')
+    .description('delete a user with their tokens, memberships, packages and images (for good: a new user of the name starts empty)')
     .action(async (name: string, flags: Flags) => {
       await withStores(flags, ({ accounts }) => accounts.deleteUser(name));
     });
@@ -43,6 +43,11 @@ export function orgCommand(): Command {
     .action(async (name: string, flags: Flags & { owner: string }) => {
       const orgName = parseAccountName(name, 'organization');
       await withStores(flags, ({ accounts }) => accounts.createOrg(orgName, flags.owner));
+    });
+  withDataDir(org.command('delete <name>'))
+    .description('delete an organization with its teams, packages and images (for good: a new account of the name starts empty)')
+    .action(async (name: string, flags: Flags) => {
+      await withStores(flags, ({ accounts }) => accounts.deleteOrg(name));
     });
   const member = org.command('member').description('manage members of an organization');
   withDataDir(member.command('add <org> <user>'))

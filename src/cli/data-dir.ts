@@ -5,6 +5,7 @@ import { AccessTokenService } from '../auth/access-token-service.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import type { Database } from '../db/schema.js';
 import { openSqlite } from '../db/sqlite.js';
+import { PackageAccess } from '../packages/package-access.js';
 import { PackageService } from '../packages/package-service.js';
 import { SourceRepositoryService } from '../packages/source-repositories.js';
 import { RegistryMetadata } from '../registry/metadata.js';
@@ -30,12 +31,14 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
   const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
   const db: Database = await openSqlite(dir);
   try {
+    const metadata = new RegistryMetadata(db);
+    const access = new PackageAccess(db);
     return await run({
-      accounts: new AccountService(db),
+      accounts: new AccountService(db, metadata),
       tokens: new AccessTokenService(db),
-      packages: new PackageService(db, new RegistryMetadata(db)),
+      packages: new PackageService(db, metadata),
       repositories: new SourceRepositoryService(db),
-      repositoryTokens: new RepositoryTokenService(db),
+      repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
     });
   } finally {
     await db.destroy();

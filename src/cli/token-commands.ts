@@ -8,14 +8,14 @@ type Flags = { dataDir?: string };
 
 /** `berth token create|list|revoke`. */
 export function tokenCommand(): Command {
-  const token = new Command('token').description('manage personal access tokens');
+  const token = new Command('token').description('manage personal access tokens and repository tokens');
   withDataDir(token.command('create'))
     .description('create a personal access token (--user) or a repository token (--repo) and print it (only the token, on stdout)')
     .option('--user <name>', 'the token’s owner')
     .option('--scopes <list>', 'read:packages,write:packages,delete:packages (comma-separated)')
     .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: no expiry)')
     .option('--note <text>', 'what the token is for')
-    .option('--repo <OWNER/REPO>', 'a repository token for this source repository (pushes, pulls, deletes its packages)')
+    .option('--repo <OWNER/REPO>', 'a repository token for this source repository (every scope; it ends only when it expires or is revoked)')
     .option('--ttl <duration>', 'lifetime of a repository token (default 1h, at most 24h)')
     .action(async (flags: Flags & { user?: string; scopes?: string; expires?: string; note?: string; repo?: string; ttl?: string }) => {
       if (flags.repo !== undefined) {
@@ -39,10 +39,22 @@ export function tokenCommand(): Command {
       process.stdout.write(`${created.token}\n`);
     });
   withDataDir(token.command('list'))
-    .description('list a user’s tokens (never the tokens themselves)')
-    .requiredOption('--user <name>', 'the owner')
-    .action(async (flags: Flags & { user: string }) => {
-      const list = await withStores(flags, async ({ accounts, tokens }) => tokens.list((await accounts.requireUser(flags.user)).id));
+    .description('list a user’s personal access tokens (--user) or a repository’s tokens (--repo), never the tokens themselves')
+    .option('--user <name>', 'the owner')
+    .option('--repo <OWNER/REPO>', 'the source repository')
+    .action(async (flags: Flags & { user?: string; repo?: string }) => {
+      const target = oneTarget(flags);
+      if (target.repo !== undefined) {
+        const repo = target.repo;
+        const list = await withStores(flags, async ({ repositories, repositoryTokens }) => repositoryTokens.list((await repositories.require(repo)).id));
+        for (const t of list) {
+          const state = Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
+          process.stdout.write([t.id, `${t.hint}…`, t.scopes?.join(',') ?? 'all', state, `expires=${t.expiresAt}`, `created-by=${t.createdBy ?? '-'}`].join('\t') + '\n');
+        }
+        return;
+      }
+      const user = target.user;
+      const list = await withStores(flags, async ({ accounts, tokens }) => tokens.list((await accounts.requireUser(user)).id));
       for (const t of list) {
         const state = t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
         process.stdout.write(
@@ -52,9 +64,23 @@ export function tokenCommand(): Command {
     });
   withDataDir(token.command('revoke <id>'))
     .description('revoke a token by id (see token list); takes effect at once')
-    .requiredOption('--user <name>', 'the owner')
-    .action(async (id: string, flags: Flags & { user: string }) => {
-      await withStores(flags, async ({ accounts, tokens }) => tokens.revoke((await accounts.requireUser(flags.user)).id, Number(id)));
+    .option('--user <name>', 'the owner of a personal access token')
+    .option('--repo <OWNER/REPO>', 'the source repository of a repository token')
+    .action(async (id: string, flags: Flags & { user?: string; repo?: string }) => {
+      const target = oneTarget(flags);
+      if (target.repo !== undefined) {
+        const repo = target.repo;
+        await withStores(flags, async ({ repositories, repositoryTokens }) => repositoryTokens.revoke((await repositories.require(repo)).id, Number(id)));
+        return;
+      }
+      const user = target.user;
+      await withStores(flags, async ({ accounts, tokens }) => tokens.revoke((await accounts.requireUser(user)).id, Number(id)));
     });
   return token;
+}
+
+function oneTarget(flags: { user?: string; repo?: string }): { user: string; repo?: undefined } | { user?: undefined; repo: string } {
+  if (flags.repo !== undefined && flags.user === undefined) return { repo: flags.repo };
+  if (flags.user !== undefined && flags.repo === undefined) return { user: flags.user };
+  throw new Error('name the tokens’ owner with --user, or their repository with --repo (not both)');
 }

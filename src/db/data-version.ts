@@ -8,6 +8,12 @@ import type { Database } from './schema.js';
  */
 export interface DataVersion {
   current(): number;
+  /**
+   * A number that changes whenever another connection may have committed: for what this
+   * connection's own writes keep up to date themselves, such as ids of rows that only another
+   * process deletes.
+   */
+  external(): number;
 }
 
 /**
@@ -19,6 +25,7 @@ export interface DataVersion {
  */
 export class SqliteDataVersion implements DataVersion {
   private version = 0;
+  private externalChanges = 0;
   private seenExternal: unknown;
   private checkedAt = 0;
   private readonly externalVersion: SQLite.Statement;
@@ -39,9 +46,15 @@ export class SqliteDataVersion implements DataVersion {
       if (external !== this.seenExternal) {
         this.seenExternal = external;
         this.version++;
+        this.externalChanges++;
       }
     }
     return this.version;
+  }
+
+  external(): number {
+    this.current();
+    return this.externalChanges;
   }
 
   /** Called before every statement of this connection that may write. */
@@ -55,6 +68,10 @@ class AlwaysChanging implements DataVersion {
   private version = 0;
 
   current(): number {
+    return ++this.version;
+  }
+
+  external(): number {
     return ++this.version;
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { migrateToLatest, migrations } from './migrations.js';
 import type { Schema } from './schema.js';
 
@@ -31,3 +31,27 @@ describe('migration 0003-packages', () => {
     }
   });
 });
+
+describe('migration 0005-repository-token-origin', () => {
+  it('adds who minted a repository token and with which scopes, and removes the tokens minted before, which recorded neither', async () => {
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
+    try {
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0005'));
+      await new Migrator({ db: db as Kysely<unknown>, provider: { getMigrations: async () => before } }).migrateToLatest();
+      const now = new Date().toISOString();
+      const owner = await db.insertInto('accounts').values({ name: 'acme', name_key: 'acme', kind: 'org', password_hash: null, created_at: now }).returning('id').executeTakeFirstOrThrow();
+      const repo = await db.insertInto('source_repositories').values({ owner_id: owner.id, name: 'widget', name_key: 'widget', created_at: now }).returning('id').executeTakeFirstOrThrow();
+      await sql`insert into repository_tokens (repository_id, token_hash, hint, expires_at, created_at) values (${repo.id}, 'hash', 'berth_rpt_abcd', ${now}, ${now})`.execute(db);
+      await migrateToLatest(db as Kysely<unknown>);
+      assert.deepEqual(await db.selectFrom('repository_tokens').selectAll().execute(), []);
+      await db
+        .insertInto('repository_tokens')
+        .values({ repository_id: repo.id, token_hash: 'h2', hint: 'berth_rpt_efgh', expires_at: now, created_at: now, user_id: null, access_token_id: null, scopes: 'read:packages' })
+        .execute();
+      assert.deepEqual(await db.selectFrom('repository_tokens').select(['user_id', 'access_token_id', 'scopes']).execute(), [{ user_id: null, access_token_id: null, scopes: 'read:packages' }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+

@@ -260,6 +260,23 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('blobs').addColumn('content', 'blob').execute();
     },
   },
+  '0005-repository-token-origin': {
+    async up(db: Kysely<unknown>) {
+      // Who minted a repository token, with which personal access token and scopes: the token
+      // gets at most those scopes and ends with that token or with its user's access to the
+      // repository. All null for a token an operator made with the CLI. One column per statement:
+      // SQLite adds columns one at a time.
+      await db.schema.alterTable('repository_tokens').addColumn('user_id', 'integer', (c) => c.references('accounts.id').onDelete('cascade')).execute();
+      await db.schema
+        .alterTable('repository_tokens')
+        .addColumn('access_token_id', 'integer', (c) => c.references('access_tokens.id').onDelete('cascade'))
+        .execute();
+      await db.schema.alterTable('repository_tokens').addColumn('scopes', 'text').execute();
+      await db.schema.createIndex('repository_tokens_repository').on('repository_tokens').column('repository_id').execute();
+      // Tokens minted before carry every scope whatever minted them; they live a day at most.
+      await sql`delete from repository_tokens`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -205,6 +205,11 @@ export interface RepositoryTokensTable {
   hint: string;
   expires_at: Timestamp;
   created_at: Timestamp;
+  /** The user who minted it and the personal access token they used; null when made with the CLI. */
+  user_id: number | null;
+  access_token_id: number | null;
+  /** Space-separated scopes of the minting token, the most the repository token may use; null for all. */
+  scopes: string | null;
 }
 
 export interface Schema {

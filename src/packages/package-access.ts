@@ -50,17 +50,21 @@ export class PackageAccess {
     const facts = await this.facts(name);
     let actions: Set<RepositoryAction>;
     let visible: boolean;
+    const deleted = facts ? undefined : await this.deletedFacts(name);
     if (facts) {
       const role = await this.roleOf(subject, facts);
       actions = actionsOfRole(role);
       visible = role !== undefined;
+    } else if (deleted) {
+      // A deleted package keeps its access until it is restored or purged: its blobs are still
+      // there. A push to the name starts a new package, which also needs the right to create one.
+      const role = await this.roleOf(subject, deleted);
+      actions = actionsOfRole(role);
+      visible = role !== undefined;
+      if (actions.has('push') && !(await this.subjectMayCreate(subject, name))) actions.delete('push');
     } else {
       // The creator of a package becomes its admin, so whoever may create it may do everything.
-      visible =
-        subject !== undefined &&
-        (isRepositorySubject(subject)
-          ? await this.repositoryMayCreate(subject.repositoryId, namespaceOf(name))
-          : (await this.mayCreate(subject.userId, namespaceOf(name))) !== undefined);
+      visible = await this.subjectMayCreate(subject, name);
       actions = visible ? new Set(allActions) : new Set();
     }
     const granted: RepositoryAction[] = [];
@@ -83,7 +87,7 @@ export class PackageAccess {
    */
   async pullable(subject: AnySubject | undefined, names: readonly string[]): Promise<(name: string) => boolean> {
     if (names.length === 0 || (subject && !actionsOfScopes(subject.scopes).has('pull'))) return () => false;
-    const rows = await this.factsQuery().where('packages.name', 'in', names).execute();
+    const rows = await this.factsQuery().where('packages.name', 'in', names).where('packages.deleted_at', 'is', null).execute();
     const byName = new Map(rows.map((row) => [row.name, toFacts(row)]));
     if (isRepositorySubject(subject)) {
       const listed = await this.repositoryAccess(subject.repositoryId);
@@ -113,6 +117,12 @@ export class PackageAccess {
     return maxRole(listed, facts.visibility === 'public' ? 'read' : undefined);
   }
 
+  private async subjectMayCreate(subject: AnySubject | undefined, name: string): Promise<boolean> {
+    if (subject === undefined) return false;
+    if (isRepositorySubject(subject)) return this.repositoryMayCreate(subject.repositoryId, namespaceOf(name));
+    return (await this.mayCreate(subject.userId, namespaceOf(name))) !== undefined;
+  }
+
   /** A repository token may create packages in the namespace of the repository's owner. */
   private async repositoryMayCreate(repositoryId: number, namespace: string): Promise<boolean> {
     const row = await this.db
@@ -131,7 +141,17 @@ export class PackageAccess {
   }
 
   async facts(name: string): Promise<PackageFacts | undefined> {
-    const row = await this.factsQuery().where('packages.name', '=', name).executeTakeFirst();
+    const row = await this.factsQuery().where('packages.name', '=', name).where('packages.deleted_at', 'is', null).executeTakeFirst();
+    return row && toFacts(row);
+  }
+
+  /** The most recently deleted package of a name, not purged yet. */
+  private async deletedFacts(name: string): Promise<PackageFacts | undefined> {
+    const row = await this.factsQuery()
+      .where('packages.name', '=', name)
+      .where('packages.deleted_at', 'is not', null)
+      .orderBy('packages.deleted_at', 'desc')
+      .executeTakeFirst();
     return row && toFacts(row);
   }
 
@@ -154,6 +174,31 @@ export class PackageAccess {
     if (membership.role === 'owner') return { ownerId: owner.id, ownerKind: 'org' };
     const settings = await this.db.selectFrom('org_package_settings').select('members_can_create').where('org_id', '=', owner.id).executeTakeFirst();
     return settings && Number(settings.members_can_create) === 0 ? undefined : { ownerId: owner.id, ownerKind: 'org' };
+  }
+
+  /**
+   * A user's role on one source repository, by the rules of `userContext`: admin as its owner or
+   * an owner of its organization, otherwise their best collaborator role, directly or by a team.
+   */
+  async repositoryRole(userId: number, repositoryId: number): Promise<PackageRole | undefined> {
+    const repo = await this.db.selectFrom('source_repositories').select('owner_id').where('id', '=', repositoryId).executeTakeFirst();
+    if (!repo) return undefined;
+    if (repo.owner_id === userId) return 'admin';
+    const membership = await this.db.selectFrom('org_members').select('role').where('org_id', '=', repo.owner_id).where('user_id', '=', userId).executeTakeFirst();
+    if (membership?.role === 'owner') return 'admin';
+    const teams = this.db.selectFrom('team_members').select('team_id').where('user_id', '=', userId);
+    const rows = await this.db
+      .selectFrom('source_repository_roles')
+      .select('role')
+      .where('repository_id', '=', repositoryId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('principal_kind', '=', 'user'), eb('principal_id', '=', userId)]),
+          eb.and([eb('principal_kind', '=', 'team'), eb('principal_id', 'in', teams)]),
+        ]),
+      )
+      .execute();
+    return maxRole(...rows.map((row) => row.role));
   }
 
   /** What the user holds, for the given packages (or all of them). */
@@ -209,8 +254,7 @@ export class PackageAccess {
         'packages.visibility',
         'packages.inherit_access',
         'packages.source_repository_id',
-      ])
-      .where('packages.deleted_at', 'is', null);
+      ]);
   }
 }
 

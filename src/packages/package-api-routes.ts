@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
-import { actionsOfScopes, allScopes } from '../auth/scopes.js';
+import { actionsOfScopes } from '../auth/scopes.js';
 import type { PackageRole, PrincipalKind } from '../db/schema.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
@@ -43,7 +43,8 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     }
     try {
       if (options.authenticator.isRepositoryToken(bearer[1])) {
-        return { repositoryId: (await options.authenticator.signInRepository(request.ip, bearer[1])).repositoryId, scopes: allScopes };
+        const holder = await options.authenticator.signInRepository(request.ip, bearer[1]);
+        return { repositoryId: holder.repositoryId, scopes: holder.scopes };
       }
       const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
       return { userId: identity.userId, scopes: identity.scopes };

@@ -249,11 +249,26 @@ export class PackageService {
     return this.require(repository);
   }
 
-  /** Removes what was deleted longer ago than the restore window. */
+  /**
+   * Removes what was deleted longer ago than the restore window. A purged package whose name has
+   * no other package takes its repository along (the blob links its deletion kept for a restore),
+   * so that whoever creates a package of that name later finds none of the old blobs.
+   */
   async purge(): Promise<void> {
     const cutoff = new Date(this.clock().getTime() - restoreWindowMs).toISOString();
-    await this.db.deleteFrom('packages').where('deleted_at', '<', cutoff).execute();
-    await this.db.deleteFrom('package_versions').where('deleted_at', '<', cutoff).execute();
+    const emptied = await this.db.transaction().execute(async (trx) => {
+      const purged = await trx.selectFrom('packages').select('name').where('deleted_at', '<', cutoff).execute();
+      await trx.deleteFrom('packages').where('deleted_at', '<', cutoff).execute();
+      await trx.deleteFrom('package_versions').where('deleted_at', '<', cutoff).execute();
+      const names = [...new Set(purged.map((row) => row.name))];
+      if (names.length === 0) return [];
+      const kept = new Set((await trx.selectFrom('packages').select('name').where('name', 'in', names).execute()).map((row) => row.name));
+      const emptied = names.filter((name) => !kept.has(name));
+      await this.metadata.deleteRepositories(trx, emptied);
+      return emptied;
+    });
+    const forget = new Set(emptied);
+    if (forget.size > 0) this.metadata.forgetRepositories((name) => forget.has(name));
   }
 
   /**

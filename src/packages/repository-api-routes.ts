@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
-import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
-import { type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
+import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { RepositoryTokenNotFoundError, type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
 import { parseDuration } from '../config.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
@@ -23,24 +23,26 @@ export interface RepositoryApiOptions {
  * `POST /api/orgs/{org}/repos`, `GET /api/repos/{owner}/{repo}`,
  * `PUT /api/repos/{owner}/{repo}/collaborators/{user}` and
  * `PUT /api/orgs/{org}/teams/{team}/repos/{owner}/{repo}` with `{"permission": "read|write|admin"}`,
- * and `POST /api/repos/{owner}/{repo}/tokens` (`{"expires_in": "1h"}`) for repository tokens.
+ * and `POST /api/repos/{owner}/{repo}/tokens` (`{"expires_in": "1h"}`) for repository tokens, with
+ * `GET` to list them and `DELETE .../tokens/{id}` to revoke one.
  */
 export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = async (app, options) => {
   app.setErrorHandler(apiErrorHandler(fromRepositoryError));
 
-  const signedIn = async (request: FastifyRequest): Promise<number> => {
+  const signedInAs = async (request: FastifyRequest): Promise<Identity> => {
     const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!bearer?.[1]) throw new ApiError(401, 'Requires authentication');
     try {
       const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
       if (!identity.scopes.includes('write:packages')) throw new ApiError(403, 'permission_denied: the token lacks the write:packages scope');
-      return identity.userId;
+      return identity;
     } catch (error) {
       if (error instanceof TooManySignInsError) throw new ApiError(429, error.message);
       if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials');
       throw error;
     }
   };
+  const signedIn = async (request: FastifyRequest): Promise<number> => (await signedInAs(request)).userId;
 
   const requireAdmin = async (userId: number, repo: SourceRepository): Promise<void> => {
     const context = await options.access.userContext(userId, []);
@@ -86,11 +88,17 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo/tokens', async (request, reply) => {
-    const userId = await signedIn(request);
+  /** The repository a path names, for one of its admins. */
+  const administered = async (request: FastifyRequest<{ Params: { owner: string; repo: string } }>): Promise<{ identity: Identity; repo: SourceRepository }> => {
+    const identity = await signedInAs(request);
     const repo = await options.repositories.find(`${request.params.owner}/${request.params.repo}`);
     if (!repo) throw new ApiError(404, 'Not Found');
-    await requireAdmin(userId, repo);
+    await requireAdmin(identity.userId, repo);
+    return { identity, repo };
+  };
+
+  app.post<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo/tokens', async (request, reply) => {
+    const { identity, repo } = await administered(request);
     const input = await readJsonObject(request);
     let ttl = 60 * 60 * 1000;
     if (input['expires_in'] !== undefined) {
@@ -101,8 +109,36 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
       }
     }
     if (ttl > maxRepositoryTokenTtl) throw new ApiError(422, 'repository tokens live at most 24h');
-    const created = await options.repositoryTokens.create(repo.id, ttl);
-    return sendJson(reply.code(201), { token: created.token, expires_at: created.expiresAt, repository: `${repo.owner}/${repo.name}` });
+    // The token can do no more than the personal access token that minted it, and lasts no longer
+    // than that token and the user's admin role on the repository.
+    if (identity.tokenId === undefined) throw new ApiError(401, 'Bad credentials');
+    const minter = { userId: identity.userId, accessTokenId: identity.tokenId, scopes: identity.scopes };
+    const created = await options.repositoryTokens.create(repo.id, ttl, new Date(), minter);
+    return sendJson(reply.code(201), { id: created.id, token: created.token, expires_at: created.expiresAt, scopes: identity.scopes, repository: `${repo.owner}/${repo.name}` });
+  });
+
+  app.get<{ Params: { owner: string; repo: string } }>('/api/repos/:owner/:repo/tokens', async (request, reply) => {
+    const { repo } = await administered(request);
+    const tokens = await options.repositoryTokens.list(repo.id);
+    return sendJson(
+      reply,
+      tokens.map((token) => ({
+        id: token.id,
+        hint: token.hint,
+        scopes: token.scopes,
+        created_by: token.createdBy,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+      })),
+    );
+  });
+
+  app.delete<{ Params: { owner: string; repo: string; id: string } }>('/api/repos/:owner/:repo/tokens/:id', async (request, reply) => {
+    const { repo } = await administered(request);
+    const id = Number(request.params.id);
+    if (!Number.isSafeInteger(id)) throw new ApiError(404, 'Not Found');
+    await options.repositoryTokens.revoke(repo.id, id);
+    return reply.code(204).send();
   });
 
   app.put<{ Params: { org: string; team: string; owner: string; repo: string } }>('/api/orgs/:org/teams/:team/repos/:owner/:repo', async (request, reply) => {
@@ -118,7 +154,7 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
 };
 
 function fromRepositoryError(error: unknown): ApiError | undefined {
-  if (error instanceof PackageNotFoundError) return new ApiError(404, error.message);
+  if (error instanceof PackageNotFoundError || error instanceof RepositoryTokenNotFoundError) return new ApiError(404, error.message);
   if (error instanceof PackageConflictError || error instanceof PackageRuleError) return new ApiError(422, error.message);
   return undefined;
 }

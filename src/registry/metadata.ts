@@ -1,5 +1,5 @@
 import { type Transaction, sql } from 'kysely';
-import { dataVersionOf } from '../db/data-version.js';
+import { type DataVersion, dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
 import type { Database, Schema } from '../db/schema.js';
@@ -69,8 +69,14 @@ export interface Upload {
  */
 export class RegistryMetadata {
   private readonly writes: GroupCommit;
-  /** Ids of repositories known to exist; repositories are never renumbered, so this is never stale. */
+  /**
+   * Ids of repositories known to exist. A repository is deleted only with its whole namespace (an
+   * account deleted) or with a purged package: this object forgets the ids it deletes itself, and
+   * all of them when another process (the CLI) may have committed.
+   */
   private readonly repositoryIds = new Map<RepositoryName, number>();
+  private idsVersion: number;
+  private readonly dataVersion: DataVersion;
 
   /** The reads on every pull and listing and the writes of every push, compiled once. */
   private readonly reads: ReturnType<typeof pullQueries>;
@@ -81,7 +87,9 @@ export class RegistryMetadata {
     this.writes = new GroupCommit(db);
     this.reads = pullQueries(db);
     this.pushes = pushStatements(db);
-    this.manifests = new ManifestCache(dataVersionOf(db));
+    this.dataVersion = dataVersionOf(db);
+    this.idsVersion = this.dataVersion.external();
+    this.manifests = new ManifestCache(this.dataVersion);
   }
 
   async repositoryExists(name: RepositoryName): Promise<boolean> {
@@ -269,8 +277,42 @@ export class RegistryMetadata {
     return new Set(rows.map((row) => row.id));
   }
 
+  /**
+   * Deletes, inside the caller's transaction, every repository of a namespace (`namespace/...`)
+   * with its manifests, tags and blob links (by cascade), and its upload sessions; call
+   * `forgetRepositories` once the transaction committed. A name reused later starts empty.
+   */
+  async deleteNamespace(trx: Transaction<Schema>, namespace: string): Promise<void> {
+    // The names under `ns/` are those from `ns/` up to `ns0` ('0' follows '/'): an index range.
+    const [from, to] = [`${namespace}/`, `${namespace}0`];
+    await trx.deleteFrom('uploads').where('repository', '>=', from).where('repository', '<', to).execute();
+    await trx.deleteFrom('repositories').where('name', '>=', from).where('name', '<', to).execute();
+  }
+
+  /** The same for single repositories (purged packages), inside the caller's transaction. */
+  async deleteRepositories(trx: Transaction<Schema>, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await trx.deleteFrom('uploads').where('repository', 'in', names).execute();
+    await trx.deleteFrom('repositories').where('name', 'in', names).execute();
+  }
+
+  /** Forgets the ids of deleted repositories, those whose names match. */
+  forgetRepositories(deleted: (name: string) => boolean): void {
+    for (const name of this.repositoryIds.keys()) if (deleted(name)) this.repositoryIds.delete(name);
+  }
+
+  /** The remembered ids, emptied when another process may have deleted repositories. */
+  private knownIds(): Map<RepositoryName, number> {
+    const external = this.dataVersion.external();
+    if (external !== this.idsVersion) {
+      this.repositoryIds.clear();
+      this.idsVersion = external;
+    }
+    return this.repositoryIds;
+  }
+
   private async repositoryId(name: RepositoryName): Promise<number | undefined> {
-    const cached = this.repositoryIds.get(name);
+    const cached = this.knownIds().get(name);
     if (cached !== undefined) return cached;
     const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
     if (row) this.repositoryIds.set(name, row.id);
@@ -290,7 +332,7 @@ export class RegistryMetadata {
     let repositoryId: number | undefined;
     const result = await this.writes.run(async (trx) => {
       const now = timestamp();
-      repositoryId = this.repositoryIds.get(name) ?? (await ensureRepository(trx, name, now));
+      repositoryId = this.knownIds().get(name) ?? (await ensureRepository(trx, name, now));
       return work(trx, repositoryId, now);
     });
     // Cached only once committed: a write rolled back may have created a row that is gone again.

@@ -4,17 +4,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, createBerth } from '../../src/server.js';
+import { type ExecResult, execOk } from '../support/exec.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
 export const publicUrl = 'http://registry.test:5000';
 
 export interface AuthApp {
   berth: Berth;
+  dataDir: string;
   /** Everything the server logged. */
   logs(): string;
   /** Creates a user (if new) and a token with the given scopes for them. */
@@ -46,6 +49,7 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
   });
   return {
     berth,
+    dataDir: dir,
     logs: () => log,
     async user(name, scopes = ['read:packages', 'write:packages', 'delete:packages'], options = {}) {
       const existing = await berth.accounts.find(name);
@@ -55,6 +59,13 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
       return { name: account.name, token, id: account.id };
     },
   };
+}
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth.js');
+
+/** Runs `berth ARGS` on a data directory (the server may be running on it); fails on a non-zero exit. */
+export function berthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
+  return execOk(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dataDir }, timeoutMs: 30_000 });
 }
 
 export function basic(user: string, secret: string): string {

@@ -1,8 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic, jwtPayload } from '../auth/helpers.js';
+import { parseTokenScopes } from '../../src/auth/scopes.js';
+import { type AuthApp, authApp, basic, berthCli, jwtPayload } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
+
+/** Mints a repository token through the API with a personal access token. */
+async function mint(app: AuthApp, repo: string, pat: string): Promise<{ id: number; token: string; scopes: string[] }> {
+  const res = await app.berth.app.inject({
+    method: 'POST',
+    url: `/api/repos/${repo}/tokens`,
+    headers: { authorization: `Bearer ${pat}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ expires_in: '1h' }),
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json();
+}
+
+/** An organization `acme` owned by boss, with the source repository `acme/widget`. */
+async function orgWithRepository(t: Parameters<typeof authApp>[0]) {
+  const app = await authApp(t);
+  const boss = await app.user('boss');
+  await app.berth.accounts.createOrg(parseAccountName('acme'), 'boss');
+  await app.berth.sourceRepositories.create('acme/widget');
+  return { app, boss };
+}
+
+function pull(app: AuthApp, token: string) {
+  return app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: basic('ci', token) } });
+}
 
 describe('repository tokens: the analogue of a workflow token', () => {
   it('creates packages in the owner namespace linked to the repository, pushes, pulls, deletes and restores them; anything else is DENIED naming the permission', async (t) => {
@@ -93,5 +119,113 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const { token } = await app.berth.repositoryTokens.create(repo.id, 1000, new Date(Date.now() - 5000));
     const res = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/app/blobs/uploads/', headers: { authorization: basic('ci', token) } });
     assert.equal(res.statusCode, 401);
+  });
+
+  it('a token minted with a read:packages,write:packages token pushes and pulls but may not delete: 403 on the API and on /v2, no delete in registry tokens', async (t) => {
+    const { app } = await orgWithRepository(t);
+    const writer = await app.user('boss', ['read:packages', 'write:packages']);
+    const minted = await mint(app, 'acme/widget', writer.token);
+    const image = await pushLabelledImage(app.berth, 'acme/built', basic('ci', minted.token), { tag: 'v1' });
+    assert.equal((await pull(app, minted.token)).statusCode, 200);
+
+    const bearer = { authorization: `Bearer ${minted.token}` };
+    const base = '/api/orgs/acme/packages/container/built';
+    const versions = await app.berth.app.inject({ method: 'GET', url: `${base}/versions`, headers: bearer });
+    assert.equal(versions.statusCode, 200);
+    for (const url of [`${base}/versions/${versions.json()[0].id}`, base]) {
+      const res = await app.berth.app.inject({ method: 'DELETE', url, headers: bearer });
+      assert.equal(res.statusCode, 403, `DELETE ${url}`);
+      assert.equal(res.json().message, 'permission_denied: the token lacks the delete:packages scope');
+    }
+    const del = await app.berth.app.inject({ method: 'DELETE', url: `/v2/acme/built/manifests/${image.digest}`, headers: { authorization: basic('ci', minted.token) } });
+    assert.equal(del.statusCode, 403);
+    assert.equal(del.json().errors[0].code, 'DENIED');
+    const tokenRes = await app.berth.app.inject({
+      method: 'GET',
+      url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`,
+      headers: { authorization: basic('ci', minted.token) },
+    });
+    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push']);
+    assert.equal((await app.berth.packages.require('acme/built')).versionCount, 1);
+    assert.deepEqual(minted.scopes, ['read:packages', 'write:packages']);
+  });
+
+  it('revoking the personal access token that minted it ends a repository token: Basic, Bearer on the API and registry tokens issued before answer 401', async (t) => {
+    const { app, boss } = await orgWithRepository(t);
+    const { token: pat, info } = await app.berth.accessTokens.create(boss.id, parseTokenScopes('read:packages,write:packages,delete:packages'));
+    const minted = await mint(app, 'acme/widget', pat);
+    await pushLabelledImage(app.berth, 'acme/built', basic('ci', minted.token), { tag: 'v1' });
+    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull')}`, headers: { authorization: basic('ci', minted.token) } });
+    const registryToken = tokenRes.json().token as string;
+    const viaRegistryToken = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: `Bearer ${registryToken}` } });
+    assert.equal((await viaRegistryToken()).statusCode, 200);
+
+    const revoked = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${info.id}`, headers: { authorization: `Bearer ${boss.token}` } });
+    assert.equal(revoked.statusCode, 204);
+    assert.equal((await pull(app, minted.token)).statusCode, 401);
+    assert.equal((await viaRegistryToken()).statusCode, 401);
+    const api = await app.berth.app.inject({ method: 'GET', url: '/api/orgs/acme/packages/container/built', headers: { authorization: `Bearer ${minted.token}` } });
+    assert.equal(api.statusCode, 401);
+  });
+
+  it('a repository token ends when its minter is no longer an admin of the repository: removed from the organization, made a read collaborator, deleted', async (t) => {
+    const { app, boss } = await orgWithRepository(t);
+    const alice = await app.user('alice');
+    const carol = await app.user('carol');
+    const dave = await app.user('dave');
+    await app.berth.accounts.setOrgMember('acme', 'alice', 'owner');
+    await app.berth.accounts.setOrgMember('acme', 'dave', 'owner');
+    await app.berth.sourceRepositories.setCollaborator('acme/widget', 'user', 'carol', 'admin');
+    const tokens = {
+      boss: (await mint(app, 'acme/widget', boss.token)).token,
+      alice: (await mint(app, 'acme/widget', alice.token)).token,
+      carol: (await mint(app, 'acme/widget', carol.token)).token,
+      dave: (await mint(app, 'acme/widget', dave.token)).token,
+    };
+    await pushLabelledImage(app.berth, 'acme/built', basic('ci', tokens.boss), { tag: 'v1' });
+    for (const token of Object.values(tokens)) assert.equal((await pull(app, token)).statusCode, 200);
+
+    await app.berth.accounts.removeOrgMember('acme', 'alice');
+    await app.berth.sourceRepositories.setCollaborator('acme/widget', 'user', 'carol', 'read');
+    await app.berth.accounts.deleteUser('dave');
+    for (const name of ['alice', 'carol', 'dave'] as const) assert.equal((await pull(app, tokens[name])).statusCode, 401, name);
+    assert.equal((await pull(app, tokens.boss)).statusCode, 200);
+  });
+
+  it('GET /api/repos/{owner}/{repo}/tokens lists tokens (never the secret), DELETE .../tokens/{id} revokes at once; the CLI lists and revokes too', async (t) => {
+    const { app, boss } = await orgWithRepository(t);
+    const mallory = await app.user('mallory');
+    await app.berth.accounts.setOrgMember('acme', 'mallory', 'member');
+    const first = await mint(app, 'acme/widget', boss.token);
+    const second = await mint(app, 'acme/widget', boss.token);
+    await pushLabelledImage(app.berth, 'acme/built', basic('ci', first.token), { tag: 'v1' });
+    const list = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/api/repos/acme/widget/tokens', headers: { authorization } });
+    const listed = await list(`Bearer ${boss.token}`);
+    assert.equal(listed.statusCode, 200);
+    assert.ok(!listed.body.includes(first.token) && !listed.body.includes(second.token));
+    assert.deepEqual(
+      listed.json().map((item: Record<string, unknown>) => [item['id'], item['hint'], item['scopes'], item['created_by']]),
+      [first, second].map((m) => [m.id, m.token.slice(0, 14), ['read:packages', 'write:packages', 'delete:packages'], 'boss']),
+    );
+    assert.equal((await list(`Bearer ${mallory.token}`)).statusCode, 404);
+    const revoke = (id: number, authorization: string) => app.berth.app.inject({ method: 'DELETE', url: `/api/repos/acme/widget/tokens/${id}`, headers: { authorization } });
+    assert.equal((await revoke(first.id, `Bearer ${mallory.token}`)).statusCode, 404);
+    assert.equal((await pull(app, first.token)).statusCode, 200);
+    assert.equal((await revoke(first.id, `Bearer ${boss.token}`)).statusCode, 204);
+    assert.equal((await pull(app, first.token)).statusCode, 401);
+    assert.equal((await pull(app, second.token)).statusCode, 200);
+    assert.equal((await revoke(first.id, `Bearer ${boss.token}`)).statusCode, 404);
+
+    // An operator's token (no minting token) has every scope, and is listed and revoked by the CLI.
+    const made = (await berthCli(app.dataDir, ['token', 'create', '--repo', 'acme/widget'])).stdout.trim();
+    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`, headers: { authorization: basic('ci', made) } });
+    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push', 'delete']);
+    const lines = (await berthCli(app.dataDir, ['token', 'list', '--repo', 'acme/widget'])).stdout.trim().split('\n').map((line) => line.split('\t'));
+    assert.deepEqual(lines.map((cells) => [cells[1], cells[2], cells[3], cells[5]]), [
+      [`${second.token.slice(0, 14)}…`, 'read:packages,write:packages,delete:packages', 'active', 'created-by=boss'],
+      [`${made.slice(0, 14)}…`, 'all', 'active', 'created-by=-'],
+    ]);
+    await berthCli(app.dataDir, ['token', 'revoke', '--repo', 'acme/widget', lines[1]?.[0] ?? '']);
+    assert.equal((await pull(app, made)).statusCode, 401);
   });
 });
