@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { rawRequest } from '../support/raw-request.js';
 import { adminPassword, authApp, basic, pushImage } from './helpers.js';
 
 describe('failed sign-ins and secrets', () => {
@@ -34,21 +35,21 @@ describe('failed sign-ins and secrets', () => {
     assert.equal(other.statusCode, 401);
   });
 
-  it('no password, PAT or registry token appears in the log', async (t) => {
+  it('no password, PAT or registry token appears in any encoding in any log line at trace level, malformed requests included', async (t) => {
     const app = await authApp(t, { logLevel: 'trace' });
     const alice = await app.user('alice');
-    const secrets = [adminPassword, 'alice-password', alice.token];
+    const secrets: Array<{ user: string; secret: string }> = [
+      { user: 'root', secret: adminPassword },
+      { user: 'alice', secret: 'alice-password' },
+      { user: 'alice', secret: alice.token },
+    ];
     await pushImage(app.berth, 'alice/app', basic('alice', alice.token));
     const tokenRes = await app.berth.app.inject({ method: 'GET', url: '/token?scope=repository:alice/app:pull', headers: { authorization: basic('alice', alice.token) } });
     const registryToken = tokenRes.json().token as string;
-    secrets.push(registryToken);
+    secrets.push({ user: 'alice', secret: registryToken });
     await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization: `Bearer ${registryToken}` } });
-    await app.berth.app.inject({
-      method: 'POST',
-      url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ grant_type: 'password', username: 'alice', password: alice.token }).toString(),
-    });
+    const form = new URLSearchParams({ grant_type: 'password', username: 'alice', password: alice.token }).toString();
+    await app.berth.app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
     await app.berth.app.inject({ method: 'GET', url: '/token', headers: { authorization: basic('root', adminPassword) } });
     await app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization: basic('alice', 'alice-password') } });
     const created = await app.berth.app.inject({
@@ -57,9 +58,47 @@ describe('failed sign-ins and secrets', () => {
       headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
       payload: { scopes: ['read:packages'] },
     });
-    secrets.push(created.json().token);
+    assert.equal(created.statusCode, 201);
+    secrets.push({ user: 'alice', secret: created.json().token });
+
+    // Requests the HTTP parser refuses, with credentials in their bytes: the framework's
+    // client-error path rather than a route.
+    const url = await app.berth.app.listen({ host: '127.0.0.1', port: 0 });
+    const malformed = [
+      `GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('alice', alice.token)}\r\nbad header line\r\n\r\n`,
+      `GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${registryToken}\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`,
+      `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${form.length.toString(16)}\r\n${form}\r\nzz\r\n\r\n`,
+    ];
+    for (const request of malformed) assert.match(await rawRequest(url, request), /^HTTP\/1\.1 4\d\d /);
+
     const logs = app.logs();
     assert.ok(logs.includes('"route":"manifest_put"'), 'the log was captured');
-    for (const secret of secrets) assert.ok(!logs.includes(secret), `a secret leaked into the log: ${secret.slice(0, 12)}...`);
+    assert.ok(/"msg":"client error"/.test(logs), 'the client-error path was logged');
+    for (const { user, secret } of secrets) {
+      for (const [encoding, text] of encodingsOf(user, secret)) {
+        assert.ok(!logs.includes(text), `a secret leaked into the log (${encoding}): ${secret.slice(0, 12)}...`);
+      }
+    }
   });
 });
+
+/**
+ * The forms in which a credential may appear in a log line: as text, in the encodings HTTP uses
+ * for it, and each of those as the bytes of a serialized Buffer (a list of numbers, or hex).
+ */
+function encodingsOf(user: string, secret: string): Array<[string, string]> {
+  const texts: Array<[string, string]> = [
+    ['plain', secret],
+    ['base64 of user:secret', Buffer.from(`${user}:${secret}`).toString('base64').replace(/=+$/, '')],
+    ['base64url of user:secret', Buffer.from(`${user}:${secret}`).toString('base64url')],
+    ['base64 of the secret', Buffer.from(secret).toString('base64').replace(/=+$/, '')],
+    ['base64url of the secret', Buffer.from(secret).toString('base64url')],
+    ['URL-encoded', encodeURIComponent(secret)],
+    ['JSON-escaped', JSON.stringify(secret).slice(1, -1)],
+  ];
+  return texts.flatMap(([name, text]): Array<[string, string]> => [
+    [name, text],
+    [`${name}, as hex`, Buffer.from(text).toString('hex')],
+    [`${name}, as a byte list`, [...Buffer.from(text)].join(',')],
+  ]);
+}
