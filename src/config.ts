@@ -33,7 +33,7 @@ const configSchema = z
       .default(true),
     /** Lifetime of registry tokens (ghcr.io's last about 5 minutes). */
     tokenTtl: duration.default(5 * 60 * 1000),
-    /** Failed sign-ins allowed per client address and per user name within `authFailureWindow`. */
+    /** Failed sign-ins allowed per client address within `authFailureWindow`. */
     authFailureLimit: z.coerce.number().int().positive().default(10),
     authFailureWindow: duration.default(15 * 60 * 1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -51,9 +51,10 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
 }
 
 /**
- * Checks user name + secret pairs, with failed attempts limited per client address and per user
- * name. Registry clients must present a personal access token (as on ghcr.io); the account API
- * also takes the password, so that a first token can be made without the CLI.
+ * Checks user name + secret pairs, with failed attempts limited per client address (see
+ * FailureLimiter for why not per user name). Registry clients must present a personal access
+ * token (as on ghcr.io); the account API also takes the password, so that a first token can be
+ * made without the CLI.
  */
 export class Authenticator {
   constructor(
@@ -69,43 +70,32 @@ export class Authenticator {
   }
 
   /** A repository token, presented as the password of any user name or as a Bearer token. */
-  async signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
-    const keys = [`ip:${clientAddress}`];
-    const wait = this.limiter.retryAfter(keys);
-    if (wait > 0) throw new TooManySignInsError(wait);
-    const identity = await this.repositoryTokens?.verify(secret);
-    if (!identity) {
-      this.limiter.fail(keys);
-      throw new InvalidCredentialsError();
-    }
-    return identity;
+  signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
+    return this.limited(clientAddress, async () => this.repositoryTokens?.verify(secret));
   }
 
-  async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
-    const userKey = `user:${credentials.username.toLowerCase()}`;
-    const keys = [`ip:${clientAddress}`, userKey];
-    const wait = this.limiter.retryAfter(keys);
-    if (wait > 0) throw new TooManySignInsError(wait);
-    const identity = await this.check(credentials, options.allowPassword);
-    if (!identity) {
-      this.limiter.fail(keys);
-      throw new InvalidCredentialsError();
-    }
-    this.limiter.reset(userKey);
-    return identity;
+  signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
+    return this.limited(clientAddress, () => this.check(credentials, options.allowPassword));
   }
 
   /** A personal access token alone (`Authorization: Bearer` on the account API). */
-  async signInWithToken(clientAddress: string, token: string): Promise<Identity> {
-    const keys = [`ip:${clientAddress}`];
-    const wait = this.limiter.retryAfter(keys);
+  signInWithToken(clientAddress: string, token: string): Promise<Identity> {
+    return this.limited(clientAddress, async () => {
+      const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
+      return owner && { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
+    });
+  }
+
+  /** Runs a credential check unless the address is blocked, and counts its failure against the address. */
+  private async limited<T>(clientAddress: string, check: () => Promise<T | undefined>): Promise<T> {
+    const wait = this.limiter.retryAfter(clientAddress);
     if (wait > 0) throw new TooManySignInsError(wait);
-    const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
-    if (!owner) {
-      this.limiter.fail(keys);
+    const identity = await check();
+    if (!identity) {
+      this.limiter.fail(clientAddress);
       throw new InvalidCredentialsError();
     }
-    return { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
+    return identity;
   }
 
   private async check({ username, password }: BasicCredentials, allowPassword: boolean): Promise<Identity | undefined> {

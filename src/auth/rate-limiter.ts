@@ -1,7 +1,12 @@
 /**
- * Counts failed sign-ins per key (a client address, a user name) in a fixed window. A key that
- * reached the limit is refused until its window ends, whether or not the next attempt is right:
- * otherwise the limit would still let an attacker learn when a guess succeeds.
+ * Counts failed sign-ins per client address in a fixed window. An address that reached the limit
+ * is refused until its window ends, whether or not its next attempt is right: otherwise the limit
+ * would still let an attacker learn when a guess succeeds.
+ *
+ * There is deliberately no count per user name: anyone can send a user's name, so a limit on it
+ * would let anyone lock that user out, and a limit that a correct credential passes would still
+ * tell a guesser which guess was right. Tokens are too long to guess; passwords are hashed with
+ * scrypt, which bounds how fast any number of addresses can try them.
  */
 export class FailureLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
@@ -12,37 +17,27 @@ export class FailureLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds until the first blocked key is allowed again, or 0 when none of them is blocked. */
-  retryAfter(keys: readonly string[]): number {
+  /** Seconds until the address is allowed again, or 0 when it is not blocked. */
+  retryAfter(address: string): number {
+    const window = this.windows.get(address);
+    if (!window) return 0;
     const now = this.now();
-    let wait = 0;
-    for (const key of keys) {
-      const window = this.windows.get(key);
-      if (!window) continue;
-      if (window.resetAt <= now) {
-        this.windows.delete(key);
-        continue;
-      }
-      if (window.count >= this.limit) wait = Math.max(wait, Math.ceil((window.resetAt - now) / 1000));
+    if (window.resetAt <= now) {
+      this.windows.delete(address);
+      return 0;
     }
-    return wait;
+    return window.count >= this.limit ? Math.ceil((window.resetAt - now) / 1000) : 0;
   }
 
-  fail(keys: readonly string[]): void {
+  fail(address: string): void {
     const now = this.now();
-    for (const key of keys) {
-      const window = this.windows.get(key);
-      if (!window || window.resetAt <= now) this.windows.set(key, { count: 1, resetAt: now + this.windowMs });
-      else window.count += 1;
-    }
+    const window = this.windows.get(address);
+    if (!window || window.resetAt <= now) this.windows.set(address, { count: 1, resetAt: now + this.windowMs });
+    else window.count += 1;
     if (this.windows.size > 100_000) this.prune(now);
   }
 
-  reset(key: string): void {
-    this.windows.delete(key);
-  }
-
   private prune(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    for (const [address, window] of this.windows) if (window.resetAt <= now) this.windows.delete(address);
   }
 }

@@ -22,17 +22,46 @@ describe('failed sign-ins and secrets', () => {
     assert.ok(v2.headers['retry-after']);
   });
 
-  it('failures are counted per user name across client addresses', async (t) => {
-    const app = await authApp(t, { authFailureLimit: '2' });
-    await app.user('alice');
-    for (const address of ['10.0.0.1', '10.0.0.2']) {
-      const res = await app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: address, headers: { authorization: basic('alice', 'wrong') } });
-      assert.equal(res.statusCode, 401);
+  it("bad guesses at a user's name from one address refuse that address, never the user's correct PAT or password from another", async (t) => {
+    const app = await authApp(t, { authFailureLimit: '3', authFailureWindow: '10m' });
+    const alice = await app.user('alice');
+    const attacker = '198.51.100.7';
+    const guesses = [
+      { method: 'GET' as const, url: '/token', headers: { authorization: basic('alice', 'berth_pat_guess') } },
+      { method: 'GET' as const, url: '/v2/', headers: { authorization: basic('alice', 'berth_pat_guess') } },
+      { method: 'GET' as const, url: '/api/user', headers: { authorization: basic('alice', 'not-her-password') } },
+      {
+        method: 'POST' as const,
+        url: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'grant_type=password&username=alice&password=berth_pat_guess',
+      },
+    ];
+    for (let i = 0; i < 12; i += 1) {
+      const res = await app.berth.app.inject({ ...guesses[i % guesses.length]!, remoteAddress: attacker });
+      assert.equal(res.statusCode, i < 3 ? 401 : 429, `guess ${i + 1}`);
     }
-    const res = await app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: '10.0.0.3', headers: { authorization: basic('alice', 'wrong') } });
-    assert.equal(res.statusCode, 429);
-    const other = await app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: '10.0.0.3', headers: { authorization: basic('bob', 'wrong') } });
-    assert.equal(other.statusCode, 401);
+    // The address that guessed stays refused, even with a correct credential.
+    const fromAttacker = await app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: attacker, headers: { authorization: basic('alice', alice.token) } });
+    assert.equal(fromAttacker.statusCode, 429);
+
+    const alicesAddress = '203.0.113.20';
+    const v2 = await app.berth.app.inject({ method: 'GET', url: '/v2/', remoteAddress: alicesAddress, headers: { authorization: basic('alice', alice.token) } });
+    assert.equal(v2.statusCode, 200);
+    const get = await app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: alicesAddress, headers: { authorization: basic('alice', alice.token) } });
+    assert.equal(get.statusCode, 200);
+    assert.ok(get.json().token);
+    const post = await app.berth.app.inject({
+      method: 'POST',
+      url: '/token',
+      remoteAddress: alicesAddress,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'password', username: 'alice', password: alice.token }).toString(),
+    });
+    assert.equal(post.statusCode, 200);
+    const password = await app.berth.app.inject({ method: 'GET', url: '/api/user', remoteAddress: alicesAddress, headers: { authorization: basic('alice', 'alice-password') } });
+    assert.equal(password.statusCode, 200);
+    assert.equal(password.json().login, 'alice');
   });
 
   it('no password, PAT or registry token appears in any encoding in any log line at trace level, malformed requests included', async (t) => {
