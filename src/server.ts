@@ -104,6 +104,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     services,
     authorizer,
     routes,
+    trustProxy: config.trustProxy,
     logger:
       options.logger === false
         ? false

@@ -64,6 +64,36 @@ describe('failed sign-ins and secrets', () => {
     assert.equal(password.json().login, 'alice');
   });
 
+  it('X-Forwarded-For from a trusted proxy keys the limiter and the logged address; from any other peer, or by default, it is ignored', async (t) => {
+    const app = await authApp(t, { authFailureLimit: '2', trustProxy: '10.0.0.1, 192.168.0.0/16' });
+    const alice = await app.user('alice');
+    const viaProxy = (peer: string, client: string, secret: string) =>
+      app.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: peer, headers: { authorization: basic('alice', secret), 'x-forwarded-for': client } });
+    for (const peer of ['10.0.0.1', '192.168.7.7']) {
+      assert.equal((await viaProxy(peer, '198.51.100.7', 'berth_pat_guess')).statusCode, 401);
+    }
+    assert.equal((await viaProxy('10.0.0.1', '198.51.100.7', alice.token)).statusCode, 429);
+    // Only the address the trusted proxy itself appended counts: a client cannot prepend another.
+    assert.equal((await viaProxy('10.0.0.1', '203.0.113.99, 198.51.100.7', alice.token)).statusCode, 429);
+    assert.equal((await viaProxy('10.0.0.1', '203.0.113.20', alice.token)).statusCode, 200);
+    assert.match(app.logs(), /"status":200,[^\n]*"remoteAddress":"203\.0\.113\.20"/);
+
+    // An untrusted peer's header is not believed: its failures count against the peer itself.
+    assert.equal((await viaProxy('172.16.0.9', '198.51.100.1', 'berth_pat_guess')).statusCode, 401);
+    assert.equal((await viaProxy('172.16.0.9', '198.51.100.2', 'berth_pat_guess')).statusCode, 401);
+    assert.equal((await viaProxy('172.16.0.9', '198.51.100.3', alice.token)).statusCode, 429);
+    assert.match(app.logs(), /"status":429,[^\n]*"remoteAddress":"172\.16\.0\.9"/);
+
+    const plain = await authApp(t, { authFailureLimit: '2' });
+    const bob = await plain.user('bob');
+    const direct = (client: string, secret: string) =>
+      plain.berth.app.inject({ method: 'GET', url: '/token', remoteAddress: '10.0.0.1', headers: { authorization: basic('bob', secret), 'x-forwarded-for': client } });
+    assert.equal((await direct('198.51.100.1', 'berth_pat_guess')).statusCode, 401);
+    assert.equal((await direct('198.51.100.2', 'berth_pat_guess')).statusCode, 401);
+    assert.equal((await direct('198.51.100.3', bob.token)).statusCode, 429);
+    assert.doesNotMatch(plain.logs(), /"remoteAddress":"198\.51\.100/);
+  });
+
   it('no password, PAT or registry token appears in any encoding in any log line at trace level, malformed requests included', async (t) => {
     const app = await authApp(t, { logLevel: 'trace' });
     const alice = await app.user('alice');
