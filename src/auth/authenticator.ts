@@ -70,32 +70,41 @@ export class Authenticator {
   }
 
   /** A repository token, presented as the password of any user name or as a Bearer token. */
-  signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
-    return this.limited(clientAddress, async () => this.repositoryTokens?.verify(secret));
-  }
-
-  signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
-    return this.limited(clientAddress, () => this.check(credentials, options.allowPassword));
-  }
-
-  /** A personal access token alone (`Authorization: Bearer` on the account API). */
-  signInWithToken(clientAddress: string, token: string): Promise<Identity> {
-    return this.limited(clientAddress, async () => {
-      const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
-      return owner && { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
-    });
-  }
-
-  /** Runs a credential check unless the address is blocked, and counts its failure against the address. */
-  private async limited<T>(clientAddress: string, check: () => Promise<T | undefined>): Promise<T> {
-    const wait = this.limiter.retryAfter(clientAddress);
+  async signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
+    const keys = [`ip:${clientAddress}`];
+    const wait = this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
-    const identity = await check();
+    const identity = await this.repositoryTokens?.verify(secret);
     if (!identity) {
-      this.limiter.fail(clientAddress);
+      this.limiter.fail(keys);
       throw new InvalidCredentialsError();
     }
     return identity;
+  }
+
+  async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
+    const keys = [`ip:${clientAddress}`];
+    const wait = this.limiter.retryAfter(keys);
+    if (wait > 0) throw new TooManySignInsError(wait);
+    const identity = await this.check(credentials, options.allowPassword);
+    if (!identity) {
+      this.limiter.fail(keys);
+      throw new InvalidCredentialsError();
+    }
+    return identity;
+  }
+
+  /** A personal access token alone (`Authorization: Bearer` on the account API). */
+  async signInWithToken(clientAddress: string, token: string): Promise<Identity> {
+    const keys = [`ip:${clientAddress}`];
+    const wait = this.limiter.retryAfter(keys);
+    if (wait > 0) throw new TooManySignInsError(wait);
+    const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
+    if (!owner) {
+      this.limiter.fail(keys);
+      throw new InvalidCredentialsError();
+    }
+    return { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
   }
 
   private async check({ username, password }: BasicCredentials, allowPassword: boolean): Promise<Identity | undefined> {
