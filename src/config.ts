@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -10,6 +11,26 @@ const duration = z.unknown().transform((value, context) => {
   context.addIssue({ code: 'custom', message: `expected a duration like 30s, 15m, 24h or 7d, got ${JSON.stringify(value)}` });
   return z.NEVER;
 });
+
+/**
+ * Proxies whose `X-Forwarded-For` is believed: IP addresses and CIDR ranges, as a list or one
+ * comma-separated string (flags and environment variables).
+ */
+const proxyList = z.union([z.string(), z.array(z.string())]).transform((value, context) => {
+  const entries = (typeof value === 'string' ? value.split(',') : value).map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.find((entry) => !isAddressOrRange(entry));
+  if (bad === undefined) return entries;
+  context.addIssue({ code: 'custom', message: `expected IP addresses or CIDR ranges like 10.0.0.1 or 10.0.0.0/8, got ${JSON.stringify(bad)}` });
+  return z.NEVER;
+});
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
 
 const configSchema = z
   .object({
@@ -33,9 +54,11 @@ const configSchema = z
       .default(true),
     /** Lifetime of registry tokens (ghcr.io's last about 5 minutes). */
     tokenTtl: duration.default(5 * 60 * 1000),
-    /** Failed sign-ins allowed per client address and per user name within `authFailureWindow`. */
+    /** Failed sign-ins allowed per client address within `authFailureWindow`. */
     authFailureLimit: z.coerce.number().int().positive().default(10),
     authFailureWindow: duration.default(15 * 60 * 1000),
+    /** Proxies whose X-Forwarded-For names the client (for the sign-in limit and the log); none by default. */
+    trustProxy: proxyList.default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -57,6 +80,7 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_TOKEN_TTL: 'tokenTtl',
   BERTH_AUTH_FAILURE_LIMIT: 'authFailureLimit',
   BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
+  BERTH_TRUST_PROXY: 'trustProxy',
 };
 
 /**

@@ -97,11 +97,14 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     };
   }
 
-  const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'];
+  // Credentials travel in headers; Node's parser errors carry the request's raw bytes (headers and
+  // body, so PATs and /token forms too) as `rawPacket`, which Fastify logs at trace level.
+  const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'err.rawPacket'];
   const app = await buildApp({
     services,
     authorizer,
     routes,
+    trustProxy: config.trustProxy,
     logger:
       options.logger === false
         ? false

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenNotFoundError, type AccessTokenInfo, type AccessTokenService } from '../auth/access-token-service.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from '../auth/authenticator.js';
 import { InvalidScopeError, parseTokenScopes } from '../auth/scopes.js';
-import { parseDuration } from '../config.js';
+import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
 import type { AccountService } from './account-service.js';
@@ -66,9 +66,11 @@ export const userApiRoutes: FastifyPluginAsync<UserApiOptions> = async (app, opt
     let expiresAt: Date | undefined;
     if (input.expires_in !== undefined) {
       try {
-        expiresAt = new Date(Date.now() + parseDuration(String(input.expires_in)));
-      } catch {
-        throw new ApiError(422, 'expires_in must be a duration like 30d');
+        if (typeof input.expires_in !== 'string') throw new InvalidTokenLifetimeError();
+        expiresAt = new Date(Date.now() + parseTokenLifetime(input.expires_in));
+      } catch (error) {
+        if (error instanceof InvalidTokenLifetimeError) throw new ApiError(422, `expires_in ${error.message}`);
+        throw error;
       }
     }
     const created = await options.accessTokens.create(identity.userId, scopes, { expiresAt, note: input.note as string | undefined });

@@ -51,9 +51,10 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
 }
 
 /**
- * Checks user name + secret pairs, with failed attempts limited per client address and per user
- * name. Registry clients must present a personal access token (as on ghcr.io); the account API
- * also takes the password, so that a first token can be made without the CLI.
+ * Checks user name + secret pairs, with failed attempts limited per client address (see
+ * FailureLimiter for why not per user name). Registry clients must present a personal access
+ * token (as on ghcr.io); the account API also takes the password, so that a first token can be
+ * made without the CLI.
  */
 export class Authenticator {
   constructor(
@@ -82,8 +83,7 @@ export class Authenticator {
   }
 
   async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
-    const userKey = `user:${credentials.username.toLowerCase()}`;
-    const keys = [`ip:${clientAddress}`, userKey];
+    const keys = [`ip:${clientAddress}`];
     const wait = this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
     const identity = await this.check(credentials, options.allowPassword);
@@ -91,7 +91,6 @@ export class Authenticator {
       this.limiter.fail(keys);
       throw new InvalidCredentialsError();
     }
-    this.limiter.reset(userKey);
     return identity;
   }
 

@@ -1,7 +1,12 @@
 /**
- * Counts failed sign-ins per key (a client address, a user name) in a fixed window. A key that
- * reached the limit is refused until its window ends, whether or not the next attempt is right:
- * otherwise the limit would still let an attacker learn when a guess succeeds.
+ * Counts failed sign-ins per key (a client address) in a fixed window. A key that reached the
+ * limit is refused until its window ends, whether or not the next attempt is right: otherwise the
+ * limit would still let an attacker learn when a guess succeeds.
+ *
+ * Keys are never user names: anyone can send a user's name, so a limit on it would let anyone
+ * lock that user out, and a limit that a correct credential passes would still tell a guesser
+ * which guess was right. Tokens are too long to guess; passwords are hashed with scrypt, which
+ * bounds how fast any number of addresses can try them.
  */
 export class FailureLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
@@ -36,10 +41,6 @@ export class FailureLimiter {
       else window.count += 1;
     }
     if (this.windows.size > 100_000) this.prune(now);
-  }
-
-  reset(key: string): void {
-    this.windows.delete(key);
   }
 
   private prune(now: number): void {

@@ -48,14 +48,36 @@ export interface ResourceAccess {
 }
 
 /**
+ * The most scopes one token request may name. A client asks for a handful: a push names its
+ * repository and the few it mounts blobs from. Every scope becomes an entry of the token, which
+ * the client must send back in a header.
+ */
+export const maxRequestedScopes = 50;
+/** The longest scope: room for `repository:`, the longest name and every action (285 characters). */
+export const maxScopeLength = 300;
+
+/** A token request named too many scopes, or one too long to be a scope. */
+export class ScopeRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScopeRequestError';
+  }
+}
+
+/**
  * Parses the `scope` parameters of a token request: each may hold several space-separated scopes
  * `type:name:actions`, and the same resource may appear more than once (cross-repository mounts);
  * those are merged. The name may itself contain `:` (a registry host with a port), so the type is
- * what precedes the first colon and the actions what follows the last. Malformed scopes are dropped.
+ * what precedes the first colon and the actions what follows the last. Malformed scopes are dropped;
+ * more than `maxRequestedScopes`, or one longer than `maxScopeLength`, are refused.
  */
 export function parseResourceScopes(values: readonly string[]): ResourceAccess[] {
+  const items = values.flatMap((value) => value.split(' ')).filter(Boolean);
+  if (items.length > maxRequestedScopes) throw new ScopeRequestError(`the request names ${items.length} scopes; at most ${maxRequestedScopes} are allowed`);
+  const long = items.find((item) => item.length > maxScopeLength);
+  if (long !== undefined) throw new ScopeRequestError(`a scope of ${long.length} characters is longer than the ${maxScopeLength} allowed`);
   const merged = new Map<string, ResourceAccess>();
-  for (const item of values.flatMap((value) => value.split(' ')).filter(Boolean)) {
+  for (const item of items) {
     const first = item.indexOf(':');
     const last = item.lastIndexOf(':');
     if (first <= 0 || last === first) continue;

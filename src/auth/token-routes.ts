@@ -6,8 +6,8 @@ import { parseRepositoryName } from '../oci/names.js';
 import { type Authenticator, type BasicCredentials, type Identity, parseBasic } from './authenticator.js';
 import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RepositoryIdentity } from './repository-tokens.js';
-import type { RegistryTokens } from './registry-tokens.js';
-import { type ResourceAccess, parseResourceScopes } from './scopes.js';
+import { type RegistryTokens, TokenTooLargeError } from './registry-tokens.js';
+import { type ResourceAccess, ScopeRequestError, parseResourceScopes } from './scopes.js';
 import { toRegistryError } from './token-authorizer.js';
 
 export interface TokenRouteOptions {
@@ -27,7 +27,14 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const basic = parseBasic(request.headers.authorization);
     if (request.headers.authorization && /^basic/i.test(request.headers.authorization) && !basic) throw unauthorized();
     const identity = basic ? await signIn(options.authenticator, request, basic) : undefined;
-    return sendJson(reply.header('Cache-Control', 'no-store'), await issue(options, identity, query.getAll('scope')));
+    let body;
+    try {
+      body = await issue(options, identity, query.getAll('scope'));
+    } catch (error) {
+      if (isOversizedRequest(error)) throw new RegistryError('UNSUPPORTED', error.message, { status: 400 });
+      throw error;
+    }
+    return sendJson(reply.header('Cache-Control', 'no-store'), body);
   });
 
   app.post('/token', async (request, reply) => {
@@ -45,7 +52,15 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     const password = form.get('password') ?? '';
     if (!username || !password) return sendJson(reply.code(400), { error: 'invalid_request', error_description: 'username and password are required' });
     const identity = await signIn(options.authenticator, request, { username, password });
-    return sendJson(reply.header('Cache-Control', 'no-store'), await issue(options, identity, form.getAll('scope')));
+    let body;
+    try {
+      body = await issue(options, identity, form.getAll('scope'));
+    } catch (error) {
+      // RFC 6749 section 5.2: "invalid_scope: the requested scope is invalid, unknown, or malformed".
+      if (isOversizedRequest(error)) return sendJson(reply.code(400), { error: 'invalid_scope', error_description: error.message });
+      throw error;
+    }
+    return sendJson(reply.header('Cache-Control', 'no-store'), body);
   });
 };
 
@@ -56,6 +71,11 @@ async function signIn(authenticator: Authenticator, request: FastifyRequest, cre
   } catch (error) {
     throw toRegistryError(error, unauthorized);
   }
+}
+
+/** A token request that asked for more than a token may carry (400 on either endpoint). */
+function isOversizedRequest(error: unknown): error is ScopeRequestError | TokenTooLargeError {
+  return error instanceof ScopeRequestError || error instanceof TokenTooLargeError;
 }
 
 function unauthorized(): RegistryError {

@@ -10,8 +10,9 @@ export function serveCommand(): Command {
     .option('--data-dir <dir>', 'where blobs and the database live (env BERTH_DATA_DIR; default ./data)')
     .option('--public-url <url>', 'the URL clients use to reach Berth (env BERTH_PUBLIC_URL)')
     .option('--auth <on|off>', 'require sign-in (env BERTH_AUTH; default on); off allows anonymous pull and push')
+    .option('--trust-proxy <list>', 'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated (env BERTH_TRUST_PROXY; default none)')
     .option('--config <file>', 'a YAML config file (flags and env override it)')
-    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; config?: string }) => {
+    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; trustProxy?: string; config?: string }) => {
       const config = loadConfig(flags);
       const berth = await createBerth(config);
       let stopping = false;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { parseTokenScopes } from '../auth/scopes.js';
+import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
 import { parseDuration } from '../config.js';
 import { maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
 import { withDataDir, withStores } from './data-dir.js';
@@ -13,7 +14,7 @@ export function tokenCommand(): Command {
     .description('create a personal access token (--user) or a repository token (--repo) and print it (only the token, on stdout)')
     .option('--user <name>', 'the token’s owner')
     .option('--scopes <list>', 'read:packages,write:packages,delete:packages (comma-separated)')
-    .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: no expiry)')
+    .option('--expires <duration>', 'lifetime, e.g. 30d or 12h, at most 365d (default: no expiry)')
     .option('--note <text>', 'what the token is for')
     .option('--repo <OWNER/REPO>', 'a repository token for this source repository (every scope; it ends only when it expires or is revoked)')
     .option('--ttl <duration>', 'lifetime of a repository token (default 1h, at most 24h)')
@@ -31,7 +32,15 @@ export function tokenCommand(): Command {
       if (flags.user === undefined || flags.scopes === undefined) throw new Error('a personal access token needs --user and --scopes');
       const user_ = flags.user;
       const scopes = parseTokenScopes(flags.scopes);
-      const expiresAt = flags.expires === undefined ? undefined : new Date(Date.now() + parseDuration(flags.expires));
+      let expiresAt: Date | undefined;
+      if (flags.expires !== undefined) {
+        try {
+          expiresAt = new Date(Date.now() + parseTokenLifetime(flags.expires));
+        } catch (error) {
+          if (error instanceof InvalidTokenLifetimeError) throw new Error(`--expires ${error.message}`);
+          throw error;
+        }
+      }
       const created = await withStores(flags, async ({ accounts, tokens }) => {
         const user = await accounts.requireUser(user_);
         return tokens.create(user.id, scopes, { expiresAt, note: flags.note });

@@ -13,6 +13,8 @@ export interface AppOptions {
   authorizer: Authorizer;
   /** false for silence (tests), or pino options. */
   logger: FastifyServerOptions['logger'];
+  /** Addresses and CIDR ranges of proxies whose X-Forwarded-For gives `request.ip`; none when empty. */
+  trustProxy?: readonly string[];
   /** Further routes (the token service, the account API), registered before the /v2 API. */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -29,6 +31,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger,
     genReqId: () => randomUUID(),
+    trustProxy: options.trustProxy?.length ? [...options.trustProxy] : false,
     requestIdHeader: false,
     // HEAD routes are written explicitly: an automatic HEAD would stream a whole blob.
     exposeHeadRoutes: false,

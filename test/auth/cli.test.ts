@@ -68,4 +68,18 @@ describe('berth CLI: users, organizations, teams, tokens', () => {
     await ok(['user', 'delete', 'bob']);
     assert.equal(await ok(['user', 'list']), 'Alice\tadmin\n');
   });
+
+  it('token create refuses an --expires of zero or over a year, and creates nothing', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-cli-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const env = { BERTH_DATA_DIR: dir };
+    assert.equal((await berth(['user', 'create', 'bob'], env)).code, 0);
+    for (const expires of ['0s', '366d', '99999999999d']) {
+      const res = await berth(['token', 'create', '--user', 'bob', '--scopes', 'read:packages', '--expires', expires], env);
+      assert.equal(res.code, 1, `--expires ${expires}: ${res.stdout}`);
+      assert.match(res.stderr, /--expires must be /);
+      assert.equal(res.stdout, '');
+    }
+    assert.equal((await berth(['token', 'list', '--user', 'bob'], env)).stdout, '');
+  });
 });

@@ -168,4 +168,45 @@ describe('token service', () => {
     assert.equal(res.statusCode, 401);
     assert.match(res.headers['www-authenticate'] as string, /error="invalid_token"/);
   });
+
+  it('GET and POST /token answer 400 for over 50 scopes, a scope over 300 characters, or a token over 7 KiB; 50 ordinary scopes give a token that works', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const authorization = basic('alice', alice.token);
+    const get = (scopes: string[]) =>
+      app.berth.app.inject({ method: 'GET', url: `/token?${scopes.map((scope) => `scope=${encodeURIComponent(scope)}`).join('&')}`, headers: { authorization } });
+    const post = (scopes: string[]) =>
+      app.berth.app.inject({
+        method: 'POST',
+        url: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams([['grant_type', 'password'], ['username', 'alice'], ['password', alice.token], ...scopes.map((scope) => ['scope', scope])]).toString(),
+      });
+    const ordinary = Array.from({ length: 50 }, (_, i) => `repository:alice/service-number-${i}:pull,push`);
+    const refused: Array<[string, string[]]> = [
+      ['51 scopes', [...ordinary, 'repository:alice/one-more:pull']],
+      ['51 scopes in one parameter', [[...ordinary, 'repository:alice/one-more:pull'].join(' ')]],
+      ['a scope over 300 characters', [`repository:alice/${'a'.repeat(290)}:pull`]],
+      ['scopes whose token would be over 7 KiB', Array.from({ length: 40 }, (_, i) => `repository:alice/${String(i).padStart(3, '0')}${'b'.repeat(200)}:pull`)],
+    ];
+    for (const [what, scopes] of refused) {
+      const viaGet = await get(scopes);
+      assert.equal(viaGet.statusCode, 400, `GET with ${what}`);
+      assert.equal(viaGet.json().errors[0].code, 'UNSUPPORTED');
+      assert.match(viaGet.json().errors[0].message, /scope|token/);
+      const viaPost = await post(scopes);
+      assert.equal(viaPost.statusCode, 400, `POST with ${what}`);
+      assert.equal(viaPost.json().error, 'invalid_scope');
+      assert.match(viaPost.json().error_description, /scope|token/);
+    }
+
+    for (const res of [await get(ordinary), await post(ordinary)]) {
+      assert.equal(res.statusCode, 200);
+      const token = res.json().token as string;
+      assert.ok(token.length <= 7 * 1024, `token of ${token.length} characters`);
+      assert.equal(jwtPayload(token).access.length, 50);
+      const back = await app.berth.app.inject({ method: 'GET', url: '/v2/', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(back.statusCode, 200);
+    }
+  });
 });

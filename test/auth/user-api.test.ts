@@ -73,4 +73,25 @@ describe('account API', () => {
     assert.equal(tooLarge.statusCode, 413);
     assert.match(tooLarge.json().message, /larger than 65536 bytes/);
   });
+
+  it('POST /api/user/tokens answers 422 with a message for an expires_in of zero, over a year or past any date; up to a year is accepted', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const headers = { authorization: basic('alice', 'alice-password'), 'content-type': 'application/json' };
+    const create = (expiresIn: unknown) =>
+      app.berth.app.inject({ method: 'POST', url: '/api/user/tokens', headers, payload: { scopes: ['read:packages'], expires_in: expiresIn } });
+    for (const expiresIn of ['0s', '0d', '999ms', '366d', '99999999999d', '9'.repeat(400) + 'd', 'never', -5, 0]) {
+      const res = await create(expiresIn);
+      assert.equal(res.statusCode, 422, `expires_in ${JSON.stringify(expiresIn).slice(0, 20)}: ${res.body}`);
+      assert.match(res.json().message, /^expires_in must be /);
+    }
+    const list = await app.berth.app.inject({ method: 'GET', url: '/api/user/tokens', headers });
+    assert.equal(list.json().length, 1, 'no token was created by a refused request');
+
+    const longest = await create('365d');
+    assert.equal(longest.statusCode, 201);
+    const lifetime = Date.parse(longest.json().expires_at) - Date.now();
+    assert.ok(lifetime > 364 * 86_400_000 && lifetime <= 365 * 86_400_000, `expires_at ${longest.json().expires_at}`);
+    assert.equal((await create('1s')).statusCode, 201);
+  });
 });

@@ -104,6 +104,24 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ config: '/nonexistent/berth.yaml' }, {}), /ENOENT/);
   });
 
+  it('trustProxy: addresses and CIDR ranges from a flag, BERTH_TRUST_PROXY or a YAML list; none by default', async (t) => {
+    assert.deepEqual(loadConfig({}, {}).trustProxy, []);
+    assert.deepEqual(loadConfig({ trustProxy: '10.0.0.1, 192.168.0.0/16' }, {}).trustProxy, ['10.0.0.1', '192.168.0.0/16']);
+    assert.deepEqual(loadConfig({}, { BERTH_TRUST_PROXY: '::1,fd00::/8' }).trustProxy, ['::1', 'fd00::/8']);
+    const file = await configFile(t, 'trustProxy:\n  - 127.0.0.1\n  - 10.1.0.0/16\n');
+    assert.deepEqual(loadConfig({ config: file }, {}).trustProxy, ['127.0.0.1', '10.1.0.0/16']);
+  });
+
+  for (const entry of ['10.0.0.0/33', '::1/129', '10.0.0.1/', 'proxy.example.com', '10.0.0.0/8x']) {
+    it(`rejects trustProxy ${entry}, naming the setting and the entry`, () => {
+      assert.throws(() => loadConfig({ trustProxy: `127.0.0.1,${entry}` }, {}), (error: Error) => {
+        assert.match(error.message, /^invalid configuration: trustProxy: /);
+        assert.ok(error.message.includes(entry), error.message);
+        return true;
+      });
+    });
+  }
+
   it('rejects a malformed duration, naming the setting', () => {
     assert.throws(() => loadConfig({ shutdownTimeout: '5 minutes' }, {}), /invalid configuration: shutdownTimeout: /);
   });

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { RegistryTokens } from './registry-tokens.js';
+import { type SigningKeys, loadSigningKeys } from './signing-keys.js';
+
+async function keysIn(t: { after(fn: () => Promise<void>): void }): Promise<SigningKeys> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-keys-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return loadSigningKeys(dir);
+}
+
+/** A token with a sizeable access claim, as a push of several repositories gets. */
+function claimsFor(i: number) {
+  return { sub: 'alice', access: Array.from({ length: 10 }, (_, j) => ({ type: 'repository', name: `alice/app-${String(i).padStart(3, '0')}-${j}`, actions: ['pull', 'push'] })) };
+}
+
+describe('RegistryTokens: the verified-token memo', () => {
+  it('stays within its byte budget however many tokens are verified', async (t) => {
+    const budget = 64 * 1024;
+    const tokens = new RegistryTokens(await keysIn(t), 'issuer', 'service', 300, { cacheBytes: budget });
+    for (let i = 0; i < 300; i += 1) {
+      assert.ok(await tokens.verify((await tokens.issue(claimsFor(i))).token));
+      assert.ok(tokens.cachedBytes <= budget, `${tokens.cachedBytes} bytes cached after ${i + 1} tokens`);
+    }
+    assert.ok(tokens.cachedBytes > budget / 2, 'the memo is used');
+  });
+
+  it('evicts the least recently used token first', async (t) => {
+    const keys = await keysIn(t);
+    const budget = 64 * 1024;
+    const tokens = new RegistryTokens(keys, 'issuer', 'service', 300, { cacheBytes: budget });
+    const issued = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await tokens.issue(claimsFor(i))).token));
+    await tokens.verify(issued[0]!);
+    const capacity = Math.floor(budget / tokens.cachedBytes);
+    assert.ok(capacity >= 4 && capacity <= 90, `${capacity} tokens fit`);
+
+    // Fill the memo, use the first token again, then add two more: the second and third go.
+    for (const token of issued.slice(1, capacity)) assert.ok(await tokens.verify(token));
+    assert.ok(await tokens.verify(issued[0]!));
+    for (const token of issued.slice(capacity, capacity + 2)) assert.ok(await tokens.verify(token));
+
+    // Without the signing key only memoized tokens still verify: which ones were kept shows.
+    keys.byKid.clear();
+    assert.ok(await tokens.verify(issued[0]!), 'the token used again is kept');
+    assert.ok(await tokens.verify(issued[capacity + 1]!), 'the newest token is kept');
+    assert.equal(await tokens.verify(issued[1]!), undefined, 'the least recently used token is evicted');
+    assert.equal(await tokens.verify(issued[2]!), undefined, 'and the next one');
+    assert.ok(await tokens.verify(issued[3]!), 'but no more than needed');
+  });
+});
