@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database, PackageRole } from '../db/schema.js';
 import { hashToken, hashesEqual } from './personal-access-tokens.js';
 import { allScopes } from './scopes.js';
+import { parseTokenLifetime } from './token-lifetime.js';
 
 /**
  * Repository tokens, the analogue of a workflow's GITHUB_TOKEN: short-lived, minted for one source
@@ -10,6 +11,11 @@ import { allScopes } from './scopes.js';
 export const repositoryTokenPrefix = 'berth_rpt_';
 /** Repository tokens are short-lived, like a workflow's token. */
 export const maxRepositoryTokenTtl = 24 * 60 * 60 * 1000;
+
+/** A repository token's lifetime (`1h`): at least a second, at most a day. */
+export function parseRepositoryTokenLifetime(text: string): number {
+  return parseTokenLifetime(text, maxRepositoryTokenTtl, '24h');
+}
 const shape = /^berth_rpt_[A-Za-z0-9_-]{32}$/;
 
 export function isRepositoryToken(text: string): boolean {

@@ -8,20 +8,25 @@ export const maxTokenLifetimeMs = 365 * 86_400_000;
 const minTokenLifetimeMs = 1000;
 
 export class InvalidTokenLifetimeError extends Error {
-  constructor() {
-    super('must be a duration from 1s to 365d, like 30d or 12h (leave it out for a token that does not expire)');
+  constructor(message = 'must be a duration from 1s to 365d, like 30d or 12h (leave it out for a token that does not expire)') {
+    super(message);
     this.name = 'InvalidTokenLifetimeError';
   }
 }
 
-/** Parses a personal access token's lifetime (`30d`, `12h`): at least a second, at most a year. */
-export function parseTokenLifetime(text: string): number {
+/**
+ * Parses a token's lifetime (`30d`, `12h`): at least a second, at most `maxMs` (a year for a
+ * personal access token). `maxText` names the maximum in the error.
+ */
+export function parseTokenLifetime(text: string, maxMs = maxTokenLifetimeMs, maxText = '365d'): number {
   let ms;
   try {
     ms = parseDuration(text);
   } catch {
-    throw new InvalidTokenLifetimeError();
+    ms = Number.NaN;
   }
-  if (!(ms >= minTokenLifetimeMs && ms <= maxTokenLifetimeMs)) throw new InvalidTokenLifetimeError();
+  if (!(ms >= minTokenLifetimeMs && ms <= maxMs)) {
+    throw maxMs === maxTokenLifetimeMs ? new InvalidTokenLifetimeError() : new InvalidTokenLifetimeError(`must be a duration from 1s to ${maxText}, like 1h`);
+  }
   return ms;
 }

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { parseTokenScopes } from '../auth/scopes.js';
 import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
-import { parseDuration } from '../config.js';
-import { maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
+import { parseRepositoryTokenLifetime } from '../auth/repository-tokens.js';
 import { withDataDir, withStores } from './data-dir.js';
 
 type Flags = { dataDir?: string };
@@ -21,8 +20,13 @@ export function tokenCommand(): Command {
     .action(async (flags: Flags & { user?: string; scopes?: string; expires?: string; note?: string; repo?: string; ttl?: string }) => {
       if (flags.repo !== undefined) {
         if (flags.user !== undefined || flags.scopes !== undefined) throw new Error('--repo makes a repository token: leave out --user and --scopes');
-        const ttl = parseDuration(flags.ttl ?? '1h');
-        if (ttl > maxRepositoryTokenTtl) throw new Error('repository tokens live at most 24h');
+        let ttl: number;
+        try {
+          ttl = parseRepositoryTokenLifetime(flags.ttl ?? '1h');
+        } catch (error) {
+          if (error instanceof InvalidTokenLifetimeError) throw new Error(`--ttl ${error.message}`);
+          throw error;
+        }
         const created = await withStores(flags, async ({ repositories, repositoryTokens }) =>
           repositoryTokens.create((await repositories.require(flags.repo as string)).id, ttl),
         );

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
-import { RepositoryTokenNotFoundError, type RepositoryTokenService, maxRepositoryTokenTtl } from '../auth/repository-tokens.js';
-import { parseDuration } from '../config.js';
+import { RepositoryTokenNotFoundError, type RepositoryTokenService, parseRepositoryTokenLifetime } from '../auth/repository-tokens.js';
+import { InvalidTokenLifetimeError } from '../auth/token-lifetime.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
@@ -103,12 +103,12 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
     let ttl = 60 * 60 * 1000;
     if (input['expires_in'] !== undefined) {
       try {
-        ttl = parseDuration(String(input['expires_in']));
-      } catch {
-        throw new ApiError(422, 'expires_in must be a duration like 1h');
+        ttl = parseRepositoryTokenLifetime(String(input['expires_in']));
+      } catch (error) {
+        if (error instanceof InvalidTokenLifetimeError) throw new ApiError(422, `expires_in ${error.message}`);
+        throw error;
       }
     }
-    if (ttl > maxRepositoryTokenTtl) throw new ApiError(422, 'repository tokens live at most 24h');
     // The token can do no more than the personal access token that minted it, and lasts no longer
     // than that token and the user's admin role on the repository.
     if (identity.tokenId === undefined) throw new ApiError(401, 'Bad credentials');

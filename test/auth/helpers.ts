@@ -10,7 +10,7 @@ import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, createBerth } from '../../src/server.js';
-import { type ExecResult, execOk } from '../support/exec.js';
+import { type ExecResult, exec, execOk } from '../support/exec.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
 export const publicUrl = 'http://registry.test:5000';
@@ -66,6 +66,11 @@ const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 /** Runs `berth ARGS` on a data directory (the server may be running on it); fails on a non-zero exit. */
 export function berthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
   return execOk(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+}
+
+/** Runs `berth ARGS` on a data directory and returns the result whatever the exit code. */
+export function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
+  return exec(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dataDir }, timeoutMs: 30_000 });
 }
 
 export function basic(user: string, secret: string): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
-import { type AuthApp, authApp, basic, berthCli, jwtPayload } from '../auth/helpers.js';
+import { type AuthApp, authApp, basic, berthCli, jwtPayload, tryBerthCli } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
 
 /** Mints a repository token through the API with a personal access token. */
@@ -227,5 +227,24 @@ describe('repository tokens: the analogue of a workflow token', () => {
     ]);
     await berthCli(app.dataDir, ['token', 'revoke', '--repo', 'acme/widget', lines[1]?.[0] ?? '']);
     assert.equal((await pull(app, made)).statusCode, 401);
+  });
+
+  it('POST /api/repos/{owner}/{repo}/tokens answers 422 for an expires_in of zero, over 24h or not a duration, and creates nothing', async (t) => {
+    const { app, boss } = await orgWithRepository(t);
+    for (const expiresIn of ['0s', '25h', '99999999999d', 'soon', 3600]) {
+      const res = await app.berth.app.inject({
+        method: 'POST',
+        url: '/api/repos/acme/widget/tokens',
+        headers: { authorization: `Bearer ${boss.token}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ expires_in: expiresIn }),
+      });
+      assert.equal(res.statusCode, 422, `${expiresIn}: ${res.body}`);
+      assert.equal(res.json().message, 'expires_in must be a duration from 1s to 24h, like 1h');
+    }
+    const listed = await app.berth.app.inject({ method: 'GET', url: '/api/repos/acme/widget/tokens', headers: { authorization: `Bearer ${boss.token}` } });
+    assert.deepEqual(listed.json(), []);
+    const cli = await tryBerthCli(app.dataDir, ['token', 'create', '--repo', 'acme/widget', '--ttl', '0s']);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /--ttl must be a duration from 1s to 24h/);
   });
 });
