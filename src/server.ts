@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
 import { buildApp } from './http/app.js';
+import { tightenPermissions } from './private-files.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
 import { PackageAccess } from './packages/package-access.js';
@@ -49,7 +50,7 @@ export interface BerthOptions {
   logStream?: NodeJS.WritableStream;
   /** Overrides `config.auth`: false keeps the registry open to anonymous pull and push. */
   auth?: boolean;
-  /** Where the first administrator's generated password is printed; stdout by default. */
+  /** Receives the note saying where the first administrator's generated password was written; stderr by default. */
   print?: (text: string) => void;
   /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
   env?: NodeJS.ProcessEnv;
@@ -57,6 +58,8 @@ export interface BerthOptions {
 
 /** The composition root: config -> database -> blob store -> services -> auth -> HTTP app. */
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
+  // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
+  const tightened = await tightenPermissions(config.dataDir);
   const db = await openSqlite(config.dataDir);
   const store = new FsBlobStore(config.dataDir);
   await store.init();
@@ -83,7 +86,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   let authorizer: Authorizer = anonymousAuthorizer;
   let routes: ((app: FastifyInstance) => Promise<void>) | undefined;
   if (authOn) {
-    await ensureFirstAdmin(accounts, options.env ?? process.env, options.print ?? ((text) => process.stdout.write(`${text}\n`)), config.publicUrl);
+    await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
     const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
@@ -111,6 +114,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   });
   downloads.start();
   downloads.onError = (error) => app.log.error({ err: error }, 'writing download counts failed');
+  if (tightened > 0) {
+    app.log.warn({ dataDir: config.dataDir, entries: tightened }, 'the data directory was readable by other users: removed their permissions (directories 0700, files 0600)');
+  }
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period.

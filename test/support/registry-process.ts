@@ -54,6 +54,11 @@ export interface StartOptions {
   credentials?: Credentials;
   /** Berth only: run with authentication off (`BERTH_AUTH=off`) instead of signing clients in. */
   anonymous?: boolean;
+  /**
+   * Berth only: start on the data dir as it is, without creating the e2e user first, so that a
+   * first start creates the administrator; the handle then has no credentials.
+   */
+  firstStart?: boolean;
 }
 
 /** Picks a free loopback port by binding port 0 and closing the socket. */
@@ -265,7 +270,7 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
     dataDir = await tempDir('berth-data');
     ownedDirs.push(dataDir);
   }
-  if (!options.anonymous && credentials === undefined) {
+  if (!options.anonymous && !options.firstStart && credentials === undefined) {
     credentials = await createE2eCredentials(bin, dataDir);
   }
   return startProcess(
