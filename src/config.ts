@@ -11,6 +11,11 @@ const duration = z.unknown().transform((value, context) => {
   return z.NEVER;
 });
 
+/** A switch: `on`/`off`, `true`/`false`, or a YAML boolean. */
+const onOff = z
+  .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])])
+  .transform((value) => value === true || value === 'on' || value === 'true');
+
 const configSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -27,18 +32,23 @@ const configSchema = z
      * Whether clients must sign in. Off keeps the registry open to anonymous pull and push, as it
      * was before accounts existed (for tests and trusted networks); on is the default.
      */
-    auth: z
-      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])])
-      .transform((value) => value === true || value === 'on' || value === 'true')
-      .default(true),
+    auth: onOff.default(true),
     /** Lifetime of registry tokens (ghcr.io's last about 5 minutes). */
     tokenTtl: duration.default(5 * 60 * 1000),
     /** Failed sign-ins allowed per client address and per user name within `authFailureWindow`. */
     authFailureLimit: z.coerce.number().int().positive().default(10),
     authFailureWindow: duration.default(15 * 60 * 1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** PEM files: the certificate (with any intermediates after it) and its private key. Both serve HTTPS. */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    /** HTTP/2 next to HTTP/1.1 over TLS (chosen by ALPN); without TLS there is only HTTP/1.1. */
+    http2: onOff.default(false),
   })
-  .strict();
+  .strict()
+  .refine((config) => (config.tlsCert === undefined) === (config.tlsKey === undefined), {
+    message: 'tlsCert and tlsKey go together: set both to serve HTTPS, or neither',
+  });
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
 type ConfigInput = z.input<typeof configSchema>;
@@ -57,6 +67,9 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_TOKEN_TTL: 'tokenTtl',
   BERTH_AUTH_FAILURE_LIMIT: 'authFailureLimit',
   BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
+  BERTH_TLS_CERT: 'tlsCert',
+  BERTH_TLS_KEY: 'tlsKey',
+  BERTH_HTTP2: 'http2',
 };
 
 /**
@@ -82,10 +95,13 @@ export function loadConfig(
   }
   const config = result.data;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const scheme = config.tlsCert ? 'https' : 'http';
   return {
     ...config,
     dataDir: path.resolve(config.dataDir),
-    publicUrl: (config.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, ''),
+    tlsCert: config.tlsCert && path.resolve(config.tlsCert),
+    tlsKey: config.tlsKey && path.resolve(config.tlsKey),
+    publicUrl: (config.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, ''),
   };
 }
 

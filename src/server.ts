@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
 import { buildApp } from './http/app.js';
+import { readTlsFiles, replaceCertificate } from './http/tls.js';
 import { tightenPermissions } from './private-files.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
@@ -40,6 +41,11 @@ export interface Berth {
   sourceRepositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
   downloads: DownloadCounter;
+  /**
+   * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
+   * connections already open are not disturbed. Does nothing without TLS.
+   */
+  reloadCertificate(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
 }
@@ -101,10 +107,12 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   }
 
   const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'];
+  const tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   const app = await buildApp({
     services,
     authorizer,
     routes,
+    tls: tlsFiles && { ...(await readTlsFiles(tlsFiles)), http2: config.http2 },
     logger:
       options.logger === false
         ? false
@@ -133,10 +141,12 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
-      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeout);
+      // An HTTP/2 server has neither: Fastify ends its sessions on close (GOAWAY).
+      const server = app.server as Partial<Pick<typeof app.server, 'closeAllConnections' | 'closeIdleConnections'>>;
+      const forced = setTimeout(() => server.closeAllConnections?.(), config.shutdownTimeout);
       // A keep-alive connection whose response finishes after close() began becomes idle later:
       // close it then, rather than waiting for the keep-alive timeout.
-      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      const idle = setInterval(() => server.closeIdleConnections?.(), 50);
       forced.unref();
       try {
         await app.close();
@@ -149,5 +159,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, close };
+  const reloadCertificate = async () => {
+    if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
+  };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, reloadCertificate, close };
 }
