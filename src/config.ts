@@ -32,6 +32,11 @@ function isAddressOrRange(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
+/** A switch: `on`/`off`, `true`/`false`, or a YAML boolean. */
+const onOff = z
+  .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])])
+  .transform((value) => value === true || value === 'on' || value === 'true');
+
 const configSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -48,10 +53,7 @@ const configSchema = z
      * Whether clients must sign in. Off keeps the registry open to anonymous pull and push, as it
      * was before accounts existed (for tests and trusted networks); on is the default.
      */
-    auth: z
-      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])])
-      .transform((value) => value === true || value === 'on' || value === 'true')
-      .default(true),
+    auth: onOff.default(true),
     /** Lifetime of registry tokens (ghcr.io's last about 5 minutes). */
     tokenTtl: duration.default(5 * 60 * 1000),
     /** Failed sign-ins allowed per client address within `authFailureWindow`. */
@@ -60,8 +62,16 @@ const configSchema = z
     /** Proxies whose X-Forwarded-For names the client (for the sign-in limit and the log); none by default. */
     trustProxy: proxyList.default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** PEM files: the certificate (with any intermediates after it) and its private key. Both serve HTTPS. */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    /** HTTP/2 next to HTTP/1.1 over TLS (chosen by ALPN); without TLS there is only HTTP/1.1. */
+    http2: onOff.default(false),
   })
-  .strict();
+  .strict()
+  .refine((config) => (config.tlsCert === undefined) === (config.tlsKey === undefined), {
+    message: 'tlsCert and tlsKey go together: set both to serve HTTPS, or neither',
+  });
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
 type ConfigInput = z.input<typeof configSchema>;
@@ -81,6 +91,9 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_AUTH_FAILURE_LIMIT: 'authFailureLimit',
   BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
   BERTH_TRUST_PROXY: 'trustProxy',
+  BERTH_TLS_CERT: 'tlsCert',
+  BERTH_TLS_KEY: 'tlsKey',
+  BERTH_HTTP2: 'http2',
 };
 
 /**
@@ -106,10 +119,13 @@ export function loadConfig(
   }
   const config = result.data;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const scheme = config.tlsCert ? 'https' : 'http';
   return {
     ...config,
     dataDir: path.resolve(config.dataDir),
-    publicUrl: (config.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, ''),
+    tlsCert: config.tlsCert && path.resolve(config.tlsCert),
+    tlsKey: config.tlsKey && path.resolve(config.tlsKey),
+    publicUrl: (config.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, ''),
   };
 }
 

@@ -17,6 +17,8 @@ import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import { openSqlite } from './db/sqlite.js';
 import { buildApp } from './http/app.js';
+import { readTlsFiles, replaceCertificate } from './http/tls.js';
+import { tightenPermissions } from './private-files.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
 import { PackageAccess } from './packages/package-access.js';
@@ -39,6 +41,11 @@ export interface Berth {
   sourceRepositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
   downloads: DownloadCounter;
+  /**
+   * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
+   * connections already open are not disturbed. Does nothing without TLS.
+   */
+  reloadCertificate(): Promise<void>;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), closes storage. */
   close(): Promise<void>;
 }
@@ -49,7 +56,7 @@ export interface BerthOptions {
   logStream?: NodeJS.WritableStream;
   /** Overrides `config.auth`: false keeps the registry open to anonymous pull and push. */
   auth?: boolean;
-  /** Where the first administrator's generated password is printed; stdout by default. */
+  /** Receives the note saying where the first administrator's generated password was written; stderr by default. */
   print?: (text: string) => void;
   /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
   env?: NodeJS.ProcessEnv;
@@ -57,6 +64,8 @@ export interface BerthOptions {
 
 /** The composition root: config -> database -> blob store -> services -> auth -> HTTP app. */
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
+  // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
+  const tightened = await tightenPermissions(config.dataDir);
   const db = await openSqlite(config.dataDir);
   const store = new FsBlobStore(config.dataDir);
   await store.init();
@@ -83,7 +92,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   let authorizer: Authorizer = anonymousAuthorizer;
   let routes: ((app: FastifyInstance) => Promise<void>) | undefined;
   if (authOn) {
-    await ensureFirstAdmin(accounts, options.env ?? process.env, options.print ?? ((text) => process.stdout.write(`${text}\n`)), config.publicUrl);
+    await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
     const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
@@ -100,11 +109,13 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   // Credentials travel in headers; Node's parser errors carry the request's raw bytes (headers and
   // body, so PATs and /token forms too) as `rawPacket`, which Fastify logs at trace level.
   const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'err.rawPacket'];
+  const tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   const app = await buildApp({
     services,
     authorizer,
     routes,
     trustProxy: config.trustProxy,
+    tls: tlsFiles && { ...(await readTlsFiles(tlsFiles)), http2: config.http2 },
     logger:
       options.logger === false
         ? false
@@ -114,6 +125,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   });
   downloads.start();
   downloads.onError = (error) => app.log.error({ err: error }, 'writing download counts failed');
+  if (tightened > 0) {
+    app.log.warn({ dataDir: config.dataDir, entries: tightened }, 'the data directory was readable by other users: removed their permissions (directories 0700, files 0600)');
+  }
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period.
@@ -130,10 +144,12 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
-      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeout);
+      // An HTTP/2 server has neither: Fastify ends its sessions on close (GOAWAY).
+      const server = app.server as Partial<Pick<typeof app.server, 'closeAllConnections' | 'closeIdleConnections'>>;
+      const forced = setTimeout(() => server.closeAllConnections?.(), config.shutdownTimeout);
       // A keep-alive connection whose response finishes after close() began becomes idle later:
       // close it then, rather than waiting for the keep-alive timeout.
-      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      const idle = setInterval(() => server.closeIdleConnections?.(), 50);
       forced.unref();
       try {
         await app.close();
@@ -146,5 +162,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     })();
     return closing;
   };
-  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, close };
+  const reloadCertificate = async () => {
+    if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
+  };
+  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, reloadCertificate, close };
 }

@@ -6,6 +6,9 @@ import { tokenCommand } from './token-commands.js';
 
 /** The `berth` command line. */
 export async function main(argv: string[]): Promise<void> {
+  // Everything Berth writes is private to its user; the data files are also created with explicit
+  // modes, and this covers whatever else a command writes.
+  process.umask(0o077);
   const program = new Command()
     .name('berth')
     .description('Berth: a self-hosted OCI container registry')

@@ -11,8 +11,10 @@ export function serveCommand(): Command {
     .option('--public-url <url>', 'the URL clients use to reach Berth (env BERTH_PUBLIC_URL)')
     .option('--auth <on|off>', 'require sign-in (env BERTH_AUTH; default on); off allows anonymous pull and push')
     .option('--trust-proxy <list>', 'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated (env BERTH_TRUST_PROXY; default none)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env BERTH_TLS_CERT; reread on SIGHUP)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert (env BERTH_TLS_KEY)')
     .option('--config <file>', 'a YAML config file (flags and env override it)')
-    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; trustProxy?: string; config?: string }) => {
+    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; trustProxy?: string; tlsCert?: string; tlsKey?: string; config?: string }) => {
       const config = loadConfig(flags);
       const berth = await createBerth(config);
       let stopping = false;
@@ -30,7 +32,16 @@ export function serveCommand(): Command {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // SIGHUP would end the process by default; here it means "reread the certificate", as for
+      // most servers that renew certificates in place.
+      process.on('SIGHUP', () => {
+        if (!config.tlsCert) return void berth.app.log.info('SIGHUP: TLS is off, nothing to reload');
+        berth.reloadCertificate().then(
+          () => berth.app.log.info({ tlsCert: config.tlsCert }, 'TLS certificate reloaded'),
+          (error: unknown) => berth.app.log.error({ err: error }, 'TLS certificate reload failed; the previous certificate stays'),
+        );
+      });
       const address = await berth.app.listen({ host: config.host, port: config.port });
-      berth.app.log.info({ address, publicUrl: config.publicUrl, dataDir: config.dataDir }, 'listening');
+      berth.app.log.info({ address, publicUrl: config.publicUrl, dataDir: config.dataDir, tls: Boolean(config.tlsCert), http2: Boolean(config.tlsCert) && config.http2 }, 'listening');
     });
 }

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { privateDirMode, privateFileMode } from '../private-files.js';
 import { SqliteDataVersion, registerDataVersion } from './data-version.js';
 import { DurableSqliteDialect } from './durable-sqlite-dialect.js';
 import { migrateToLatest } from './migrations.js';
@@ -17,8 +18,11 @@ import { WalSync } from './wal-sync.js';
  * thread pool rather than inside COMMIT (see `WalSync`).
  */
 export async function openSqlite(dataDir: string): Promise<Database> {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: privateDirMode });
   const file = path.join(dataDir, 'berth.db');
+  // SQLite creates the database with mode 0644 (less the umask), and its -wal and -shm files with
+  // the database's mode: created here first, all three are private.
+  closeSync(openSync(file, 'a', privateFileMode));
   const connection = new SQLite(file);
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = NORMAL');

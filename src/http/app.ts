@@ -7,6 +7,7 @@ import type { RegistryServices } from '../registry/services.js';
 import { sendError } from './error-reply.js';
 import { createMetrics } from './metrics.js';
 import { sendJson } from './send-json.js';
+import type { TlsCredentials } from './tls.js';
 
 export interface AppOptions {
   services: RegistryServices;
@@ -17,6 +18,8 @@ export interface AppOptions {
   trustProxy?: readonly string[];
   /** Further routes (the token service, the account API), registered before the /v2 API. */
   routes?: (app: FastifyInstance) => Promise<void>;
+  /** Serve HTTPS with this certificate, and HTTP/2 next to HTTP/1.1 when `http2` is set. */
+  tls?: TlsCredentials & { http2: boolean };
 }
 
 declare module 'fastify' {
@@ -28,7 +31,8 @@ declare module 'fastify' {
 
 /** Builds the HTTP application: logging, metrics, error envelope, health, and the /v2 API. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = fastify({
+    ...serverOptions(options.tls),
     logger: options.logger,
     genReqId: () => randomUUID(),
     trustProxy: options.trustProxy?.length ? [...options.trustProxy] : false,
@@ -90,3 +94,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(registryRoutes, { services: options.services, authorizer: options.authorizer });
   return app;
 }
+
+/**
+ * HTTP/1.1 by default; over TLS, HTTP/2 too when asked (ALPN offers `h2` and `http/1.1`, so
+ * clients without HTTP/2 are still served). HTTP/2 is not the default because blob pushes over it
+ * were measured slower: a 512 MiB push with curl took 3.6-10 s against 2.2-3.8 s over HTTP/1.1
+ * (its body arrives in DATA frames of at most 16 KiB, each one chunk to write).
+ */
+function serverOptions(tls: AppOptions['tls']): object {
+  if (!tls) return {};
+  const { http2, ...credentials } = tls;
+  return http2 ? { http2: true, https: { ...credentials, allowHTTP1: true } } : { https: credentials };
+}
+
+/**
+ * The handlers use the HTTP/1.1 request and response API, which the HTTP/2 compatibility layer
+ * provides too; one instance type keeps the rest of the code independent of the protocol.
+ */
+const fastify = Fastify as unknown as (options: FastifyServerOptions & object) => FastifyInstance;

@@ -29,10 +29,15 @@ export function declaredLength(request: FastifyRequest): number | undefined {
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-/** Whether the request carries a body: a non-zero Content-Length, or chunked transfer coding. */
+/**
+ * Whether the request carries a body: a non-zero Content-Length, or chunked transfer coding (in
+ * HTTP/2, which has no chunked coding, a stream that the headers did not end).
+ */
 export function hasBody(request: FastifyRequest): boolean {
   const length = declaredLength(request);
-  return length !== undefined ? length > 0 : request.headers['transfer-encoding'] !== undefined;
+  if (length !== undefined) return length > 0;
+  const http2Stream = (request.raw as { stream?: { endAfterHeaders: boolean } }).stream;
+  return http2Stream ? !http2Stream.endAfterHeaders : request.headers['transfer-encoding'] !== undefined;
 }
 
 /** A single query parameter (the first, when repeated). */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { initialPasswordFile } from '../../src/accounts/first-admin.js';
 import { loadConfig } from '../../src/config.js';
 import { createBerth } from '../../src/server.js';
 import { pushImage } from './helpers.js';
@@ -31,7 +32,7 @@ describe('the auth switch', () => {
     assert.deepEqual(printed, [], 'no administrator is created while auth is off');
   });
 
-  it('with auth on and no BERTH_ADMIN_* variables, the first start creates admin and prints its password once', async (t) => {
+  it('with auth on and no BERTH_ADMIN_* variables, the first start creates admin, writes its password to a file and says where once', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-admin-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const printed: string[] = [];
@@ -39,7 +40,10 @@ describe('the auth switch', () => {
       const berth = await createBerth(loadConfig({ dataDir: dir }, {}), { logger: false, env: {}, print: (text) => printed.push(text) });
       await berth.close();
     }
+    const password = (await readFile(initialPasswordFile(dir), 'utf8')).trim();
+    assert.match(password, /^\S{24}$/);
     assert.equal(printed.length, 1);
-    assert.match(printed[0] ?? '', /administrator "admin" with the password:\n\n {4}\S{24}\n/);
+    assert.match(printed[0] ?? '', /administrator "admin"\. Its password is in\n\n {4}\S+initial-admin-password\n/);
+    assert.ok(!(printed[0] ?? '').includes(password), 'the note does not carry the password');
   });
 });

@@ -2,7 +2,9 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import os from 'node:os';
@@ -22,7 +24,7 @@ export interface RegistryHandle {
   readonly kind: RegistryKind;
   /** `127.0.0.1:PORT`, as used in image references. */
   readonly host: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` when serving TLS). */
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
@@ -54,6 +56,13 @@ export interface StartOptions {
   credentials?: Credentials;
   /** Berth only: run with authentication off (`BERTH_AUTH=off`) instead of signing clients in. */
   anonymous?: boolean;
+  /**
+   * Berth only: start on the data dir as it is, without creating the e2e user first, so that a
+   * first start creates the administrator; the handle then has no credentials.
+   */
+  firstStart?: boolean;
+  /** Berth only: serve HTTPS with this certificate and key; `ca` (a PEM file) is what clients trust. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 /** Picks a free loopback port by binding port 0 and closing the socket. */
@@ -150,7 +159,8 @@ async function startOnPort(
   readyLine: RegExp | undefined,
 ): Promise<RegistryHandle> {
   const host = `127.0.0.1:${port}`;
-  const url = `http://${host}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host}`;
+  const ca = options.tls && (await readFile(options.tls.ca));
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -187,11 +197,10 @@ async function startOnPort(
         throw new Error(`${kind} ${exitInfo} before it was ready\n${output.slice(-4000)}`);
       }
       try {
-        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
+        const status = await probe(`${url}/v2/`, ca);
         // 401 means it is up and asks for a token; both are "ready". The log line proves that
         // it is our process that answered, not another one that got the port.
-        if ((res.status === 200 || res.status === 401) && (readyLine === undefined || readyLine.test(output))) return;
+        if ((status === 200 || status === 401) && (readyLine === undefined || readyLine.test(output))) return;
       } catch {
         // not listening yet
       }
@@ -244,6 +253,19 @@ async function startOnPort(
   return handle;
 }
 
+/** The status of a GET (over HTTPS trusting `ca` when given), within a second. */
+function probe(url: string, ca: Buffer | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = (ca ? https : http).get(url, { ca, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within a second')));
+    request.on('error', reject);
+  });
+}
+
 /** The user the e2e suites push as; every e2e repository lives in its namespace (`e2e/...`). */
 export const e2eUser = 'e2e';
 
@@ -265,14 +287,14 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
     dataDir = await tempDir('berth-data');
     ownedDirs.push(dataDir);
   }
-  if (!options.anonymous && credentials === undefined) {
+  if (!options.anonymous && !options.firstStart && credentials === undefined) {
     credentials = await createE2eCredentials(bin, dataDir);
   }
   return startProcess(
     'berth',
     async (port, dir) => ({
       command: process.execPath,
-      args: [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir],
+      args: [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, ...(options.tls ? ['--tls-cert', options.tls.cert, '--tls-key', options.tls.key] : [])],
       env: { ...process.env, ...(options.anonymous ? { BERTH_AUTH: 'off' } : {}), ...options.env },
     }),
     { ...options, dataDir, credentials },

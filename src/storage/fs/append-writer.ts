@@ -1,5 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { privateFileMode } from '../../private-files.js';
 import type { FlushBehind } from './flush-behind.js';
 
 const MiB = 1024 * 1024;
@@ -38,7 +39,7 @@ export class AppendWriter extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    open(this.file, 'a').then((handle) => {
+    open(this.file, 'a', privateFileMode).then((handle) => {
       this.handle = handle;
       callback();
     }, callback);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
+import { privateDirMode, privateFileMode } from '../../private-files.js';
 import type { BlobSender, BlobStore, ByteRange } from '../blob-store.js';
 import { WriteBackError } from '../errors.js';
 import { AppendWriter } from './append-writer.js';
@@ -29,8 +30,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.blobsDir, { recursive: true });
-    await mkdir(this.uploadsDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true, mode: privateDirMode });
+    await mkdir(this.uploadsDir, { recursive: true, mode: privateDirMode });
   }
 
   async stat(digest: Digest): Promise<number | undefined> {
@@ -63,7 +64,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.uploadPath(id), 'wx');
+    const handle = await open(this.uploadPath(id), 'wx', privateFileMode);
     await handle.close();
   }
 
@@ -105,7 +106,7 @@ export class FsBlobStore implements BlobStore {
     const to = this.blobPath(digest);
     const dir = path.dirname(to);
     if (!this.existingDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: privateDirMode });
       this.existingDirs.add(dir);
     }
     // Same digest, same bytes: replacing an existing blob with an identical one is harmless.
