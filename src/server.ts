@@ -102,6 +102,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     services,
     authorizer,
     routes,
+    bodyTimeout: config.bodyTimeout,
     logger:
       options.logger === false
         ? false
