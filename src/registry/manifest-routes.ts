@@ -1,3 +1,4 @@
+import { requestContentType } from '../http/content-type.js';
 import { requestBody } from '../http/request-body.js';
 import { RegistryError } from '../oci/errors.js';
 import { maxManifestBytes } from '../oci/manifest.js';
@@ -23,7 +24,7 @@ export const putManifest: RegistryHandler = async ({ services, authorizer }, req
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
   const content = await readAtMost(requestBody(request), maxManifestBytes);
   if (!content) throw manifestTooLarge();
-  const pushed = await services.manifests.push(name, reference, content, request.headers['content-type'], await authorizer.actor(request));
+  const pushed = await services.manifests.push(name, reference, content, requestContentType(request), await authorizer.actor(request));
   reply.code(201).headers({
     Location: `/v2/${name}/manifests/${pushed.digest}`,
     'Docker-Content-Digest': pushed.digest,

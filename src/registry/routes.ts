@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessRequest, RepositoryAction } from '../auth/access.js';
+import { setAsideMalformedContentType } from '../http/content-type.js';
 import { RegistryError } from '../oci/errors.js';
 import { type RepositoryName, parseRepositoryName } from '../oci/names.js';
 import { deleteBlob, getBlob } from './blob-routes.js';
@@ -87,6 +88,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (a
     const reference = match[2] === undefined ? '' : decode(match[2]);
     return endpoint.handler(options, request, reply, { name: name ?? ('' as RepositoryName), reference });
   };
+  app.addHook('onRequest', setAsideMalformedContentType);
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/v2', handler: dispatch });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/v2/*', handler: dispatch });
 };
