@@ -1,4 +1,5 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessRequest } from '../auth/access.js';
 import { parseContentRange } from '../http/range.js';
 import { requestBody } from '../http/request-body.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
@@ -30,6 +31,21 @@ export const startUpload: RegistryHandler = async ({ services, authorizer }, req
   const upload = await services.uploads.start(name);
   return uploadAccepted(reply.code(202), name, upload);
 };
+
+/**
+ * What a cross-repository mount would read: pull on its source. A token for the upload should
+ * carry it, or the mount quietly becomes an upload. A `from` that is not a repository name is left
+ * out (it is refused later) and never reaches a header.
+ */
+export function mountSourceAccess(request: FastifyRequest): AccessRequest[] {
+  const from = queryParam(request, 'from');
+  if (queryParam(request, 'mount') === undefined || from === undefined) return [];
+  try {
+    return [{ type: 'repository', name: parseRepositoryName(from), actions: ['pull'] }];
+  } catch {
+    return [];
+  }
+}
 
 /** `GET /v2/<name>/blobs/uploads/<id>`: where the upload stands (204 with `Range`). */
 export const uploadStatus: RegistryHandler = async ({ services }, _request, reply, { name, reference }) => {
