@@ -69,6 +69,11 @@ class RequestBody extends Readable {
       if (this.waiting) this.destroy(new BodyTimeoutError(timeoutMs));
     }, timeoutMs);
     this.timer.unref();
+    if (raw.readableEnded) {
+      this.push(null);
+      this.stopWatching = () => undefined;
+      return;
+    }
     raw.on('data', this.onData);
     raw.once('end', this.onEnd);
     raw.pause();
