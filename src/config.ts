@@ -49,6 +49,8 @@ const configSchema = z
     maxBlobBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
     /** How long a shutdown waits for requests in flight before it closes their connections. */
     shutdownTimeout: duration.default(30_000),
+    /** How long a request body may send nothing before the request fails (idle time, not a deadline). */
+    bodyTimeout: duration.default(2 * 60 * 1000),
     /**
      * Whether clients must sign in. Off keeps the registry open to anonymous pull and push, as it
      * was before accounts existed (for tests and trusted networks); on is the default.
@@ -85,6 +87,7 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_UPLOAD_EXPIRY: 'uploadExpiry',
   BERTH_MAX_BLOB_BYTES: 'maxBlobBytes',
   BERTH_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
+  BERTH_BODY_TIMEOUT: 'bodyTimeout',
   BERTH_LOG_LEVEL: 'logLevel',
   BERTH_AUTH: 'auth',
   BERTH_TOKEN_TTL: 'tokenTtl',

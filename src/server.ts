@@ -116,6 +116,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     routes,
     trustProxy: config.trustProxy,
     tls: tlsFiles && { ...(await readTlsFiles(tlsFiles)), http2: config.http2 },
+    bodyTimeout: config.bodyTimeout,
     logger:
       options.logger === false
         ? false

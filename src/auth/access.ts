@@ -21,7 +21,12 @@ export interface Actor {
  * source repository of a cross-repository mount.
  */
 export interface Authorizer {
-  authorize(request: FastifyRequest, access: AccessRequest): Promise<void>;
+  /**
+   * `wanted` is access the request can use but does not need (the source repository of a mount):
+   * a challenge names it next to `access`, so that a token asked for with the challenged scopes
+   * carries it, as Distribution does.
+   */
+  authorize(request: FastifyRequest, access: AccessRequest, wanted?: readonly AccessRequest[]): Promise<void>;
   allows(request: FastifyRequest, access: AccessRequest): Promise<boolean>;
   /**
    * Which of `names` the caller may pull, for answers that list many (`_catalog`): the work is in

@@ -35,10 +35,11 @@ export class TokenAuthorizer implements Authorizer {
 
   constructor(private readonly options: TokenAuthorizerOptions) {}
 
-  async authorize(request: FastifyRequest, access: AccessRequest): Promise<void> {
-    const caller = await this.caller(request, access);
+  async authorize(request: FastifyRequest, access: AccessRequest, wanted: readonly AccessRequest[] = []): Promise<void> {
+    // The Docker token spec allows several scopes in one challenge, separated by spaces.
+    const scope = [access, ...wanted].map(scopeOf).filter((item) => item !== undefined).join(' ') || undefined;
+    const caller = await this.caller(request, scope);
     if (await this.permits(caller, access)) return;
-    const scope = scopeOf(access);
     if (caller.kind === 'anonymous') throw this.unauthorized('authentication required', scope);
     if (access.type === 'registry') {
       if (caller.kind === 'bearer') throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
@@ -66,21 +67,21 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   async actor(request: FastifyRequest): Promise<Actor> {
-    const subject = subjectOf(await this.caller(request, { type: 'registry', name: 'base' }));
+    const subject = subjectOf(await this.caller(request, undefined));
     if (!subject) return {};
     return 'repositoryId' in subject ? { sourceRepositoryId: subject.repositoryId } : { userId: subject.userId };
   }
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
     try {
-      return await this.permits(await this.caller(request, access), access);
+      return await this.permits(await this.caller(request, scopeOf(access)), access);
     } catch {
       return false;
     }
   }
 
   async pullable(request: FastifyRequest, names: readonly string[]): Promise<(name: string) => boolean> {
-    const caller = await this.caller(request, { type: 'registry', name: 'catalog' });
+    const caller = await this.caller(request, scopeOf({ type: 'registry', name: 'catalog' }));
     return this.options.policy.pullable(subjectOf(caller), names);
   }
 
@@ -98,16 +99,17 @@ export class TokenAuthorizer implements Authorizer {
     return access.actions.every((action) => granted.includes(action));
   }
 
-  private caller(request: FastifyRequest, access: AccessRequest): Promise<Caller> {
+  /** `scope` is what a challenge names if the credentials are refused. */
+  private caller(request: FastifyRequest, scope: string | undefined): Promise<Caller> {
     let caller = this.callers.get(request);
     if (!caller) {
-      caller = this.identify(request, access);
+      caller = this.identify(request, scope);
       this.callers.set(request, caller);
     }
     return caller;
   }
 
-  private async identify(request: FastifyRequest, access: AccessRequest): Promise<Caller> {
+  private async identify(request: FastifyRequest, scope: string | undefined): Promise<Caller> {
     const header = request.headers.authorization;
     if (header === undefined || header === '') return { kind: 'anonymous' };
     const bearer = bearerToken(header);
@@ -117,18 +119,18 @@ export class TokenAuthorizer implements Authorizer {
         claims &&
         (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
         (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
-      if (!claims || !active) throw this.unauthorized('invalid or expired token', scopeOf(access), 'invalid_token');
+      if (!claims || !active) throw this.unauthorized('invalid or expired token', scope, 'invalid_token');
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
-    if (!basic) throw this.unauthorized('unsupported authorization scheme', scopeOf(access));
+    if (!basic) throw this.unauthorized('unsupported authorization scheme', scope);
     try {
       if (this.options.authenticator.isRepositoryToken(basic.password)) {
         return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
       }
       return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
     } catch (error) {
-      throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scopeOf(access)));
+      throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scope));
     }
   }
 

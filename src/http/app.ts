@@ -4,8 +4,10 @@ import type { Authorizer } from '../auth/access.js';
 import { RegistryError } from '../oci/errors.js';
 import { registryRoutes } from '../registry/routes.js';
 import type { RegistryServices } from '../registry/services.js';
+import { answerClientError, answerFrameworkError } from './client-error.js';
 import { sendError } from './error-reply.js';
 import { createMetrics } from './metrics.js';
+import { closeIfBodyUnread } from './request-body.js';
 import { sendJson } from './send-json.js';
 import type { TlsCredentials } from './tls.js';
 
@@ -20,6 +22,8 @@ export interface AppOptions {
   routes?: (app: FastifyInstance) => Promise<void>;
   /** Serve HTTPS with this certificate, and HTTP/2 next to HTTP/1.1 when `http2` is set. */
   tls?: TlsCredentials & { http2: boolean };
+  /** How long a request body may send nothing while it is read, in ms (2 minutes by default). */
+  bodyTimeout?: number;
 }
 
 declare module 'fastify' {
@@ -43,10 +47,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 2048 },
     // One log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
-    // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path) get
-    // the OCI envelope too, not Fastify's own JSON.
-    frameworkErrors: (error, request, reply) => void sendError(error, request, reply),
+    // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path) and
+    // requests Node's parser refuses get the OCI envelope too (GitHub's under /api), not Fastify's own JSON.
+    frameworkErrors: answerFrameworkError,
+    // Fastify binds the handler to the instance; its types do not say so.
+    clientErrorHandler(this: FastifyInstance, error, socket) {
+      answerClientError(this.log, error, socket);
+    },
   });
+  app.decorate('bodyTimeout', options.bodyTimeout ?? 2 * 60 * 1000);
   const metrics = createMetrics(() => options.services.uploads.inProgress);
 
   app.decorateRequest('routeName', '');
@@ -56,6 +65,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    closeIfBodyUnread(request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeName || request.routeOptions.url || 'unmatched';

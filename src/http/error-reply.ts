@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
+import { BodyTimeoutError } from './request-body.js';
 import { sendJson } from './send-json.js';
 
 /** Errors of a request body that ended before it was complete: the client went away or was cut off. */
@@ -24,6 +25,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
 
 function toRegistryError(error: unknown): RegistryError | undefined {
   if (error instanceof RegistryError) return error;
+  if (error instanceof BodyTimeoutError) return new RegistryError('BLOB_UPLOAD_INVALID', error.message, { status: 408 });
   const code = (error as { code?: string }).code;
   if ((code !== undefined && bodyCutShort.has(code)) || (error as Error).message === 'aborted') {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');

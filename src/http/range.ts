@@ -2,15 +2,19 @@ import type { ByteRange } from '../storage/blob-store.js';
 
 /**
  * Parses a `Range: bytes=...` request header against a resource of `size` bytes (RFC 9110 14.2).
- * Returns undefined to serve the whole resource (no header, or several ranges, which we may
- * ignore), 'unsatisfiable' for a 416, or the single range to serve with 206.
+ * Returns undefined to serve the whole resource, 'unsatisfiable' for a 416, or the single range to
+ * serve with 206. The whole resource is served for no header, several ranges (which a server may
+ * ignore), and a header that is not a valid range at all (`bytes=abc`, `bytes=-`, or `bytes=5-3`,
+ * whose last position is before its first: RFC 9110 14.1.1 calls it invalid, and 14.2 has a
+ * server ignore an invalid range set). Only valid ranges past the end are unsatisfiable.
  */
 export function parseRangeHeader(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (!header) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return header.trim().startsWith('bytes=') && !header.includes(',') ? 'unsatisfiable' : undefined;
+  if (!match) return undefined;
   const [, first = '', last = ''] = match;
-  if (first === '' && last === '') return 'unsatisfiable';
+  if (first === '' && last === '') return undefined;
+  if (first !== '' && last !== '' && Number(last) < Number(first)) return undefined;
   if (first === '') {
     const suffix = Number(last);
     if (suffix === 0 || size === 0) return 'unsatisfiable';

@@ -2,6 +2,7 @@ import { RegistryError } from './errors.js';
 import { type Descriptor, checkImageManifest, checkIndex } from './manifest-shape.js';
 import {
   bareMediaType,
+  isMediaTypeSyntax,
   isImageManifestMediaType,
   isIndexMediaType,
   isNonDistributableLayer,
@@ -43,6 +44,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('manifest must be a JSON object');
   const body = json as Record<string, unknown>;
 
+  if (contentType && !isMediaTypeSyntax(contentType)) throw invalid(`Content-Type "${contentType.slice(0, 200)}" is not a media type`);
   const declared = typeof body.mediaType === 'string' ? body.mediaType : undefined;
   const header = bareMediaType(contentType);
   if (body.schemaVersion === 1 || (declared && isSchema1MediaType(declared)) || (header && isSchema1MediaType(header))) {

@@ -40,6 +40,14 @@ export function isMediaType(value: string): boolean {
   return mediaTypeGrammar.test(value);
 }
 
+/** `type/subtype`, each an RFC 9110 token, then any parameters (RFC 9110 8.3.1). */
+const mediaTypeSyntax = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(?:;.*)?$/s;
+
+/** Whether a Content-Type header is a media type at all (its parameters are not checked). */
+export function isMediaTypeSyntax(contentType: string): boolean {
+  return mediaTypeSyntax.test(contentType);
+}
+
 /** The media type part of a Content-Type header, without parameters, lowercased. */
 export function bareMediaType(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;

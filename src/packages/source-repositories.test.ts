@@ -17,4 +17,10 @@ describe('parseSourceUrl', () => {
     assert.equal(parseSourceUrl('not a url'), undefined);
     assert.equal(parseSourceUrl('https://github.com/acme'), undefined);
   });
+
+  it('names no repository for a malformed percent-escape, rather than throwing', () => {
+    for (const url of ['https://h/o/%E0%A4%A', 'https://github.com/acme/%ZZ', 'git@github.com:acme/%E0%A4%A', 'https://github.com/%ED%A0%80/widget']) {
+      assert.equal(parseSourceUrl(url), undefined, url);
+    }
+  });
 });

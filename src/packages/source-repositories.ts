@@ -20,6 +20,8 @@ const repositoryName = /^[A-Za-z0-9._-]{1,100}$/;
 /**
  * Where an image says it was built from (`org.opencontainers.image.source`): `OWNER/REPO` from the
  * URL's path, tolerating a trailing `.git` or `/` (ghcr.io does not), and scp-like Git addresses.
+ * Anything else, a malformed percent-escape included, names no repository: the label is read
+ * after the manifest is stored, so it must not fail the push.
  */
 export function parseSourceUrl(value: string): { owner: string; repo: string } | undefined {
   let path: string;
@@ -32,7 +34,13 @@ export function parseSourceUrl(value: string): { owner: string; repo: string } |
       return undefined;
     }
   }
-  const parts = decodeURIComponent(path).replace(/\/+$/, '').replace(/\.git$/i, '').split('/').filter(Boolean);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  const parts = decoded.replace(/\/+$/, '').replace(/\.git$/i, '').split('/').filter(Boolean);
   const [owner, repo] = parts;
   if (!owner || !repo || !repositoryName.test(repo)) return undefined;
   return { owner, repo };

@@ -1,3 +1,5 @@
+import { requestContentType } from '../http/content-type.js';
+import { requestBody } from '../http/request-body.js';
 import { RegistryError } from '../oci/errors.js';
 import { maxManifestBytes } from '../oci/manifest.js';
 import { readAtMost } from '../streams/read-at-most.js';
@@ -20,9 +22,9 @@ export const getManifest: RegistryHandler = async ({ services }, request, reply,
 export const putManifest: RegistryHandler = async ({ services, authorizer }, request, reply, { name, reference }) => {
   const length = declaredLength(request);
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
-  const content = await readAtMost(request.raw, maxManifestBytes);
+  const content = await readAtMost(requestBody(request), maxManifestBytes);
   if (!content) throw manifestTooLarge();
-  const pushed = await services.manifests.push(name, reference, content, request.headers['content-type'], await authorizer.actor(request));
+  const pushed = await services.manifests.push(name, reference, content, requestContentType(request), await authorizer.actor(request));
   reply.code(201).headers({
     Location: `/v2/${name}/manifests/${pushed.digest}`,
     'Docker-Content-Digest': pushed.digest,

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessRequest, RepositoryAction } from '../auth/access.js';
+import { setAsideMalformedContentType } from '../http/content-type.js';
 import { RegistryError } from '../oci/errors.js';
 import { type RepositoryName, parseRepositoryName } from '../oci/names.js';
 import { deleteBlob, getBlob } from './blob-routes.js';
 import { apiBase, listReferrers, listRepositories, listTags } from './listing-routes.js';
 import { deleteManifest, getManifest, putManifest } from './manifest-routes.js';
 import type { RegistryHandler, RegistryRouteOptions } from './route-context.js';
-import { appendUpload, cancelUpload, completeUpload, startUpload, uploadStatus } from './upload-routes.js';
+import { appendUpload, cancelUpload, completeUpload, mountSourceAccess, startUpload, uploadStatus } from './upload-routes.js';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -16,6 +17,8 @@ interface Endpoint {
   handler: RegistryHandler;
   /** What the caller must be allowed, checked before the handler runs. */
   access: RepositoryAction | 'catalog' | 'base';
+  /** Access the request can use but does not need, named in a challenge too (see Authorizer). */
+  wanted?: (request: FastifyRequest) => AccessRequest[];
 }
 
 interface PathPattern {
@@ -45,7 +48,7 @@ const paths: PathPattern[] = [
   { pattern: /^\/v2\/_catalog$/, methods: { GET: { name: 'catalog', handler: listRepositories, access: 'catalog' } } },
   {
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
-    methods: { POST: { name: 'upload_start', handler: startUpload, access: 'push' } },
+    methods: { POST: { name: 'upload_start', handler: startUpload, access: 'push', wanted: mountSourceAccess } },
   },
   {
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
@@ -83,10 +86,11 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (a
     }
     request.routeName = endpoint.name;
     const name = match[1] === undefined ? undefined : parseRepositoryName(decode(match[1]));
-    await options.authorizer.authorize(request, accessFor(endpoint, name));
+    await options.authorizer.authorize(request, accessFor(endpoint, name), endpoint.wanted?.(request));
     const reference = match[2] === undefined ? '' : decode(match[2]);
     return endpoint.handler(options, request, reply, { name: name ?? ('' as RepositoryName), reference });
   };
+  app.addHook('onRequest', setAsideMalformedContentType);
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/v2', handler: dispatch });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/v2/*', handler: dispatch });
 };

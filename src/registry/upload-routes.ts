@@ -1,5 +1,7 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessRequest } from '../auth/access.js';
 import { parseContentRange } from '../http/range.js';
+import { requestBody } from '../http/request-body.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { type RepositoryName, parseRepositoryName } from '../oci/names.js';
@@ -23,12 +25,27 @@ export const startUpload: RegistryHandler = async ({ services, authorizer }, req
   const digestParam = queryParam(request, 'digest');
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
-    await services.uploads.pushMonolithic(name, digest, request.raw, declaredLength(request));
+    await services.uploads.pushMonolithic(name, digest, requestBody(request), declaredLength(request));
     return blobCreated(reply, name, digest);
   }
   const upload = await services.uploads.start(name);
   return uploadAccepted(reply.code(202), name, upload);
 };
+
+/**
+ * What a cross-repository mount would read: pull on its source. A token for the upload should
+ * carry it, or the mount quietly becomes an upload. A `from` that is not a repository name is left
+ * out (it is refused later) and never reaches a header.
+ */
+export function mountSourceAccess(request: FastifyRequest): AccessRequest[] {
+  const from = queryParam(request, 'from');
+  if (queryParam(request, 'mount') === undefined || from === undefined) return [];
+  try {
+    return [{ type: 'repository', name: parseRepositoryName(from), actions: ['pull'] }];
+  } catch {
+    return [];
+  }
+}
 
 /** `GET /v2/<name>/blobs/uploads/<id>`: where the upload stands (204 with `Range`). */
 export const uploadStatus: RegistryHandler = async ({ services }, _request, reply, { name, reference }) => {
@@ -38,7 +55,7 @@ export const uploadStatus: RegistryHandler = async ({ services }, _request, repl
 /** `PATCH /v2/<name>/blobs/uploads/<id>`: a streamed body, or a chunk with `Content-Range`. */
 export const appendUpload: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
   const range = chunkRange(request.headers['content-range']);
-  const status = await services.uploads.append(name, reference, request.raw, range, declaredLength(request));
+  const status = await services.uploads.append(name, reference, requestBody(request), range, declaredLength(request));
   return uploadAccepted(reply.code(202), name, status);
 };
 
@@ -48,7 +65,7 @@ export const completeUpload: RegistryHandler = async ({ services }, request, rep
   if (digestParam === undefined) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required');
   const digest = parseDigest(digestParam);
   const range = chunkRange(request.headers['content-range']);
-  const body = hasBody(request) ? request.raw : undefined;
+  const body = hasBody(request) ? requestBody(request) : undefined;
   await services.uploads.complete(name, reference, digest, body, range, declaredLength(request));
   return blobCreated(reply, name, digest);
 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authApp, sha256 } from './helpers.js';
+import { authApp, basic, jwtPayload, pushImage, sha256 } from './helpers.js';
 
 const realm = 'Bearer realm="http://registry.test:5000/token",service="registry.test:5000"';
 const digest = sha256('x');
@@ -56,5 +56,49 @@ describe('challenges', () => {
     });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['docker-distribution-api-version'], 'registry/2.0');
+  });
+
+  describe('cross-repository mount with token auth', () => {
+    /** POST mount without credentials, then a token for exactly the challenged scopes, then the mount again. */
+    async function mountWithChallengedScopes(app: Awaited<ReturnType<typeof authApp>>, user: { name: string; token: string }, target: string, digest: string) {
+      const url = `/v2/${target}/blobs/uploads/?mount=${digest}&from=alice/base`;
+      const challenged = await app.berth.app.inject({ method: 'POST', url });
+      assert.equal(challenged.statusCode, 401);
+      const challenge = String(challenged.headers['www-authenticate']);
+      assert.equal(challenge, `${realm},scope="repository:${target}:push repository:alice/base:pull"`);
+      const scopes = (/scope="([^"]*)"/.exec(challenge)?.[1] ?? '').split(' ');
+      const query = new URLSearchParams([['service', 'registry.test:5000'], ...scopes.map((scope) => ['scope', scope])]);
+      const token = await app.berth.app.inject({ method: 'GET', url: `/token?${query}`, headers: { authorization: basic(user.name, user.token) } });
+      assert.equal(token.statusCode, 200, token.body);
+      const bearer = token.json().token as string;
+      const mounted = await app.berth.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${bearer}` } });
+      return { mounted, access: jwtPayload(bearer).access };
+    }
+
+    it('POST ?mount=&from= without credentials names pull on the source in the challenge; a token for those scopes mounts (201)', async (t) => {
+      const app = await authApp(t);
+      const alice = await app.user('alice');
+      const { layerDigest } = await pushImage(app.berth, 'alice/base', basic('alice', alice.token));
+      const { mounted } = await mountWithChallengedScopes(app, alice, 'alice/app', layerDigest);
+      assert.equal(mounted.statusCode, 201, mounted.body);
+      assert.equal(mounted.headers.location, `/v2/alice/app/blobs/${layerDigest}`);
+    });
+
+    it('a user who may not read the source gets a token without pull on it, and the mount becomes an upload (202)', async (t) => {
+      const app = await authApp(t);
+      const alice = await app.user('alice');
+      const bob = await app.user('bob');
+      const { layerDigest } = await pushImage(app.berth, 'alice/base', basic('alice', alice.token));
+      const { mounted, access } = await mountWithChallengedScopes(app, bob, 'bob/app', layerDigest);
+      assert.equal(mounted.statusCode, 202, mounted.body);
+      assert.deepEqual(access.find((entry) => entry.name === 'alice/base')?.actions ?? [], []);
+    });
+
+    it('a from that is not a repository name is left out of the challenge', async (t) => {
+      const { berth } = await authApp(t);
+      const res = await berth.app.inject({ method: 'POST', url: `/v2/acme/app/blobs/uploads/?mount=${digest}&from=${encodeURIComponent('Bad"Name x')}` });
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.headers['www-authenticate'], `${realm},scope="repository:acme/app:push"`);
+    });
   });
 });

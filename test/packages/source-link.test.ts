@@ -67,6 +67,22 @@ describe('source repositories: linking by org.opencontainers.image.source and in
     assert.equal((await app.berth.packages.require('acme/third')).source, undefined);
   });
 
+  it('a source with a malformed percent-escape is ignored: the manifest PUT answers 201 and the package is unlinked', async (t) => {
+    const { app, boss } = await world(t);
+    const auth = basic('boss', boss.token);
+    for (const [repo, source] of [
+      ['acme/escaped', 'https://h/o/%E0%A4%A'],
+      ['acme/escaped-owner', 'https://github.com/acme/widget%E0%A4%A'],
+    ]) {
+      // Both as a manifest annotation and as a config label; pushLabelledImage checks the 201.
+      await pushLabelledImage(app.berth, repo as string, auth, { tag: 'v1', annotations: { 'org.opencontainers.image.source': source as string } });
+      await pushLabelledImage(app.berth, repo as string, auth, { tag: 'v2', seed: 'label', labels: { 'org.opencontainers.image.source': source as string } });
+      const pkg = await app.berth.packages.require(repo as string);
+      assert.equal(pkg.source, undefined);
+      assert.equal((await pull(app, repo as string, auth)).statusCode, 200);
+    }
+  });
+
   it('linking after the first publish keeps the access as it was until inheritance is turned on (PATCH inherit_access)', async (t) => {
     const { app, boss, carol } = await world(t);
     const auth = basic('boss', boss.token);

@@ -91,7 +91,7 @@ describe('blobs: GET, HEAD, ranges, DELETE', () => {
       });
     }
 
-    for (const range of ['bytes=43-', 'bytes=100-200', 'bytes=-0', 'bytes=5-2', 'bytes=-']) {
+    for (const range of ['bytes=43-', 'bytes=100-200', 'bytes=-0']) {
       it(`GET with an unsatisfiable Range: ${range} answers 416 with Content-Range: bytes */43`, async (t) => {
         const app = await testApp(t);
         const blob = await pushBlob(app, 'acme/app', data);
@@ -102,10 +102,10 @@ describe('blobs: GET, HEAD, ranges, DELETE', () => {
       });
     }
 
-    it('GET with a Range in an unknown unit, or several ranges, answers 200 with the whole blob', async (t) => {
+    it('GET with a Range in an unknown unit, several ranges, or an invalid range (bytes=abc, bytes=5-3) answers 200 with the whole blob (RFC 9110 14.2)', async (t) => {
       const app = await testApp(t);
       const blob = await pushBlob(app, 'acme/app', data);
-      for (const range of ['items=0-3', 'bytes=0-1,3-4']) {
+      for (const range of ['items=0-3', 'bytes=0-1,3-4', 'bytes=abc', 'bytes=5-3', 'bytes=-']) {
         const res = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${blob.digest}`, headers: { range } });
         assert.equal(res.statusCode, 200, range);
         assert.equal(res.body, data);

@@ -66,6 +66,13 @@ describe('configuration', () => {
     assert.equal(config.publicUrl, 'http://[::1]:5000');
   });
 
+  it('bodyTimeout: 2m by default, a duration from BERTH_BODY_TIMEOUT or the config file', async (t) => {
+    assert.equal(loadConfig({}, {}).bodyTimeout, 2 * 60 * 1000);
+    assert.equal(loadConfig({}, { BERTH_BODY_TIMEOUT: '45s' }).bodyTimeout, 45_000);
+    assert.equal(loadConfig({ config: await configFile(t, 'bodyTimeout: 10m\n') }, {}).bodyTimeout, 10 * 60 * 1000);
+    assert.throws(() => loadConfig({}, { BERTH_BODY_TIMEOUT: 'soon' }), /invalid configuration: bodyTimeout: /);
+  });
+
   it('publicUrl is taken as given, without a trailing slash', () => {
     assert.equal(loadConfig({ publicUrl: 'https://registry.example.org/' }, {}).publicUrl, 'https://registry.example.org');
     assert.equal(loadConfig({}, { BERTH_PUBLIC_URL: 'https://r.example.org:8443' }).publicUrl, 'https://r.example.org:8443');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { built, errorCode, mediaTypes, ociErrorCodes, patternBytes, pushBlob, pushImage, putManifest, sha256, startUpload, testApp, withDigest } from './test-app.js';
+import { authApp } from '../auth/helpers.js';
+import { RawConnection } from '../support/raw-http.js';
+import { built, emptyConfig, errorCode, imageManifest, mediaTypes, ociErrorCodes, patternBytes, pushBlob, pushImage, putManifest, sha256, startUpload, testApp, withDigest } from './test-app.js';
 
 describe('the OCI error envelope', () => {
   it('every protocol error answers {"errors":[{code,message}]} as application/json with a code from the spec list', async (t) => {
@@ -67,5 +69,74 @@ describe('the OCI error envelope', () => {
     const res = await putManifest(app, 'acme/app', 'v1', built('{"schemaVersion":2,"config":null,"layers":null}', mediaTypes.ociManifest));
     assert.equal(res.statusCode, 400);
     assert.equal(errorCode(res), 'MANIFEST_INVALID');
+  });
+
+  it('a manifest PUT with Content-Type: bogus answers 400 MANIFEST_INVALID, with or without mediaType in the body', async (t) => {
+    const app = await testApp(t);
+    await pushBlob(app, 'acme/app', emptyConfig.bytes, emptyConfig.mediaType);
+    for (const mediaType of [mediaTypes.ociManifest, null]) {
+      const manifest = imageManifest({ config: emptyConfig.descriptor(), mediaType });
+      const res = await putManifest(app, 'acme/app', 'v1', manifest, 'bogus');
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(errorCode(res), 'MANIFEST_INVALID');
+    }
+  });
+
+  it('a blob PATCH with Content-Type: bogus is accepted: a blob does not depend on it', async (t) => {
+    const app = await testApp(t);
+    const location = await startUpload(app, 'acme/app');
+    const res = await app.inject({ method: 'PATCH', url: location, headers: { 'content-type': 'bogus' }, payload: 'bytes' });
+    assert.equal(res.statusCode, 202, res.body);
+  });
+
+  it('a manifest PUT with Content-Type: bogus and no credentials answers 401 before anything else', async (t) => {
+    const { berth } = await authApp(t);
+    const res = await berth.app.inject({ method: 'PUT', url: '/v2/acme/app/manifests/v1', headers: { 'content-type': 'bogus' }, payload: '{}' });
+    assert.equal(res.statusCode, 401);
+    assert.equal(errorCode(res), 'UNAUTHORIZED');
+  });
+
+  for (const url of ['/v2/alice/%ZZ/manifests/v1', '/v2/alice%ZZ/tags/list', '/v2/alice/app/manifests/%ZZ', '/v2/alice/%E0%A4%A/blobs/uploads/']) {
+    it(`GET ${url} (a malformed percent-encoding) answers 400 NAME_INVALID`, async (t) => {
+      const app = await testApp(t);
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 400);
+      assert.equal(errorCode(res), 'NAME_INVALID');
+    });
+  }
+
+  it('an /api path with a malformed percent-encoding answers 400 with a message', async (t) => {
+    const { berth } = await authApp(t);
+    const res = await berth.app.inject({ method: 'GET', url: '/api/users/%ZZ/packages' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(typeof res.json().message, 'string');
+  });
+
+  it('headers over the limit on /v2 answer 431 in the OCI envelope, and under /api with a message', async (t) => {
+    const app = await testApp(t);
+    const url = await app.listen();
+    for (const [path, shape] of [['/v2/acme/app/tags/list', 'oci'], ['/api/user', 'api']] as const) {
+      const connection = await RawConnection.open(t, url);
+      connection.write(`GET ${path} HTTP/1.1\r\nHost: registry.test\r\nX-Padding: ${'x'.repeat(20 * 1024)}\r\n\r\n`);
+      const response = await connection.response();
+      assert.equal(response.status, 431);
+      assert.equal(response.headers['content-type'], 'application/json');
+      const body = JSON.parse(response.body.toString());
+      if (shape === 'oci') assert.equal(body.errors[0].code, 'UNSUPPORTED');
+      else assert.equal(typeof body.message, 'string');
+      await connection.closed();
+    }
+  });
+
+  it('a malformed request line answers 400 in the OCI envelope and closes', async (t) => {
+    const app = await testApp(t);
+    const url = await app.listen();
+    const connection = await RawConnection.open(t, url);
+    connection.write('GET /v2/ HTTP/1.1\r\nHost registry.test\r\n\r\n');
+    const response = await connection.response();
+    assert.equal(response.status, 400);
+    assert.equal(response.headers['content-type'], 'application/json');
+    assert.ok(ociErrorCodes.includes(JSON.parse(response.body.toString()).errors[0].code));
+    await connection.closed();
   });
 });

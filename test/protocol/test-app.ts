@@ -48,7 +48,7 @@ export interface TestAppOptions {
   /** Reuse a data directory (a restart); its owner removes it. */
   dataDir?: string;
   /** Extra settings, as command-line flags would give them. */
-  config?: Partial<Record<'uploadExpiry' | 'maxBlobBytes' | 'shutdownTimeout', string>>;
+  config?: Partial<Record<'uploadExpiry' | 'maxBlobBytes' | 'shutdownTimeout' | 'bodyTimeout', string>>;
 }
 
 export interface TestApp {
