@@ -36,9 +36,11 @@ export class RegistryTokens {
     private readonly issuer: string,
     private readonly service: string,
     private readonly ttlSeconds: number,
+    /** The time tokens are issued at and checked against, in ms since the epoch (tests move it). */
+    private readonly now: () => number = Date.now,
   ) {}
 
-  async issue(claims: RegistryTokenClaims, now = new Date()): Promise<IssuedToken> {
+  async issue(claims: RegistryTokenClaims, now = new Date(this.now())): Promise<IssuedToken> {
     const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const seconds = issuedAt.getTime() / 1000;
     const { sub, ...rest } = claims;
@@ -63,7 +65,7 @@ export class RegistryTokens {
   async verify(token: string): Promise<RegistryTokenClaims | undefined> {
     const known = this.verified.get(token);
     if (known) {
-      if (known.expiresAt > Date.now()) return known.claims;
+      if (known.expiresAt > this.now()) return known.claims;
       this.verified.delete(token);
     }
     const checked = await this.check(token);
@@ -82,7 +84,7 @@ export class RegistryTokens {
           if (!key) throw new Error('unknown kid');
           return key.publicKey;
         },
-        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5 },
+        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5, currentDate: new Date(this.now()) },
       );
       if (typeof payload.sub !== 'string' || !Array.isArray(payload['access']) || typeof payload.exp !== 'number') return undefined;
       const claims: RegistryTokenClaims = {

@@ -8,13 +8,14 @@ import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
-import { type Berth, createBerth } from '../../src/server.js';
+import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
 export const publicUrl = 'http://registry.test:5000';
 
 export interface AuthApp {
   berth: Berth;
+  dataDir: string;
   /** Everything the server logged. */
   logs(): string;
   /** Creates a user (if new) and a token with the given scopes for them. */
@@ -22,7 +23,7 @@ export interface AuthApp {
 }
 
 /** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
-export async function authApp(t: TestContext, settings: Record<string, string> = {}): Promise<AuthApp> {
+export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now'> = {}): Promise<AuthApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-auth-'));
   const config = loadConfig({ dataDir: dir, publicUrl, ...settings }, {});
   let log = '';
@@ -33,6 +34,7 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
     },
   });
   const berth = await createBerth(config, {
+    ...options,
     logStream,
     auth: true,
     env: { BERTH_ADMIN_USERNAME: 'root', BERTH_ADMIN_PASSWORD: adminPassword },
@@ -46,6 +48,7 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
   });
   return {
     berth,
+    dataDir: dir,
     logs: () => log,
     async user(name, scopes = ['read:packages', 'write:packages', 'delete:packages'], options = {}) {
       const existing = await berth.accounts.find(name);
