@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { GroupCommit } from './group-commit.js';
-import { tempDatabase } from './temp-database.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
 import { eventually } from '../../test/support/eventually.js';
 import { type CheckpointResult, type Checkpointer, type IdleTimer, type IdleTimers, WalCheckpoints, walCheckpointsOf, workerCheckpointer } from './wal-checkpoints.js';
 

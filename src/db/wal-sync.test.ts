@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { eventually } from '../../test/support/eventually.js';
-import { tempDatabase } from './temp-database.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
 import { WalSync } from './wal-sync.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-wal-sync-'));
