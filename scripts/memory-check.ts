@@ -3,7 +3,7 @@
  * a temporary data dir, pushes a blob of BLOB_GIB GiB (default 2) with one streamed PATCH, pulls it
  * back, checks the digest both ways, and prints the server's peak RSS (VmHWM).
  *
- *   npm run build && node dist/scripts/memory-check.js        # BLOB_GIB=2 by default
+ *   npm run memory-check                                      # BLOB_GIB=2 by default
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -60,6 +60,8 @@ export interface BerthOptions {
   print?: (text: string) => void;
   /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** The clock registry tokens are issued and checked by, in ms since the epoch; Date.now by default. */
+  now?: () => number;
 }
 
 /** The composition root: config -> database -> blob store -> services -> auth -> HTTP app. */
@@ -94,7 +96,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   if (authOn) {
     await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
-    const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)));
+    const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
     const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
     const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });

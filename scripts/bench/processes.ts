@@ -9,7 +9,7 @@ import type { Credentials } from './registry-client.js';
 import { abBinary } from './ab.js';
 import { curlBinary } from './curl.js';
 
-/** The repository root (this file runs from dist/scripts/bench/). */
+/** The repository root (this file runs from dist-test/scripts/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const distributionBinary = '/usr/bin/docker-registry';

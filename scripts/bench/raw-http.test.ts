@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../../test/support/eventually.js';
 import { RawHttpClient, parseResponse } from './raw-http.js';
 
 describe('parseResponse', () => {
@@ -76,7 +77,8 @@ describe('RawHttpClient', () => {
       await client.expect(200, { method: 'GET', url: '/close' });
       await client.expect(200, { method: 'GET', url: '/after-close' });
       server.closeIdleConnections();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The client learns of the close when the FIN arrives; the request after that must reconnect.
+      assert.equal(await eventually(() => client.openConnections, (open) => open === 0), 0);
       await client.expect(200, { method: 'GET', url: '/after-idle-close' });
       const sockets = seen.slice(-3).map((request) => request.socket);
       assert.equal(new Set(sockets).size, 3);

@@ -56,6 +56,13 @@ export class RawHttpClient {
     }
   }
 
+  /** Connections whose socket is still open (the server has not closed them, or not yet been seen to). */
+  get openConnections(): number {
+    let open = 0;
+    for (const connection of this.all) if (!connection.closed) open++;
+    return open;
+  }
+
   close(): void {
     for (const connection of this.all) connection.socket.destroy();
     this.all.clear();

@@ -39,6 +39,8 @@ export class TokenTooLargeError extends Error {
 export interface RegistryTokenOptions {
   /** What the memo of verified tokens may hold, in (estimated) bytes. */
   cacheBytes?: number;
+  /** The time tokens are issued at and checked against, in ms since the epoch (tests move it). */
+  now?: () => number;
 }
 
 export interface IssuedToken {
@@ -53,6 +55,8 @@ export interface IssuedToken {
  */
 export class RegistryTokens {
   private readonly verified: LruBySize<RegistryTokenClaims>;
+  /** The time tokens are issued at and checked against, in ms since the epoch. */
+  private readonly now: () => number;
 
   constructor(
     private readonly keys: SigningKeys,
@@ -62,6 +66,7 @@ export class RegistryTokens {
     options: RegistryTokenOptions = {},
   ) {
     this.verified = new LruBySize(options.cacheBytes ?? defaultCacheBytes);
+    this.now = options.now ?? Date.now;
   }
 
   /** The estimated bytes held by verified tokens. */
@@ -69,7 +74,7 @@ export class RegistryTokens {
     return this.verified.bytes;
   }
 
-  async issue(claims: RegistryTokenClaims, now = new Date()): Promise<IssuedToken> {
+  async issue(claims: RegistryTokenClaims, now = new Date(this.now())): Promise<IssuedToken> {
     const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const seconds = issuedAt.getTime() / 1000;
     const { sub, ...rest } = claims;
@@ -94,7 +99,7 @@ export class RegistryTokens {
    * costs more than the rest of a manifest GET.
    */
   async verify(token: string): Promise<RegistryTokenClaims | undefined> {
-    const known = this.verified.get(token, Date.now());
+    const known = this.verified.get(token, this.now());
     if (known) return known;
     if (token.length > maxTokenLength) return undefined;
     const checked = await this.check(token);
@@ -112,7 +117,7 @@ export class RegistryTokens {
           if (!key) throw new Error('unknown kid');
           return key.publicKey;
         },
-        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5 },
+        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5, currentDate: new Date(this.now()) },
       );
       if (typeof payload.sub !== 'string' || !Array.isArray(payload['access']) || typeof payload.exp !== 'number') return undefined;
       const claims: RegistryTokenClaims = {

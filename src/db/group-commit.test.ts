@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupCommit } from './group-commit.js';
-import { tempDatabase } from './temp-database.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
 
 const now = new Date().toISOString();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { preparedColumn, preparedQuery, preparedStatement } from './prepared-query.js';
-import { tempDatabase } from './temp-database.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
   const db = await tempDatabase(t);

@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { GroupCommit } from './group-commit.js';
-import { tempDatabase } from './temp-database.js';
-import { type CheckpointResult, type Checkpointer, WalCheckpoints, walCheckpointsOf, workerCheckpointer } from './wal-checkpoints.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
+import { eventually } from '../../test/support/eventually.js';
+import { type CheckpointResult, type Checkpointer, type IdleTimer, type IdleTimers, WalCheckpoints, walCheckpointsOf, workerCheckpointer } from './wal-checkpoints.js';
 
 /** A checkpointer whose runs the test finishes by hand. */
 function manualCheckpointer() {
@@ -17,6 +18,42 @@ function manualCheckpointer() {
     close: async () => undefined,
   };
   return { runs, checkpointer };
+}
+
+/** Timers that fire only when the test moves their time on. */
+function manualTimers() {
+  let now = 0;
+  /** When each timer is due; undefined once it fired or was cleared (a refresh sets it again). */
+  const due = new Map<IdleTimer, { at: number | undefined; callback: () => void }>();
+  const timers: IdleTimers = {
+    set(callback, ms) {
+      const timer: IdleTimer = {
+        refresh: () => {
+          due.get(timer)!.at = now + ms;
+        },
+        unref: () => undefined,
+      };
+      due.set(timer, { at: now + ms, callback });
+      return timer;
+    },
+    clear(timer) {
+      const entry = due.get(timer);
+      if (entry) entry.at = undefined;
+    },
+  };
+  return {
+    timers,
+    advance(ms: number) {
+      now += ms;
+      for (const entry of due.values()) {
+        if (entry.at !== undefined && entry.at <= now) {
+          entry.at = undefined;
+          entry.callback();
+        }
+      }
+    },
+    pending: () => [...due.values()].filter((entry) => entry.at !== undefined).length,
+  };
 }
 
 const noIdleCheckpoints = { idleWrites: Number.POSITIVE_INFINITY, idleMs: 1000 };
@@ -77,20 +114,22 @@ describe('WalCheckpoints', () => {
 
   it('checkpoints once the writes pause, after enough of them', async () => {
     const { runs, checkpointer } = manualCheckpointer();
-    // The pause is far longer than the gaps between writes, so that a busy machine cannot blur them.
-    const checkpoints = new WalCheckpoints({ everyWrites: 1000, maxWalFrames: 16000, idleWrites: 5, idleMs: 300, checkpointer, onFailure: assert.fail });
+    const time = manualTimers();
+    const checkpoints = new WalCheckpoints({ everyWrites: 1000, maxWalFrames: 16000, idleWrites: 5, idleMs: 300, checkpointer, onFailure: assert.fail, timers: time.timers });
     write(checkpoints, 4);
-    await sleep(500);
+    time.advance(1000);
     assert.equal(runs.length, 0, 'too few writes to be worth a checkpoint');
     for (let i = 0; i < 4; i++) {
       write(checkpoints, 1);
-      await sleep(5);
+      time.advance(5);
     }
-    assert.equal(runs.length, 0, 'the writes have not paused');
-    for (let wait = 0; wait < 40 && runs.length === 0; wait++) await sleep(50);
-    assert.equal(runs.length, 1);
+    time.advance(294);
+    assert.equal(runs.length, 0, 'each write restarted the wait: 299 ms since the last one');
+    time.advance(1);
+    assert.equal(runs.length, 1, '300 ms after the last write');
     runs[0]?.finish({ log: 40 });
     await checkpoints.close();
+    assert.equal(time.pending(), 0, 'close stops the timer');
   });
 
   it('reports a failed checkpoint once and runs no more', async () => {
@@ -115,7 +154,7 @@ describe('workerCheckpointer', () => {
     // A directory is no database: the thread fails as it starts.
     const checkpoints = new WalCheckpoints({ everyWrites: 1, maxWalFrames: 100, checkpointer: workerCheckpointer(dir), onFailure: (error) => failures.push(error), ...noIdleCheckpoints });
     write(checkpoints, 1);
-    for (let wait = 0; wait < 100 && failures.length === 0; wait++) await sleep(50);
+    await eventually(() => failures.length, (count) => count > 0);
     assert.equal(failures.length, 1);
     await checkpoints.close();
   });
@@ -141,7 +180,7 @@ describe('the SQLite connection', () => {
         ),
       );
     }
-    for (let wait = 0; wait < 100 && checkpoints.completed === 0; wait++) await sleep(50);
+    await eventually(() => checkpoints.completed, (completed) => completed > 0);
     assert.ok(checkpoints.completed >= 1, 'a checkpoint ran');
     assert.ok((await stat(file)).size > sizeBefore + 100_000, 'the rows are now in the database file');
     const count = await db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

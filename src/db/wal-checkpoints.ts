@@ -11,6 +11,22 @@ export interface Checkpointer {
   close(): Promise<void>;
 }
 
+/** The timer of the idle checkpoint: restarted by every write while it waits. */
+export interface IdleTimer {
+  refresh(): unknown;
+  unref(): unknown;
+}
+
+export interface IdleTimers {
+  set(callback: () => void, ms: number): IdleTimer;
+  clear(timer: IdleTimer): void;
+}
+
+const nodeTimers: IdleTimers = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
 export interface WalCheckpointOptions {
   /** Write statements between checkpoints; a statement dirties about one page. */
   everyWrites: number;
@@ -22,6 +38,8 @@ export interface WalCheckpointOptions {
   checkpointer: Checkpointer;
   /** Called once if a checkpoint fails; no more are run here, so the connection must take them over. */
   onFailure: (error: Error) => void;
+  /** Node's timers by default; tests pass their own to move time by hand. */
+  timers?: IdleTimers;
 }
 
 /**
@@ -47,11 +65,15 @@ export class WalCheckpoints {
   private last = { log: 0, alone: false };
   /** After a failure, or once closed, no more checkpoints run here. */
   private stopped = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimer: IdleTimer | undefined;
   /** Checkpoints completed, for tests and diagnostics. */
   completed = 0;
 
-  constructor(private readonly options: WalCheckpointOptions) {}
+  private readonly timers: IdleTimers;
+
+  constructor(private readonly options: WalCheckpointOptions) {
+    this.timers = options.timers ?? nodeTimers;
+  }
 
   /** Called before every statement that may write. */
   wrote(): void {
@@ -78,7 +100,7 @@ export class WalCheckpoints {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.idleTimer);
+    if (this.idleTimer) this.timers.clear(this.idleTimer);
     this.stopped = true;
     await this.running;
     await this.options.checkpointer.close();
@@ -103,7 +125,7 @@ export class WalCheckpoints {
       this.idleTimer.refresh();
       return;
     }
-    this.idleTimer = setTimeout(() => {
+    this.idleTimer = this.timers.set(() => {
       if (!this.stopped && !this.running && this.writes > 0) this.start();
     }, this.options.idleMs);
     this.idleTimer.unref();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
-import { tempDatabase } from '../db/temp-database.js';
+import { tempDatabase } from '../../test/support/temp-database.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest-shape.js';
 import type { RepositoryName } from '../oci/names.js';

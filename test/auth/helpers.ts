@@ -9,7 +9,7 @@ import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
-import { type Berth, createBerth } from '../../src/server.js';
+import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
 import { type ExecResult, exec, execOk } from '../support/exec.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
@@ -25,7 +25,7 @@ export interface AuthApp {
 }
 
 /** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
-export async function authApp(t: TestContext, settings: Record<string, string> = {}): Promise<AuthApp> {
+export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now'> = {}): Promise<AuthApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-auth-'));
   const config = loadConfig({ dataDir: dir, publicUrl, ...settings }, {});
   let log = '';
@@ -36,6 +36,7 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
     },
   });
   const berth = await createBerth(config, {
+    ...options,
     logStream,
     auth: true,
     env: { BERTH_ADMIN_USERNAME: 'root', BERTH_ADMIN_PASSWORD: adminPassword },

@@ -6,19 +6,25 @@ import { authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
 
 describe('package lifecycle: deletion, restore, purge, visibility rules', () => {
-  it('DELETE /v2/<name>/manifests/<digest> deletes the version softly: it can be restored through the API', async (t) => {
+  it('DELETE /v2/<name>/manifests/<digest> deletes the version softly: GET versions?state=deleted lists it, POST versions/<id>/restore brings it back', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
     const image = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
     const res = await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/app/manifests/${image.digest}`, headers: { authorization: auth } });
     assert.equal(res.statusCode, 202);
-    const pkg = await app.berth.packages.require('alice/app');
-    const deleted = await app.berth.packages.versions(pkg, 'deleted', 30, 0);
-    assert.deepEqual(deleted.items.map((v) => [v.digest, v.tags]), [[image.digest, ['v1']]]);
-    await app.berth.packages.restoreVersion(pkg, deleted.items[0]!.id);
+    const gone = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: auth } });
+    assert.equal(gone.statusCode, 404);
+    const api = (method: 'GET' | 'POST', url: string) => app.berth.app.inject({ method, url, headers: { authorization: `Bearer ${alice.token}` } });
+    const deleted = await api('GET', '/api/user/packages/container/app/versions?state=deleted');
+    assert.equal(deleted.statusCode, 200, deleted.body);
+    const versions = deleted.json() as Array<{ id: number; name: string; metadata: { container: { tags: string[] } } }>;
+    assert.deepEqual(versions.map((v) => [v.name, v.metadata.container.tags]), [[image.digest, ['v1']]]);
+    const restore = await api('POST', `/api/user/packages/container/app/versions/${versions[0]!.id}/restore`);
+    assert.equal(restore.statusCode, 204, restore.body);
     const pulled = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: auth } });
     assert.equal(pulled.statusCode, 200);
+    assert.equal(pulled.headers['docker-content-digest'], image.digest);
   });
 
   it('a manifest pushed again under a new tag stays one version; pushed again after its deletion it is a new one', async (t) => {

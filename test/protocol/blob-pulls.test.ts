@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readlink } from 'node:fs/promises';
 import http from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { eventually } from '../support/eventually.js';
 import { patternBytes, pushBlob, testApp } from './test-app.js';
 
 const MiB = 1024 * 1024;
@@ -40,9 +40,11 @@ describe('blob pulls over a real socket', () => {
     assert.equal(whole.headers['docker-content-digest'], blob.digest);
     assert.ok(whole.headers['x-request-id'], 'the headers set before the body is sent are there');
     assert.deepEqual(await digestOfBody(whole), { digest: blob.digest, bytes: data.length });
-    // The body is written past Fastify's reply; the request is still counted once it finishes.
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
-    assert.match(metrics.body, /berth_http_requests_total\{route="blob_get",method="GET",status="200"\} 1/);
+    // The body is written past Fastify's reply; the request is still counted once it finishes,
+    // which is after the client has the last byte.
+    const counted = /berth_http_requests_total\{route="blob_get",method="GET",status="200"\} 1\n/;
+    const metrics = await eventually(() => app.inject({ method: 'GET', url: '/metrics' }), (res) => counted.test(res.body));
+    assert.match(metrics.body, counted);
 
     const start = 3 * MiB - 7;
     const end = 7 * MiB + 11;
@@ -65,8 +67,7 @@ describe('blob pulls over a real socket', () => {
       response.destroy();
     }
     const hex = blob.digest.slice('sha256:'.length);
-    for (let wait = 0; wait < 50 && (await openFiles(hex)).length > 0; wait++) await sleep(20);
-    assert.deepEqual(await openFiles(hex), [], 'the aborted pulls closed the blob file');
+    assert.deepEqual(await eventually(() => openFiles(hex), (open) => open.length === 0), [], 'the aborted pulls closed the blob file');
     const complete = await get(`${base}/v2/acme/big/blobs/${blob.digest}`);
     assert.deepEqual(await digestOfBody(complete), { digest: blob.digest, bytes: data.length });
     const health = await get(`${base}/healthz`);

@@ -12,7 +12,8 @@ async function listTags(app: TestApp, name: string, query = '') {
 }
 
 const tags = ['v1', 'A', 'latest', '1.0', '_x', 'B', 'a-b', 'a.b', 'a_b', 'Z9'];
-const sorted = [...tags].sort(); // byte order, as Go's sort.Strings
+/** The same tags in byte order, as Go's sort.Strings and Distribution list them: digits, capitals, '_', small letters; '-' < '.' < '_'. */
+const sorted = ['1.0', 'A', 'B', 'Z9', '_x', 'a-b', 'a.b', 'a_b', 'latest', 'v1'];
 
 describe('GET /v2/<name>/tags/list', () => {
   it('answers 200 {"name","tags"} in byte order with Content-Type application/json and no Link', async (t) => {
@@ -22,7 +23,6 @@ describe('GET /v2/<name>/tags/list', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], 'application/json');
     assert.deepEqual(res.json(), { name: 'acme/app', tags: sorted });
-    assert.deepEqual(sorted.slice(0, 4), ['1.0', 'A', 'B', 'Z9']);
     assert.equal(res.headers.link, undefined);
   });
 

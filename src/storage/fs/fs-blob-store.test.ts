@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { blobStoreContract } from '../blob-store-contract.js';
+import { blobStoreContract } from '../../../test/storage/blob-store-contract.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
 const roots: string[] = [];

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buffer } from 'node:stream/consumers';
-import { digestOf } from '../oci/digest.js';
-import type { BlobStore } from './blob-store.js';
+import { digestOf } from '../../src/oci/digest.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
 
 /**
  * The behaviour every BlobStore implementation must have. Each implementation's test file calls
