@@ -8,6 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
+import { missingTools } from '../support/exec.js';
+import { requiredTools } from '../support/required-tools.js';
 
 /**
  * Real clients against `berth serve` with auth on: skopeo, podman and docker log in with a user
@@ -175,7 +177,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('skopeo login with user + PAT succeeds; with a wrong token fails', async (t) => {
-    if (!(await which('skopeo'))) return t.skip('skopeo is not installed');
+    const skip = requiredTools(await missingTools(['skopeo']));
+    if (skip) return t.skip(skip);
     const good = await skopeo(['login', '--tls-verify=false', '-u', 'admin', '--password-stdin', host], `${token}\n`);
     assert.equal(good.code, 0, good.stderr);
     const bad = await run('skopeo', ['login', '--tls-verify=false', '--authfile', path.join(dir, 'other-auth.json'), '-u', 'admin', '-p', 'berth_pat_wrong', host], { env });
@@ -184,7 +187,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('skopeo copy --dest-creds pushes; skopeo inspect reads it back with --creds and is refused without', async (t) => {
-    if (!(await which('skopeo'))) return t.skip('skopeo is not installed');
+    const skip = requiredTools(await missingTools(['skopeo']));
+    if (skip) return t.skip(skip);
     const push = await skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', `admin:${token}`, `oci:${layout}:latest`, `docker://${host}/admin/hello:1`]);
     assert.equal(push.code, 0, push.stderr);
     const inspect = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `admin:${token}`, `docker://${host}/admin/hello:1`]);
@@ -197,7 +201,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('skopeo copy with a read-only token, a revoked token or an expired token is refused', async (t) => {
-    if (!(await which('skopeo')) || !seed) return t.skip('skopeo is not installed');
+    const skip = requiredTools(await missingTools(['skopeo']));
+    if (skip || !seed) return t.skip(skip || 'no seed image');
     const readOnly = await newToken('read:packages');
     const denied = await skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', `admin:${readOnly}`, `oci:${layout}:latest`, `docker://${host}/admin/hello:ro`]);
     assert.notEqual(denied.code, 0);
@@ -227,7 +232,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('podman login with user + PAT succeeds', async (t) => {
-    if (!(await which('podman'))) return t.skip('podman is not installed');
+    const skip = requiredTools(await missingTools(['podman']));
+    if (skip) return t.skip(skip);
     const res = await run('podman', ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'vfs', 'login', '--tls-verify=false', '-u', 'admin', '--password-stdin', host], {
       env,
       input: `${token}\n`,
@@ -237,7 +243,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('docker login (CLI only, no engine) with user + PAT succeeds; with the password it fails', async (t) => {
-    if (!(await which('docker'))) return t.skip('the docker CLI is not installed');
+    const skip = requiredTools(await missingTools(['docker']));
+    if (skip) return t.skip(skip);
     const dockerEnv = { ...env, DOCKER_CONFIG: path.join(dir, 'docker'), DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}` };
     const res = await run('docker', ['login', host, '-u', 'admin', '--password-stdin'], { env: dockerEnv, input: `${token}\n` });
     assert.equal(res.code, 0, res.stderr);
@@ -248,8 +255,8 @@ describe('real clients with accounts and tokens', () => {
   });
 
   it('containerd (ctr -u user:PAT, OAuth2 POST /token) fetches and pushes; a wrong token is refused', async (t) => {
-    if (!(await which('ctr')) || !(await which('containerd')) || process.getuid?.() !== 0) return t.skip('containerd/ctr (as root) is not available');
-    if (!seed) return t.skip('skopeo, which pushes the image ctr fetches, is not installed');
+    const skip = requiredTools(await missingTools(['ctr', 'containerd', 'skopeo']), { rootOnly: true });
+    if (skip || !seed) return t.skip(skip || 'no seed image');
     const cdir = path.join(dir, 'containerd');
     await mkdir(cdir, { recursive: true });
     const socket = path.join(cdir, 'containerd.sock');

@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import { createContainersEnv } from '../support/containers-env.js';
 import type { ContainersEnv } from '../support/containers-env.js';
 import { exec, execOk, missingTools } from '../support/exec.js';
+import { requiredTools } from '../support/required-tools.js';
 import type { ExecResult } from '../support/exec.js';
 import { buildImage, deterministicBytes, readLayoutBlob, writeImageLayout } from '../support/oci-layout.js';
 import type { BuiltImage } from '../support/oci-layout.js';
@@ -15,7 +16,7 @@ import { startBerth, tempDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { makeCa, makeServerCert } from '../support/tls-certs.js';
 
-const missing = await missingTools(['openssl', 'skopeo', 'podman']);
+const skip = requiredTools(await missingTools(['openssl', 'skopeo', 'podman']));
 
 async function testDir(t: TestContext, name: string): Promise<string> {
   const dir = await tempDir(name);
@@ -28,7 +29,7 @@ function tlsImage(seed: string): BuiltImage {
   return buildImage({ layers: [{ 'etc/tls-e2e': `${seed}\n` }, { 'usr/share/tls-e2e/data.bin': deterministicBytes(seed, 512 * 1024) }], labels: { 'com.example.e2e': seed } });
 }
 
-describe('clients over HTTPS', { skip: missing.length > 0 ? `${missing.join(', ')} not installed` : false, timeout: 600_000 }, () => {
+describe('clients over HTTPS', { skip, timeout: 600_000 }, () => {
   let certs: string;
   /** Holds only ca.crt: the --cert-dir of skopeo and podman. */
   let certDir: string;
