@@ -1,17 +1,12 @@
-import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { type DaemonHandle, startDaemon } from './daemon-process.js';
 import { exec } from './exec.js';
 import { tempDir } from './registry-process.js';
 
 /** A private Docker engine: its own socket, data root, exec root and client config in one temp dir. */
-export interface DockerdHandle {
-  readonly dir: string;
+export interface DockerdHandle extends DaemonHandle {
   /** Environment for the `docker` CLI: `DOCKER_HOST` on the private socket, `DOCKER_CONFIG` in the temp dir. */
   readonly env: NodeJS.ProcessEnv;
-  logs(): string;
-  /** SIGTERM (SIGKILL after 15 s) and removal of the temp dir. Idempotent. */
-  close(): Promise<void>;
 }
 
 /**
@@ -33,54 +28,14 @@ export async function startDockerd(insecureRegistry: string, timeoutMs = 30_000)
     '--bridge=none',
     '--insecure-registry', insecureRegistry,
   ];
-  const child = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let exitInfo: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.on('exit', (code, signal) => {
-      exitInfo = `exited with ${code ?? signal}`;
-      resolve();
-    });
-    child.on('error', (err) => {
-      exitInfo = `failed to start: ${err.message}`;
-      resolve();
-    });
-  });
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'client') };
-  let closed = false;
-  const handle: DockerdHandle = {
+  const daemon = await startDaemon({
+    command: 'dockerd',
+    args,
     dir,
-    env,
-    logs: () => output,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      if (exitInfo === undefined) {
-        child.kill('SIGTERM');
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(killTimer);
-      }
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-    },
-  };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exitInfo !== undefined) {
-      await handle.close();
-      throw new Error(`dockerd ${exitInfo}\n${output.slice(-4000)}`);
-    }
-    const probe = await exec('docker', ['version', '--format', '{{.Server.Version}}'], { env, timeoutMs: 5_000 });
-    if (probe.code === 0) return handle;
-    if (Date.now() > deadline) {
-      await handle.close();
-      throw new Error(`dockerd did not answer within ${timeoutMs} ms\n${output.slice(-4000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    ready: async () => (await exec('docker', ['version', '--format', '{{.Server.Version}}'], { env, timeoutMs: 5_000 })).code === 0,
+    timeoutMs,
+    killAfterMs: 15_000,
+  });
+  return { ...daemon, env };
 }
