@@ -37,7 +37,7 @@ export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = asy
       if (!identity.scopes.includes('write:packages')) throw new ApiError(403, 'permission_denied: the token lacks the write:packages scope');
       return identity;
     } catch (error) {
-      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message);
+      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
       if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials');
       throw error;
     }

@@ -20,6 +20,13 @@ describe('failed sign-ins and secrets', () => {
     const v2 = await app.berth.app.inject({ method: 'GET', url: '/v2/', headers: { authorization: basic('bob', 'berth_pat_x') } });
     assert.equal(v2.statusCode, 429);
     assert.ok(v2.headers['retry-after']);
+    // And every /api surface answers 429 with Retry-After too.
+    for (const url of ['/api/user', '/api/user/packages?package_type=container', '/api/repos/alice/app/tokens']) {
+      const api = await app.berth.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${alice.token}` } });
+      assert.equal(api.statusCode, 429, url);
+      const wait = Number(api.headers['retry-after']);
+      assert.ok(wait > 0 && wait <= retryAfter, `${url}: Retry-After ${api.headers['retry-after']}`);
+    }
   });
 
   it("bad guesses at a user's name from one address refuse that address, never the user's correct PAT or password from another", async (t) => {
