@@ -19,6 +19,8 @@ describe('parseDigest', () => {
     [`sha256:${'a'.repeat(63)}/`, 'path characters'],
     ['../../etc/passwd', 'not a digest at all'],
     ['sha256:totallywrong', 'not hex'],
+    [`sha256:${'a'.repeat(64)}:../../etc/passwd`, 'a valid digest followed by another colon and a path'],
+    [`sha256:${'a'.repeat(64)}:`, 'a trailing colon'],
   ]) {
     it(`rejects ${why} with DIGEST_INVALID`, () => {
       assert.throws(

@@ -30,19 +30,29 @@ describe('registry token checks on /v2 (one instance, its signing key known)', (
     /** Alice's claims to push into Bob's private repository: what only a forger would hold. */
     const forgedAccess = { sub: 'alice', uid: alice.id, access: [{ type: 'repository', name: 'bob/secret', actions: ['pull', 'push'] }] };
     const sign = async (
-      options: { key?: CryptoKey; kid?: string | null; issuer?: string; audience?: string; expiresInSeconds?: number | null; notBeforeSeconds?: number } = {},
+      options: {
+        key?: CryptoKey;
+        kid?: string | null;
+        issuer?: string;
+        audience?: string;
+        expiresInSeconds?: number | null;
+        notBeforeSeconds?: number;
+        /** Claims that replace or add to Alice's forged ones. */
+        claims?: Record<string, unknown>;
+        subject?: string | null;
+      } = {},
     ): Promise<string> => {
       const seconds = Math.floor((Date.now() + offsetMs) / 1000);
       const { sub, ...rest } = forgedAccess;
       const kid = options.kid === undefined ? realKid : options.kid;
-      const jwt = new SignJWT(rest)
+      const jwt = new SignJWT({ ...rest, ...options.claims })
         .setProtectedHeader({ alg: 'ES256', typ: 'JWT', ...(kid === null ? {} : { kid }) })
-        .setSubject(sub)
         .setIssuer(options.issuer ?? publicUrl)
         .setAudience(options.audience ?? 'registry.test:5000')
         .setIssuedAt(seconds)
         .setNotBefore(seconds + (options.notBeforeSeconds ?? -1))
         .setJti(`jti-${Math.random()}`);
+      if (options.subject !== null) jwt.setSubject(options.subject ?? sub);
       if (options.expiresInSeconds !== null) jwt.setExpirationTime(seconds + (options.expiresInSeconds ?? 300));
       return jwt.sign(options.key ?? realKey);
     };
@@ -115,6 +125,26 @@ describe('registry token checks on /v2 (one instance, its signing key known)', (
         assertInvalidToken(await pushTo('alice/app', unused), 'alice/app');
       } finally {
         offsetMs = 0;
+      }
+    });
+
+    await t.test('signed by the real key but shaped as the server never issues: no subject, over 7 KiB: 401 invalid_token', async () => {
+      assertInvalidToken(await pushTo('bob/secret', await sign({ subject: null })), 'bob/secret');
+      const oversized = await sign({ claims: { padding: 'x'.repeat(7 * 1024) } });
+      assert.ok(oversized.length > 7 * 1024);
+      assertInvalidToken(await pushTo('bob/secret', oversized), 'bob/secret');
+    });
+
+    await t.test('access entries of the wrong shape grant nothing: actions as a string, a name that is not a string', async () => {
+      const shapes = [
+        { type: 'repository', name: 'bob/secret', actions: 'pull,push' },
+        { type: 'repository', name: ['bob/secret'], actions: ['pull', 'push'] },
+        { name: 'bob/secret', actions: ['pull', 'push'] },
+      ];
+      for (const entry of shapes) {
+        const res = await pushTo('bob/secret', await sign({ claims: { access: [entry] } }));
+        assert.equal(res.statusCode, 401, JSON.stringify(entry));
+        assert.match(String(res.headers['www-authenticate']), /error="insufficient_scope"/, JSON.stringify(entry));
       }
     });
 

@@ -276,5 +276,17 @@ describe('blob uploads: sessions, monolithic and streamed', () => {
       const status = await app.inject({ method: 'GET', url: location });
       assert.equal(status.headers.range, '0-41');
     });
+
+    it('an upload of exactly the limit is accepted: two PATCHes up to it, then PUT answers 201', async (t) => {
+      const whole = Buffer.concat([Buffer.from(blobA), Buffer.from(blobA)]);
+      const app = await testApp(t, { config: { maxBlobBytes: String(whole.length) } });
+      const location = await startUpload(app, 'acme/app');
+      assert.equal((await app.inject({ method: 'PATCH', url: location, payload: blobA })).statusCode, 202);
+      const second = await app.inject({ method: 'PATCH', url: location, payload: blobA });
+      assert.equal(second.statusCode, 202, second.body);
+      assert.equal(second.headers.range, `0-${whole.length - 1}`);
+      const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(whole)) });
+      assert.equal(put.statusCode, 201, put.body);
+    });
   });
 });
