@@ -21,6 +21,7 @@ describe('parseDigest', () => {
     ['sha256:totallywrong', 'not hex'],
     [`sha256:${'a'.repeat(64)}:../../etc/passwd`, 'a valid digest followed by another colon and a path'],
     [`sha256:${'a'.repeat(64)}:`, 'a trailing colon'],
+    [`sha256:${'a'.repeat(63)}Z`, 'the right length with a last character that is not hex'],
   ]) {
     it(`rejects ${why} with DIGEST_INVALID`, () => {
       assert.throws(
