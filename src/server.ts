@@ -75,18 +75,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const sourceRepositories = new SourceRepositoryService(db);
   const packageAccess = new PackageAccess(db);
   const repositoryTokens = new RepositoryTokenService(db, (userId, repositoryId) => packageAccess.repositoryRole(userId, repositoryId));
-  let packages: PackageService | undefined;
-  const services = createRegistryServices(
-    db,
-    store,
-    { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry },
-    ({ metadata, blobs }) => {
-      packages = new PackageService(db, metadata);
-      return new PackageEvents(packages, metadata, blobs, downloads, sourceRepositories);
-    },
-  );
-  if (!packages) throw new Error('the package service was not created');
-  const packageService: PackageService = packages;
+  const services = createRegistryServices(db, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry });
+  const packageService = new PackageService(db, services.metadata);
+  services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const accessTokens = new AccessTokenService(db);
   const authOn = options.auth ?? config.auth;

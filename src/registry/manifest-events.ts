@@ -36,10 +36,44 @@ export interface ManifestEvents {
   downloaded(name: RepositoryName, digest: Digest): void;
 }
 
-export const noManifestEvents: ManifestEvents = {
-  async pushing() {
-    return undefined;
-  },
-  async deleting() {},
-  downloaded() {},
-};
+/**
+ * The registry's one `ManifestEvents`, which hands every event to any number of listeners in the
+ * order they subscribed. Listeners subscribe after the registry is built, so a listener may use the
+ * registry's services. Each listener's `write` runs in the manifest's transaction, in order; if
+ * one fails, the push fails and nothing is stored. Every `after` runs once the push committed,
+ * even when an earlier one failed; the first failure is then rethrown.
+ */
+export class ManifestListeners implements ManifestEvents {
+  private readonly listeners: ManifestEvents[] = [];
+
+  subscribe(listener: ManifestEvents): void {
+    this.listeners.push(listener);
+  }
+
+  async pushing(event: PushedManifestEvent): Promise<PushRecord | undefined> {
+    const records: PushRecord[] = [];
+    for (const listener of this.listeners) {
+      const record = await listener.pushing(event);
+      if (record) records.push(record);
+    }
+    if (records.length === 0) return undefined;
+    return {
+      async write(trx) {
+        for (const record of records) await record.write(trx);
+      },
+      async after() {
+        const failures: unknown[] = [];
+        for (const record of records) await record.after().catch((error: unknown) => failures.push(error));
+        if (failures.length > 0) throw failures[0];
+      },
+    };
+  }
+
+  async deleting(name: RepositoryName, digest: Digest): Promise<void> {
+    for (const listener of this.listeners) await listener.deleting(name, digest);
+  }
+
+  downloaded(name: RepositoryName, digest: Digest): void {
+    for (const listener of this.listeners) listener.downloaded(name, digest);
+  }
+}

@@ -4,7 +4,7 @@ import { RegistryError } from '../oci/errors.js';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
-import { type ManifestEvents, noManifestEvents } from './manifest-events.js';
+import { type ManifestEvents, ManifestListeners } from './manifest-events.js';
 import { type RegistryMetadata, type StoredManifest, newManifest } from './metadata.js';
 import { type Reference, parseReference } from './reference.js';
 
@@ -17,7 +17,7 @@ export interface PushedManifest {
 export class ManifestService {
   constructor(
     private readonly metadata: RegistryMetadata,
-    private readonly events: ManifestEvents = noManifestEvents,
+    private readonly events: ManifestEvents = new ManifestListeners(),
   ) {}
 
   async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}): Promise<PushedManifest> {

@@ -1,7 +1,7 @@
 import type { Database } from '../db/schema.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { BlobService } from './blob-service.js';
-import type { ManifestEvents } from './manifest-events.js';
+import { ManifestListeners } from './manifest-events.js';
 import { ManifestService } from './manifest-service.js';
 import { RegistryMetadata } from './metadata.js';
 import { type UploadLimits, UploadService } from './upload-service.js';
@@ -12,21 +12,19 @@ export interface RegistryServices {
   blobs: BlobService;
   uploads: UploadService;
   manifests: ManifestService;
+  /** Where layers above the registry (packages) subscribe to manifest pushes, deletions and pulls. */
+  events: ManifestListeners;
 }
 
-/** `events` is built over the metadata and blobs, for listeners (packages) that read them too. */
-export function createRegistryServices(
-  db: Database,
-  store: BlobStore,
-  limits: UploadLimits,
-  events?: (services: Pick<RegistryServices, 'metadata' | 'blobs'>) => ManifestEvents,
-): RegistryServices {
+export function createRegistryServices(db: Database, store: BlobStore, limits: UploadLimits): RegistryServices {
   const metadata = new RegistryMetadata(db);
   const blobs = new BlobService(store, metadata);
+  const events = new ManifestListeners();
   return {
     metadata,
     blobs,
     uploads: new UploadService(store, metadata, limits),
-    manifests: new ManifestService(metadata, events?.({ metadata, blobs })),
+    manifests: new ManifestService(metadata, events),
+    events,
   };
 }
