@@ -3,7 +3,7 @@ import type { ParsedManifest } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/manifest-shape.js';
 import { isImageManifestMediaType } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
-import type { ManifestEvents, PushRecord, PushedManifestEvent } from '../registry/manifest-events.js';
+import type { ManifestEvents, ChangeRecord, PushedManifestEvent } from '../registry/manifest-events.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import type { BlobService } from '../registry/blob-service.js';
 import type { DownloadCounter } from './download-counter.js';
@@ -37,7 +37,7 @@ export class PackageEvents implements ManifestEvents {
     this.configLabels = new ConfigLabels(blobs);
   }
 
-  async pushing(event: PushedManifestEvent): Promise<PushRecord> {
+  async pushing(event: PushedManifestEvent): Promise<ChangeRecord> {
     const { manifest } = event;
     // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
     // Read now, before the transaction: blob reads must not hold up the group commit.
@@ -82,8 +82,9 @@ export class PackageEvents implements ManifestEvents {
     return { pkg, firstPublish };
   }
 
-  async deleting(name: RepositoryName, digest: Digest): Promise<void> {
-    await this.packages.manifestDeleting(name, digest);
+  async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
+    const write = await this.packages.manifestDeleting(name, digest);
+    return write && { write, async after() {} };
   }
 
   downloaded(name: RepositoryName, digest: Digest): void {

@@ -4,7 +4,7 @@ import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibil
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
-import { type RegistryMetadata, newManifest } from '../registry/metadata.js';
+import { type NewManifest, type RegistryMetadata, newManifest } from '../registry/metadata.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { namespaceOf } from './package-access.js';
@@ -82,6 +82,13 @@ export interface OrgPackageSettings {
 }
 
 type Clock = () => Date;
+
+/** What a deleted version keeps for its restore. */
+interface VersionSnapshot {
+  digest: Digest;
+  content: Buffer | null;
+  tags: string[];
+}
 
 /** Packages, their versions, visibility, roles, and soft deletion with restore. */
 export class PackageService {
@@ -206,13 +213,19 @@ export class PackageService {
         );
       }
     }
-    await this.softDelete(pkg.id, pkg.repository, version.digest, false);
+    await this.softDelete(pkg.id, pkg.repository, [version.digest], false);
   }
 
-  /** Called before the registry deletes a manifest by digest (`DELETE /v2/.../manifests/<digest>`). */
-  async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<void> {
+  /**
+   * Called before the registry deletes a manifest by digest (`DELETE /v2/.../manifests/<digest>`):
+   * answers what to write in the deletion's transaction to keep the version restorable.
+   */
+  async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
     const pkg = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
-    if (pkg) await this.snapshot(pkg.id, repository, digest, false);
+    if (!pkg) return undefined;
+    const [snapshot] = await this.snapshots(repository, [digest]);
+    const now = this.now();
+    return (trx) => this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
   }
 
   async restoreVersion(pkg: PackageRecord, id: number): Promise<void> {
@@ -226,8 +239,9 @@ export class PackageService {
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     if (live) throw new PackageConflictError(`${row.digest} was pushed again as version ${live.id}`);
-    await this.reinstate(pkg.repository, row);
-    await this.db.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('id', '=', id).execute();
+    await this.metadata.putManifests(pkg.repository, await this.reinstatable(pkg.repository, [row]), async (trx) => {
+      await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('id', '=', id).execute();
+    });
   }
 
   /** Deletes a package with all its versions, restorable for 30 days if the name is not reused. */
@@ -235,17 +249,21 @@ export class PackageService {
     const live = await this.db.selectFrom('package_versions').select('digest').where('package_id', '=', pkg.id).where('deleted_at', 'is', null).orderBy('id', 'desc').execute();
     const now = this.now();
     // Newest first, so that indexes go before the manifests they list.
-    for (const row of live) await this.softDelete(pkg.id, pkg.repository, row.digest as Digest, true, now);
-    await this.db.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+    const digests = live.map((row) => row.digest as Digest);
+    await this.softDelete(pkg.id, pkg.repository, digests, true, now, async (trx) => {
+      await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+    });
   }
 
   async restorePackage(repository: string): Promise<PackageRecord> {
     const pkg = await this.require(repository, { deleted: true });
     if (await this.get(repository)) throw new PackageConflictError(`the name ${repository} is in use by a new package`);
     const rows = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).orderBy('id').execute();
-    for (const row of rows) if (row.content) await this.reinstate(pkg.repository, row);
-    await this.db.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).execute();
-    await this.db.updateTable('packages').set({ deleted_at: null, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    const now = this.now();
+    await this.metadata.putManifests(pkg.repository as RepositoryName, await this.reinstatable(pkg.repository, rows), async (trx) => {
+      await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).execute();
+      await trx.updateTable('packages').set({ deleted_at: null, updated_at: now }).where('id', '=', pkg.id).execute();
+    });
     return this.require(repository);
   }
 
@@ -385,33 +403,66 @@ export class PackageService {
     return [...parents].map(([parent, tags]) => ({ digest: parent, tags }));
   }
 
-  private async softDelete(packageId: number, repository: RepositoryName, digest: Digest, withPackage: boolean, now = this.now()): Promise<void> {
-    await this.snapshot(packageId, repository, digest, withPackage, now);
-    await this.metadata.deleteManifest(repository, digest);
+  /**
+   * Marks versions deleted, keeping what a restore needs, and deletes their manifests, all in one
+   * transaction with `alongside`.
+   */
+  private async softDelete(
+    packageId: number,
+    repository: RepositoryName,
+    digests: Digest[],
+    withPackage: boolean,
+    now = this.now(),
+    alongside?: (trx: Transaction<Schema>) => Promise<void>,
+  ): Promise<void> {
+    const snapshots = await this.snapshots(repository, digests);
+    await this.metadata.deleteManifests(repository, digests, async (trx) => {
+      const inside = this.within(trx);
+      for (const snapshot of snapshots) await inside.markDeleted(packageId, snapshot, withPackage, now);
+      if (alongside) await alongside(trx);
+    });
   }
 
-  /** Keeps what a restore needs (bytes and tags) and marks the version deleted. */
-  private async snapshot(packageId: number, repository: string, digest: Digest, withPackage: boolean, now = this.now()): Promise<void> {
-    // Without the manifest (removed behind the registry's back) the version is deleted for good.
-    const stored = await this.metadata.manifestByDigest(repository as RepositoryName, digest);
-    const tags = await this.tagsOf(repository, [digest]);
+  /** What a restore of each version needs: its manifest's bytes and its tags, read before deletion. */
+  private async snapshots(repository: RepositoryName, digests: Digest[]): Promise<VersionSnapshot[]> {
+    const tags = await this.tagsOf(repository, digests);
+    const snapshots: VersionSnapshot[] = [];
+    for (const digest of digests) {
+      // Without the manifest (removed behind the registry's back) the version is deleted for good.
+      const stored = await this.metadata.manifestByDigest(repository, digest);
+      snapshots.push({ digest, content: stored?.content ?? null, tags: tags.get(digest) ?? [] });
+    }
+    return snapshots;
+  }
+
+  private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string): Promise<void> {
     await this.db
       .updateTable('package_versions')
-      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: stored?.content ?? null, tags: JSON.stringify(tags.get(digest) ?? []) })
+      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: snapshot.content, tags: JSON.stringify(snapshot.tags) })
       .where('package_id', '=', packageId)
-      .where('digest', '=', digest)
+      .where('digest', '=', snapshot.digest)
       .where('deleted_at', 'is', null)
       .execute();
   }
 
-  /** Puts a deleted version's manifest back, with those of its tags nobody has taken since. */
-  private async reinstate(repository: RepositoryName, row: { digest: string; media_type: string; content: Uint8Array | null; tags: string | null }): Promise<void> {
-    if (!row.content) return;
-    const content = Buffer.from(row.content);
-    const manifest = newManifest(row.digest as Digest, content, parseManifest(content, row.media_type));
-    await this.metadata.putManifest(repository, manifest, undefined);
+  /**
+   * The manifests of deleted versions, to put back in this order, each with those of its tags
+   * nobody has taken since (nor an earlier version of the same restore).
+   */
+  private async reinstatable(
+    repository: string,
+    rows: ReadonlyArray<{ digest: string; media_type: string; content: Uint8Array | null; tags: string | null }>,
+  ): Promise<Array<{ manifest: NewManifest; tags: string[] }>> {
     const taken = new Set((await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', repository).execute()).map((tag) => tag.name));
-    for (const tag of JSON.parse(row.tags ?? '[]') as string[]) if (!taken.has(tag)) await this.metadata.putManifest(repository, manifest, tag);
+    const entries: Array<{ manifest: NewManifest; tags: string[] }> = [];
+    for (const row of rows) {
+      if (!row.content) continue;
+      const content = Buffer.from(row.content);
+      const tags = (JSON.parse(row.tags ?? '[]') as string[]).filter((tag) => !taken.has(tag));
+      for (const tag of tags) taken.add(tag);
+      entries.push({ manifest: newManifest(row.digest as Digest, content, parseManifest(content, row.media_type)), tags });
+    }
+    return entries;
   }
 
   private async tagsOf(repository: string, digests: string[]): Promise<Map<string, string[]>> {

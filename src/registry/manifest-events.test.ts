@@ -7,8 +7,10 @@ import { tempDatabase } from '../../test/support/temp-database.js';
 import { digestOf } from '../oci/digest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
+import { parseManifest } from '../oci/manifest.js';
 import { FsBlobStore } from '../storage/fs/fs-blob-store.js';
-import type { ManifestEvents, PushRecord } from './manifest-events.js';
+import { newManifest } from './metadata.js';
+import type { ManifestEvents, ChangeRecord } from './manifest-events.js';
 import { type RegistryServices, createRegistryServices } from './services.js';
 
 const repository = 'acme/app' as RepositoryName;
@@ -26,7 +28,7 @@ async function registry(t: TestContext): Promise<RegistryServices> {
 /** A listener that records what it was told in `log`, and can fail at one step. */
 function listener(name: string, log: string[], services: RegistryServices, failAt?: 'write' | 'after'): ManifestEvents {
   return {
-    async pushing(event): Promise<PushRecord> {
+    async pushing(event): Promise<ChangeRecord> {
       log.push(`${name} pushing ${event.tag}`);
       return {
         async write(trx) {
@@ -44,6 +46,17 @@ function listener(name: string, log: string[], services: RegistryServices, failA
     },
     async deleting(name_, digest) {
       log.push(`${name} deleting ${name_} ${digest === indexDigest}`);
+      return {
+        async write(trx) {
+          // Inside the deletion's transaction, the manifest row is already gone.
+          const row = await trx.selectFrom('manifests').select('digest').where('digest', '=', digest).executeTakeFirst();
+          log.push(`${name} delete write sees manifest: ${row !== undefined}`);
+          if (failAt === 'write') throw new Error(`${name} delete write failed`);
+        },
+        async after() {
+          log.push(`${name} delete after`);
+        },
+      };
     },
     downloaded(name_, digest) {
       log.push(`${name} downloaded ${name_} ${digest === indexDigest}`);
@@ -107,7 +120,22 @@ describe('ManifestListeners', () => {
       `second downloaded ${repository} true`,
       `first deleting ${repository} true`,
       `second deleting ${repository} true`,
+      'first delete write sees manifest: false',
+      'second delete write sees manifest: false',
+      'first delete after',
+      'second delete after',
     ]);
+  });
+
+  it('keeps the manifest when a listener\'s write for its deletion fails', async (t) => {
+    const services = await registry(t);
+    const log: string[] = [];
+    services.events.subscribe(listener('first', log, services, 'write'));
+    await services.metadata.putManifest(repository, newManifest(indexDigest, index, parseManifest(index, mediaTypes.ociIndex)), 'v1');
+
+    await assert.rejects(services.manifests.delete(repository, indexDigest), /first delete write failed/);
+    assert.equal((await services.metadata.manifestByTag(repository, 'v1'))?.digest, indexDigest);
+    assert.ok(!log.includes('first delete after'));
   });
 
   it('stores a push with no listener at all', async (t) => {

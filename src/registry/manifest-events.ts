@@ -16,10 +16,11 @@ export interface PushedManifestEvent {
 }
 
 /**
- * What a layer above the registry records about a push: `write` runs inside the transaction that
- * stores the manifest (so both commit together, with one fsync), `after` once it has committed.
+ * What a layer above the registry records about a push or a deletion: `write` runs inside the
+ * transaction that stores or deletes the manifest (so both commit together, with one fsync),
+ * `after` once it has committed.
  */
-export interface PushRecord {
+export interface ChangeRecord {
   write(trx: Transaction<Schema>): Promise<void>;
   after(): Promise<void>;
 }
@@ -30,9 +31,9 @@ export interface PushRecord {
  */
 export interface ManifestEvents {
   /** Before a validated manifest is stored: do any reading now, and answer what to write with it. */
-  pushing(event: PushedManifestEvent): Promise<PushRecord | undefined>;
-  /** Before a manifest is deleted by digest, while it can still be read. */
-  deleting(name: RepositoryName, digest: Digest): Promise<void>;
+  pushing(event: PushedManifestEvent): Promise<ChangeRecord | undefined>;
+  /** Before a manifest is deleted by digest, while it can still be read: likewise. */
+  deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined>;
   downloaded(name: RepositoryName, digest: Digest): void;
 }
 
@@ -40,7 +41,7 @@ export interface ManifestEvents {
  * The registry's one `ManifestEvents`, which hands every event to any number of listeners in the
  * order they subscribed. Listeners subscribe after the registry is built, so a listener may use the
  * registry's services. Each listener's `write` runs in the manifest's transaction, in order; if
- * one fails, the push fails and nothing is stored. Every `after` runs once the push committed,
+ * one fails, the push or deletion fails and nothing is changed. Every `after` runs once the push committed,
  * even when an earlier one failed; the first failure is then rethrown.
  */
 export class ManifestListeners implements ManifestEvents {
@@ -50,30 +51,40 @@ export class ManifestListeners implements ManifestEvents {
     this.listeners.push(listener);
   }
 
-  async pushing(event: PushedManifestEvent): Promise<PushRecord | undefined> {
-    const records: PushRecord[] = [];
+  async pushing(event: PushedManifestEvent): Promise<ChangeRecord | undefined> {
+    const records: ChangeRecord[] = [];
     for (const listener of this.listeners) {
       const record = await listener.pushing(event);
       if (record) records.push(record);
     }
-    if (records.length === 0) return undefined;
-    return {
-      async write(trx) {
-        for (const record of records) await record.write(trx);
-      },
-      async after() {
-        const failures: unknown[] = [];
-        for (const record of records) await record.after().catch((error: unknown) => failures.push(error));
-        if (failures.length > 0) throw failures[0];
-      },
-    };
+    return combined(records);
   }
 
-  async deleting(name: RepositoryName, digest: Digest): Promise<void> {
-    for (const listener of this.listeners) await listener.deleting(name, digest);
+  async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
+    const records: ChangeRecord[] = [];
+    for (const listener of this.listeners) {
+      const record = await listener.deleting(name, digest);
+      if (record) records.push(record);
+    }
+    return combined(records);
   }
 
   downloaded(name: RepositoryName, digest: Digest): void {
     for (const listener of this.listeners) listener.downloaded(name, digest);
   }
+}
+
+/** One record that writes, then runs after commit, each of `records` in order. */
+function combined(records: ChangeRecord[]): ChangeRecord | undefined {
+  if (records.length === 0) return undefined;
+  return {
+    async write(trx) {
+      for (const record of records) await record.write(trx);
+    },
+    async after() {
+      const failures: unknown[] = [];
+      for (const record of records) await record.after().catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
+    },
+  };
 }

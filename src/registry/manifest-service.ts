@@ -64,8 +64,10 @@ export class ManifestService {
 
   private async deleteByDigest(name: RepositoryName, digest: Digest): Promise<boolean> {
     if (!(await this.metadata.manifestByDigest(name, digest))) return false;
-    await this.events.deleting(name, digest);
-    return this.metadata.deleteManifest(name, digest);
+    const record = await this.events.deleting(name, digest);
+    const deleted = await this.metadata.deleteManifest(name, digest, record?.write);
+    await record?.after();
+    return deleted;
   }
 
   /** The referrers API answer: an OCI index of the manifests whose `subject` is `digest`. */

@@ -156,31 +156,49 @@ export class RegistryMetadata {
     tag: string | undefined,
     alongside?: (trx: Transaction<Schema>) => Promise<void>,
   ): Promise<void> {
+    await this.putManifests(name, [{ manifest, tags: tag === undefined ? [] : [tag] }], alongside);
+  }
+
+  /**
+   * Stores manifests, each with its tags, in one transaction, in the order given (an index after
+   * the manifests it lists); `alongside` runs in the same transaction, after them.
+   */
+  async putManifests(
+    name: RepositoryName,
+    entries: ReadonlyArray<{ manifest: NewManifest; tags: readonly string[] }>,
+    alongside?: (trx: Transaction<Schema>) => Promise<void>,
+  ): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
-      const annotations = Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null;
-      const inserted = await this.pushes.insertManifest(
-        trx,
-        repositoryId,
-        manifest.digest,
-        manifest.mediaType,
-        manifest.artifactType ?? null,
-        manifest.subject ?? null,
-        manifest.content.length,
-        manifest.content,
-        annotations,
-        now,
-      );
-      if (Number(inserted.numAffectedRows ?? 0n) > 0) {
-        for (const [kind, digests] of [
-          ['blob', manifest.blobs],
-          ['manifest', manifest.manifests],
-        ] as const) {
-          if (digests.length > 0) await this.pushes.insertReferences(trx, repositoryId, manifest.digest, JSON.stringify(digests), kind);
-        }
+      for (const { manifest, tags } of entries) {
+        await this.insertManifest(trx, repositoryId, manifest, now);
+        for (const tag of tags) await this.pushes.upsertTag(trx, repositoryId, tag, manifest.digest, now);
       }
-      if (tag !== undefined) await this.pushes.upsertTag(trx, repositoryId, tag, manifest.digest, now);
       if (alongside) await alongside(trx);
     });
+  }
+
+  private async insertManifest(trx: Transaction<Schema>, repositoryId: number, manifest: NewManifest, now: string): Promise<void> {
+    const annotations = Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null;
+    const inserted = await this.pushes.insertManifest(
+      trx,
+      repositoryId,
+      manifest.digest,
+      manifest.mediaType,
+      manifest.artifactType ?? null,
+      manifest.subject ?? null,
+      manifest.content.length,
+      manifest.content,
+      annotations,
+      now,
+    );
+    if (Number(inserted.numAffectedRows ?? 0n) > 0) {
+      for (const [kind, digests] of [
+        ['blob', manifest.blobs],
+        ['manifest', manifest.manifests],
+      ] as const) {
+        if (digests.length > 0) await this.pushes.insertReferences(trx, repositoryId, manifest.digest, JSON.stringify(digests), kind);
+      }
+    }
   }
 
   async manifestByDigest(name: RepositoryName, digest: Digest): Promise<StoredManifest | undefined> {
@@ -198,13 +216,28 @@ export class RegistryMetadata {
   }
 
   /** Deletes a manifest and, by cascade, every tag on it and its references. */
-  async deleteManifest(name: RepositoryName, digest: Digest): Promise<boolean> {
+  async deleteManifest(name: RepositoryName, digest: Digest, alongside?: (trx: Transaction<Schema>) => Promise<void>): Promise<boolean> {
+    return (await this.deleteManifests(name, [digest], alongside)) > 0;
+  }
+
+  /**
+   * Deletes manifests in the order given (an index before the manifests it lists), in one
+   * transaction with `alongside`; answers how many there were. `alongside` runs even when none was.
+   */
+  async deleteManifests(name: RepositoryName, digests: readonly Digest[], alongside?: (trx: Transaction<Schema>) => Promise<void>): Promise<number> {
     const repositoryId = await this.repositoryId(name);
-    if (repositoryId === undefined) return false;
-    const result = await this.write((trx) =>
-      trx.deleteFrom('manifests').where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst(),
-    );
-    return Number(result.numDeletedRows) > 0;
+    if (repositoryId === undefined && !alongside) return 0;
+    return this.write(async (trx) => {
+      let deleted = 0;
+      if (repositoryId !== undefined) {
+        for (const digest of digests) {
+          const result = await trx.deleteFrom('manifests').where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst();
+          deleted += Number(result.numDeletedRows);
+        }
+      }
+      if (alongside) await alongside(trx);
+      return deleted;
+    });
   }
 
   async deleteTag(name: RepositoryName, tag: string): Promise<boolean> {
