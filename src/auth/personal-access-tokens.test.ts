@@ -28,6 +28,15 @@ describe('personal access token format', () => {
     }
   });
 
+  it('accepts a token made elsewhere by the same rules: the checksum is CRC32 in base62, most significant first', () => {
+    assert.equal(isWellFormedToken('berth_pat_0123456789abcdefghijABCDEFGHIJ3b9MiW'), true);
+  });
+
+  it('refuses a text whose checksum is right but whose shape is not a token\'s', () => {
+    // 'short' followed by the checksum of 'short'.
+    assert.equal(isWellFormedToken('short2cXhzO'), false);
+  });
+
   it('refuses texts that are not of the token\'s shape', () => {
     const token = generateToken();
     for (const text of ['', tokenPrefix, token.slice(0, -1), `${token}a`, ` ${token}`, `${token}\n`, token.replace('berth_pat_', 'berth_pak_'), token.toUpperCase(), `${token.slice(0, -7)}-${token.slice(-6)}`]) {
