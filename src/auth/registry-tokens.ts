@@ -143,8 +143,8 @@ const defaultCacheBytes = 32 * 1024 * 1024;
 
 /**
  * The memory a verified token takes: the token string, and its decoded claims, which are at most
- * as long as the token's payload but take more as objects than as JSON. The heap grew by 1.3 to
- * 2.6 bytes per character of token for each token verified (tokens of 600 to 5,500 characters).
+ * as long as the token's payload but take more as objects than as JSON: three bytes a character
+ * is above what the heap grows by per token verified (see docs/performance.md).
  */
 function estimatedBytes(token: string): number {
   return 3 * token.length + 256;

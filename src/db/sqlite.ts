@@ -62,7 +62,7 @@ export async function openSqlite(dataDir: string): Promise<Database> {
 /**
  * If the checkpoint thread fails, the connection checkpoints again itself, every 4,000 WAL pages
  * (16 MiB) rather than SQLite's 1,000: a quarter as often, and a page rewritten by many commits
- * meanwhile is copied once (manifest PUTs ran 5-9% faster than at 1,000).
+ * meanwhile is copied once.
  */
 const mainThreadCheckpointPages = 4000;
 

@@ -46,14 +46,14 @@ export interface WalCheckpointOptions {
  * Checkpoints of the write-ahead log, off the event loop.
  *
  * A checkpoint copies the WAL's pages into the database and fsyncs both files. SQLite runs it in
- * the COMMIT that crosses its threshold, so with better-sqlite3 the whole server stopped for it:
- * measured, 15 to 21 ms each, 37 to 53 µs of every manifest push. Here the connection never
+ * the COMMIT that crosses its threshold, so with better-sqlite3 the whole server would stop for it
+ * (see docs/performance.md for what that cost). Here the connection never
  * checkpoints itself; a worker thread with its own connection runs passive checkpoints while the
  * server goes on reading and writing.
  *
  * The WAL starts again from its beginning only when a write finds every frame checkpointed. Under
  * constant writes a checkpoint running beside them never quite catches up, and the WAL would grow
- * without end (measured: 1.4 GB after 36,000 manifest pushes). So once it holds more than
+ * without end. So once it holds more than
  * `maxWalFrames` frames, the next group of writes waits for a checkpoint that runs alone; the
  * event loop stays free meanwhile.
  */

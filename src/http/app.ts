@@ -109,9 +109,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
 /**
  * HTTP/1.1 by default; over TLS, HTTP/2 too when asked (ALPN offers `h2` and `http/1.1`, so
- * clients without HTTP/2 are still served). HTTP/2 is not the default because blob pushes over it
- * were measured slower: a 512 MiB push with curl took 3.6-10 s against 2.2-3.8 s over HTTP/1.1
- * (its body arrives in DATA frames of at most 16 KiB, each one chunk to write).
+ * clients without HTTP/2 are still served). HTTP/2 is not the default because large blob pushes
+ * over it are slower (see docs/performance.md): the body arrives in small DATA frames, each one
+ * chunk to write.
  */
 function serverOptions(tls: AppOptions['tls']): object {
   if (!tls) return {};

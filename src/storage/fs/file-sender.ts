@@ -11,8 +11,8 @@ const MiB = 1024 * 1024;
  *
  * A `fs.createReadStream` allocates a new buffer for every read. On a long pull those buffers are
  * memory outside the JavaScript heap that grows by the blob's size, and V8 answers it with full
- * garbage collections of the whole server heap: measured, a 256 MiB pull from a server that had
- * served a push spent about half its CPU time collecting. Reused buffers allocate nothing per chunk.
+ * garbage collections of the whole server heap (see docs/performance.md). Reused buffers allocate
+ * nothing per chunk.
  *
  * A buffer is written again only after the destination's write callback has run, which for a
  * socket or an HTTP response means its bytes were handed to the kernel.
