@@ -6,8 +6,9 @@ import { type FileHandle, open } from 'node:fs/promises';
  * better-sqlite3 runs every statement on the main thread, so with `synchronous = FULL` each commit
  * waits there for the fsync of the write-ahead log, and the whole server stops meanwhile. Instead
  * the connection runs with `synchronous = NORMAL`, where a commit only appends to the WAL, and this
- * class fdatasyncs the WAL file in the thread pool. The query that committed resolves only after that sync, and it keeps
- * the connection until then, so nobody in this process reads data that is not yet durable.
+ * class fdatasyncs the WAL file in the thread pool. The query that committed resolves only after
+ * that sync, and it keeps the connection until then, so nobody in this process reads data that is
+ * not yet durable.
  *
  * Recovery after a power loss replays the WAL up to its first frame whose checksum fails, so what
  * survives is always a prefix of the commits: a manifest never outlives the blob links it needed.
