@@ -1,15 +1,17 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { dialectOf } from './dialect.js';
 
 /**
- * Schema migrations, in order. Written with Kysely's schema builder so the same steps create the
- * schema on SQLite and on PostgreSQL; never edit a released migration, add a new one.
+ * Schema migrations, in order. Written with Kysely's schema builder, and what differs between
+ * SQLite and PostgreSQL taken from `dialectOf` (./dialect.ts), so the same steps create the
+ * schema on both. Never change what a released migration does to a database; add a new one.
  */
 export const migrations: Record<string, Migration> = {
   '0001-registry': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('repositories')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('name', 'text', (c) => c.notNull().unique())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
@@ -35,7 +37,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('artifact_type', 'text')
         .addColumn('subject_digest', 'text')
         .addColumn('size', 'integer', (c) => c.notNull())
-        .addColumn('content', 'blob', (c) => c.notNull())
+        .addColumn('content', dialectOf(db).binary, (c) => c.notNull())
         .addColumn('annotations', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('manifests_pk', ['repository_id', 'digest'])
@@ -86,7 +88,7 @@ export const migrations: Record<string, Migration> = {
       // that makes them unique regardless of case.
       await db.schema
         .createTable('accounts')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('name_key', 'text', (c) => c.notNull().unique())
         .addColumn('kind', 'text', (c) => c.notNull())
@@ -105,7 +107,7 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('org_members_user').on('org_members').column('user_id').execute();
       await db.schema
         .createTable('teams')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('org_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('name_key', 'text', (c) => c.notNull())
@@ -121,7 +123,7 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('access_tokens')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('user_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
         // sha256 of the whole token, hex; the token itself is never stored.
         .addColumn('token_hash', 'text', (c) => c.notNull().unique())
@@ -141,7 +143,7 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('source_repositories')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('owner_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('name_key', 'text', (c) => c.notNull())
@@ -152,7 +154,7 @@ export const migrations: Record<string, Migration> = {
       // packages keep their row (restorable for 30 days), so the name is unique among live ones only.
       await db.schema
         .createTable('packages')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('owner_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
         .addColumn('visibility', 'text', (c) => c.notNull())
@@ -171,7 +173,7 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('packages_owner').on('packages').column('owner_id').execute();
       await db.schema
         .createTable('package_versions')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
         .addColumn('digest', 'text', (c) => c.notNull())
         .addColumn('media_type', 'text', (c) => c.notNull())
@@ -185,7 +187,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('deleted_at', 'text')
         .addColumn('deleted_with_package', 'integer', (c) => c.notNull().defaultTo(0))
         // What a deleted version needs to be restored: the manifest bytes and the tags it had.
-        .addColumn('content', 'blob')
+        .addColumn('content', dialectOf(db).binary)
         .addColumn('tags', 'text')
         .execute();
       await db.schema
@@ -232,7 +234,7 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('repository_tokens')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
         .addColumn('repository_id', 'integer', (c) => c.notNull().references('source_repositories.id').onDelete('cascade'))
         .addColumn('token_hash', 'text', (c) => c.notNull().unique())
         .addColumn('hint', 'text', (c) => c.notNull())
@@ -245,7 +247,7 @@ export const migrations: Record<string, Migration> = {
         insert into packages (name, owner_id, visibility, inherit_access, created_at, updated_at, published_at)
         select r.name, a.id, 'private', 0, r.created_at, r.created_at, r.created_at
         from repositories r
-        join accounts a on a.name_key = substr(r.name, 1, instr(r.name, '/') - 1)
+        join accounts a on a.name_key = ${dialectOf(db).firstPathSegment('r.name')}
         where exists (select 1 from manifests m where m.repository_id = r.id)`.execute(db);
       await sql`
         insert into package_versions (package_id, digest, media_type, artifact_type, subject_digest, size, created_at, updated_at)
@@ -257,7 +259,7 @@ export const migrations: Record<string, Migration> = {
   },
   '0004-inline-blobs': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('blobs').addColumn('content', 'blob').execute();
+      await db.schema.alterTable('blobs').addColumn('content', dialectOf(db).binary).execute();
     },
   },
   '0005-repository-token-origin': {

@@ -2,6 +2,7 @@ import { type Transaction, sql } from 'kysely';
 import { type DataVersion, dataVersionOf } from '../db/data-version.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
+import { type SchemaDialect, dialectOf } from '../db/dialect.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
@@ -375,17 +376,17 @@ export class RegistryMetadata {
 }
 
 /** `column in (...)` the elements of a JSON array, so that one prepared statement takes any number. */
-function inJsonArray(column: string, array: never) {
-  return sql<boolean>`${sql.ref(column)} in (select value from json_each(${array}))`;
+function inJsonArray(dialect: SchemaDialect, column: string, array: never) {
+  return sql<boolean>`${sql.ref(column)} in (select value from ${dialect.jsonArrayElements(array)} as elements)`;
 }
 
 function pullQueries(db: Database) {
   return {
     linkedBlobsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
-      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray('digest', digests)),
+      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialectOf(db), 'digest', digests)),
     ),
     manifestsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
-      db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray('digest', digests)),
+      db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialectOf(db), 'digest', digests)),
     ),
     blob: preparedQuery<{ size: number; content: Uint8Array | null }, [RepositoryName, Digest]>(db, (name, digest) =>
       db
@@ -467,7 +468,7 @@ function pushStatements(db: Database) {
         .columns(['repository_id', 'manifest_digest', 'referenced_digest', 'kind'])
         .expression(
           db
-            .selectFrom(sql<{ value: string }>`json_each(${digests})`.as('digests'))
+            .selectFrom(dialectOf(db).jsonArrayElements(digests).as('digests'))
             .select([
               sql<number>`${repositoryId}`.as('repository_id'),
               sql<string>`${manifestDigest}`.as('manifest_digest'),

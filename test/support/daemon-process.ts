@@ -19,12 +19,14 @@ export interface DaemonOptions {
   ready: () => Promise<boolean>;
   timeoutMs: number;
   killAfterMs: number;
+  /** The user and group to run the daemon as (a root test starting a daemon that refuses root). */
+  user?: { uid: number; gid: number };
 }
 
 /** Starts a daemon and waits until `ready` answers true; a daemon that exits or never gets ready fails with its output. */
 export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle> {
   const { command, dir } = options;
-  const child = spawn(command, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, options.args, { stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   let output = '';
   let exitInfo: string | undefined;
   const exited = new Promise<void>((resolve) => {
