@@ -55,7 +55,7 @@ export class TokenAuthorizer implements Authorizer {
       // the token was not asked for this repository, or when a new one would grant more.
       const entry = caller.claims.access.find((item) => item.type === access.type && item.name === access.name);
       const newTokenHelps = access.actions.every((action) => decision.granted.includes(action));
-      const scopeLacking = decision.visible && decision.reason?.includes('token lacks') === true;
+      const scopeLacking = decision.visible && decision.missingScope !== undefined;
       if (!entry || newTokenHelps || scopeLacking) throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
     }
     // Whoever may not read a package must not learn that it exists: a pull gets the answer for a

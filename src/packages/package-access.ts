@@ -31,6 +31,11 @@ export interface AccessDecision {
   visible: boolean;
   /** Why the first refused action was refused, for DENIED messages. */
   reason?: string;
+  /**
+   * The scope the credential lacks for the first refused action, when its role would allow it: a
+   * credential with more scopes would succeed.
+   */
+  missingScope?: string;
 }
 
 const allActions: ReadonlySet<RepositoryAction> = new Set(['pull', 'push', 'delete']);
@@ -69,16 +74,19 @@ export class PackageAccess {
     }
     const granted: RepositoryAction[] = [];
     let reason: string | undefined;
+    let missingScope: string | undefined;
     for (const item of requested) {
       if (!allActions.has(item as RepositoryAction)) continue;
       const action = item as RepositoryAction;
       if (actions.has(action) && permitted.has(action)) {
         if (!granted.includes(action)) granted.push(action);
       } else {
-        reason ??= actions.has(action) ? `permission_denied: the token lacks the ${scopeOf[action]} scope` : `permission_denied: ${permissionOf[action]}`;
+        if (reason !== undefined) continue;
+        if (actions.has(action)) missingScope = scopeOf[action];
+        reason = missingScope ? `permission_denied: the token lacks the ${missingScope} scope` : `permission_denied: ${permissionOf[action]}`;
       }
     }
-    return { granted, visible, ...(reason ? { reason } : {}) };
+    return { granted, visible, ...(reason ? { reason } : {}), ...(missingScope ? { missingScope } : {}) };
   }
 
   /**
