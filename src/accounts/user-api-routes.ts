@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessTokenNotFoundError, type AccessTokenInfo, type AccessTokenService } from '../auth/access-token-service.js';
-import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from '../auth/authenticator.js';
+import type { Authenticator, Identity } from '../auth/authenticator.js';
+import { ApiSignIn } from '../auth/api-sign-in.js';
 import { InvalidScopeError, parseTokenScopes } from '../auth/scopes.js';
 import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
@@ -23,20 +24,8 @@ export interface UserApiOptions {
 export const userApiRoutes: FastifyPluginAsync<UserApiOptions> = async (app, options) => {
   app.setErrorHandler(apiErrorHandler());
 
-  const signedIn = async (request: FastifyRequest): Promise<Identity> => {
-    const header = request.headers.authorization ?? '';
-    try {
-      const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
-      if (bearer?.[1]) return await options.authenticator.signInWithToken(request.ip, bearer[1]);
-      const basic = parseBasic(header);
-      if (basic) return await options.authenticator.signIn(request.ip, basic, { allowPassword: true });
-    } catch (error) {
-      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
-      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'bad credentials', { 'WWW-Authenticate': 'Basic realm="berth"' });
-      throw error;
-    }
-    throw new ApiError(401, 'requires authentication', { 'WWW-Authenticate': 'Basic realm="berth"' });
-  };
+  const signIn = new ApiSignIn(options.authenticator);
+  const signedIn = (request: FastifyRequest): Promise<Identity> => signIn.user(request, { basic: true });
 
   app.get('/api/user', async (request, reply) => {
     const identity = await signedIn(request);

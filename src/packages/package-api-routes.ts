@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
-import { type Authenticator, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { ApiSignIn } from '../auth/api-sign-in.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import { actionsOfScopes } from '../auth/scopes.js';
 import type { PackageRole, PrincipalKind } from '../db/schema.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
@@ -34,25 +35,12 @@ type Params = { owner?: string; name?: string; id?: string };
 export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (app, options) => {
   app.setErrorHandler(apiErrorHandler(fromPackageError, { documentation_url: 'https://docs.github.com/rest/packages/packages' }));
 
+  const signIn = new ApiSignIn(options.authenticator);
   const subjectOf = async (request: FastifyRequest, required: boolean): Promise<AnySubject | undefined> => {
-    const header = request.headers.authorization ?? '';
-    const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
-    if (!bearer?.[1]) {
-      if (header !== '' || required) throw new ApiError(401, 'Requires authentication', { 'WWW-Authenticate': 'Bearer realm="berth"' });
-      return undefined;
-    }
-    try {
-      if (options.authenticator.isRepositoryToken(bearer[1])) {
-        const holder = await options.authenticator.signInRepository(request.ip, bearer[1]);
-        return { repositoryId: holder.repositoryId, scopes: holder.scopes };
-      }
-      const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
-      return { userId: identity.userId, scopes: identity.scopes };
-    } catch (error) {
-      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
-      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials', { 'WWW-Authenticate': 'Bearer realm="berth"' });
-      throw error;
-    }
+    const rules = { repositoryTokens: true };
+    const caller = required ? await signIn.required(request, rules) : await signIn.caller(request, rules);
+    if (!caller) return undefined;
+    return caller.kind === 'repository' ? { repositoryId: caller.repositoryId, scopes: caller.scopes } : { userId: caller.userId, scopes: caller.scopes };
   };
 
   /** The account a path names: `/user` (the caller), `/users/{u}` or `/orgs/{org}`. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
-import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from '../auth/authenticator.js';
+import { ApiSignIn } from '../auth/api-sign-in.js';
+import type { Authenticator, Identity } from '../auth/authenticator.js';
 import { RepositoryTokenNotFoundError, type RepositoryTokenService, parseRepositoryTokenLifetime } from '../auth/repository-tokens.js';
 import { InvalidTokenLifetimeError } from '../auth/token-lifetime.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
@@ -29,18 +30,11 @@ export interface RepositoryApiOptions {
 export const repositoryApiRoutes: FastifyPluginAsync<RepositoryApiOptions> = async (app, options) => {
   app.setErrorHandler(apiErrorHandler(fromRepositoryError));
 
+  const signIn = new ApiSignIn(options.authenticator);
   const signedInAs = async (request: FastifyRequest): Promise<Identity> => {
-    const bearer = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!bearer?.[1]) throw new ApiError(401, 'Requires authentication');
-    try {
-      const identity = await options.authenticator.signInWithToken(request.ip, bearer[1]);
-      if (!identity.scopes.includes('write:packages')) throw new ApiError(403, 'permission_denied: the token lacks the write:packages scope');
-      return identity;
-    } catch (error) {
-      if (error instanceof TooManySignInsError) throw new ApiError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
-      if (error instanceof InvalidCredentialsError) throw new ApiError(401, 'Bad credentials');
-      throw error;
-    }
+    const identity = await signIn.user(request);
+    if (!identity.scopes.includes('write:packages')) throw new ApiError(403, 'permission_denied: the token lacks the write:packages scope');
+    return identity;
   };
   const signedIn = async (request: FastifyRequest): Promise<number> => (await signedInAs(request)).userId;
 
