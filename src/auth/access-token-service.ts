@@ -1,5 +1,5 @@
 import type { Database } from '../db/schema.js';
-import { generateToken, hashesEqual, hashToken, isWellFormedToken, tokenHint } from './personal-access-tokens.js';
+import { generateToken, hashesEqual, hashToken, isWellFormedToken, tokenHint } from './personal-access-token-format.js';
 import type { TokenScope } from './scopes.js';
 
 export interface AccessTokenInfo {

@@ -1,7 +1,7 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccessTokenService } from './access-token-service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { isWellFormedToken } from './personal-access-tokens.js';
+import { isWellFormedToken } from './personal-access-token-format.js';
 import type { FailureLimiter } from './rate-limiter.js';
 import { type RepositoryIdentity, type RepositoryTokenService, isRepositoryToken } from './repository-tokens.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, PackageRole } from '../db/schema.js';
-import { hashToken, hashesEqual } from './personal-access-tokens.js';
+import { hashToken, hashesEqual } from './personal-access-token-format.js';
 import { allScopes } from './scopes.js';
 import { parseTokenLifetime } from './token-lifetime.js';
 

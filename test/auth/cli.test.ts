@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isWellFormedToken } from '../../src/auth/personal-access-tokens.js';
+import { isWellFormedToken } from '../../src/auth/personal-access-token-format.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth.js');
 

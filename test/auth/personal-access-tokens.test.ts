@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
-import { generateToken, isWellFormedToken, tokenPrefix } from '../../src/auth/personal-access-tokens.js';
+import { generateToken, isWellFormedToken, tokenPrefix } from '../../src/auth/personal-access-token-format.js';
 import { parseResourceScopes, parseTokenScopes } from '../../src/auth/scopes.js';
 
 describe('personal access tokens, passwords, names, scopes', () => {

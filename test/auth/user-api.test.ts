@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isWellFormedToken } from '../../src/auth/personal-access-tokens.js';
+import { isWellFormedToken } from '../../src/auth/personal-access-token-format.js';
 import { authApp, basic } from './helpers.js';
 
 describe('account API', () => {

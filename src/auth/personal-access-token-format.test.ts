@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { generateToken, hashToken, hashesEqual, isWellFormedToken, tokenHint, tokenPrefix } from './personal-access-tokens.js';
+import { generateToken, hashToken, hashesEqual, isWellFormedToken, tokenHint, tokenPrefix } from './personal-access-token-format.js';
 
 /** The same token with the character at `index` replaced by another of the alphabet. */
 function withCharacterChanged(token: string, index: number): string {
