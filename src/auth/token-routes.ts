@@ -31,7 +31,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
     try {
       body = await issue(options, identity, query.getAll('scope'));
     } catch (error) {
-      if (isOversizedRequest(error)) throw new RegistryError('UNSUPPORTED', error.message, { status: 400 });
+      if (isOversizedRequest(error)) throw new RegistryError('UNSUPPORTED', error.message, { condition: 'bad-parameter' });
       throw error;
     }
     return sendJson(reply.header('Cache-Control', 'no-store'), body);
@@ -40,7 +40,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, op
   app.post('/token', async (request, reply) => {
     const type = request.headers['content-type'] ?? '';
     if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
-      throw new RegistryError('UNSUPPORTED', 'expected an application/x-www-form-urlencoded form', { status: 400 });
+      throw new RegistryError('UNSUPPORTED', 'expected an application/x-www-form-urlencoded form', { condition: 'bad-parameter' });
     }
     const form = new URLSearchParams(await readSmallBody(request));
     const grantType = form.get('grant_type');

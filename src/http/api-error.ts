@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
+import { statusOf } from './registry-status.js';
 import { readSmallBody } from './read-body.js';
 import { sendJson } from './send-json.js';
 
@@ -42,7 +43,7 @@ export async function readJsonObject(request: FastifyRequest): Promise<Record<st
 }
 
 function fromClientError(error: unknown): ApiError | undefined {
-  if (error instanceof RegistryError && error.status < 500) return new ApiError(error.status, error.message, error.headers);
+  if (error instanceof RegistryError) return new ApiError(statusOf(error), error.message, error.headers);
   const status = (error as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, (error as Error).message);
   return undefined;

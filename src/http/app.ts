@@ -95,7 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
 
   app.setNotFoundHandler(async (request, reply) => {
-    const error = new RegistryError('UNSUPPORTED', `no endpoint ${request.method} ${request.url.split('?')[0]}`, { status: 404 });
+    const error = new RegistryError('UNSUPPORTED', `no endpoint ${request.method} ${request.url.split('?')[0]}`, { condition: 'no-endpoint' });
     return sendJson(reply.code(404), error.toBody());
   });
 

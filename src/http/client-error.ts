@@ -43,7 +43,7 @@ export function answerClientError(log: FastifyBaseLogger, error: Error & { code?
     status === 431 ? 'the request header fields are too large' : status === 408 ? 'the request headers took too long to arrive' : 'malformed HTTP request';
   log.debug({ code: error.code, status }, 'client error');
   const path = requestPath(error.rawPacket);
-  const body = JSON.stringify(path !== undefined && isApiPath(path) ? { message } : new RegistryError('UNSUPPORTED', message, { status }).toBody());
+  const body = JSON.stringify(path !== undefined && isApiPath(path) ? { message } : new RegistryError('UNSUPPORTED', message).toBody());
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

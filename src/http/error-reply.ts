@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
+import { statusOf } from './registry-status.js';
 import { BodyTimeoutError } from './request-body.js';
 import { sendJson } from './send-json.js';
 
@@ -20,19 +21,24 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
       errors: [{ code: 'UNKNOWN', message: 'internal server error', detail: { requestId: request.id } }],
     });
   }
-  return sendJson(reply.code(registryError.status).headers(registryError.headers), registryError.toBody());
+  return sendJson(reply.code(frameworkStatus(error) ?? statusOf(registryError)).headers(registryError.headers), registryError.toBody());
+}
+
+/** The status of a 4xx error Fastify raised itself (a body it could not parse, one too large). */
+function frameworkStatus(error: unknown): number | undefined {
+  if (error instanceof RegistryError) return undefined;
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
 }
 
 function toRegistryError(error: unknown): RegistryError | undefined {
   if (error instanceof RegistryError) return error;
-  if (error instanceof BodyTimeoutError) return new RegistryError('BLOB_UPLOAD_INVALID', error.message, { status: 408 });
+  if (error instanceof BodyTimeoutError) return new RegistryError('BLOB_UPLOAD_INVALID', error.message, { condition: 'timed-out' });
   const code = (error as { code?: string }).code;
   if ((code !== undefined && bodyCutShort.has(code)) || (error as Error).message === 'aborted') {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');
   }
-  const statusCode = (error as { statusCode?: number }).statusCode;
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message, { status: statusCode });
-  }
+  const statusCode = frameworkStatus(error);
+  if (statusCode !== undefined) return new RegistryError(statusCode === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED', (error as Error).message);
   return undefined;
 }

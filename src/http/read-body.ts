@@ -9,6 +9,6 @@ import { requestBody } from './request-body.js';
  */
 export async function readSmallBody(request: FastifyRequest, maxBytes = 64 * 1024): Promise<string> {
   const body = await readAtMost(requestBody(request), maxBytes);
-  if (!body) throw new RegistryError('SIZE_INVALID', `the request body is larger than ${maxBytes} bytes`, { status: 413 });
+  if (!body) throw new RegistryError('SIZE_INVALID', `the request body is larger than ${maxBytes} bytes`, { condition: 'too-large' });
   return body.toString('utf8');
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { statusOf } from '../http/registry-status.js';
 import { RegistryError } from './errors.js';
 import { digestOf, parseDigest } from './digest.js';
 
@@ -26,7 +27,7 @@ describe('parseDigest', () => {
     it(`rejects ${why} with DIGEST_INVALID`, () => {
       assert.throws(
         () => parseDigest(value as string),
-        (error: unknown) => error instanceof RegistryError && error.code === 'DIGEST_INVALID' && error.status === 400,
+        (error: unknown) => error instanceof RegistryError && error.code === 'DIGEST_INVALID' && statusOf(error) === 400,
       );
     });
   }

@@ -19,7 +19,7 @@ export const getBlob: RegistryHandler = async ({ services }, request, reply, { n
   const range = parseRangeHeader(request.headers.range, size);
   if (range === 'unsatisfiable') {
     throw new RegistryError('UNSUPPORTED', `range not satisfiable for a blob of ${size} bytes`, {
-      status: 416,
+      condition: 'range-not-satisfiable',
       headers: { 'Content-Range': `bytes */${size}` },
     });
   }

@@ -19,7 +19,7 @@ export class DigestingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
-      callback(new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.maxBytes} bytes`, { status: 413 }));
+      callback(new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.maxBytes} bytes`, { condition: 'too-large' }));
       return;
     }
     this.hash.update(chunk);

@@ -43,7 +43,7 @@ export const deleteManifest: RegistryHandler = async ({ services }, _request, re
 function manifestTooLarge(): RegistryError {
   // Closing the connection spares reading the rest of an oversized body.
   return new RegistryError('SIZE_INVALID', `manifest exceeds the limit of ${maxManifestBytes} bytes`, {
-    status: 413,
+    condition: 'too-large',
     headers: { Connection: 'close' },
   });
 }

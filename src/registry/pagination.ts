@@ -16,7 +16,7 @@ export function pageRequest(request: FastifyRequest, defaultLimit: number, maxLi
   const last = queryParam(request, 'last');
   if (n === undefined || n === '') return { limit: defaultLimit, last: last || undefined };
   if (!/^\d{1,9}$/.test(n)) {
-    throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, got "${n.slice(0, 20)}"`, { status: 400 });
+    throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, got "${n.slice(0, 20)}"`, { condition: 'bad-parameter' });
   }
   return { limit: Math.min(Number(n), maxLimit), last: last || undefined };
 }

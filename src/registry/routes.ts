@@ -82,7 +82,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (a
     const endpoint = pattern.methods[request.method as Method];
     if (!endpoint) {
       reply.header('Allow', Object.keys(pattern.methods).join(', '));
-      throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on ${path}`, { status: 405 });
+      throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on ${path}`, { condition: 'method-not-allowed' });
     }
     request.routeName = endpoint.name;
     const name = match[1] === undefined ? undefined : parseRepositoryName(decode(match[1]));
@@ -100,7 +100,7 @@ function matchPath(path: string): { pattern: PathPattern; match: RegExpExecArray
     const match = pattern.pattern.exec(path);
     if (match) return { pattern, match };
   }
-  throw new RegistryError('UNSUPPORTED', `no endpoint ${path.slice(0, 200)}`, { status: 404 });
+  throw new RegistryError('UNSUPPORTED', `no endpoint ${path.slice(0, 200)}`, { condition: 'no-endpoint' });
 }
 
 function accessFor(endpoint: Endpoint, name: RepositoryName | undefined): AccessRequest {

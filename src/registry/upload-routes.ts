@@ -78,7 +78,7 @@ export const cancelUpload: RegistryHandler = async ({ services }, _request, repl
 
 function chunkRange(header: string | undefined): ChunkRange | undefined {
   const range = parseContentRange(header);
-  if (range === 'invalid') throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${header?.slice(0, 100)}"`, { status: 416 });
+  if (range === 'invalid') throw new RegistryError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${header?.slice(0, 100)}"`, { condition: 'range-not-satisfiable' });
   return range;
 }
 

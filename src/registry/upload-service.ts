@@ -193,7 +193,7 @@ export class UploadService {
     if (range) {
       if (range.start !== size) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start}, the upload has ${size} bytes`, {
-          status: 416,
+          condition: 'range-not-satisfiable',
           headers: { Range: rangeHeader(size) },
         });
       }
@@ -229,7 +229,7 @@ export class UploadService {
 
   private checkLength(declaredLength: number | undefined, size: number): void {
     if (declaredLength !== undefined && size + declaredLength > this.limits.maxBlobBytes) {
-      throw new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.limits.maxBlobBytes} bytes`, { status: 413 });
+      throw new RegistryError('SIZE_INVALID', `blob exceeds the limit of ${this.limits.maxBlobBytes} bytes`, { condition: 'too-large' });
     }
   }
 
