@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { HttpClient, HttpRequest, HttpResponse } from './http-client.js';
 import { RawHttpClient } from './raw-http.js';
+import { sha256 } from '../../test/support/digests.js';
 
 export type RegistryKind = 'berth' | 'distribution';
 
@@ -25,9 +25,7 @@ const leanBodyBytes = 1024 * 1024;
 
 export const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
 
-export function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /**
  * The OCI Distribution operations the bench drives, each by the fastest path the registry offers.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
 import { type ExecResult, exec, execOk } from '../support/exec.js';
+import { sha256 } from '../support/digests.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
 export const publicUrl = 'http://registry.test:5000';
@@ -78,9 +78,7 @@ export function basic(user: string, secret: string): string {
   return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 }
 
-export function sha256(data: string | Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /** The payload of a JWT, unverified (the tests read what the server granted). */
 export function jwtPayload(token: string): Record<string, unknown> & { access: Array<{ type: string; name: string; actions: string[] }> } {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { access, constants, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
 import { missingTools } from '../support/exec.js';
 import { requiredTools } from '../support/required-tools.js';
+import { digestOf } from '../../src/oci/digest.js';
 
 /**
  * Real clients against `berth serve` with auth on: skopeo, podman and docker log in with a user
@@ -66,8 +66,9 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The hex part of a sha256 digest. */
 function sha256(data: string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return digestOf(data).slice('sha256:'.length);
 }
 
 /** A one-layer OCI image layout with tag `latest`, for skopeo to copy from. */

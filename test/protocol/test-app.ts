@@ -6,23 +6,20 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.js';
-import { digestOf } from '../../src/oci/digest.js';
 import { type Berth, createBerth } from '../../src/server.js';
+import { sha256, sha512 } from '../support/digests.js';
+import { mediaTypes as registryMediaTypes } from '../../src/oci/media-types.js';
 
 export type Response = LightMyRequestResponse;
 
+/** The manifest media types Berth knows, and the config and layer types test images use. */
 export const mediaTypes = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ...registryMediaTypes,
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociEmpty: 'application/vnd.oci.empty.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
 /** The OCI error codes the spec allows (and the conformance suite accepts). */
@@ -88,13 +85,7 @@ export async function testApp(t: TestContext, options: TestAppOptions = {}): Pro
   };
 }
 
-export function sha256(data: string | Uint8Array): string {
-  return digestOf(data, 'sha256');
-}
-
-export function sha512(data: string | Uint8Array): string {
-  return digestOf(data, 'sha512');
-}
+export { sha256, sha512 };
 
 /** `errors[0].code` of an OCI error envelope, after checking the envelope's shape. */
 export function errorCode(res: Response): string {

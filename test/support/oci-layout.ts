@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { sha256 } from './digests.js';
 
 // Media types (OCI image-spec v1.1 and Docker image manifest v2 schema 2).
 export const MediaType = {
@@ -59,9 +60,7 @@ export interface BuiltArtifact {
 
 export type Flavor = 'oci' | 'docker';
 
-export function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /** `size` bytes that depend only on `seed`: a SHA-256 counter stream, so it does not compress. */
 export function deterministicBytes(seed: string, size: number): Buffer {
