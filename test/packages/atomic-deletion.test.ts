@@ -96,4 +96,21 @@ describe('package deletion and restore are atomic', () => {
     assert.equal(await app.berth.services.metadata.manifestByDigest(repository, image.digest as Digest), undefined);
     assert.equal((await app.berth.packages.versions(pkg, 'deleted', 30, 0)).total, 1);
   });
+
+  it('a registry DELETE whose manifest deletion fails leaves its version live', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const auth = basic('alice', alice.token);
+    const image = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
+    const pkg = await app.berth.packages.require('alice/app');
+
+    const restoreWrites = await failing(app.berth.db, 'no_manifest_deletion', 'delete on manifests');
+    const res = await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/app/manifests/${image.digest}`, headers: { authorization: auth } });
+    assert.equal(res.statusCode, 500, res.body);
+    await restoreWrites();
+
+    assert.equal((await app.berth.services.metadata.manifestByTag(repository, 'v1'))?.digest, image.digest);
+    assert.equal((await app.berth.packages.versions(pkg, 'active', 30, 0)).total, 1);
+    assert.equal((await app.berth.packages.versions(pkg, 'deleted', 30, 0)).total, 0);
+  });
 });
