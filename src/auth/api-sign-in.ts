@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../http/api-error.js';
-import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
+import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from './authenticator.js';
+import { apiTokenSchemes, bearerToken, parseBasic } from './credentials.js';
 import type { RepositoryIdentity } from './repository-tokens.js';
 
 /** Who called an `/api` route: a user (by token or password) or a repository token's holder. */
@@ -29,7 +30,7 @@ export class ApiSignIn {
     const header = request.headers.authorization ?? '';
     if (header === '') return undefined;
     try {
-      const token = apiBearerToken(header);
+      const token = bearerToken(header, apiTokenSchemes);
       if (token !== undefined) {
         if (rules.repositoryTokens && this.authenticator.isRepositoryToken(token)) {
           return { kind: 'repository', ...(await this.authenticator.signInRepository(request.ip, token)) };
@@ -65,12 +66,4 @@ export class ApiSignIn {
 function unauthorized(message: string, rules: ApiCredentialRules): ApiError {
   const schemes = rules.basic ? 'Bearer realm="berth", Basic realm="berth"' : 'Bearer realm="berth"';
   return new ApiError(401, message, { 'WWW-Authenticate': schemes });
-}
-
-/**
- * The token of `Bearer <token>` or GitHub's `token <token>`, scheme in any case; undefined for
- * another scheme or a value with more than one word after it.
- */
-export function apiBearerToken(header: string): string | undefined {
-  return /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header)?.[1];
 }

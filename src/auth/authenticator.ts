@@ -1,5 +1,6 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { AccessTokenService } from './access-token-service.js';
+import type { BasicCredentials } from './credentials.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { isWellFormedToken } from './personal-access-token-format.js';
 import type { FailureLimiter } from './rate-limiter.js';
@@ -33,21 +34,6 @@ export class TooManySignInsError extends Error {
     super('too many failed sign-ins; try again later');
     this.name = 'TooManySignInsError';
   }
-}
-
-export interface BasicCredentials {
-  username: string;
-  password: string;
-}
-
-/** Parses `Authorization: Basic base64(user:secret)`; undefined for other schemes or malformed values. */
-export function parseBasic(header: string | undefined): BasicCredentials | undefined {
-  const match = header === undefined ? null : /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /**

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { AccessTokenService } from './access-token-service.js';
 import type { AccessRequest, Actor, Authorizer } from './access.js';
-import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError, parseBasic } from './authenticator.js';
+import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from './authenticator.js';
+import { bearerToken, parseBasic } from './credentials.js';
 import { type TokenRealm, bearerChallenge } from './challenge.js';
 import type { AnySubject, RepositoryPolicy } from './policy.js';
 import type { RegistryTokenClaims, RegistryTokens } from './registry-tokens.js';
@@ -168,20 +169,4 @@ function scopeOf(access: AccessRequest): string | undefined {
 
 function describe(access: AccessRequest): unknown {
   return access.type === 'repository' ? { type: access.type, name: access.name, actions: access.actions } : access;
-}
-
-/**
- * The token of `Bearer <token>` (RFC 6750: the scheme in any case, then whitespace), or undefined
- * for another scheme or a token with whitespace inside. Written out rather than as a regular
- * expression, which cost more than the rest of the check on a 600-character registry token. A
- * header value can hold no control characters but tabs (RFC 9110 5.5; Node's parser refuses
- * them), so spaces and tabs are the only whitespace to look for.
- */
-export function bearerToken(header: string): string | undefined {
-  if (header.length < 8 || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
-  const separator = header[6];
-  if (separator !== ' ' && separator !== '\t') return undefined;
-  const token = header.slice(7).trim();
-  if (token === '' || token.includes(' ') || token.includes('\t')) return undefined;
-  return token;
 }
