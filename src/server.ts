@@ -15,7 +15,7 @@ import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
-import { openSqlite } from './db/sqlite.js';
+import { openDatabase } from './db/open-database.js';
 import { buildApp } from './http/app.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
 import { tightenPermissions } from './private-files.js';
@@ -68,14 +68,15 @@ export interface BerthOptions {
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
   // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
   const tightened = await tightenPermissions(config.dataDir);
-  const db = await openSqlite(config.dataDir);
+  const engine = await openDatabase(config.dataDir);
+  const { db } = engine;
   const store = new FsBlobStore(config.dataDir);
   await store.init();
   const downloads = new DownloadCounter(db);
   const sourceRepositories = new SourceRepositoryService(db);
   const packageAccess = new PackageAccess(db);
   const repositoryTokens = new RepositoryTokenService(db, (userId, repositoryId) => packageAccess.repositoryRole(userId, repositoryId));
-  const services = createRegistryServices(db, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry });
+  const services = createRegistryServices(engine, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry });
   const packageService = new PackageService(db, services.metadata);
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
@@ -151,7 +152,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         clearTimeout(forced);
         clearInterval(idle);
         await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
-        await db.destroy();
+        await engine.close();
       }
     })();
     return closing;

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { isSet, toFlag } from '../db/flags.js';
 import type { AccountKind, Database, OrgRole, Schema } from '../db/schema.js';
 import { AccountConflictError, AccountNotFoundError } from './errors.js';
 import { type AccountName, nameKey, parseAccountName } from './names.js';
@@ -272,7 +273,7 @@ export class AccountService {
     if (taken) throw new AccountConflictError(`the name "${taken.name}" is already taken`);
     const row = await this.db
       .insertInto('accounts')
-      .values({ name, name_key: key, kind, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0, created_at: new Date().toISOString() })
+      .values({ name, name_key: key, kind, password_hash: passwordHash, is_admin: toFlag(isAdmin), created_at: new Date().toISOString() })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toAccount(row);
@@ -287,5 +288,5 @@ export class AccountService {
 }
 
 function toAccount(row: { id: number; name: string; kind: AccountKind; is_admin: number; created_at: string }): Account {
-  return { id: row.id, name: row.name, kind: row.kind, isAdmin: Number(row.is_admin) === 1, createdAt: row.created_at };
+  return { id: row.id, name: row.name, kind: row.kind, isAdmin: isSet(row.is_admin), createdAt: row.created_at };
 }

@@ -10,7 +10,7 @@ const t0 = new Date('2026-06-01T12:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
 async function setUp(t: TestContext): Promise<{ db: Database; tokens: AccessTokenService; userId: number }> {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   const now = t0.toISOString();
   const account = await db
     .insertInto('accounts')

@@ -13,7 +13,7 @@ const hour = 3_600_000;
 
 /** A user who owns a source repository, a personal access token of theirs, and the two services. */
 async function setUp(t: TestContext) {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   const created = t0.toISOString();
   const user = await db
     .insertInto('accounts')

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
 import { AccessTokenService } from '../auth/access-token-service.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
-import type { Database } from '../db/schema.js';
-import { openSqlite } from '../db/sqlite.js';
+import { openDatabase } from '../db/open-database.js';
 import { PackageAccess } from '../packages/package-access.js';
 import { PackageService } from '../packages/package-service.js';
 import { SourceRepositoryService } from '../packages/source-repositories.js';
@@ -24,14 +23,15 @@ export function withDataDir(command: Command): Command {
 }
 
 /**
- * Opens the data dir's database for one administrative command. SQLite in WAL mode lets this run
- * while the server is serving from the same file.
+ * Opens the data dir's database for one administrative command, through the same seam as the
+ * server; the embedded engine lets this run while the server is serving from the same data.
  */
 export async function withStores<T>(flags: { dataDir?: string }, run: (stores: Stores) => Promise<T>): Promise<T> {
   const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
-  const db: Database = await openSqlite(dir);
+  const engine = await openDatabase(dir);
+  const { db } = engine;
   try {
-    const metadata = new RegistryMetadata(db);
+    const metadata = new RegistryMetadata(engine);
     const access = new PackageAccess(db);
     return await run({
       accounts: new AccountService(db, metadata),
@@ -41,7 +41,7 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
     });
   } finally {
-    await db.destroy();
+    await engine.close();
   }
 }
 

@@ -7,8 +7,9 @@ const now = new Date().toISOString();
 
 describe('GroupCommit', () => {
   it('commits writes queued together, and a failing one alone rolls back', async (t) => {
-    const db = await tempDatabase(t);
-    const writes = new GroupCommit(db);
+    const engine = await tempDatabase(t);
+    const { db } = engine;
+    const writes = new GroupCommit(engine);
     const insert = (name: string) => writes.run((trx) => trx.insertInto('repositories').values({ name, created_at: now }).execute());
     const results = await Promise.allSettled([
       insert('one'),
@@ -33,8 +34,9 @@ describe('GroupCommit', () => {
   });
 
   it('settles a lone write with its value, and keeps working after a batch', async (t) => {
-    const db = await tempDatabase(t);
-    const writes = new GroupCommit(db);
+    const engine = await tempDatabase(t);
+    const { db } = engine;
+    const writes = new GroupCommit(engine);
     const id = await writes.run(async (trx) => {
       await trx.insertInto('repositories').values({ name: 'alone', created_at: now }).execute();
       const row = await trx.selectFrom('repositories').select('id').where('name', '=', 'alone').executeTakeFirstOrThrow();

@@ -1,6 +1,6 @@
 import { CompiledQuery, type ControlledTransaction, type Transaction } from 'kysely';
-import type { Database, Schema } from './schema.js';
-import { type WalCheckpoints, walCheckpointsOf } from './wal-checkpoints.js';
+import type { DatabaseEngine } from './engine.js';
+import type { Schema } from './schema.js';
 
 export type Write<T> = (trx: Transaction<Schema>) => Promise<T>;
 
@@ -27,11 +27,7 @@ export class GroupCommit {
   private queue: QueuedWrite[] = [];
   private flushing = false;
 
-  private readonly checkpoints: WalCheckpoints | undefined;
-
-  constructor(private readonly db: Database) {
-    this.checkpoints = walCheckpointsOf(db);
-  }
+  constructor(private readonly engine: DatabaseEngine) {}
 
   run<T>(write: Write<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -47,8 +43,8 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        // A WAL grown past its limit is caught up first; writes arriving meanwhile join the batch.
-        await this.checkpoints?.beforeWrites();
+        // The engine may hold the batch (SQLite catches up a grown WAL); writes arriving meanwhile join it.
+        await this.engine.beforeWrites();
         const batch = this.queue;
         this.queue = [];
         await (batch.length === 1 ? this.commitAlone(batch[0] as QueuedWrite) : this.commitTogether(batch));
@@ -60,7 +56,7 @@ export class GroupCommit {
 
   private async commitAlone(job: QueuedWrite): Promise<void> {
     try {
-      job.resolve(await this.db.transaction().execute(job.write));
+      job.resolve(await this.engine.db.transaction().execute(job.write));
     } catch (error) {
       job.reject(error);
     }
@@ -70,7 +66,7 @@ export class GroupCommit {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let trx: ControlledTransaction<Schema> | undefined;
     try {
-      trx = await this.db.startTransaction().execute();
+      trx = await this.engine.db.startTransaction().execute();
       for (const job of batch) {
         await trx.executeQuery(savepoint);
         try {

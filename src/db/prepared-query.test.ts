@@ -4,7 +4,7 @@ import { preparedColumn, preparedQuery, preparedStatement } from './prepared-que
 import { tempDatabase } from '../../test/support/temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   for (const name of ['acme/app', 'acme/web', 'other/app']) {
     await db.insertInto('repositories').values({ name, created_at: '2026-01-01T00:00:00.000Z' }).execute();
   }
@@ -23,7 +23,7 @@ it('a prepared query runs with each call’s arguments and keeps its constant pa
 });
 
 it('refuses a query that ignores one of its arguments', async (t) => {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   assert.throws(
     () => preparedQuery(db, (_unused) => db.selectFrom('repositories').select('name')),
     /does not use all its arguments/,
@@ -31,7 +31,7 @@ it('refuses a query that ignores one of its arguments', async (t) => {
 });
 
 it('a prepared statement runs inside the transaction it is given, with its affected rows', async (t) => {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   const insert = preparedStatement<never, [string, string]>((name, now) =>
     db.insertInto('repositories').values({ name, created_at: now }).onConflict((c) => c.column('name').doNothing()),
   );
@@ -52,7 +52,7 @@ it('a prepared statement runs inside the transaction it is given, with its affec
 });
 
 it('a prepared column answers the values of its one column, in order', async (t) => {
-  const db = await tempDatabase(t);
+  const { db } = await tempDatabase(t);
   for (const name of ['b/app', 'a/app', 'c/app']) await db.insertInto('repositories').values({ name, created_at: '2026-01-01T00:00:00.000Z' }).execute();
   const names = preparedColumn<string, [string, number]>(db, (after, limit) =>
     db.selectFrom('repositories').select('name').where('name', '>', after).orderBy('name').limit(limit),

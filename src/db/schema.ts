@@ -1,4 +1,5 @@
 import type { Generated, Kysely } from 'kysely';
+import type { Flag } from './flags.js';
 
 /** Timestamps are ISO-8601 UTC strings, which sort and compare the same in SQLite and PostgreSQL. */
 type Timestamp = string;
@@ -75,7 +76,7 @@ export interface AccountsTable {
   kind: AccountKind;
   /** scrypt hash (see auth/passwords.ts); null for organizations. */
   password_hash: string | null;
-  is_admin: Generated<number>;
+  is_admin: Generated<Flag>;
   created_at: Timestamp;
 }
 
@@ -126,7 +127,7 @@ export interface PackagesTable {
   name: string;
   owner_id: number;
   visibility: Visibility;
-  inherit_access: Generated<number>;
+  inherit_access: Generated<Flag>;
   source_repository_id: number | null;
   /** ImageMetadata of the newest version, JSON. */
   metadata: string | null;
@@ -153,7 +154,7 @@ export interface PackageVersionsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
-  deleted_with_package: Generated<number>;
+  deleted_with_package: Generated<Flag>;
   content: Uint8Array | null;
   /** JSON array of the tags the version had when deleted. */
   tags: string | null;
@@ -169,7 +170,7 @@ export interface PackageRolesTable {
 
 export interface OrgPackageSettingsTable {
   org_id: number;
-  members_can_create: number;
+  members_can_create: Flag;
   visibilities: string;
 }
 

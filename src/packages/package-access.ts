@@ -1,5 +1,6 @@
 import type { RepositoryAction } from '../auth/access.js';
 import { actionsOfScopes } from '../auth/scopes.js';
+import { isSet } from '../db/flags.js';
 import type { AccountKind, Database, OrgRole, PackageRole, Visibility } from '../db/schema.js';
 import { type PackageFacts, type UserContext, actionsOfRole, maxRole, roleFor } from './roles.js';
 
@@ -181,7 +182,7 @@ export class PackageAccess {
     if (!membership) return undefined;
     if (membership.role === 'owner') return { ownerId: owner.id, ownerKind: 'org' };
     const settings = await this.db.selectFrom('org_package_settings').select('members_can_create').where('org_id', '=', owner.id).executeTakeFirst();
-    return settings && Number(settings.members_can_create) === 0 ? undefined : { ownerId: owner.id, ownerKind: 'org' };
+    return settings && !isSet(settings.members_can_create) ? undefined : { ownerId: owner.id, ownerKind: 'org' };
   }
 
   /**
@@ -283,7 +284,7 @@ function toFacts(row: {
     ownerId: row.owner_id,
     ownerKind: row.kind,
     visibility: row.visibility,
-    inheritAccess: Number(row.inherit_access) === 1,
+    inheritAccess: isSet(row.inherit_access),
     sourceRepositoryId: row.source_repository_id,
   };
 }

@@ -1,4 +1,5 @@
 import { type Transaction, sql } from 'kysely';
+import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
 import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
@@ -306,7 +307,7 @@ export class PackageService {
   }
 
   async setInheritAccess(pkg: PackageRecord, inherit: boolean): Promise<void> {
-    await this.db.updateTable('packages').set({ inherit_access: inherit ? 1 : 0, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    await this.db.updateTable('packages').set({ inherit_access: toFlag(inherit), updated_at: this.now() }).where('id', '=', pkg.id).execute();
   }
 
   /**
@@ -361,12 +362,12 @@ export class PackageService {
   async orgSettings(orgId: number): Promise<OrgPackageSettings> {
     const row = await this.db.selectFrom('org_package_settings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
     if (!row) return { membersCanCreate: true, visibilities: [...visibilities] };
-    return { membersCanCreate: Number(row.members_can_create) === 1, visibilities: row.visibilities.split(' ').filter(Boolean) as Visibility[] };
+    return { membersCanCreate: isSet(row.members_can_create), visibilities: row.visibilities.split(' ').filter(Boolean) as Visibility[] };
   }
 
   async setOrgSettings(orgId: number, settings: OrgPackageSettings): Promise<void> {
     if (settings.visibilities.length === 0) throw new PackageRuleError('allow at least one visibility');
-    const values = { members_can_create: settings.membersCanCreate ? 1 : 0, visibilities: settings.visibilities.join(' ') };
+    const values = { members_can_create: toFlag(settings.membersCanCreate), visibilities: settings.visibilities.join(' ') };
     await this.db
       .insertInto('org_package_settings')
       .values({ org_id: orgId, ...values })
@@ -438,7 +439,7 @@ export class PackageService {
   private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string): Promise<void> {
     await this.db
       .updateTable('package_versions')
-      .set({ deleted_at: now, updated_at: now, deleted_with_package: withPackage ? 1 : 0, content: snapshot.content, tags: JSON.stringify(snapshot.tags) })
+      .set({ deleted_at: now, updated_at: now, deleted_with_package: toFlag(withPackage), content: snapshot.content, tags: JSON.stringify(snapshot.tags) })
       .where('package_id', '=', packageId)
       .where('digest', '=', snapshot.digest)
       .where('deleted_at', 'is', null)
@@ -588,7 +589,7 @@ export class PackageService {
       name: row.name.slice(slash + 1),
       owner: { id: row.owner_id, login: row.owner_name, kind: row.owner_kind },
       visibility: row.visibility,
-      inheritAccess: Number(row.inherit_access) === 1,
+      inheritAccess: isSet(row.inherit_access),
       source:
         row.repo_id !== null && row.repo_name !== null && row.repo_owner_id !== null
           ? { id: row.repo_id, name: row.repo_name, owner: { id: row.repo_owner_id, login: row.repo_owner_name ?? '', kind: row.repo_owner_kind ?? 'user' } }

@@ -1,3 +1,4 @@
+import { toFlag } from '../db/flags.js';
 import type { Database, PackageRole, PrincipalKind } from '../db/schema.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 
@@ -165,7 +166,7 @@ export class SourceRepositoryService {
     if (pkg.owner_id !== repo.ownerId) throw new PackageRuleError(`a package of ${pkg.name} can only be linked to a repository of ${pkg.name}`);
     await this.db
       .updateTable('packages')
-      .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: options.inherit ? 1 : 0 }) })
+      .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: toFlag(options.inherit) }) })
       .where('id', '=', packageId)
       .execute();
     // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).

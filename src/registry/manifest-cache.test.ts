@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database } from '../db/schema.js';
-import { openSqlite } from '../db/sqlite.js';
+import type { DatabaseEngine } from '../db/engine.js';
+import { openDatabase } from '../db/open-database.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -19,13 +19,13 @@ function manifest(label: string): NewManifest {
 }
 
 /** Two connections to one data directory, as a running server and the CLI have. */
-async function twoConnections(t: TestContext): Promise<[Database, Database]> {
+async function twoConnections(t: TestContext): Promise<[DatabaseEngine, DatabaseEngine]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-cache-'));
-  const server = await openSqlite(dir);
-  const cli = await openSqlite(dir);
+  const server = await openDatabase(dir);
+  const cli = await openDatabase(dir);
   t.after(async () => {
-    await server.destroy();
-    await cli.destroy();
+    await server.close();
+    await cli.close();
     await rm(dir, { recursive: true, force: true });
   });
   return [server, cli];
@@ -51,7 +51,7 @@ describe('manifest reads remembered while the data is unchanged', () => {
     await metadata.putManifest(repository, pushed, 'latest');
     assert.equal((await metadata.manifestByDigest(repository, pushed.digest))?.digest, pushed.digest);
     assert.equal((await metadata.manifestByTag(repository, 'latest'))?.digest, pushed.digest);
-    await cli.deleteFrom('manifests').where('digest', '=', pushed.digest).execute();
+    await cli.db.deleteFrom('manifests').where('digest', '=', pushed.digest).execute();
     // Another process's commits are looked for at most once a millisecond.
     await sleep(5);
     assert.equal(await metadata.manifestByDigest(repository, pushed.digest), undefined);

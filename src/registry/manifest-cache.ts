@@ -1,4 +1,4 @@
-import type { DataVersion } from '../db/data-version.js';
+import type { DataVersion } from '../db/engine.js';
 import type { StoredManifest } from './metadata.js';
 
 export interface ManifestCacheLimits {

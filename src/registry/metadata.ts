@@ -1,8 +1,8 @@
 import { type Transaction, sql } from 'kysely';
-import { type DataVersion, dataVersionOf } from '../db/data-version.js';
+import type { DataVersion, DatabaseEngine } from '../db/engine.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
-import { type SchemaDialect, dialectOf } from '../db/dialect.js';
+import type { SchemaDialect } from '../db/dialect.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
@@ -84,11 +84,14 @@ export class RegistryMetadata {
   private readonly pushes: ReturnType<typeof pushStatements>;
   private readonly manifests: ManifestCache;
 
-  constructor(private readonly db: Database) {
-    this.writes = new GroupCommit(db);
-    this.reads = pullQueries(db);
-    this.pushes = pushStatements(db);
-    this.dataVersion = dataVersionOf(db);
+  private readonly db: Database;
+
+  constructor(engine: DatabaseEngine) {
+    this.db = engine.db;
+    this.writes = new GroupCommit(engine);
+    this.reads = pullQueries(engine);
+    this.pushes = pushStatements(engine);
+    this.dataVersion = engine.dataVersion;
     this.idsVersion = this.dataVersion.external();
     this.manifests = new ManifestCache(this.dataVersion);
   }
@@ -380,13 +383,13 @@ function inJsonArray(dialect: SchemaDialect, column: string, array: never) {
   return sql<boolean>`${sql.ref(column)} in (select value from ${dialect.jsonArrayElements(array)} as elements)`;
 }
 
-function pullQueries(db: Database) {
+function pullQueries({ db, dialect }: DatabaseEngine) {
   return {
     linkedBlobsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
-      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialectOf(db), 'digest', digests)),
+      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)),
     ),
     manifestsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
-      db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialectOf(db), 'digest', digests)),
+      db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)),
     ),
     blob: preparedQuery<{ size: number; content: Uint8Array | null }, [RepositoryName, Digest]>(db, (name, digest) =>
       db
@@ -428,7 +431,7 @@ function pullQueries(db: Database) {
   };
 }
 
-function pushStatements(db: Database) {
+function pushStatements({ db, dialect }: DatabaseEngine) {
   return {
     insertBlob: preparedStatement<never, [Digest, number, string, Buffer | null]>((digest, size, now, content) =>
       db
@@ -468,7 +471,7 @@ function pushStatements(db: Database) {
         .columns(['repository_id', 'manifest_digest', 'referenced_digest', 'kind'])
         .expression(
           db
-            .selectFrom(dialectOf(db).jsonArrayElements(digests).as('digests'))
+            .selectFrom(dialect.jsonArrayElements(digests).as('digests'))
             .select([
               sql<number>`${repositoryId}`.as('repository_id'),
               sql<string>`${manifestDigest}`.as('manifest_digest'),

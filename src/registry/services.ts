@@ -1,4 +1,4 @@
-import type { Database } from '../db/schema.js';
+import type { DatabaseEngine } from '../db/engine.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { BlobService } from './blob-service.js';
 import { ManifestListeners } from './manifest-events.js';
@@ -16,8 +16,8 @@ export interface RegistryServices {
   events: ManifestListeners;
 }
 
-export function createRegistryServices(db: Database, store: BlobStore, limits: UploadLimits): RegistryServices {
-  const metadata = new RegistryMetadata(db);
+export function createRegistryServices(engine: DatabaseEngine, store: BlobStore, limits: UploadLimits): RegistryServices {
+  const metadata = new RegistryMetadata(engine);
   const blobs = new BlobService(store, metadata);
   const events = new ManifestListeners();
   return {

@@ -51,7 +51,7 @@ describe('migrations on PostgreSQL', { skip: requiredTools((await postgresInstal
   it('create the same tables, with the same columns in the same order, as on SQLite', async (t) => {
     await migrateToLatest(db);
     await migrateToLatest(db);
-    const onSqlite = await sqliteColumns((await tempDatabase(t)) as unknown as Kysely<unknown>);
+    const onSqlite = await sqliteColumns((await tempDatabase(t)).db as unknown as Kysely<unknown>);
     const onPostgres = await postgresColumns(db);
     assert.ok(onSqlite.size >= 10, `${onSqlite.size} tables`);
     assert.deepEqual([...onPostgres.entries()].sort(), [...onSqlite.entries()].sort());
@@ -60,7 +60,7 @@ describe('migrations on PostgreSQL', { skip: requiredTools((await postgresInstal
   it('number identity columns, store bytes, and read namespaces and JSON arrays as SQLite does', async (t) => {
     const dialect = dialectOf(db);
     assert.equal(dialect.name, 'postgres');
-    const sqlite = (await tempDatabase(t)) as unknown as Kysely<unknown>;
+    const sqlite = (await tempDatabase(t)).db as unknown as Kysely<unknown>;
     assert.equal(dialectOf(sqlite).name, 'sqlite');
 
     for (const [name, target] of [['postgres', db], ['sqlite', sqlite]] as const) {

@@ -2,14 +2,21 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import { privateDirMode, privateFileMode } from '../private-files.js';
-import { SqliteDataVersion, registerDataVersion } from './data-version.js';
-import { DurableSqliteDialect } from './durable-sqlite-dialect.js';
-import { migrateToLatest } from './migrations.js';
-import { oneColumnMarker } from './prepared-query.js';
-import type { Database, Schema } from './schema.js';
-import { WalCheckpoints, registerWalCheckpoints, workerCheckpointer } from './wal-checkpoints.js';
+import { privateDirMode, privateFileMode } from '../../private-files.js';
+import { dialectOf } from '../dialect.js';
+import type { DatabaseEngine } from '../engine.js';
+import { migrateToLatest } from '../migrations.js';
+import { oneColumnMarker } from '../prepared-query.js';
+import type { Schema } from '../schema.js';
+import { SqliteDataVersion } from './data-version.js';
+import { DurableSqliteDialect } from './durable-dialect.js';
+import { WalCheckpoints, workerCheckpointer } from './wal-checkpoints.js';
 import { WalSync } from './wal-sync.js';
+
+/** The embedded engine: one SQLite connection, and the thread that checkpoints its WAL. */
+export interface SqliteEngine extends DatabaseEngine {
+  readonly checkpoints: WalCheckpoints;
+}
 
 /**
  * Opens the embedded metadata database in `dataDir`. WAL lets the CLI read and write while the
@@ -17,7 +24,7 @@ import { WalSync } from './wal-sync.js';
  * it resolves, which the registry promises for every acknowledged push; the WAL is synced in the
  * thread pool rather than inside COMMIT (see `WalSync`).
  */
-export async function openSqlite(dataDir: string): Promise<Database> {
+export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
   mkdirSync(dataDir, { recursive: true, mode: privateDirMode });
   const file = path.join(dataDir, 'berth.db');
   // SQLite creates the database with mode 0644 (less the umask), and its -wal and -shm files with
@@ -53,10 +60,16 @@ export async function openSqlite(dataDir: string): Promise<Database> {
     checkpoints.wrote();
   });
   const db = new Kysely<Schema>({ dialect: new DurableSqliteDialect(database, connection, wal, checkpoints) });
-  registerDataVersion(db, version);
-  registerWalCheckpoints(db, checkpoints);
   await migrateToLatest(db as Kysely<unknown>);
-  return db;
+  return {
+    db,
+    dialect: dialectOf(db),
+    dataVersion: version,
+    checkpoints,
+    beforeWrites: () => checkpoints.beforeWrites(),
+    // The driver ends the checkpoint thread and the WAL syncs before it closes the connection.
+    close: () => db.destroy(),
+  };
 }
 
 /**

@@ -1,20 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import type { Database } from './schema.js';
-
-/**
- * A number that changes whenever the committed data may have changed, so that a cache of query
- * results can tell whether an entry is still valid: an entry is valid while the version is the
- * one read before its query ran.
- */
-export interface DataVersion {
-  current(): number;
-  /**
-   * A number that changes whenever another connection may have committed: for what this
-   * connection's own writes keep up to date themselves, such as ids of rows that only another
-   * process deletes.
-   */
-  external(): number;
-}
+import type { DataVersion } from '../engine.js';
 
 /**
  * The data version of one SQLite connection. Writes through this connection are counted as they
@@ -61,27 +46,4 @@ export class SqliteDataVersion implements DataVersion {
   writing(): void {
     this.version++;
   }
-}
-
-/** For databases without change tracking: a version that is new at every call, so nothing is ever reused. */
-class AlwaysChanging implements DataVersion {
-  private version = 0;
-
-  current(): number {
-    return ++this.version;
-  }
-
-  external(): number {
-    return ++this.version;
-  }
-}
-
-const versions = new WeakMap<Database, DataVersion>();
-
-export function registerDataVersion(db: Database, version: DataVersion): void {
-  versions.set(db, version);
-}
-
-export function dataVersionOf(db: Database): DataVersion {
-  return versions.get(db) ?? new AlwaysChanging();
 }

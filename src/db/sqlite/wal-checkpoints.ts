@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import type { Database } from './schema.js';
 
 /** What a checkpoint reports: the frames in the WAL when it began. */
 export interface CheckpointResult {
@@ -195,15 +194,4 @@ export function workerCheckpointer(file: string): Checkpointer {
       await exited;
     },
   };
-}
-
-const registered = new WeakMap<Database, WalCheckpoints>();
-
-export function registerWalCheckpoints(db: Database, checkpoints: WalCheckpoints): void {
-  registered.set(db, checkpoints);
-}
-
-/** The checkpoints of a database whose writes should let them catch up, if it has any. */
-export function walCheckpointsOf(db: Database): WalCheckpoints | undefined {
-  return registered.get(db);
 }

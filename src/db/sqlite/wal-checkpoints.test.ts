@@ -5,10 +5,11 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { GroupCommit } from './group-commit.js';
-import { tempDatabase } from '../../test/support/temp-database.js';
-import { eventually } from '../../test/support/eventually.js';
-import { type CheckpointResult, type Checkpointer, type IdleTimer, type IdleTimers, WalCheckpoints, walCheckpointsOf, workerCheckpointer } from './wal-checkpoints.js';
+import { GroupCommit } from '../group-commit.js';
+import { eventually } from '../../../test/support/eventually.js';
+import { tempDatabase } from '../../../test/support/temp-database.js';
+import { openSqlite } from './engine.js';
+import { type CheckpointResult, type Checkpointer, type IdleTimer, type IdleTimers, WalCheckpoints, workerCheckpointer } from './wal-checkpoints.js';
 
 /** A checkpointer whose runs the test finishes by hand. */
 function manualCheckpointer() {
@@ -162,15 +163,14 @@ describe('workerCheckpointer', () => {
 
 describe('the SQLite connection', () => {
   it('never checkpoints in its own thread; the checkpoint thread copies the WAL into the database', async (t) => {
-    const db = await tempDatabase(t);
+    const engine = await tempDatabase(t, openSqlite);
+    const { db, checkpoints } = engine;
     const { rows } = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db);
     assert.equal(rows[0]?.wal_autocheckpoint, 0);
     const [{ file }] = (await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(db)).rows as [{ file: string }];
     const sizeBefore = (await stat(file)).size;
 
-    const checkpoints = walCheckpointsOf(db);
-    assert.ok(checkpoints);
-    const writes = new GroupCommit(db);
+    const writes = new GroupCommit(engine);
     const now = new Date().toISOString();
     // More single-row writes than the 4,000 between checkpoints, in group commits of 100.
     for (let batch = 0; batch < 45; batch++) {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { eventually } from '../../test/support/eventually.js';
-import { tempDatabase } from '../../test/support/temp-database.js';
+import { eventually } from '../../../test/support/eventually.js';
+import { tempDatabase } from '../../../test/support/temp-database.js';
 import { WalSync } from './wal-sync.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-wal-sync-'));
@@ -85,7 +85,7 @@ describe('WalSync', () => {
 
 describe('the SQLite connection', () => {
   it('commits with synchronous = NORMAL, leaving the WAL sync to WalSync', async (t) => {
-    const db = await tempDatabase(t);
+    const { db } = await tempDatabase(t);
     const { rows } = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
     assert.equal(rows[0]?.synchronous, 1);
     await db.insertInto('repositories').values({ name: 'acme/app', created_at: new Date().toISOString() }).execute();

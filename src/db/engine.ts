@@ -1,0 +1,37 @@
+import type { SchemaDialect } from './dialect.js';
+import type { Database } from './schema.js';
+
+/**
+ * A number that changes whenever the committed data may have changed, so that a cache of query
+ * results can tell whether an entry is still valid: an entry is valid while the version is the
+ * one read before its query ran.
+ */
+export interface DataVersion {
+  current(): number;
+  /**
+   * A number that changes whenever another connection may have committed: for what this
+   * connection's own writes keep up to date themselves, such as ids of rows that only another
+   * process deletes.
+   */
+  external(): number;
+}
+
+/**
+ * One open metadata database, as the services see it, whatever engine is underneath: the query
+ * builder over the schema, what differs in its SQL, how caches learn of changes, and the engine's
+ * say in when writes run. Each engine (`sqlite/`) is a sibling that fills this in; nothing outside
+ * `src/db/` knows which one it has.
+ */
+export interface DatabaseEngine {
+  readonly db: Database;
+  readonly dialect: SchemaDialect;
+  /**
+   * Change detection for the caches of query results. An engine that cannot tell must say so with
+   * a version that changes at every call, which turns caching off where it would be wrong.
+   */
+  readonly dataVersion: DataVersion;
+  /** Awaited before each batch of writes: lets the engine hold writes while it catches up. */
+  beforeWrites(): Promise<void>;
+  /** Ends pending background work and closes the connections. */
+  close(): Promise<void>;
+}
