@@ -28,7 +28,8 @@ import { PackageEvents } from './packages/package-events.js';
 import { PackageService } from './packages/package-service.js';
 import { repositoryApiRoutes } from './packages/repository-api-routes.js';
 import { SourceRepositoryService } from './packages/source-repositories.js';
-import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { openBlobStore } from './storage/open-blob-store.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -56,6 +57,8 @@ export interface BerthOptions {
   logStream?: NodeJS.WritableStream;
   /** Overrides `config.auth`: false keeps the registry open to anonymous pull and push. */
   auth?: boolean;
+  /** Where blob bytes live, instead of the data directory's store. */
+  blobStore?: BlobStore;
   /** Receives the note saying where the first administrator's generated password was written; stderr by default. */
   print?: (text: string) => void;
   /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
@@ -70,8 +73,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const tightened = await tightenPermissions(config.dataDir);
   const engine = await openDatabase(config.dataDir);
   const { db } = engine;
-  const store = new FsBlobStore(config.dataDir);
-  await store.init();
+  const store = options.blobStore ?? (await openBlobStore(config.dataDir));
   const downloads = new DownloadCounter(db);
   const sourceRepositories = new SourceRepositoryService(db);
   const packageAccess = new PackageAccess(db);

@@ -41,7 +41,7 @@ async function setup(t: TestContext) {
     } else {
       const id = `upload-${uploads++}`;
       await store.createUpload(id);
-      await store.appendUpload(id, Readable.from([content]));
+      await store.appendUpload(id, 0, Readable.from([content]));
       await store.commitUpload(id, digest);
     }
     return { mediaType: configType, digest, size: content.length };

@@ -4,11 +4,17 @@ import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RegistryHandler } from './route-context.js';
 
-/** `GET` and `HEAD /v2/<name>/blobs/<digest>`, with single byte ranges (206, 416). */
+/**
+ * `GET` and `HEAD /v2/<name>/blobs/<digest>`, with single byte ranges (206, 416). A GET of a blob
+ * whose store can hand it out itself is a 307 to the store's URL, which the spec lets clients follow.
+ */
 export const getBlob: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
   const digest = parseDigest(reference);
   const blob = await services.blobs.find(name, digest);
   const size = blob.size;
+  // The store's URL may expire: the redirect is not cached, and the range goes with the client.
+  const location = request.method === 'GET' ? await blob.redirectUrl() : undefined;
+  if (location) return reply.code(307).headers({ 'Docker-Content-Digest': digest, Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 }).send();
   reply.headers({
     'Docker-Content-Digest': digest,
     ETag: `"${digest}"`,

@@ -3,6 +3,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobSender, BlobStore, ByteRange } from '../storage/blob-store.js';
 import { BufferSender } from '../storage/buffer-sender.js';
+import { BlobNotFoundError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import type { RegistryMetadata } from './metadata.js';
 
@@ -11,6 +12,8 @@ export interface RepositoryBlob {
   size: number;
   /** Opens the blob, or a range of it, for sending. */
   open(range?: ByteRange): Promise<BlobSender>;
+  /** Where the client may fetch the bytes itself, when the store offers that. */
+  redirectUrl(): Promise<string | undefined>;
 }
 
 /**
@@ -37,6 +40,8 @@ export class BlobService {
         if (!blob) throw blobUnknown(digest);
         return blob;
       },
+      // Bytes kept in the metadata are sent from it.
+      redirectUrl: async () => (content ? undefined : this.store.redirectUrl?.(digest)),
     };
   }
 
@@ -48,9 +53,9 @@ export class BlobService {
     const inline = await this.metadata.inlineContent(digest);
     if (inline) return inline.length <= maxBytes ? inline : Buffer.alloc(0);
     try {
-      return (await readAtMost(this.store.read(digest), maxBytes)) ?? Buffer.alloc(0);
+      return (await readAtMost(await this.store.read(digest), maxBytes)) ?? Buffer.alloc(0);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (error instanceof BlobNotFoundError) return undefined;
       throw error;
     }
   }

@@ -12,7 +12,7 @@ import { UploadHashes } from './upload-hashes.js';
 class CountingStore extends FsBlobStore {
   rereads = 0;
 
-  override readUpload(id: string): Readable {
+  override readUpload(id: string): Promise<Readable> {
     this.rereads += 1;
     return super.readUpload(id);
   }
@@ -33,7 +33,7 @@ describe('UploadHashes', () => {
 
   async function uploadOf(id: string, bytes: Buffer): Promise<void> {
     await store.createUpload(id);
-    await store.appendUpload(id, Readable.from([bytes]));
+    await store.appendUpload(id, 0, Readable.from([bytes]));
   }
 
   it('hands back the state it was advanced to, without reading the upload again', async () => {
@@ -45,7 +45,7 @@ describe('UploadHashes', () => {
     const hash = await hashes.at('memo', first.length);
     const readsAfterRebuild = store.rereads;
     hash.update(second);
-    await store.appendUpload('memo', Readable.from([second]));
+    await store.appendUpload('memo', first.length, Readable.from([second]));
     hashes.advance('memo', hash, first.length + second.length);
 
     const next = await hashes.at('memo', first.length + second.length);

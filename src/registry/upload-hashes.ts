@@ -36,7 +36,7 @@ export class UploadHashes {
   async rebuild(id: string, algorithm: 'sha256' | 'sha512'): Promise<Hash> {
     const hash = createDigester(algorithm);
     await pipeline(
-      this.store.readUpload(id),
+      await this.store.readUpload(id),
       new Writable({
         write(chunk: Buffer, _encoding, callback) {
           hash.update(chunk);

@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { tempDatabase } from '../../test/support/temp-database.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
-import { WriteBackError } from '../storage/errors.js';
+import { UploadSpoiltError } from '../storage/errors.js';
 import { FsBlobStore } from '../storage/fs/fs-blob-store.js';
 import { RegistryMetadata } from './metadata.js';
 import { UploadService } from './upload-service.js';
@@ -24,14 +24,14 @@ class LosingStore extends FsBlobStore {
     super(root);
   }
 
-  override async appendUpload(id: string, source: Readable): Promise<number> {
-    const size = await super.appendUpload(id, source);
-    if (this.take('append')) throw new WriteBackError(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+  override async appendUpload(id: string, offset: number, source: Readable): Promise<number> {
+    const size = await super.appendUpload(id, offset, source);
+    if (this.take('append')) throw new UploadSpoiltError(id, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     return size;
   }
 
   override async commitUpload(id: string, digest: Digest): Promise<void> {
-    if (this.take('commit')) throw new WriteBackError(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    if (this.take('commit')) throw new UploadSpoiltError(id, Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
     await super.commitUpload(id, digest);
   }
 
@@ -58,7 +58,7 @@ describe('an upload whose bytes the disk lost', () => {
   it('ends when a chunk could not be synced: the next request finds no upload', async (t) => {
     const { store, uploads } = await setup(t, 'append');
     const { id } = await uploads.start(repository);
-    await assert.rejects(uploads.append(repository, id, Readable.from([data]), undefined, data.length), WriteBackError);
+    await assert.rejects(uploads.append(repository, id, Readable.from([data]), undefined, data.length), UploadSpoiltError);
     await assert.rejects(uploads.status(repository, id), { code: 'BLOB_UPLOAD_UNKNOWN' });
     assert.equal(await store.uploadSize(id), undefined);
   });
@@ -68,7 +68,7 @@ describe('an upload whose bytes the disk lost', () => {
     const { id } = await uploads.start(repository);
     await uploads.append(repository, id, Readable.from([data]), undefined, data.length);
     const digest = digestOf(data);
-    await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), WriteBackError);
+    await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), UploadSpoiltError);
     await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), { code: 'BLOB_UPLOAD_UNKNOWN' });
     assert.equal(await store.uploadSize(id), undefined);
     assert.equal(await store.stat(digest), undefined);

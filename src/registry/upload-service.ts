@@ -4,7 +4,7 @@ import { type Digest, createDigester, digestAlgorithm, digestOf, parseDigest } f
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { WriteBackError } from '../storage/errors.js';
+import { UploadNotFoundError, UploadOffsetError, UploadSpoiltError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import { DigestingStream, digestBody } from './digesting-stream.js';
 import type { RegistryMetadata } from './metadata.js';
@@ -82,7 +82,7 @@ export class UploadService {
     const hash = createDigester(digestAlgorithm(digest));
     const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
     try {
-      await this.store.appendUpload(id, digestBody(body, digesting));
+      await this.store.appendUpload(id, 0, digestBody(body, digesting));
       if (declaredLength !== undefined && digesting.bytes !== declaredLength) {
         throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
       }
@@ -142,7 +142,7 @@ export class UploadService {
         await this.commit(name, id, digest, size, id);
       } catch (error) {
         // A retried PUT would sync again and could be told it succeeded: the session ends here.
-        if (error instanceof WriteBackError) await this.remove(id);
+        if (error instanceof UploadSpoiltError) await this.remove(id);
         throw error;
       }
       this.forget(id);
@@ -155,7 +155,7 @@ export class UploadService {
    * that ends with it, if any.
    */
   private async commit(name: RepositoryName, id: string, digest: Digest, size: number, session: string | undefined): Promise<void> {
-    const content = size <= inlineBlobBytes ? await readAtMost(this.store.readUpload(id), inlineBlobBytes) : undefined;
+    const content = size <= inlineBlobBytes ? await readAtMost(await this.store.readUpload(id), inlineBlobBytes) : undefined;
     if (!content) await this.store.commitUpload(id, digest);
     await this.metadata.linkBlob(name, digest, size, { completedUpload: session, content });
     // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
@@ -191,12 +191,7 @@ export class UploadService {
     declaredLength: number | undefined,
   ): Promise<number> {
     if (range) {
-      if (range.start !== size) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start}, the upload has ${size} bytes`, {
-          condition: 'range-not-satisfiable',
-          headers: { Range: rangeHeader(size) },
-        });
-      }
+      if (range.start !== size) throw chunkOutOfPlace(range.start, size);
       const chunkLength = range.end - range.start + 1;
       if (declaredLength !== undefined && declaredLength !== chunkLength) {
         throw new RegistryError('SIZE_INVALID', `Content-Range covers ${chunkLength} bytes, Content-Length says ${declaredLength}`);
@@ -206,17 +201,17 @@ export class UploadService {
     const hash = await this.hashes.at(id, size);
     const digesting = new DigestingStream(hash, this.limits.maxBlobBytes - size);
     try {
-      const newSize = await this.store.appendUpload(id, digestBody(body, digesting));
+      const newSize = await this.store.appendUpload(id, size, digestBody(body, digesting));
       this.hashes.advance(id, hash, size + digesting.bytes);
       await this.touch(id);
       return newSize;
     } catch (error) {
-      // The disk lost bytes: the upload ends (a sync would not tell again). Otherwise the bytes that
-      // reached the disk stay for a resume; a hash that saw more than the disk is dropped.
-      if (error instanceof WriteBackError) await this.remove(id);
+      // The store lost bytes: the upload ends (a sync would not tell again). Otherwise the bytes
+      // that were stored stay for a resume; a hash that saw more than the store is dropped.
+      if (error instanceof UploadSpoiltError) await this.remove(id);
       else if ((await this.store.uploadSize(id)) !== size + digesting.bytes) this.hashes.forget(id);
       else this.hashes.advance(id, hash, size + digesting.bytes);
-      throw error;
+      throw storeAnswer(error, id);
     }
   }
 
@@ -234,7 +229,7 @@ export class UploadService {
   }
 
   private async existingSize(name: RepositoryName, id: string): Promise<number> {
-    const unknown = new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id.slice(0, 64) } });
+    const unknown = uploadUnknown(id);
     if (!uploadIdGrammar.test(id)) throw unknown;
     const upload = await this.metadata.upload(id);
     if (!upload || upload.repository !== name) throw unknown;
@@ -277,4 +272,23 @@ function verifyDigest(expected: Digest, actual: string): void {
   if (parseDigest(actual) !== expected) {
     throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${expected}`);
   }
+}
+
+/** A chunk that does not start where the upload ends: the client must resume from `size`. */
+function chunkOutOfPlace(start: number, size: number): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${start}, the upload has ${size} bytes`, {
+    condition: 'range-not-satisfiable',
+    headers: { Range: rangeHeader(size) },
+  });
+}
+
+/** The registry's answer to what the store reports of an append. */
+function storeAnswer(error: unknown, id: string): unknown {
+  if (error instanceof UploadOffsetError) return chunkOutOfPlace(error.offset, error.size);
+  if (error instanceof UploadNotFoundError) return uploadUnknown(id);
+  return error;
+}
+
+function uploadUnknown(id: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uuid: id.slice(0, 64) } });
 }

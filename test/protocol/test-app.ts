@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, createBerth } from '../../src/server.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
 import { sha256, sha512 } from '../support/digests.js';
 import { mediaTypes as registryMediaTypes } from '../../src/oci/media-types.js';
 
@@ -46,6 +47,8 @@ export interface TestAppOptions {
   dataDir?: string;
   /** Extra settings, as command-line flags would give them. */
   config?: Partial<Record<'uploadExpiry' | 'maxBlobBytes' | 'shutdownTimeout' | 'bodyTimeout', string>>;
+  /** A blob store of the test's own, over the data directory. */
+  blobStore?: (dataDir: string) => Promise<BlobStore>;
 }
 
 export interface TestApp {
@@ -65,7 +68,7 @@ export async function testApp(t: TestContext, options: TestAppOptions = {}): Pro
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-protocol-')));
   const config = loadConfig({ dataDir, logLevel: 'silent', shutdownTimeout: '1s', ...options.config }, {});
   // The protocol suite checks the registry API itself; test/auth covers who may use it.
-  const berth = await createBerth(config, { logger: false, auth: false });
+  const berth = await createBerth(config, { logger: false, auth: false, blobStore: await options.blobStore?.(dataDir) });
   t.after(async () => {
     await berth.close();
     if (owned) await rm(dataDir, { recursive: true, force: true });

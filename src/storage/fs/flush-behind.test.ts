@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
-import { WriteBackError } from '../errors.js';
+import { WriteBackError } from './write-back-error.js';
 import { AppendWriter } from './append-writer.js';
 import { FlushBehind } from './flush-behind.js';
 

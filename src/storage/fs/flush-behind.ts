@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { WriteBackError } from '../errors.js';
+import { WriteBackError } from './write-back-error.js';
 
 const MiB = 1024 * 1024;
 

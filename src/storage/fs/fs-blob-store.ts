@@ -1,15 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
+import { type Digest, digestAlgorithm, digestHex, isDigest } from '../../oci/digest.js';
 import { privateDirMode, privateFileMode } from '../../private-files.js';
-import type { BlobSender, BlobStore, ByteRange } from '../blob-store.js';
-import { WriteBackError } from '../errors.js';
+import type { BlobSender, BlobStore, ByteRange, StoredBlob } from '../blob-store.js';
+import { BlobNotFoundError, UploadNotFoundError, UploadOffsetError, UploadSpoiltError } from '../errors.js';
 import { AppendWriter } from './append-writer.js';
 import { FileSender } from './file-sender.js';
 import { FlushBehind } from './flush-behind.js';
+import { WriteBackError } from './write-back-error.js';
 
 /**
  * Blobs on the local filesystem: `blobs/<algorithm>/<first two hex>/<hex>` and `uploads/<id>`.
@@ -38,18 +38,15 @@ export class FsBlobStore implements BlobStore {
     return sizeOf(this.blobPath(digest));
   }
 
-  read(digest: Digest, range?: ByteRange): Readable {
-    return createReadStream(this.blobPath(digest), range ? { start: range.start, end: range.end } : {});
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const handle = await openIfExists(this.blobPath(digest));
+    if (!handle) throw new BlobNotFoundError(digest);
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async open(digest: Digest, range?: ByteRange): Promise<BlobSender | undefined> {
-    let handle;
-    try {
-      handle = await open(this.blobPath(digest), 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const handle = await openIfExists(this.blobPath(digest));
+    if (!handle) return undefined;
     try {
       const { size } = await handle.stat();
       return new FileSender(handle, range?.start ?? 0, range?.end ?? size - 1);
@@ -63,6 +60,20 @@ export class FsBlobStore implements BlobStore {
     await rm(this.blobPath(digest), { force: true });
   }
 
+  async *listBlobs(): AsyncIterable<StoredBlob> {
+    for (const algorithm of await namesIn(this.blobsDir)) {
+      for (const fanOut of await namesIn(path.join(this.blobsDir, algorithm))) {
+        for (const hex of await namesIn(path.join(this.blobsDir, algorithm, fanOut))) {
+          // Anything else in the tree (a stray file) is not a blob this store committed.
+          const digest = `${algorithm}:${hex}`;
+          if (!isDigest(digest) || !hex.startsWith(fanOut)) continue;
+          const size = await sizeOf(path.join(this.blobsDir, algorithm, fanOut, hex));
+          if (size !== undefined) yield { digest: digest as Digest, size };
+        }
+      }
+    }
+  }
+
   async createUpload(id: string): Promise<void> {
     const handle = await open(this.uploadPath(id), 'wx', privateFileMode);
     await handle.close();
@@ -72,33 +83,50 @@ export class FsBlobStore implements BlobStore {
     return sizeOf(this.uploadPath(id));
   }
 
-  async appendUpload(id: string, source: Readable): Promise<number> {
+  /**
+   * The offset is checked before the append starts; one process writes to an upload at a time
+   * (the upload service makes sure), so nothing can append in between.
+   */
+  async appendUpload(id: string, offset: number, source: Readable): Promise<number> {
+    const size = await this.uploadSize(id);
+    if (size === undefined) throw new UploadNotFoundError(id);
+    if (size !== offset) throw new UploadOffsetError(id, offset, size);
     const flushBehind = this.flushBehind(id);
-    if (flushBehind.error) throw flushBehind.error;
+    if (flushBehind.error) throw new UploadSpoiltError(id, flushBehind.error);
     const writer = new AppendWriter(this.uploadPath(id), { flushBehind });
     try {
       await pipeline(source, writer);
+    } catch (error) {
+      throw error instanceof WriteBackError ? new UploadSpoiltError(id, error) : error;
     } finally {
       // A failed pipeline may report before the writer has closed; the size below must be final.
       await writer.whenClosed();
     }
-    const size = await this.uploadSize(id);
     // A flush that failed after the last write removed the file: this chunk is lost with the rest.
-    if (flushBehind.error) throw flushBehind.error;
-    return size ?? 0;
+    if (flushBehind.error) throw new UploadSpoiltError(id, flushBehind.error);
+    const newSize = await this.uploadSize(id);
+    if (newSize === undefined) throw new UploadNotFoundError(id);
+    return newSize;
   }
 
-  readUpload(id: string): Readable {
-    return createReadStream(this.uploadPath(id));
+  async readUpload(id: string): Promise<Readable> {
+    const handle = await openIfExists(this.uploadPath(id));
+    if (!handle) throw new UploadNotFoundError(id);
+    return handle.createReadStream();
   }
 
   async commitUpload(id: string, digest: Digest): Promise<void> {
-    await this.flushes.get(id)?.settled();
+    try {
+      await this.flushes.get(id)?.settled();
+    } catch (error) {
+      throw new UploadSpoiltError(id, error);
+    }
     const from = this.uploadPath(id);
-    const handle = await open(from, 'r+');
+    const handle = await openIfExists(from, 'r+');
+    if (!handle) throw new UploadNotFoundError(id);
     try {
       await handle.sync().catch((error: unknown) => {
-        throw new WriteBackError(error);
+        throw new UploadSpoiltError(id, new WriteBackError(error));
       });
     } finally {
       await handle.close();
@@ -150,6 +178,24 @@ export class FsBlobStore implements BlobStore {
 
   private uploadPath(id: string): string {
     return path.join(this.uploadsDir, id);
+  }
+}
+
+async function openIfExists(file: string, flags = 'r'): Promise<FileHandle | undefined> {
+  try {
+    return await open(file, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 
