@@ -15,6 +15,7 @@ import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
+import type { DatabaseEngine } from './db/engine.js';
 import { openDatabase } from './db/open-database.js';
 import { buildApp } from './http/app.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
@@ -59,6 +60,8 @@ export interface BerthOptions {
   auth?: boolean;
   /** Where blob bytes live, instead of the data directory's store. */
   blobStore?: BlobStore;
+  /** The metadata database, instead of the data directory's; closed with Berth. */
+  database?: DatabaseEngine;
   /** Receives the note saying where the first administrator's generated password was written; stderr by default. */
   print?: (text: string) => void;
   /** Environment read for `BERTH_ADMIN_USERNAME` / `BERTH_ADMIN_PASSWORD`; process.env by default. */
@@ -71,7 +74,7 @@ export interface BerthOptions {
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
   // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
   const tightened = await tightenPermissions(config.dataDir);
-  const engine = await openDatabase(config.dataDir);
+  const engine = options.database ?? (await openDatabase(config.dataDir));
   const { db } = engine;
   const store = options.blobStore ?? (await openBlobStore(config.dataDir));
   const downloads = new DownloadCounter(db);

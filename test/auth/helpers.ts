@@ -25,7 +25,7 @@ export interface AuthApp {
 }
 
 /** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
-export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now'> = {}): Promise<AuthApp> {
+export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now' | 'database'> = {}): Promise<AuthApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-auth-'));
   const config = loadConfig({ dataDir: dir, publicUrl, ...settings }, {});
   let log = '';

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import pg from 'pg';
 import type { DatabaseEngine } from '../../src/db/engine.js';
 import { openPostgres } from '../../src/db/postgres/engine.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import { mediaTypes } from '../../src/oci/media-types.js';
 import type { RepositoryName } from '../../src/oci/names.js';
 import { type NewManifest, RegistryMetadata } from '../../src/registry/metadata.js';
-import { type PostgresHandle, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
 import { requiredTools } from '../support/required-tools.js';
 import { tempDatabase } from '../support/temp-database.js';
 
@@ -148,7 +147,6 @@ metadataOnEngine('SQLite', tempDatabase, false);
 
 const postgresMissing = requiredTools((await postgresInstalled()) ? [] : ['postgresql']);
 let server: PostgresHandle | undefined;
-let databases = 0;
 before(async () => {
   if (!postgresMissing) server = await startPostgres();
 });
@@ -159,12 +157,7 @@ after(async () => {
 /** A new database on the cluster for each test, opened through the PostgreSQL engine. */
 async function freshPostgres(t: TestContext): Promise<DatabaseEngine> {
   if (!server) throw new Error('PostgreSQL did not start');
-  const name = `berth_${process.pid}_${++databases}`;
-  const admin = new pg.Client(server.connection);
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const engine = await openPostgres({ ...server.connection, database: name });
+  const engine = await openPostgres(await newDatabase(server));
   t.after(() => engine.close());
   return engine;
 }

@@ -65,3 +65,18 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
   return { uid: await id('-u'), gid: await id('-g') };
 }
+
+let databasesMade = 0;
+
+/** A new, empty database on the cluster: its connection settings. */
+export async function newDatabase(server: PostgresHandle): Promise<pg.PoolConfig> {
+  const name = `berth_${process.pid}_${++databasesMade}`;
+  const admin = new pg.Client(server.connection);
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return { ...server.connection, database: name };
+}
