@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
@@ -7,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
-import { loadConfig } from '../../src/config.js';
-import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
+import type { Berth, BerthOptions } from '../../src/server.js';
 import { type ExecResult, exec, execOk } from '../support/exec.js';
 import { sha256 } from '../support/digests.js';
+import { tempBerth } from '../support/temp-berth.js';
+import { imageManifest, pushBlob, putManifest } from '../support/berth-pushes.js';
 
 export const adminPassword = 'correct-horse-battery-staple-42';
 export const publicUrl = 'http://registry.test:5000';
@@ -26,8 +25,6 @@ export interface AuthApp {
 
 /** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
 export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now' | 'database'> = {}): Promise<AuthApp> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-auth-'));
-  const config = loadConfig({ dataDir: dir, publicUrl, ...settings }, {});
   let log = '';
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -35,7 +32,7 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
       done();
     },
   });
-  const berth = await createBerth(config, {
+  const { berth, dataDir } = await tempBerth(t, { publicUrl, ...settings }, {
     ...options,
     logStream,
     auth: true,
@@ -44,13 +41,9 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
       log += text;
     },
   });
-  t.after(async () => {
-    await berth.close();
-    await rm(dir, { recursive: true, force: true });
-  });
   return {
     berth,
-    dataDir: dir,
+    dataDir,
     logs: () => log,
     async user(name, scopes = ['read:packages', 'write:packages', 'delete:packages'], options = {}) {
       const existing = await berth.accounts.find(name);
@@ -86,30 +79,10 @@ export function jwtPayload(token: string): Record<string, unknown> & { access: A
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 }
 
-/** Pushes a one-layer image (config + layer + manifest) with the given Authorization. */
+/** Pushes a one-layer image (config + layer + manifest), tagged `latest`, with the given Authorization. */
 export async function pushImage(berth: Berth, repo: string, authorization: string, layer = `layer of ${repo}`): Promise<{ layerDigest: string; manifestDigest: string }> {
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
-  for (const body of [config, layer]) {
-    const res = await berth.app.inject({
-      method: 'POST',
-      url: `/v2/${repo}/blobs/uploads/?digest=${sha256(body)}`,
-      headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/octet-stream' },
-      payload: body,
-    });
-    if (res.statusCode !== 201) throw new Error(`blob push to ${repo}: ${res.statusCode} ${res.body}`);
-  }
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: Buffer.byteLength(config) },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: Buffer.byteLength(layer) }],
-  });
-  const res = await berth.app.inject({
-    method: 'PUT',
-    url: `/v2/${repo}/manifests/latest`,
-    headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    payload: manifest,
-  });
-  if (res.statusCode !== 201) throw new Error(`manifest push to ${repo}: ${res.statusCode} ${res.body}`);
-  return { layerDigest: sha256(layer), manifestDigest: sha256(manifest) };
+  const config = await pushBlob(berth, repo, authorization, JSON.stringify({ architecture: 'amd64', os: 'linux' }));
+  const pushedLayer = await pushBlob(berth, repo, authorization, layer);
+  const manifest = await putManifest(berth, repo, authorization, 'latest', imageManifest(config, pushedLayer));
+  return { layerDigest: pushedLayer.digest, manifestDigest: manifest.digest };
 }

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { loadConfig } from '../../src/config.js';
-import { type Berth, createBerth } from '../../src/server.js';
+import type { Berth } from '../../src/server.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { sha256, sha512 } from '../support/digests.js';
 import { mediaTypes as registryMediaTypes } from '../../src/oci/media-types.js';
+import { tempBerth } from '../support/temp-berth.js';
 
 export type Response = LightMyRequestResponse;
 
@@ -64,15 +61,12 @@ export interface TestApp {
 
 /** A Berth on a temporary data directory, closed (and the directory removed) after the test. */
 export async function testApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
-  const owned = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-protocol-')));
-  const config = loadConfig({ dataDir, logLevel: 'silent', shutdownTimeout: '1s', ...options.config }, {});
   // The protocol suite checks the registry API itself; test/auth covers who may use it.
-  const berth = await createBerth(config, { logger: false, auth: false, blobStore: await options.blobStore?.(dataDir) });
-  t.after(async () => {
-    await berth.close();
-    if (owned) await rm(dataDir, { recursive: true, force: true });
-  });
+  const { berth, dataDir } = await tempBerth(
+    t,
+    { logLevel: 'silent', shutdownTimeout: '1s', ...options.config },
+    { logger: false, auth: false, dataDir: options.dataDir, blobStoreAt: options.blobStore },
+  );
   return {
     berth,
     app: berth.app,

@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
+
+export interface TempBerth {
+  berth: Berth;
+  dataDir: string;
+}
+
+/**
+ * For tests: a Berth in process, on a new temporary data directory (or `dataDir`, which its owner
+ * removes), with `settings` as command-line flags would give them. Closed, and a temporary
+ * directory removed, after the test.
+ */
+export async function tempBerth(
+  t: TestContext,
+  settings: Record<string, string>,
+  options: Omit<BerthOptions, 'blobStore'> & { dataDir?: string; blobStoreAt?: (dataDir: string) => Promise<BlobStore> },
+): Promise<TempBerth> {
+  const { dataDir: given, blobStoreAt, ...berthOptions } = options;
+  const dataDir = given ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
+  const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, blobStore: await blobStoreAt?.(dataDir) });
+  t.after(async () => {
+    await berth.close();
+    if (given === undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+  return { berth, dataDir };
+}
