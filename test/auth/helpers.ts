@@ -1,12 +1,11 @@
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import type { Berth, BerthOptions } from '../../src/server.js';
-import { type ExecResult, exec, execOk } from '../support/exec.js';
+import { runBerth } from '../support/berth-cli.js';
+import { ExecError, type ExecResult } from '../support/exec.js';
 import { sha256 } from '../support/digests.js';
 import { tempBerth } from '../support/temp-berth.js';
 import { imageManifest, pushBlob, putManifest } from '../support/berth-pushes.js';
@@ -55,16 +54,16 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
   };
 }
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth.js');
-
 /** Runs `berth ARGS` on a data directory (the server may be running on it); fails on a non-zero exit. */
-export function berthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
-  return execOk(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+export async function berthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
+  const result = await tryBerthCli(dataDir, args);
+  if (result.code !== 0) throw new ExecError(`berth ${args.join(' ')}`, result);
+  return result;
 }
 
 /** Runs `berth ARGS` on a data directory and returns the result whatever the exit code. */
 export function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
-  return exec(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+  return runBerth(args, { env: { BERTH_DATA_DIR: dataDir } });
 }
 
 export function basic(user: string, secret: string): string {

@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
 import { loadConfig } from '../../src/config.js';
 import { createBerth } from '../../src/server.js';
 import { basic } from '../auth/helpers.js';
+import { runBerth } from '../support/berth-cli.js';
 import { pushLabelledImage } from './helpers.js';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth.js');
-
-function berth(args: string[], dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const berth = (args: string[], dir: string) => runBerth(args, { env: { BERTH_DATA_DIR: dir } });
 
 describe('berth CLI: package and repo commands', () => {
   it('lists packages, changes visibility, grants and revokes roles, registers repositories and links them, while the server runs', async (t) => {
