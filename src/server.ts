@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/account-service.js';
 import { ensureFirstAdmin } from './accounts/first-admin.js';
 import { userApiRoutes } from './accounts/user-api-routes.js';
-import { AccessTokenService } from './auth/access-token-service.js';
+import { PersonalAccessTokenService } from './auth/personal-access-tokens.js';
 import { type Authorizer, anonymousAuthorizer } from './auth/access.js';
 import { Authenticator } from './auth/authenticator.js';
 import { tokenRealm } from './auth/challenge.js';
@@ -12,7 +12,7 @@ import { RegistryTokens } from './auth/registry-tokens.js';
 import { RepositoryTokenService } from './auth/repository-tokens.js';
 import { loadSigningKeys } from './auth/signing-keys.js';
 import { TokenAuthorizer } from './auth/token-authorizer.js';
-import { tokenRoutes } from './auth/token-routes.js';
+import { tokenEndpoint } from './auth/token-endpoint.js';
 import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import type { DatabaseEngine } from './db/engine.js';
@@ -37,7 +37,7 @@ export interface Berth {
   services: RegistryServices;
   db: Database;
   accounts: AccountService;
-  accessTokens: AccessTokenService;
+  accessTokens: PersonalAccessTokenService;
   packages: PackageService;
   packageAccess: PackageAccess;
   sourceRepositories: SourceRepositoryService;
@@ -85,7 +85,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const packageService = new PackageService(db, services.metadata);
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
-  const accessTokens = new AccessTokenService(db);
+  const accessTokens = new PersonalAccessTokenService(db);
   const authOn = options.auth ?? config.auth;
 
   let authorizer: Authorizer = anonymousAuthorizer;
@@ -98,7 +98,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });
     routes = async (app) => {
-      await app.register(tokenRoutes, { authenticator, policy, registryTokens });
+      await app.register(tokenEndpoint, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { AccessTokenNotFoundError, type AccessTokenInfo, type AccessTokenService } from '../auth/access-token-service.js';
+import { AccessTokenNotFoundError, type AccessTokenInfo, type PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import type { Authenticator, Identity } from '../auth/authenticator.js';
 import { ApiSignIn } from '../auth/api-sign-in.js';
 import { InvalidScopeError, parseTokenScopes } from '../auth/scopes.js';
@@ -10,7 +10,7 @@ import type { AccountService } from './account-service.js';
 
 export interface UserApiOptions {
   accounts: AccountService;
-  accessTokens: AccessTokenService;
+  accessTokens: PersonalAccessTokenService;
   authenticator: Authenticator;
 }
 

@@ -1,5 +1,5 @@
 import type { AccountService } from '../accounts/account-service.js';
-import type { AccessTokenService } from './access-token-service.js';
+import type { PersonalAccessTokenService } from './personal-access-tokens.js';
 import type { BasicCredentials } from './credentials.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { isWellFormedToken } from './personal-access-token-format.js';
@@ -45,7 +45,7 @@ export class TooManySignInsError extends Error {
 export class Authenticator {
   constructor(
     private readonly accounts: AccountService,
-    private readonly tokens: AccessTokenService,
+    private readonly tokens: PersonalAccessTokenService,
     private readonly limiter: FailureLimiter,
     private readonly repositoryTokens?: RepositoryTokenService,
   ) {}

@@ -3,7 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { tempDatabase } from '../../test/support/temp-database.js';
 import { parseAccountName } from '../accounts/names.js';
 import type { PackageRole } from '../db/schema.js';
-import { AccessTokenService } from './access-token-service.js';
+import { PersonalAccessTokenService } from './personal-access-tokens.js';
 import { RepositoryTokenService } from './repository-tokens.js';
 import { allScopes } from './scopes.js';
 
@@ -22,7 +22,7 @@ async function setUp(t: TestContext) {
     .executeTakeFirstOrThrow();
   const repository = await db.insertInto('source_repositories').values({ owner_id: user.id, name: 'app', name_key: 'app', created_at: created }).returning('id').executeTakeFirstOrThrow();
   let role: PackageRole | undefined = 'admin';
-  const personal = new AccessTokenService(db);
+  const personal = new PersonalAccessTokenService(db);
   const tokens = new RepositoryTokenService(db, async () => role);
   const minted = async (scopes: string[], options: { patExpiresAt?: Date } = {}) => {
     const pat = await personal.create(user.id, scopes as never, { expiresAt: options.patExpiresAt });

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
-import type { AccessTokenService } from './access-token-service.js';
+import type { PersonalAccessTokenService } from './personal-access-tokens.js';
 import type { AccessRequest, Actor, Authorizer } from './access.js';
 import { type Authenticator, type Identity, InvalidCredentialsError, TooManySignInsError } from './authenticator.js';
 import { bearerToken, parseBasic } from './credentials.js';
@@ -21,7 +21,7 @@ export interface TokenAuthorizerOptions {
   authenticator: Authenticator;
   policy: RepositoryPolicy;
   registryTokens: RegistryTokens;
-  accessTokens: AccessTokenService;
+  accessTokens: PersonalAccessTokenService;
   repositoryTokens?: RepositoryTokenService;
 }
 

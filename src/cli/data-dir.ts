@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
-import { AccessTokenService } from '../auth/access-token-service.js';
+import { PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import { openDatabase } from '../db/open-database.js';
 import { PackageAccess } from '../packages/package-access.js';
@@ -11,7 +11,7 @@ import { RegistryMetadata } from '../registry/metadata.js';
 
 export interface Stores {
   accounts: AccountService;
-  tokens: AccessTokenService;
+  tokens: PersonalAccessTokenService;
   packages: PackageService;
   repositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
@@ -35,7 +35,7 @@ export async function withStores<T>(flags: { dataDir?: string }, run: (stores: S
     const access = new PackageAccess(db);
     return await run({
       accounts: new AccountService(db, metadata),
-      tokens: new AccessTokenService(db),
+      tokens: new PersonalAccessTokenService(db),
       packages: new PackageService(db, metadata),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),

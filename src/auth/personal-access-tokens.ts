@@ -32,7 +32,7 @@ export class AccessTokenNotFoundError extends Error {
 const lastUsedResolutionMs = 60_000;
 
 /** Personal access tokens: shown once at creation, stored as a sha256 hash. */
-export class AccessTokenService {
+export class PersonalAccessTokenService {
   /** Token ids found active, with when: see isActive. */
   private readonly recentlyActive = new Map<number, number>();
 

@@ -22,7 +22,7 @@ export interface TokenRouteOptions {
  * (its OAuth2 form, `grant_type=password`, which containerd tries first). Without credentials the
  * token is anonymous; actions the caller may not have are dropped from the token, not refused.
  */
-export const tokenRoutes: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
+export const tokenEndpoint: FastifyPluginAsync<TokenRouteOptions> = async (app, options) => {
   app.get('/token', async (request, reply) => {
     const query = new URLSearchParams(request.url.split('?')[1] ?? '');
     const basic = parseBasic(request.headers.authorization);

@@ -4,12 +4,12 @@ import { sql } from 'kysely';
 import { tempDatabase } from '../../test/support/temp-database.js';
 import { parseAccountName } from '../accounts/names.js';
 import type { Database } from '../db/schema.js';
-import { AccessTokenService } from './access-token-service.js';
+import { PersonalAccessTokenService } from './personal-access-tokens.js';
 
 const t0 = new Date('2026-06-01T12:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-async function setUp(t: TestContext): Promise<{ db: Database; tokens: AccessTokenService; userId: number }> {
+async function setUp(t: TestContext): Promise<{ db: Database; tokens: PersonalAccessTokenService; userId: number }> {
   const { db } = await tempDatabase(t);
   const now = t0.toISOString();
   const account = await db
@@ -17,7 +17,7 @@ async function setUp(t: TestContext): Promise<{ db: Database; tokens: AccessToke
     .values({ name: parseAccountName('alice'), name_key: 'alice', kind: 'user', password_hash: null, is_admin: 0, created_at: now })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { db, tokens: new AccessTokenService(db), userId: account.id };
+  return { db, tokens: new PersonalAccessTokenService(db), userId: account.id };
 }
 
 /** A revocation written by another process (the CLI), which this service's memo cannot see. */
@@ -25,7 +25,7 @@ async function revokeBehindTheService(db: Database, id: number): Promise<void> {
   await sql`update access_tokens set revoked_at = ${t0.toISOString()} where id = ${id}`.execute(db);
 }
 
-describe('AccessTokenService.isActive (checked on every request made with a registry token)', () => {
+describe('PersonalAccessTokenService.isActive (checked on every request made with a registry token)', () => {
   it('answers false at once after a revocation through the service', async (t) => {
     const { tokens, userId } = await setUp(t);
     const { info } = await tokens.create(userId, ['read:packages']);
@@ -59,13 +59,13 @@ describe('AccessTokenService.isActive (checked on every request made with a regi
     const { db, tokens, userId } = await setUp(t);
     const { info } = await tokens.create(userId, ['read:packages'], { expiresAt: at(60_000) });
     assert.equal(await tokens.isActive(info.id, at(59_999)), true);
-    const fresh = new AccessTokenService(db);
+    const fresh = new PersonalAccessTokenService(db);
     assert.equal(await fresh.isActive(info.id, at(60_000)), false);
     assert.equal(await tokens.isActive(info.id, at(61_000)), false, 'once the memo has passed');
   });
 });
 
-describe('AccessTokenService.verify', () => {
+describe('PersonalAccessTokenService.verify', () => {
   it('answers the owner of a live token, only for its own user name, in any case', async (t) => {
     const { tokens, userId } = await setUp(t);
     const { token, info } = await tokens.create(userId, ['read:packages', 'write:packages']);
