@@ -42,4 +42,11 @@ describe('parseBasic', () => {
       assert.equal(parseBasic(header), undefined, String(header));
     }
   });
+
+  it('takes the credentials only as the whole header: nothing before the scheme or after the value', () => {
+    const credentials = basic('alice:secret');
+    for (const header of [`x${credentials}`, `Bearer ${credentials}`, `${credentials} trailing`, `${credentials},Basic ${Buffer.from('b:c').toString('base64')}`]) {
+      assert.equal(parseBasic(header), undefined, header);
+    }
+  });
 });
