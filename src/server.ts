@@ -29,6 +29,8 @@ import { PackageEvents } from './packages/package-events.js';
 import { PackageService } from './packages/package-service.js';
 import { repositoryApiRoutes } from './packages/repository-api-routes.js';
 import { SourceRepositoryService } from './packages/source-repositories.js';
+import { SessionService } from './web/sessions.js';
+import { webRoutes } from './web/web-routes.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { openBlobStore } from './storage/open-blob-store.js';
 
@@ -38,6 +40,7 @@ export interface Berth {
   db: Database;
   accounts: AccountService;
   accessTokens: PersonalAccessTokenService;
+  sessions: SessionService;
   packages: PackageService;
   packageAccess: PackageAccess;
   sourceRepositories: SourceRepositoryService;
@@ -86,6 +89,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const accessTokens = new PersonalAccessTokenService(db);
+  const sessions = new SessionService(db);
   const authOn = options.auth ?? config.auth;
 
   let authorizer: Authorizer = anonymousAuthorizer;
@@ -102,6 +106,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
+      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, publicUrl: config.publicUrl });
     };
   }
 
@@ -135,6 +140,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
     await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
+    await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));
   };
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
@@ -165,5 +171,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, reloadCertificate, close };
 }

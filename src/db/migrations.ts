@@ -279,6 +279,22 @@ export const migrations: Record<string, Migration> = {
       await sql`delete from repository_tokens`.execute(db);
     },
   },
+  '0006-web-sessions': {
+    async up(db: Kysely<unknown>) {
+      // Signed-in browsers. The cookie holds a secret; the row holds its sha256, as for tokens.
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('user_agent', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

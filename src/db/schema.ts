@@ -213,6 +213,18 @@ export interface RepositoryTokensTable {
   scopes: string | null;
 }
 
+/** A signed-in browser (`src/web/sessions.ts`). */
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  /** What the browser called itself at sign-in, shortened, for the user's list of sessions. */
+  user_agent: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -234,6 +246,7 @@ export interface Schema {
   source_repository_roles: SourceRepositoryRolesTable;
   package_repository_access: PackageRepositoryAccessTable;
   repository_tokens: RepositoryTokensTable;
+  sessions: SessionsTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -112,6 +112,12 @@ export class PackageAccess {
     };
   }
 
+  /** The items a user (or, undefined, an anonymous visitor) may read, with one lookup for all. */
+  async readable<T>(userId: number | undefined, items: readonly T[], factsOf: (item: T) => PackageFacts): Promise<T[]> {
+    const context = userId === undefined ? undefined : await this.userContext(userId, items.map((item) => factsOf(item).id));
+    return items.filter((item) => roleFor(context, factsOf(item)) !== undefined);
+  }
+
   async role(userId: number | undefined, facts: PackageFacts): Promise<PackageRole | undefined> {
     return roleFor(userId === undefined ? undefined : await this.userContext(userId, [facts.id]), facts);
   }

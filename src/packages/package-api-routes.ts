@@ -9,9 +9,9 @@ import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
 import type { PackageJson } from './package-json.js';
-import type { PackageOwner, PackageRecord, PackageService } from './package-service.js';
+import { type PackageOwner, type PackageRecord, type PackageService, factsOf } from './package-service.js';
 import type { SourceRepositoryService } from './source-repositories.js';
-import { isPackageRole, isVisibility, roleAtLeast, roleFor } from './roles.js';
+import { isPackageRole, isVisibility, roleAtLeast } from './roles.js';
 
 export interface PackageApiOptions {
   accounts: AccountService;
@@ -70,14 +70,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
   };
 
   const authorize = async (subject: AnySubject | undefined, pkg: PackageRecord, need: Need): Promise<void> => {
-    const role = await options.access.roleOf(subject, {
-      id: pkg.id,
-      ownerId: pkg.owner.id,
-      ownerKind: pkg.owner.kind,
-      visibility: pkg.visibility,
-      inheritAccess: pkg.inheritAccess,
-      sourceRepositoryId: pkg.source?.id ?? null,
-    });
+    const role = await options.access.roleOf(subject, factsOf(pkg));
     if (!role) throw new ApiError(404, 'Package not found.');
     if (need === 'settings' && isRepositorySubject(subject)) throw new PackageForbiddenError('permission_denied: repository tokens cannot change package settings or access');
     const needed: PackageRole = need === 'read' ? 'read' : need === 'write' ? 'write' : 'admin';
@@ -106,22 +99,15 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const subject = await subjectOf(request, kind === 'self');
       const owner = await ownerOf(kind, request.params as Params, subject);
       const page = pageOf(query, 30);
-      const all = await options.packages.listByOwner(owner.id);
+      const all = (await options.packages.listByOwner(owner.id)).filter((pkg) => visibility === undefined || pkg.visibility === visibility);
       // Access is looked up for the owner's packages only, not for the whole registry.
-      const pullable = isRepositorySubject(subject) ? await options.access.pullable(subject, all.map((pkg) => pkg.repository)) : undefined;
-      const context = subject && !isRepositorySubject(subject) ? await options.access.userContext(subject.userId, all.map((pkg) => pkg.id)) : undefined;
-      const readable = all.filter(
-        (pkg) =>
-          (visibility === undefined || pkg.visibility === visibility) &&
-          (pullable ? pullable(pkg.repository) : roleFor(context, {
-            id: pkg.id,
-            ownerId: pkg.owner.id,
-            ownerKind: pkg.owner.kind,
-            visibility: pkg.visibility,
-            inheritAccess: pkg.inheritAccess,
-            sourceRepositoryId: pkg.source?.id ?? null,
-          }) !== undefined),
-      );
+      let readable: PackageRecord[];
+      if (isRepositorySubject(subject)) {
+        const pullable = await options.access.pullable(subject, all.map((pkg) => pkg.repository));
+        readable = all.filter((pkg) => pullable(pkg.repository));
+      } else {
+        readable = await options.access.readable(subject?.userId, all, factsOf);
+      }
       setLink(reply, request, page, readable.length);
       return sendJson(reply, readable.slice((page.page - 1) * page.perPage, page.page * page.perPage).map((pkg) => options.json.package(pkg)));
     });

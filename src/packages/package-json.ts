@@ -1,5 +1,10 @@
 import type { PackageOwner, PackageRecord, RoleGrant, VersionRecord } from './package-service.js';
 
+/** The package page's path, GitHub's, which the web pages serve. */
+export function packagePagePath(pkg: Pick<PackageRecord, 'owner' | 'name'>): string {
+  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/package/${encodeURIComponent(pkg.name)}`;
+}
+
 /**
  * GitHub's JSON shapes for container packages and versions (REST API "Packages"), field by field,
  * with Berth's extras (download counts, image metadata, sizes, platforms) in added fields that
@@ -22,7 +27,7 @@ export class PackageJson {
   }
 
   packageHtmlUrl(pkg: PackageRecord): string {
-    return `${this.publicUrl}/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/package/${encodeURIComponent(pkg.name)}`;
+    return `${this.publicUrl}${packagePagePath(pkg)}`;
   }
 
   package(pkg: PackageRecord) {

@@ -9,7 +9,7 @@ import { type NewManifest, type RegistryMetadata, newManifest } from '../registr
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { namespaceOf } from './package-access.js';
-import { visibilities } from './roles.js';
+import { type PackageFacts, visibilities } from './roles.js';
 
 /** Deleted packages and versions can be restored for this long, then they are purged. */
 export const restoreWindowMs = 30 * 24 * 60 * 60 * 1000;
@@ -42,6 +42,18 @@ export interface PackageRecord {
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;
+}
+
+/** What access to a package is decided on (`PackageAccess`, `roleFor`). */
+export function factsOf(pkg: PackageRecord): PackageFacts {
+  return {
+    id: pkg.id,
+    ownerId: pkg.owner.id,
+    ownerKind: pkg.owner.kind,
+    visibility: pkg.visibility,
+    inheritAccess: pkg.inheritAccess,
+    sourceRepositoryId: pkg.source?.id ?? null,
+  };
 }
 
 export interface VersionRecord {
@@ -127,6 +139,17 @@ export class PackageService {
   /** Live packages of an account, by name. */
   async listByOwner(ownerId: number): Promise<PackageRecord[]> {
     const rows = await this.packageQuery().where('packages.owner_id', '=', ownerId).where('packages.deleted_at', 'is', null).orderBy('packages.name').execute();
+    return Promise.all(rows.map((row) => this.toRecord(row)));
+  }
+
+  /** Live public packages, the most recently updated first. */
+  async listPublic(limit: number): Promise<PackageRecord[]> {
+    const rows = await this.packageQuery()
+      .where('packages.visibility', '=', 'public')
+      .where('packages.deleted_at', 'is', null)
+      .orderBy('packages.updated_at', 'desc')
+      .limit(limit)
+      .execute();
     return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 

@@ -1,0 +1,106 @@
+import type { AccessTokenInfo } from '../../auth/personal-access-tokens.js';
+import { type TokenScope, tokenScopes } from '../../auth/scopes.js';
+import { CopyableCommand, CsrfField, Layout, type PageContext } from '../layout.js';
+
+const scopeHelp: Record<TokenScope, string> = {
+  'read:packages': 'Download packages and read their metadata',
+  'write:packages': 'Upload packages (and download them)',
+  'delete:packages': 'Delete packages',
+};
+
+export function TokensPage({ context, tokens, created }: { context: PageContext; tokens: AccessTokenInfo[]; created?: { token: string; info: AccessTokenInfo } }) {
+  const live = tokens.filter((token) => token.revokedAt === null);
+  return (
+    <Layout context={context} title="Personal access tokens">
+      <h1>Personal access tokens</h1>
+      {created && (
+        <section class="notice ok" aria-labelledby="new-token">
+          <h2 id="new-token">Your new token</h2>
+          <p>Copy it now: it is not shown again.</p>
+          <CopyableCommand label="New personal access token" command={created.token} />
+        </section>
+      )}
+      <p>
+        <a href="/settings/tokens/new">Generate new token</a>
+      </p>
+      {live.length === 0 ? (
+        <p class="muted">You have no tokens.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Note</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {live.map((token) => (
+              <tr>
+                <td>
+                  {token.note ?? <span class="muted">(no note)</span>} <code>{token.hint}</code>
+                </td>
+                <td>{token.scopes.join(', ')}</td>
+                <td>{token.expiresAt ? token.expiresAt.slice(0, 10) : 'never'}</td>
+                <td>{token.lastUsedAt ? token.lastUsedAt.slice(0, 10) : 'never'}</td>
+                <td>
+                  <form method="post" action={`/settings/tokens/${token.id}/revoke`} data-confirm="Revoke this token? Anything using it stops working.">
+                    <CsrfField context={context} />
+                    <button class="danger" type="submit">
+                      Revoke
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+export function NewTokenPage({ context, checked, note, error }: { context: PageContext; checked: ReadonlySet<TokenScope>; note?: string; error?: string }) {
+  return (
+    <Layout context={context} title="New personal access token">
+      <h1>New personal access token</h1>
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
+      <form class="stack" method="post" action="/settings/tokens">
+        <CsrfField context={context} />
+        <label for="note">Note</label>
+        <input type="text" id="note" name="note" maxLength={100} value={note ?? ''} />
+        <label for="expiration">Expiration</label>
+        <select id="expiration" name="expiration">
+          <option value="7d">7 days</option>
+          <option value="30d" selected>
+            30 days
+          </option>
+          <option value="90d">90 days</option>
+          <option value="365d">1 year</option>
+          <option value="never">No expiration</option>
+        </select>
+        <fieldset>
+          <legend>Scopes</legend>
+          {tokenScopes.map((scope) => (
+            <label>
+              <input type="checkbox" name="scopes" value={scope} checked={checked.has(scope)} /> <code>{scope}</code> <span class="muted">{scopeHelp[scope]}</span>
+            </label>
+          ))}
+        </fieldset>
+        <div>
+          <button class="primary" type="submit">
+            Generate token
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}

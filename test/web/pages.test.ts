@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { type AuthApp, authApp, basic } from '../auth/helpers.js';
+import { pushLabelledImage } from '../packages/helpers.js';
+
+/** A browser's cookie jar for one app: it keeps what `Set-Cookie` says and sends it back. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+
+  constructor(private readonly app: AuthApp) {}
+
+  async get(url: string): Promise<LightMyRequestResponse> {
+    return this.keep(await this.app.berth.app.inject({ method: 'GET', url, headers: this.headers() }));
+  }
+
+  async post(url: string, fields: Record<string, string | string[]>, csrf = this.cookies.get('berth_csrf') ?? ''): Promise<LightMyRequestResponse> {
+    const form = new URLSearchParams();
+    form.set('csrf', csrf);
+    for (const [name, value] of Object.entries(fields)) for (const each of [value].flat()) form.append(name, each);
+    return this.keep(
+      await this.app.berth.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form.toString(),
+      }),
+    );
+  }
+
+  async signIn(user: string, password = `${user}-password`): Promise<void> {
+    await this.get('/login');
+    const res = await this.post('/login', { username: user, password, next: '/' });
+    assert.equal(res.statusCode, 303, res.body);
+  }
+
+  private headers(): Record<string, string> {
+    return this.cookies.size === 0 ? {} : { cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
+  }
+
+  private keep(res: LightMyRequestResponse): LightMyRequestResponse {
+    for (const cookie of [res.headers['set-cookie'] ?? []].flat()) {
+      const [pair = ''] = cookie.split(';');
+      const [name = '', value = ''] = pair.split('=');
+      if (/Max-Age=0/.test(cookie)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+}
+
+const labels = {
+  'org.opencontainers.image.description': 'The app <script>alert(1)</script> of Alice',
+  'org.opencontainers.image.licenses': 'Apache-2.0',
+  'org.opencontainers.image.source': 'javascript:alert(2)',
+};
+
+describe('web pages', () => {
+  it('signs in with the password only, from a form that carries the browser’s CSRF value, and out again', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const browser = new Browser(app);
+    const login = await browser.get('/login');
+    assert.equal(login.statusCode, 200);
+    const csrfCookie = String(login.headers['set-cookie']);
+    assert.match(csrfCookie, /^berth_csrf=[A-Za-z0-9_-]{32}; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.match(login.body, /<input type="hidden" name="csrf" value="[A-Za-z0-9_-]{32}"/);
+
+    assert.equal((await browser.post('/login', { username: 'alice', password: 'alice-password' }, 'x'.repeat(32))).statusCode, 403, 'a wrong CSRF value');
+    assert.equal((await browser.post('/login', { username: 'alice', password: alice.token })).statusCode, 401, 'a token is no password here');
+    assert.equal((await browser.post('/login', { username: 'alice', password: 'wrong' })).statusCode, 401);
+    assert.equal(browser.cookies.has('berth_session'), false);
+
+    const signedIn = await browser.post('/login', { username: 'alice', password: 'alice-password', next: '//evil.example/' });
+    assert.equal(signedIn.statusCode, 303);
+    assert.equal(signedIn.headers.location, '/', 'only a local path is followed after sign-in');
+    assert.match(String(signedIn.headers['set-cookie']), /^berth_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
+    assert.match((await browser.get('/')).body, /Sign out alice/);
+    const [session] = await app.berth.sessions.list(alice.id);
+    assert.ok(session, 'the session is a row the user can list');
+
+    const secret = browser.cookies.get('berth_session') ?? '';
+    assert.equal((await browser.post('/logout', {})).statusCode, 303);
+    assert.deepEqual(await app.berth.sessions.list(alice.id), []);
+    assert.equal(await app.berth.sessions.find(secret), undefined, 'the old cookie signs nobody in');
+    assert.match((await browser.get('/')).body, /Sign in/);
+  });
+
+  it('shows a package’s description, license and source from its labels, all of it escaped, under a strict CSP', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const image = await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1', labels });
+    const browser = new Browser(app);
+    await browser.signIn('alice');
+    const page = await browser.get('/users/alice/packages/container/package/app');
+    assert.equal(page.statusCode, 200);
+    assert.equal(page.headers['content-security-policy'], "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    assert.match(page.body, /The app &lt;script>alert\(1\)&lt;\/script> of Alice/);
+    assert.doesNotMatch(page.body, /<script>alert/);
+    assert.doesNotMatch(page.body, /href="javascript:/, 'a javascript: source is shown, not linked');
+    assert.match(page.body, /Apache-2\.0/);
+    assert.match(page.body, new RegExp(`docker pull registry\\.test:5000/alice/app:v1`));
+    assert.match(page.body, new RegExp(`docker pull registry\\.test:5000/alice/app@${image.digest}`));
+  });
+
+  it('answers the same 404 page for a private package to an outsider and for a name that does not exist', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    await pushLabelledImage(app.berth, 'alice/secret', basic('alice', alice.token), { tag: 'v1', labels });
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    const hidden = await bob.get('/users/alice/packages/container/package/secret');
+    const missing = await bob.get('/users/alice/packages/container/package/nothing-here');
+    assert.equal(hidden.statusCode, 404);
+    assert.equal(hidden.body, missing.body);
+    const visitor = new Browser(app);
+    await visitor.get('/');
+    assert.equal((await visitor.get('/users/alice/packages/container/package/secret')).statusCode, 404);
+    assert.doesNotMatch((await visitor.get('/users/alice/packages')).body, /secret/);
+
+    await app.berth.packages.setVisibility(await app.berth.packages.require('alice/secret'), 'public', { byOrgOwner: false });
+    assert.equal((await visitor.get('/users/alice/packages/container/package/secret')).statusCode, 200);
+    assert.match((await visitor.get('/')).body, /alice\/secret/);
+  });
+
+  it('makes a token from /settings/tokens/new?scopes=write:packages, shows it once, and revokes it', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const browser = new Browser(app);
+    assert.equal((await browser.get('/settings/tokens/new?scopes=write:packages')).headers.location, '/login?next=%2Fsettings%2Ftokens%2Fnew%3Fscopes%3Dwrite%3Apackages');
+    await browser.signIn('alice');
+    const form = await browser.get('/settings/tokens/new?scopes=write:packages');
+    assert.match(form.body, /value="write:packages" checked/);
+    assert.doesNotMatch(form.body, /value="read:packages" checked/);
+    assert.doesNotMatch(form.body, /value="delete:packages" checked/);
+
+    assert.equal((await browser.post('/settings/tokens', { note: 'ci', expiration: '30d', scopes: [] })).statusCode, 422);
+    const created = await browser.post('/settings/tokens', { note: 'ci', expiration: '30d', scopes: ['write:packages'] });
+    assert.equal(created.statusCode, 201);
+    const token = /data-copy="(berth_pat_[A-Za-z0-9_]+)"/.exec(created.body)?.[1];
+    assert.ok(token, 'the new token is on the page');
+    const push = await app.berth.app.inject({ method: 'POST', url: '/v2/alice/new/blobs/uploads/', headers: { authorization: basic('alice', token), 'content-length': '0' } });
+    assert.equal(push.statusCode, 202, 'the token pushes');
+    assert.doesNotMatch((await browser.get('/settings/tokens')).body, new RegExp(token), 'shown once');
+
+    const [info] = (await app.berth.accessTokens.list(alice.id)).filter((each) => each.note === 'ci');
+    assert.equal((await browser.post(`/settings/tokens/${info?.id}/revoke`, {}, 'y'.repeat(32))).statusCode, 403);
+    assert.equal((await browser.post(`/settings/tokens/${info?.id}/revoke`, {})).statusCode, 303);
+    const refused = await app.berth.app.inject({ method: 'POST', url: '/v2/alice/new/blobs/uploads/', headers: { authorization: basic('alice', token), 'content-length': '0' } });
+    assert.equal(refused.statusCode, 401);
+  });
+});
