@@ -83,7 +83,7 @@ export function ExternalLink({ href }: { href: string }) {
 export function CopyableCommand({ label, command }: { label: string; command: string }) {
   return (
     <div class="command">
-      <pre aria-label={label}>
+      <pre aria-label={label} tabIndex={0}>
         <code>{command}</code>
       </pre>
       <button type="button" data-copy={command} hidden aria-label={`Copy: ${label}`}>
