@@ -182,6 +182,11 @@ export class AccountService {
     });
   }
 
+  async isOrgOwner(org: string, userId: number): Promise<boolean> {
+    const user = await this.findById(userId);
+    return user !== undefined && (await this.listOrgMembers(org)).some((member) => member.name === user.name && member.role === 'owner');
+  }
+
   async listOrgMembers(org: string): Promise<OrgMember[]> {
     const orgAccount = await this.requireOrg(org);
     return this.db

@@ -135,7 +135,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       const body = await readJsonObject(request);
       if (body['visibility'] !== undefined) {
         if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
-        const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await isOrgOwner(options.accounts, pkg.owner.login, subject.userId));
+        const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await options.accounts.isOrgOwner(pkg.owner.login, subject.userId));
         await options.packages.setVisibility(pkg, body['visibility'], { byOrgOwner });
       }
       if (body['inherit_access'] !== undefined) {
@@ -235,11 +235,6 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
   }
 };
-
-async function isOrgOwner(accounts: AccountService, org: string, userId: number): Promise<boolean> {
-  const user = await accounts.findById(userId);
-  return user !== undefined && (await accounts.listOrgMembers(org)).some((member) => member.name === user.name && member.role === 'owner');
-}
 
 function principalOf(body: Record<string, unknown>): { principalKind: PrincipalKind; principal: string } {
   if (typeof body['user'] === 'string' && body['user'] !== '') return { principalKind: 'user', principal: body['user'] };

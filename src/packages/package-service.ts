@@ -205,11 +205,25 @@ export class PackageService {
     await this.pushes.touchPackage(this.db, now, tagged ? now : null, metadata ? JSON.stringify(metadata) : null, packageId);
   }
 
-  async versions(pkg: PackageRecord, state: 'active' | 'deleted', limit: number, offset: number): Promise<{ items: VersionRecord[]; total: number }> {
-    const base = this.db
+  /** A page of versions, newest first; of live ones, with `tagged`, only those with (or without) a tag. */
+  async versions(pkg: PackageRecord, state: 'active' | 'deleted', limit: number, offset: number, options: { tagged?: boolean } = {}): Promise<{ items: VersionRecord[]; total: number }> {
+    let base = this.db
       .selectFrom('package_versions')
       .where('package_id', '=', pkg.id)
       .where('deleted_at', state === 'active' ? 'is' : 'is not', null);
+    if (options.tagged !== undefined) {
+      base = base.where((eb) => {
+        const tagged = eb.exists(
+          eb
+            .selectFrom('tags')
+            .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+            .select('tags.digest')
+            .where('repositories.name', '=', pkg.repository)
+            .whereRef('tags.digest', '=', 'package_versions.digest'),
+        );
+        return options.tagged ? tagged : eb.not(tagged);
+      });
+    }
     const count = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     const rows = await base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
     return { items: await this.toVersions(pkg, rows), total: Number(count?.n ?? 0) };

@@ -1,23 +1,18 @@
-import { gzipSync } from 'node:zlib';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { VNode } from 'preact';
-import { render } from 'preact-render-to-string';
+import type { FastifyPluginAsync } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { InvalidCredentialsError, TooManySignInsError, type Authenticator } from '../auth/authenticator.js';
 import { isWellFormedToken } from '../auth/personal-access-token-format.js';
 import { AccessTokenNotFoundError, type PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import { type TokenScope, tokenScopes } from '../auth/scopes.js';
 import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
-import { readSmallBody } from '../http/read-body.js';
 import type { PackageAccess } from '../packages/package-access.js';
-import { type PackageRecord, type PackageService, factsOf } from '../packages/package-service.js';
+import { type PackageService, factsOf } from '../packages/package-service.js';
+import type { RegistryMetadata } from '../registry/metadata.js';
 import { type Asset, assets } from './assets.js';
 import { parseCookies, setCookie } from './cookies.js';
-import { csrfCookie, csrfField, csrfMatches, csrfValueOf, newCsrfValue } from './csrf.js';
-import type { PageContext, Viewer } from './layout.js';
-import { NotFoundPage } from './pages/not-found.js';
+import { packagePages } from './package-pages.js';
+import { createPageKit, sessionCookie } from './page-kit.js';
 import { PackageListPage } from './pages/package-list.js';
-import { PackagePage } from './pages/package.js';
 import { SignInPage } from './pages/sign-in.js';
 import { NewTokenPage, TokensPage } from './pages/tokens.js';
 import { type SessionService, sessionLifetimeMs } from './sessions.js';
@@ -29,18 +24,10 @@ export interface WebOptions {
   packages: PackageService;
   access: PackageAccess;
   tokens: PersonalAccessTokenService;
+  metadata: RegistryMetadata;
   /** The URL Berth is reached at: its host is the registry's in pull commands, and https makes cookies Secure. */
   publicUrl: string;
 }
-
-export const sessionCookie = 'berth_session';
-
-/**
- * Pages, not data: the scripts, styles and frames a page may use. Nothing inline, so a value a
- * pusher chose can never run even if it escaped escaping.
- */
-const contentSecurityPolicy =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * The web pages, on the same port as the registry: sign-in, the home page, package lists, the
@@ -48,55 +35,8 @@ const contentSecurityPolicy =
  * access to a package is decided by `PackageAccess` as everywhere else.
  */
 export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) => {
-  const secure = new URL(options.publicUrl).protocol === 'https:';
-  const registryHost = new URL(options.publicUrl).host;
-
-  /** The viewer of a request and the CSRF value of its browser (a new one is set when missing). */
-  const contextOf = async (request: FastifyRequest, reply: FastifyReply): Promise<PageContext> => {
-    const cookies = parseCookies(request.headers.cookie);
-    let csrf = csrfValueOf(cookies.get(csrfCookie));
-    if (!csrf) {
-      csrf = newCsrfValue();
-      reply.header('Set-Cookie', setCookie(csrfCookie, csrf, { secure }));
-    }
-    return { viewer: await viewerOf(cookies.get(sessionCookie)), csrf, registryHost };
-  };
-
-  const viewerOf = async (secret: string | undefined): Promise<Viewer | undefined> => {
-    if (!secret) return undefined;
-    const session = await options.sessions.find(secret);
-    if (!session) return undefined;
-    const account = await options.accounts.findById(session.userId);
-    return account && account.kind === 'user' ? { userId: account.id, name: account.name } : undefined;
-  };
-
-  const sendPage = (request: FastifyRequest, reply: FastifyReply, status: number, page: VNode) => {
-    const html = Buffer.from(`<!doctype html>${render(page)}`, 'utf8');
-    reply
-      .code(status)
-      .header('Content-Type', 'text/html; charset=utf-8')
-      .header('Content-Security-Policy', contentSecurityPolicy)
-      .header('Referrer-Policy', 'same-origin')
-      .header('X-Content-Type-Options', 'nosniff')
-      .header('Cache-Control', 'no-store')
-      .header('Vary', 'Cookie, Accept-Encoding');
-    if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('Content-Encoding', 'gzip').send(gzipSync(html));
-    return reply.send(html);
-  };
-
-  const notFound = async (request: FastifyRequest, reply: FastifyReply) => sendPage(request, reply, 404, <NotFoundPage context={await contextOf(request, reply)} />);
-
-  /** A posted form, refused unless it carries this browser's CSRF value. */
-  const formOf = async (request: FastifyRequest): Promise<URLSearchParams | undefined> => {
-    if (!/^application\/x-www-form-urlencoded\b/i.test(String(request.headers['content-type'] ?? ''))) return undefined;
-    const form = new URLSearchParams(await readSmallBody(request, 16 * 1024));
-    return csrfMatches(parseCookies(request.headers.cookie).get(csrfCookie), form.get(csrfField) ?? undefined) ? form : undefined;
-  };
-
-  const refuseForm = (reply: FastifyReply) =>
-    reply.code(403).header('Content-Type', 'text/plain; charset=utf-8').send('This form has expired or came from another site. Go back, reload the page and try again.');
-
-  const redirect = (reply: FastifyReply, to: string) => reply.code(303).header('Location', to).send();
+  const kit = createPageKit(options);
+  const { secure, contextOf, sendPage, formOf, refuseForm, redirect, requireViewer } = kit;
 
   /** Only a path on this site, so that a sign-in link cannot send the user elsewhere. */
   const localPath = (value: string | null | undefined): string => (value && /^\/(?![/\\])/.test(value) ? value : '/');
@@ -164,44 +104,11 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
     return sendPage(request, reply, 200, <PackageListPage context={context} title="Your packages" packages={readable} empty="No packages yet: push an image to one of your namespaces." />);
   });
 
-  for (const kind of ['users', 'orgs'] as const) {
-    app.get(`/${kind}/:owner/packages`, async (request, reply) => {
-      const context = await contextOf(request, reply);
-      const owner = await options.accounts.find((request.params as { owner: string }).owner);
-      if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return notFound(request, reply);
-      const readable = await options.access.readable(context.viewer?.userId, await options.packages.listByOwner(owner.id), factsOf);
-      return sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty="No packages you can see." />);
-    });
-
-    app.get(`/${kind}/:owner/packages/container/package/:name`, async (request, reply) => {
-      const context = await contextOf(request, reply);
-      const pkg = await readablePackage(kind, request.params as { owner: string; name: string }, context.viewer);
-      if (!pkg) return notFound(request, reply);
-      const versions = await options.packages.versions(pkg, 'active', 100, 0);
-      return sendPage(request, reply, 200, <PackagePage context={context} pkg={pkg} versions={versions.items} />);
-    });
-  }
-
-  /** The live package a path names, if the viewer may read it; else undefined, whichever the reason. */
-  const readablePackage = async (kind: 'users' | 'orgs', params: { owner: string; name: string }, viewer: Viewer | undefined): Promise<PackageRecord | undefined> => {
-    const owner = await options.accounts.find(params.owner);
-    if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return undefined;
-    const pkg = await options.packages.get(`${owner.name.toLowerCase()}/${params.name.toLowerCase()}`);
-    if (!pkg) return undefined;
-    return (await options.access.role(viewer?.userId, factsOf(pkg))) ? pkg : undefined;
-  };
-
-  /** The signed-in viewer, or a redirect to the sign-in page that comes back here. */
-  const requireViewer = async (request: FastifyRequest, reply: FastifyReply): Promise<PageContext | undefined> => {
-    const context = await contextOf(request, reply);
-    if (context.viewer) return context;
-    await redirect(reply, `/login?next=${encodeURIComponent(request.url)}`);
-    return undefined;
-  };
+  await packagePages(app, kit, options);
 
   app.get('/settings/tokens', async (request, reply) => {
     const context = await requireViewer(request, reply);
-    if (!context?.viewer) return reply;
+    if (!context) return reply;
     return sendPage(request, reply, 200, <TokensPage context={context} tokens={await options.tokens.list(context.viewer.userId)} />);
   });
 
@@ -218,8 +125,8 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
     const form = await formOf(request);
     if (!form) return refuseForm(reply);
     const context = await requireViewer(request, reply);
-    if (!context?.viewer) return reply;
-    const scopes = form.getAll('scopes').filter((scope): scope is TokenScope => (tokenScopes as readonly string[]).includes(scope));
+    if (!context) return reply;
+    const scopes = form.getAll('scopes').filter((scope: string): scope is TokenScope => (tokenScopes as readonly string[]).includes(scope));
     const note = (form.get('note') ?? '').trim().slice(0, 100);
     const expiration = form.get('expiration') ?? '30d';
     if (scopes.length === 0) {
@@ -240,13 +147,13 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
     const form = await formOf(request);
     if (!form) return refuseForm(reply);
     const context = await requireViewer(request, reply);
-    if (!context?.viewer) return reply;
+    if (!context) return reply;
     const id = Number((request.params as { id: string }).id);
-    if (!Number.isSafeInteger(id) || id <= 0) return notFound(request, reply);
+    if (!Number.isSafeInteger(id) || id <= 0) return kit.notFound(request, reply);
     try {
       await options.tokens.revoke(context.viewer.userId, id);
     } catch (error) {
-      if (error instanceof AccessTokenNotFoundError) return notFound(request, reply);
+      if (error instanceof AccessTokenNotFoundError) return kit.notFound(request, reply);
       throw error;
     }
     return redirect(reply, '/settings/tokens');

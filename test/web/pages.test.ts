@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
-import { pushLabelledImage } from '../packages/helpers.js';
+import { pushIndex, pushLabelledImage } from '../packages/helpers.js';
 
 /** A browser's cookie jar for one app: it keeps what `Set-Cookie` says and sends it back. */
 class Browser {
@@ -149,5 +149,90 @@ describe('web pages', () => {
     assert.equal((await browser.post(`/settings/tokens/${info?.id}/revoke`, {})).statusCode, 303);
     const refused = await app.berth.app.inject({ method: 'POST', url: '/v2/alice/new/blobs/uploads/', headers: { authorization: basic('alice', token), 'content-length': '0' } });
     assert.equal(refused.statusCode, 401);
+  });
+
+  it('lists versions by filter, shows a version with its platforms, and lets only admins delete and restore, with the 409 rule', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    const auth = basic('alice', alice.token);
+    const amd = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'amd64' });
+    const arm = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'arm64' });
+    const index = await pushIndex(
+      app.berth,
+      'alice/app',
+      auth,
+      [
+        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+        { image: arm, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      ],
+      { tag: 'v1', annotations: { 'org.example.note': '<b>bold</b>' } },
+    );
+    const browser = new Browser(app);
+    await browser.signIn('alice');
+    const base = '/users/alice/packages/container/app';
+    const tagged = await browser.get(`${base}/versions?filter=tagged`);
+    assert.equal(tagged.statusCode, 200);
+    assert.match(tagged.body, new RegExp(index.digest));
+    assert.doesNotMatch(tagged.body, new RegExp(amd.digest));
+    const untagged = await browser.get(`${base}/versions?filter=untagged`);
+    assert.match(untagged.body, new RegExp(amd.digest));
+    assert.doesNotMatch(untagged.body, new RegExp(index.digest));
+
+    const versions = (await app.berth.packages.versions(await app.berth.packages.require('alice/app'), 'active', 10, 0)).items;
+    const id = (digest: string) => versions.find((version) => version.digest === digest)?.id;
+    const page = await browser.get(`${base}/${id(index.digest)}`);
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /linux\/arm64\/v8/);
+    assert.match(page.body, /&lt;b>bold&lt;\/b>/);
+
+    const refused = await browser.post(`${base}/${id(amd.digest)}/delete`, {});
+    assert.equal(refused.statusCode, 409, 'a platform image of a tagged index stays');
+    assert.equal((await browser.post(`${base}/${id(index.digest)}/delete`, {})).statusCode, 303);
+    assert.match((await browser.get(`${base}/versions?filter=deleted`)).body, new RegExp(index.digest));
+    assert.equal((await browser.post(`${base}/${id(index.digest)}/restore`, {})).statusCode, 303);
+    assert.match((await browser.get(`${base}/versions?filter=tagged`)).body, new RegExp(index.digest));
+
+    await app.berth.packages.setVisibility(await app.berth.packages.require('alice/app'), 'public', { byOrgOwner: false });
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    assert.equal((await bob.get(`${base}/versions?filter=tagged`)).statusCode, 200, 'a reader sees the versions');
+    assert.equal((await bob.get(`${base}/versions?filter=deleted`)).statusCode, 404, 'but not the deleted ones');
+    assert.equal((await bob.post(`${base}/${id(index.digest)}/delete`, {})).statusCode, 404);
+    assert.equal((await app.berth.packages.versions(await app.berth.packages.require('alice/app'), 'deleted', 10, 0)).total, 0);
+  });
+
+  it('lets only admins change settings: roles, visibility after typing the name, and deletion', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
+    const settings = '/users/alice/packages/container/app/settings';
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    assert.equal((await bob.get(settings)).statusCode, 404);
+
+    const browser = new Browser(app);
+    await browser.signIn('alice');
+    assert.equal((await browser.get(settings)).statusCode, 200);
+    assert.equal((await browser.post(`${settings}/roles`, { kind: 'user', principal: 'bob', role: 'read' })).statusCode, 303);
+    assert.equal((await bob.get('/users/alice/packages/container/package/app')).statusCode, 200, 'bob reads it now');
+    assert.equal((await bob.get(settings)).statusCode, 404, 'but is no admin');
+    assert.equal((await bob.post(`${settings}/visibility`, { visibility: 'public', confirm: 'app' })).statusCode, 404);
+    assert.equal((await browser.post(`${settings}/roles-remove`, { kind: 'user', principal: 'bob' })).statusCode, 303);
+    assert.equal((await bob.get('/users/alice/packages/container/package/app')).statusCode, 404);
+
+    const unconfirmed = await browser.post(`${settings}/visibility`, { visibility: 'public', confirm: 'ap' });
+    assert.equal(unconfirmed.statusCode, 422);
+    assert.equal((await app.berth.packages.require('alice/app')).visibility, 'private');
+    assert.equal((await browser.post(`${settings}/visibility`, { visibility: 'public', confirm: 'app' })).statusCode, 303);
+    assert.equal((await app.berth.packages.require('alice/app')).visibility, 'public');
+    const back = await browser.post(`${settings}/visibility`, { visibility: 'private', confirm: 'app' });
+    assert.equal(back.statusCode, 409);
+    assert.match(back.body, /cannot be made private/);
+
+    assert.equal((await browser.post(`${settings}/delete`, { confirm: 'nope' })).statusCode, 422);
+    assert.equal((await browser.post(`${settings}/delete`, { confirm: 'app' })).statusCode, 303);
+    assert.equal(await app.berth.packages.get('alice/app'), undefined);
   });
 });

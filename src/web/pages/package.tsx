@@ -1,5 +1,7 @@
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
 import { CopyableCommand, ExternalLink, Layout, type PageContext } from '../layout.js';
+import { settingsPath } from './package-settings.js';
+import { versionPath, versionsPath } from './versions.js';
 
 /** Names people know for the artifact types of referrers; others are shown as they are. */
 const artifactKinds: Array<[RegExp, string]> = [
@@ -27,11 +29,13 @@ function formatBytes(bytes: number): string {
 export interface PackagePageProps {
   context: PageContext;
   pkg: PackageRecord;
+  /** Whether the viewer may change the package's settings. */
+  admin: boolean;
   /** Live versions, newest first. */
   versions: VersionRecord[];
 }
 
-export function PackagePage({ context, pkg, versions }: PackagePageProps) {
+export function PackagePage({ context, pkg, versions, admin }: PackagePageProps) {
   const tagged = versions.filter((version) => version.tags.length > 0);
   const newest = tagged[0];
   const referrers = versions.filter((version) => version.subject !== null && version.artifactType !== null);
@@ -65,6 +69,15 @@ export function PackagePage({ context, pkg, versions }: PackagePageProps) {
           )}
 
           <h2>Recent tagged versions</h2>
+          <p>
+            <a href={versionsPath(pkg)}>All versions</a>
+            {admin && (
+              <>
+                {' · '}
+                <a href={settingsPath(pkg)}>Package settings</a>
+              </>
+            )}
+          </p>
           {tagged.length === 0 ? (
             <p class="muted">None.</p>
           ) : (
@@ -81,7 +94,9 @@ export function PackagePage({ context, pkg, versions }: PackagePageProps) {
                   <tr>
                     <td>{version.tags.join(', ')}</td>
                     <td>
-                      <code>{version.digest.slice(0, 19)}</code>
+                      <a href={versionPath(pkg, version.id)}>
+                        <code>{version.digest.slice(0, 19)}</code>
+                      </a>
                     </td>
                     <td>
                       <time datetime={version.createdAt}>{version.createdAt.slice(0, 10)}</time>

@@ -1,0 +1,189 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountService } from '../accounts/account-service.js';
+import type { Visibility } from '../db/schema.js';
+import type { Digest } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/names.js';
+import { PackageConflictError, PackageNotFoundError, PackageRuleError } from '../packages/errors.js';
+import type { PackageAccess } from '../packages/package-access.js';
+import { type PackageRecord, type PackageService, factsOf } from '../packages/package-service.js';
+import { isPackageRole, isVisibility, roleAtLeast, visibilities } from '../packages/roles.js';
+import type { RegistryMetadata } from '../registry/metadata.js';
+import type { PageContext, Viewer } from './layout.js';
+import type { PageKit } from './page-kit.js';
+import { PackageListPage } from './pages/package-list.js';
+import { PackageSettingsPage, settingsPath } from './pages/package-settings.js';
+import { PackagePage } from './pages/package.js';
+import { VersionPage, manifestParts } from './pages/version.js';
+import { type VersionFilter, VersionsPage, versionFilters, versionsPath } from './pages/versions.js';
+
+export interface PackagePagesOptions {
+  accounts: AccountService;
+  packages: PackageService;
+  access: PackageAccess;
+  metadata: RegistryMetadata;
+}
+
+const perPage = 30;
+
+type OwnerKind = 'users' | 'orgs';
+type Params = { owner: string; name: string; id?: string };
+
+/**
+ * The pages of packages: lists by owner, the package page, its versions and each version, and
+ * its settings. A package the viewer may not read is the 404 page, as one that does not exist;
+ * what may be changed is decided by the viewer's role from `PackageAccess`, as on the REST API.
+ */
+export async function packagePages(app: FastifyInstance, kit: PageKit, options: PackagePagesOptions): Promise<void> {
+  /** The live package a path names with the viewer's role on it, or undefined (missing or hidden alike). */
+  const packageFor = async (kind: OwnerKind, params: Params, viewer: Viewer | undefined) => {
+    const owner = await options.accounts.find(params.owner);
+    if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return undefined;
+    const pkg = await options.packages.get(`${owner.name.toLowerCase()}/${params.name.toLowerCase()}`);
+    if (!pkg) return undefined;
+    const role = await options.access.role(viewer?.userId, factsOf(pkg));
+    return role ? { pkg, admin: roleAtLeast(role, 'admin') } : undefined;
+  };
+
+  /** The package for a page only its admins see; else the 404 page has been sent. */
+  const adminPackage = async (kind: OwnerKind, request: FastifyRequest, reply: FastifyReply, context: PageContext) => {
+    const found = await packageFor(kind, request.params as Params, context.viewer);
+    if (found?.admin) return found.pkg;
+    await kit.notFound(request, reply);
+    return undefined;
+  };
+
+  const versionId = (params: Params): number | undefined => {
+    const id = Number(params.id);
+    return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  };
+
+  const settingsPage = async (request: FastifyRequest, reply: FastifyReply, context: PageContext, pkg: PackageRecord, status: number, notice?: { kind: 'ok' | 'error'; text: string }) => {
+    const allowed: readonly Visibility[] = pkg.owner.kind === 'org' ? visibilities : visibilities.filter((each) => each !== 'internal');
+    return kit.sendPage(request, reply, status, <PackageSettingsPage context={context} pkg={pkg} grants={await options.packages.roles(pkg)} allowed={allowed} notice={notice} />);
+  };
+
+  /** A package rule broken by a settings form, answered on the settings page. */
+  const ruleBroken = (error: unknown): string | undefined =>
+    error instanceof PackageRuleError || error instanceof PackageConflictError || error instanceof PackageNotFoundError ? error.message : undefined;
+
+  for (const kind of ['users', 'orgs'] as const) {
+    const base = `/${kind}/:owner/packages/container`;
+
+    app.get(`/${kind}/:owner/packages`, async (request, reply) => {
+      const context = await kit.contextOf(request, reply);
+      const owner = await options.accounts.find((request.params as Params).owner);
+      if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return kit.notFound(request, reply);
+      const readable = await options.access.readable(context.viewer?.userId, await options.packages.listByOwner(owner.id), factsOf);
+      return kit.sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty="No packages you can see." />);
+    });
+
+    app.get(`${base}/package/:name`, async (request, reply) => {
+      const context = await kit.contextOf(request, reply);
+      const found = await packageFor(kind, request.params as Params, context.viewer);
+      if (!found) return kit.notFound(request, reply);
+      const versions = await options.packages.versions(found.pkg, 'active', 100, 0);
+      return kit.sendPage(request, reply, 200, <PackagePage context={context} pkg={found.pkg} versions={versions.items} admin={found.admin} />);
+    });
+
+    app.get(`${base}/:name/versions`, async (request, reply) => {
+      const context = await kit.contextOf(request, reply);
+      const found = await packageFor(kind, request.params as Params, context.viewer);
+      if (!found) return kit.notFound(request, reply);
+      const query = request.query as Record<string, string | undefined>;
+      const filter: VersionFilter = versionFilters.find((each) => each === query['filter']) ?? 'tagged';
+      if (filter === 'deleted' && !found.admin) return kit.notFound(request, reply);
+      const page = Math.min(Math.max(1, Number.parseInt(query['page'] ?? '1', 10) || 1), 10_000);
+      const { items, total } = await options.packages.versions(found.pkg, filter === 'deleted' ? 'deleted' : 'active', perPage, (page - 1) * perPage, filter === 'deleted' ? {} : { tagged: filter === 'tagged' });
+      return kit.sendPage(request, reply, 200, <VersionsPage context={context} pkg={found.pkg} filter={filter} versions={items} page={page} hasMore={page * perPage < total} admin={found.admin} />);
+    });
+
+    app.get(`${base}/:name/:id`, async (request, reply) => {
+      const context = await kit.contextOf(request, reply);
+      const params = request.params as Params;
+      const found = await packageFor(kind, params, context.viewer);
+      const id = versionId(params);
+      if (!found || id === undefined) return kit.notFound(request, reply);
+      const version = await options.packages.version(found.pkg, id).catch((error: unknown) => {
+        if (error instanceof PackageNotFoundError) return undefined;
+        throw error;
+      });
+      if (!version || (version.deletedAt && !found.admin)) return kit.notFound(request, reply);
+      const stored = await options.metadata.manifestByDigest(found.pkg.repository as RepositoryName, version.digest as Digest);
+      const live = await options.packages.versions(found.pkg, 'active', 1000, 0);
+      const referrers = live.items.filter((each) => each.subject === version.digest);
+      return kit.sendPage(request, reply, 200, <VersionPage context={context} pkg={found.pkg} version={version} parts={stored && manifestParts(stored.content)} referrers={referrers} />);
+    });
+
+    for (const action of ['delete', 'restore'] as const) {
+      app.post(`${base}/:name/:id/${action}`, async (request, reply) => {
+        const form = await kit.formOf(request);
+        if (!form) return kit.refuseForm(reply);
+        const context = await kit.requireViewer(request, reply);
+        if (!context) return reply;
+        const pkg = await adminPackage(kind, request, reply, context);
+        const id = versionId(request.params as Params);
+        if (!pkg) return reply;
+        if (id === undefined) return kit.notFound(request, reply);
+        try {
+          if (action === 'delete') await options.packages.deleteVersion(pkg, id);
+          else await options.packages.restoreVersion(pkg, id);
+        } catch (error) {
+          const message = ruleBroken(error);
+          if (message === undefined) throw error;
+          const filter = action === 'delete' ? 'tagged' : 'deleted';
+          const { items, total } = await options.packages.versions(pkg, action === 'delete' ? 'active' : 'deleted', perPage, 0, action === 'delete' ? { tagged: true } : {});
+          return kit.sendPage(request, reply, 409, <VersionsPage context={context} pkg={pkg} filter={filter} versions={items} page={1} hasMore={perPage < total} admin error={message} />);
+        }
+        return kit.redirect(reply, `${versionsPath(pkg)}?filter=${action === 'delete' ? 'deleted' : 'tagged'}`);
+      });
+    }
+
+    app.get(`${base}/:name/settings`, async (request, reply) => {
+      const context = await kit.requireViewer(request, reply);
+      if (!context) return reply;
+      const pkg = await adminPackage(kind, request, reply, context);
+      if (!pkg) return reply;
+      return settingsPage(request, reply, context, pkg, 200);
+    });
+
+    app.post(`${base}/:name/settings/:change`, async (request, reply) => {
+      const form = await kit.formOf(request);
+      if (!form) return kit.refuseForm(reply);
+      const context = await kit.requireViewer(request, reply);
+      if (!context) return reply;
+      const pkg = await adminPackage(kind, request, reply, context);
+      if (!pkg) return reply;
+      const change = (request.params as { change: string }).change;
+      const confirmed = form.get('confirm') === pkg.name;
+      try {
+        if (change === 'visibility') {
+          const visibility = form.get('visibility');
+          if (!isVisibility(visibility)) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: 'Choose a visibility.' });
+          if (!confirmed) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: `Type ${pkg.name} to confirm the change of visibility.` });
+          const byOrgOwner = pkg.owner.kind === 'org' && (await options.accounts.isOrgOwner(pkg.owner.login, context.viewer.userId));
+          await options.packages.setVisibility(pkg, visibility, { byOrgOwner });
+        } else if (change === 'roles') {
+          const kindOf = form.get('kind') === 'team' ? 'team' : 'user';
+          const role = form.get('role');
+          const principal = (form.get('principal') ?? '').trim();
+          if (!isPackageRole(role) || principal === '') return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: 'Name a user or team and a role.' });
+          await options.packages.grant(pkg, kindOf, principal, role);
+        } else if (change === 'roles-remove') {
+          await options.packages.revoke(pkg, form.get('kind') === 'team' ? 'team' : 'user', form.get('principal') ?? '');
+        } else if (change === 'delete') {
+          if (!confirmed) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: `Type ${pkg.name} to confirm the deletion.` });
+          await options.packages.deletePackage(pkg);
+          return kit.redirect(reply, `/${kind}/${pkg.owner.login}/packages`);
+        } else {
+          return kit.notFound(request, reply);
+        }
+      } catch (error) {
+        const message = ruleBroken(error);
+        if (message === undefined) throw error;
+        return settingsPage(request, reply, context, pkg, 409, { kind: 'error', text: message });
+      }
+      return kit.redirect(reply, settingsPath(pkg));
+    });
+  }
+}
+

@@ -1,0 +1,128 @@
+import type { PackageRole, Visibility } from '../../db/schema.js';
+import { packagePagePath } from '../../packages/package-json.js';
+import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
+import { visibilities } from '../../packages/roles.js';
+import { CsrfField, Layout, type PageContext } from '../layout.js';
+
+const roles: readonly PackageRole[] = ['read', 'write', 'admin'];
+
+export function settingsPath(pkg: PackageRecord): string {
+  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/${encodeURIComponent(pkg.name)}/settings`;
+}
+
+export interface SettingsPageProps {
+  context: PageContext;
+  pkg: PackageRecord;
+  grants: RoleGrant[];
+  /** The visibilities the package's owner allows. */
+  allowed: readonly Visibility[];
+  notice?: { kind: 'ok' | 'error'; text: string };
+}
+
+/** `…/container/{name}/settings`, for the package's admins: access, visibility, deletion. */
+export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: SettingsPageProps) {
+  const base = settingsPath(pkg);
+  return (
+    <Layout context={context} title={`Settings of ${pkg.repository}`}>
+      <p class="muted">
+        <a href={packagePagePath(pkg)}>{pkg.repository}</a> / settings
+      </p>
+      <h1>Package settings</h1>
+      {notice && (
+        <p class={`notice ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
+          {notice.text}
+        </p>
+      )}
+
+      <h2 id="access">Manage access</h2>
+      {grants.length === 0 ? (
+        <p class="muted">Nobody has a role of their own on this package.</p>
+      ) : (
+        <table aria-labelledby="access">
+          <thead>
+            <tr>
+              <th scope="col">Who</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {grants.map((grant) => (
+              <tr>
+                <td>
+                  {grant.name} <span class="badge">{grant.kind}</span>
+                </td>
+                <td>{grant.role}</td>
+                <td>
+                  <form method="post" action={`${base}/roles-remove`}>
+                    <CsrfField context={context} />
+                    <input type="hidden" name="kind" value={grant.kind} />
+                    <input type="hidden" name="principal" value={grant.name} />
+                    <button class="danger" type="submit">
+                      Remove <span class="visually-hidden">{grant.name}</span>
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="stack" method="post" action={`${base}/roles`}>
+        <CsrfField context={context} />
+        <label for="principal">User or team</label>
+        <input type="text" id="principal" name="principal" required maxLength={100} />
+        <label for="kind">It is a</label>
+        <select id="kind" name="kind">
+          <option value="user">user</option>
+          {pkg.owner.kind === 'org' && <option value="team">team of {pkg.owner.login}</option>}
+        </select>
+        <label for="role">Role</label>
+        <select id="role" name="role">
+          {roles.map((role) => (
+            <option value={role}>{role}</option>
+          ))}
+        </select>
+        <div>
+          <button type="submit">Add</button>
+        </div>
+      </form>
+
+      <h2>Danger zone</h2>
+      <form class="stack" method="post" action={`${base}/visibility`}>
+        <CsrfField context={context} />
+        <label for="visibility">Visibility (now {pkg.visibility})</label>
+        <select id="visibility" name="visibility">
+          {visibilities
+            .filter((each) => allowed.includes(each))
+            .map((each) => (
+              <option value={each} selected={each === pkg.visibility}>
+                {each}
+              </option>
+            ))}
+        </select>
+        <p class="muted">Anyone can pull a public package, and a public package cannot be made private again.</p>
+        <label for="confirm-visibility">Type {pkg.name} to confirm</label>
+        <input type="text" id="confirm-visibility" name="confirm" required autocomplete="off" />
+        <div>
+          <button class="danger" type="submit">
+            Change visibility
+          </button>
+        </div>
+      </form>
+      <form class="stack" method="post" action={`${base}/delete`}>
+        <CsrfField context={context} />
+        <p>Deleting the package deletes all its versions. It can be restored for 30 days, unless its name is used again.</p>
+        <label for="confirm-delete">Type {pkg.name} to confirm</label>
+        <input type="text" id="confirm-delete" name="confirm" required autocomplete="off" />
+        <div>
+          <button class="danger" type="submit">
+            Delete this package
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
