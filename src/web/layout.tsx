@@ -6,6 +6,8 @@ import { csrfField } from './csrf.js';
 export interface Viewer {
   userId: number;
   name: string;
+  /** The session the viewer is signed in with. */
+  sessionId: number;
 }
 
 /** What every page knows of its request. */
@@ -43,6 +45,7 @@ export function Layout({ context, title, children }: { context: PageContext; tit
               <>
                 <a href={`/users/${viewer.name}/packages`}>Your packages</a>
                 <a href="/settings/tokens">Tokens</a>
+                <a href="/settings/sessions">Sessions</a>
                 <form method="post" action="/logout">
                   <CsrfField context={context} />
                   <button class="link" type="submit">

@@ -89,9 +89,9 @@ export class SessionService {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Ends every session of a user (after a password change). */
-  async revokeAll(userId: number): Promise<void> {
-    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  /** Ends every session of a user but `keep` (the one that changed the password). */
+  async revokeOthers(userId: number, keep: number): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '!=', keep).execute();
   }
 
   async deleteExpired(): Promise<number> {

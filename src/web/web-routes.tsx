@@ -1,4 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { hashPassword } from '../auth/passwords.js';
+import type { PageContext, Viewer } from './layout.js';
+import { AccountSettingsPage } from './pages/account-settings.js';
 import type { AccountService } from '../accounts/account-service.js';
 import { InvalidCredentialsError, TooManySignInsError, type Authenticator } from '../auth/authenticator.js';
 import { isWellFormedToken } from '../auth/personal-access-token-format.js';
@@ -105,6 +108,46 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
   });
 
   await packagePages(app, kit, options);
+
+  const accountSettings = async (request: FastifyRequest, reply: FastifyReply, context: PageContext & { viewer: Viewer }, status: number, notice?: { kind: 'ok' | 'error'; text: string }) =>
+    sendPage(request, reply, status, <AccountSettingsPage context={context} sessions={await options.sessions.list(context.viewer.userId)} currentSessionId={context.viewer.sessionId} notice={notice} />);
+
+  app.get('/settings/sessions', async (request, reply) => {
+    const context = await requireViewer(request, reply);
+    if (!context) return reply;
+    return accountSettings(request, reply, context, 200);
+  });
+
+  app.post('/settings/sessions/:id/revoke', async (request, reply) => {
+    const form = await formOf(request);
+    if (!form) return refuseForm(reply);
+    const context = await requireViewer(request, reply);
+    if (!context) return reply;
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || !(await options.sessions.revoke(context.viewer.userId, id))) return kit.notFound(request, reply);
+    return redirect(reply, '/settings/sessions');
+  });
+
+  app.post('/settings/password', async (request, reply) => {
+    const form = await formOf(request);
+    if (!form) return refuseForm(reply);
+    const context = await requireViewer(request, reply);
+    if (!context) return reply;
+    const current = form.get('current') ?? '';
+    const next = form.get('new') ?? '';
+    if (next.length < 8 || next.length > 1024) return accountSettings(request, reply, context, 422, { kind: 'error', text: 'The new password must have 8 to 1024 characters.' });
+    try {
+      if (isWellFormedToken(current)) throw new InvalidCredentialsError();
+      await options.authenticator.signIn(request.ip, { username: context.viewer.name, password: current }, { allowPassword: true });
+    } catch (error) {
+      if (error instanceof TooManySignInsError) return accountSettings(request, reply, context, 429, { kind: 'error', text: `Too many failed attempts. Try again in ${error.retryAfterSeconds} seconds.` });
+      if (error instanceof InvalidCredentialsError) return accountSettings(request, reply, context, 401, { kind: 'error', text: 'The current password is not right.' });
+      throw error;
+    }
+    await options.accounts.setPassword(context.viewer.name, await hashPassword(next));
+    await options.sessions.revokeOthers(context.viewer.userId, context.viewer.sessionId);
+    return accountSettings(request, reply, context, 200, { kind: 'ok', text: 'Your password is changed, and every other browser is signed out.' });
+  });
 
   app.get('/settings/tokens', async (request, reply) => {
     const context = await requireViewer(request, reply);

@@ -235,4 +235,37 @@ describe('web pages', () => {
     assert.equal((await browser.post(`${settings}/delete`, { confirm: 'app' })).statusCode, 303);
     assert.equal(await app.berth.packages.get('alice/app'), undefined);
   });
+
+  it('lists the user’s sessions, ends another one, and changes the password, ending every other session', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const laptop = new Browser(app);
+    const phone = new Browser(app);
+    const tablet = new Browser(app);
+    for (const browser of [laptop, phone, tablet]) await browser.signIn('alice');
+    const page = await laptop.get('/settings/sessions');
+    assert.equal(page.statusCode, 200);
+    assert.equal((page.body.match(/this browser/g) ?? []).length, 1);
+    assert.equal((page.body.match(/action="\/settings\/sessions\/\d+\/revoke"/g) ?? []).length, 2);
+
+    const phoneSession = (await app.berth.sessions.find(phone.cookies.get('berth_session') ?? ''))?.id;
+    assert.equal((await laptop.post(`/settings/sessions/${phoneSession}/revoke`, {})).statusCode, 303);
+    assert.match((await phone.get('/')).body, /Sign in/, 'the phone is signed out');
+    const bob = await app.user('bob');
+    const bobs = new Browser(app);
+    await bobs.signIn('bob');
+    assert.equal((await bobs.post(`/settings/sessions/${(await app.berth.sessions.list(bob.id))[0]?.id ?? 0}/revoke`, {})).statusCode, 303);
+    const laptopSession = (await app.berth.sessions.find(laptop.cookies.get('berth_session') ?? ''))?.id;
+    const bobAgain = new Browser(app);
+    await bobAgain.signIn('bob');
+    assert.equal((await bobAgain.post(`/settings/sessions/${laptopSession}/revoke`, {})).statusCode, 404, 'nobody ends another user’s session');
+
+    assert.equal((await laptop.post('/settings/password', { current: 'wrong', new: 'a-new-password' })).statusCode, 401);
+    assert.equal((await laptop.post('/settings/password', { current: 'alice-password', new: 'short' })).statusCode, 422);
+    assert.equal((await laptop.post('/settings/password', { current: 'alice-password', new: 'a-new-password' })).statusCode, 200);
+    assert.match((await tablet.get('/')).body, /Sign in/, 'the tablet is signed out');
+    assert.match((await laptop.get('/')).body, /Sign out alice/, 'the laptop stays signed in');
+    const fresh = new Browser(app);
+    await fresh.signIn('alice', 'a-new-password');
+  });
 });
