@@ -30,6 +30,7 @@ import { PackageService } from './packages/package-service.js';
 import { repositoryApiRoutes } from './packages/repository-api-routes.js';
 import { SourceRepositoryService } from './packages/source-repositories.js';
 import { SessionService } from './web/sessions.js';
+import { type PageKit, createPageKit } from './web/page-kit.js';
 import { webRoutes } from './web/web-routes.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { openBlobStore } from './storage/open-blob-store.js';
@@ -94,7 +95,11 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
 
   let authorizer: Authorizer = anonymousAuthorizer;
   let routes: ((app: FastifyInstance) => Promise<void>) | undefined;
+  // The web pages need accounts: with authentication off there are none, and no pages.
+  let pages: PageKit | undefined;
   if (authOn) {
+    const kit = createPageKit({ accounts, sessions, publicUrl: config.publicUrl });
+    pages = kit;
     await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
@@ -106,7 +111,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
-      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, publicUrl: config.publicUrl });
+      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, kit });
     };
   }
 
@@ -121,6 +126,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     trustProxy: config.trustProxy,
     tls: tlsFiles && { ...(await readTlsFiles(tlsFiles)), http2: config.http2 },
     bodyTimeout: config.bodyTimeout,
+    notFoundPage: pages && ((request, reply) => pages.notFound(request, reply)),
     logger:
       options.logger === false
         ? false

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Authorizer } from '../auth/access.js';
 import { RegistryError } from '../oci/errors.js';
 import { registryRoutes } from '../registry/routes.js';
@@ -24,6 +24,8 @@ export interface AppOptions {
   tls?: TlsCredentials & { http2: boolean };
   /** How long a request body may send nothing while it is read, in ms (2 minutes by default). */
   bodyTimeout?: number;
+  /** The web pages' 404 page, for a browser asking for a path outside the APIs. */
+  notFoundPage?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
 declare module 'fastify' {
@@ -95,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
 
   app.setNotFoundHandler(async (request, reply) => {
+    if (options.notFoundPage && wantsPage(request)) return options.notFoundPage(request, reply);
     const error = new RegistryError('UNSUPPORTED', `no endpoint ${request.method} ${request.url.split('?')[0]}`, { condition: 'no-endpoint' });
     return sendJson(reply.code(404), error.toBody());
   });
@@ -124,3 +127,10 @@ function serverOptions(tls: AppOptions['tls']): object {
  * provides too; one instance type keeps the rest of the code independent of the protocol.
  */
 const fastify = Fastify as unknown as (options: FastifyServerOptions & object) => FastifyInstance;
+
+/** A browser's request for a page: HTML accepted, and a path no API (`/v2`, `/api`, `/token`) owns. */
+function wantsPage(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0] ?? '';
+  if (/^\/(v2|api|token)(\/|$)/.test(path)) return false;
+  return (request.method === 'GET' || request.method === 'HEAD') && /\btext\/html\b/.test(String(request.headers.accept ?? ''));
+}

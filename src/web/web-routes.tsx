@@ -14,7 +14,7 @@ import type { RegistryMetadata } from '../registry/metadata.js';
 import { type Asset, assets } from './assets.js';
 import { parseCookies, setCookie } from './cookies.js';
 import { packagePages } from './package-pages.js';
-import { createPageKit, sessionCookie } from './page-kit.js';
+import { type PageKit, sessionCookie } from './page-kit.js';
 import { PackageListPage } from './pages/package-list.js';
 import { SignInPage } from './pages/sign-in.js';
 import { NewTokenPage, TokensPage } from './pages/tokens.js';
@@ -28,8 +28,8 @@ export interface WebOptions {
   access: PackageAccess;
   tokens: PersonalAccessTokenService;
   metadata: RegistryMetadata;
-  /** The URL Berth is reached at: its host is the registry's in pull commands, and https makes cookies Secure. */
-  publicUrl: string;
+  /** Rendering, who is looking, forms: made by `createPageKit`, shared with the app's 404 page. */
+  kit: PageKit;
 }
 
 /**
@@ -38,7 +38,7 @@ export interface WebOptions {
  * access to a package is decided by `PackageAccess` as everywhere else.
  */
 export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) => {
-  const kit = createPageKit(options);
+  const { kit } = options;
   const { secure, contextOf, sendPage, formOf, refuseForm, redirect, requireViewer } = kit;
 
   /** Only a path on this site, so that a sign-in link cannot send the user elsewhere. */

@@ -116,6 +116,11 @@ describe('web pages', () => {
     assert.equal(hidden.body, missing.body);
     const visitor = new Browser(app);
     await visitor.get('/');
+    const unknownPath = await app.berth.app.inject({ method: 'GET', url: '/no/such/page', headers: { accept: 'text/html' } });
+    assert.equal(unknownPath.statusCode, 404);
+    assert.match(unknownPath.body, /<h1>Not found<\/h1>/);
+    const apiPath = await app.berth.app.inject({ method: 'GET', url: '/v2/no/such/thing/here', headers: { accept: 'text/html' } });
+    assert.match(String(apiPath.headers['content-type']), /json/, 'the APIs answer their own 404s');
     assert.equal((await visitor.get('/users/alice/packages/container/package/secret')).statusCode, 404);
     assert.doesNotMatch((await visitor.get('/users/alice/packages')).body, /secret/);
 
