@@ -95,3 +95,41 @@ export function CopyableCommand({ label, command }: { label: string; command: st
     </div>
   );
 }
+
+/** A message at the top of a page: what went wrong (announced at once) or what was done. */
+export function Notice({ notice }: { notice: { kind: 'ok' | 'error'; text: string } | undefined }) {
+  if (!notice) return null;
+  return (
+    <p class={`notice ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
+      {notice.text}
+    </p>
+  );
+}
+
+/** The header of a table's last column, which holds buttons: named for screen readers only. */
+export function ActionsHeader() {
+  return (
+    <th scope="col">
+      <span class="visually-hidden">Actions</span>
+    </th>
+  );
+}
+
+/**
+ * A form of one button that posts to `action` (with the CSRF field and any hidden `fields`);
+ * `what` names the row it acts on for screen readers, `confirm` asks first where scripts run.
+ */
+export function PostButton(props: { context: PageContext; action: string; label: string; what?: string; danger?: boolean; confirm?: string; fields?: Record<string, string> }) {
+  return (
+    <form method="post" action={props.action} data-confirm={props.confirm}>
+      <CsrfField context={props.context} />
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      <button class={props.danger ? 'danger' : undefined} type="submit">
+        {props.label}
+        {props.what && <span class="visually-hidden"> {props.what}</span>}
+      </button>
+    </form>
+  );
+}

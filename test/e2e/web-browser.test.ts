@@ -140,6 +140,8 @@ describe('the web pages in a real browser (Debian chromium)', { skip }, () => {
     const hidden = await page.goto(`${base}/users/alice/packages/container/package/secret`);
     assert.equal(hidden?.status(), 404);
     await assertAccessible(page, 'not-found');
+    await page.goto(`${base}/settings/sessions`);
+    await assertAccessible(page, 'sessions');
     await page.getByRole('button', { name: 'Sign out bob' }).click();
     await page.waitForURL(`${base}/`);
 

@@ -1,5 +1,5 @@
 import type { Session } from '../sessions.js';
-import { CsrfField, Layout, type PageContext } from '../layout.js';
+import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 export interface AccountSettingsProps {
   context: PageContext;
@@ -14,11 +14,7 @@ export function AccountSettingsPage({ context, sessions, currentSessionId, notic
   return (
     <Layout context={context} title="Sessions and password">
       <h1>Sessions and password</h1>
-      {notice && (
-        <p class={`notice ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
-          {notice.text}
-        </p>
-      )}
+      <Notice notice={notice} />
       <h2 id="sessions">Where you are signed in</h2>
       <table aria-labelledby="sessions">
         <thead>
@@ -26,9 +22,7 @@ export function AccountSettingsPage({ context, sessions, currentSessionId, notic
             <th scope="col">Browser</th>
             <th scope="col">Signed in</th>
             <th scope="col">Last seen</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
@@ -41,12 +35,7 @@ export function AccountSettingsPage({ context, sessions, currentSessionId, notic
                 {session.id === currentSessionId ? (
                   <span class="badge">this browser</span>
                 ) : (
-                  <form method="post" action={`/settings/sessions/${session.id}/revoke`}>
-                    <CsrfField context={context} />
-                    <button class="danger" type="submit">
-                      Sign out <span class="visually-hidden">session {session.id}</span>
-                    </button>
-                  </form>
+                  <PostButton context={context} action={`/settings/sessions/${session.id}/revoke`} label="Sign out" what={`session ${session.id}`} danger />
                 )}
               </td>
             </tr>

@@ -2,7 +2,7 @@ import type { PackageRole, Visibility } from '../../db/schema.js';
 import { packagePagePath } from '../../packages/package-json.js';
 import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
 import { visibilities } from '../../packages/roles.js';
-import { CsrfField, Layout, type PageContext } from '../layout.js';
+import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 const roles: readonly PackageRole[] = ['read', 'write', 'admin'];
 
@@ -28,11 +28,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: S
         <a href={packagePagePath(pkg)}>{pkg.repository}</a> / settings
       </p>
       <h1>Package settings</h1>
-      {notice && (
-        <p class={`notice ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
-          {notice.text}
-        </p>
-      )}
+      <Notice notice={notice} />
 
       <h2 id="access">Manage access</h2>
       {grants.length === 0 ? (
@@ -43,9 +39,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: S
             <tr>
               <th scope="col">Who</th>
               <th scope="col">Role</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -56,14 +50,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: S
                 </td>
                 <td>{grant.role}</td>
                 <td>
-                  <form method="post" action={`${base}/roles-remove`}>
-                    <CsrfField context={context} />
-                    <input type="hidden" name="kind" value={grant.kind} />
-                    <input type="hidden" name="principal" value={grant.name} />
-                    <button class="danger" type="submit">
-                      Remove <span class="visually-hidden">{grant.name}</span>
-                    </button>
-                  </form>
+                  <PostButton context={context} action={`${base}/roles-remove`} label="Remove" what={grant.name} danger fields={{ kind: grant.kind, principal: grant.name }} />
                 </td>
               </tr>
             ))}

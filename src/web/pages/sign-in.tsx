@@ -1,14 +1,10 @@
-import { CsrfField, Layout, type PageContext } from '../layout.js';
+import { CsrfField, Layout, Notice, type PageContext } from '../layout.js';
 
 export function SignInPage({ context, next, username, error }: { context: PageContext; next: string; username?: string; error?: string }) {
   return (
     <Layout context={context} title="Sign in">
       <h1>Sign in to Berth</h1>
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={error === undefined ? undefined : { kind: 'error', text: error }} />
       <form class="stack" method="post" action="/login">
         <CsrfField context={context} />
         <input type="hidden" name="next" value={next} />

@@ -1,6 +1,6 @@
 import type { AccessTokenInfo } from '../../auth/personal-access-tokens.js';
 import { type TokenScope, tokenScopes } from '../../auth/scopes.js';
-import { CopyableCommand, CsrfField, Layout, type PageContext } from '../layout.js';
+import { ActionsHeader, CopyableCommand, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 const scopeHelp: Record<TokenScope, string> = {
   'read:packages': 'Download packages and read their metadata',
@@ -33,9 +33,7 @@ export function TokensPage({ context, tokens, created }: { context: PageContext;
               <th scope="col">Scopes</th>
               <th scope="col">Expires</th>
               <th scope="col">Last used</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -48,12 +46,7 @@ export function TokensPage({ context, tokens, created }: { context: PageContext;
                 <td>{token.expiresAt ? token.expiresAt.slice(0, 10) : 'never'}</td>
                 <td>{token.lastUsedAt ? token.lastUsedAt.slice(0, 10) : 'never'}</td>
                 <td>
-                  <form method="post" action={`/settings/tokens/${token.id}/revoke`} data-confirm="Revoke this token? Anything using it stops working.">
-                    <CsrfField context={context} />
-                    <button class="danger" type="submit">
-                      Revoke
-                    </button>
-                  </form>
+                  <PostButton context={context} action={`/settings/tokens/${token.id}/revoke`} label="Revoke" what={token.note ?? token.hint} danger confirm="Revoke this token? Anything using it stops working." />
                 </td>
               </tr>
             ))}
@@ -68,11 +61,7 @@ export function NewTokenPage({ context, checked, note, error }: { context: PageC
   return (
     <Layout context={context} title="New personal access token">
       <h1>New personal access token</h1>
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={error === undefined ? undefined : { kind: 'error', text: error }} />
       <form class="stack" method="post" action="/settings/tokens">
         <CsrfField context={context} />
         <label for="note">Note</label>

@@ -1,6 +1,6 @@
 import { packagePagePath } from '../../packages/package-json.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
-import { CsrfField, Layout, type PageContext } from '../layout.js';
+import { Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 export type VersionFilter = 'tagged' | 'untagged' | 'deleted';
 export const versionFilters: readonly VersionFilter[] = ['tagged', 'untagged', 'deleted'];
@@ -26,11 +26,7 @@ export function VersionsPage({ context, pkg, filter, versions, page, hasMore, ad
         <a href={packagePagePath(pkg)}>{pkg.repository}</a> / versions
       </p>
       <h1>Versions</h1>
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={error === undefined ? undefined : { kind: 'error', text: error }} />
       <nav aria-label="Filter versions">
         {versionFilters.map((each) => (
           <>
@@ -56,12 +52,14 @@ export function VersionsPage({ context, pkg, filter, versions, page, hasMore, ad
                 {version.deletedAt ? `Deleted ${version.deletedAt.slice(0, 10)}` : `Published ${version.createdAt.slice(0, 10)}`}
               </div>
               {admin && (
-                <form method="post" action={`${versionPath(pkg, version.id)}/${version.deletedAt ? 'restore' : 'delete'}`} data-confirm={version.deletedAt ? undefined : 'Delete this version? It can be restored for 30 days.'}>
-                  <CsrfField context={context} />
-                  <button class={version.deletedAt ? '' : 'danger'} type="submit">
-                    {version.deletedAt ? 'Restore' : 'Delete'} <span class="visually-hidden">{version.digest}</span>
-                  </button>
-                </form>
+                <PostButton
+                  context={context}
+                  action={`${versionPath(pkg, version.id)}/${version.deletedAt ? 'restore' : 'delete'}`}
+                  label={version.deletedAt ? 'Restore' : 'Delete'}
+                  what={version.digest}
+                  danger={!version.deletedAt}
+                  confirm={version.deletedAt ? undefined : 'Delete this version? It can be restored for 30 days.'}
+                />
               )}
             </li>
           ))}
