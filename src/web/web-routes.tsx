@@ -96,15 +96,24 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
 
   app.get('/', async (request, reply) => {
     const context = await contextOf(request, reply);
-    if (!context.viewer) {
-      const packages = await options.packages.listPublic(50);
-      return sendPage(request, reply, 200, <PackageListPage context={context} title="Public packages" packages={packages} empty="No public packages yet." />);
+    const query = String((request.query as Record<string, unknown>)['q'] ?? '').trim().slice(0, 100);
+    const publicOnes = await options.packages.listPublic(query === '' ? 50 : 1000);
+    let packages = publicOnes;
+    if (context.viewer) {
+      const namespaces = [...(await options.accounts.namespacesOf(context.viewer.userId))];
+      const owners = await Promise.all(namespaces.map((namespace) => options.accounts.find(namespace)));
+      const own = (await Promise.all(owners.map((owner) => (owner ? options.packages.listByOwner(owner.id) : [])))).flat();
+      packages = await options.access.readable(context.viewer.userId, own, factsOf);
+      if (query !== '') packages = [...packages, ...publicOnes.filter((pkg) => !packages.some((mine) => mine.id === pkg.id))];
     }
-    const namespaces = [...(await options.accounts.namespacesOf(context.viewer.userId))];
-    const owners = await Promise.all(namespaces.map((namespace) => options.accounts.find(namespace)));
-    const all = (await Promise.all(owners.map((owner) => (owner ? options.packages.listByOwner(owner.id) : [])))).flat();
-    const readable = await options.access.readable(context.viewer.userId, all, factsOf);
-    return sendPage(request, reply, 200, <PackageListPage context={context} title="Your packages" packages={readable} empty="No packages yet: push an image to one of your namespaces." />);
+    if (query !== '') {
+      const needle = query.toLowerCase();
+      const found = packages.filter((pkg) => pkg.repository.includes(needle) || (pkg.metadata.description ?? '').toLowerCase().includes(needle));
+      return sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages matching “${query}”`} packages={found} empty="No package you can see matches." search={query} />);
+    }
+    return context.viewer
+      ? sendPage(request, reply, 200, <PackageListPage context={context} title="Your packages" packages={packages} empty="No packages yet: push an image to one of your namespaces." search="" />)
+      : sendPage(request, reply, 200, <PackageListPage context={context} title="Public packages" packages={packages} empty="No public packages yet." search="" />);
   });
 
   await packagePages(app, kit, options);

@@ -107,13 +107,14 @@ describe('web pages', () => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     await app.user('bob');
-    await pushLabelledImage(app.berth, 'alice/secret', basic('alice', alice.token), { tag: 'v1', labels });
+    await pushLabelledImage(app.berth, 'alice/secret', basic('alice', alice.token), { tag: 'v1', labels: { ...labels, 'org.opencontainers.image.description': 'Secret Sauce' } });
     const bob = new Browser(app);
     await bob.signIn('bob');
     const hidden = await bob.get('/users/alice/packages/container/package/secret');
     const missing = await bob.get('/users/alice/packages/container/package/nothing-here');
     assert.equal(hidden.statusCode, 404);
     assert.equal(hidden.body, missing.body);
+    assert.doesNotMatch((await bob.get('/?q=sauce')).body, /alice\/secret/, 'search finds only what the viewer may read');
     const visitor = new Browser(app);
     await visitor.get('/');
     const unknownPath = await app.berth.app.inject({ method: 'GET', url: '/no/such/page', headers: { accept: 'text/html' } });
@@ -127,6 +128,8 @@ describe('web pages', () => {
     await app.berth.packages.setVisibility(await app.berth.packages.require('alice/secret'), 'public', { byOrgOwner: false });
     assert.equal((await visitor.get('/users/alice/packages/container/package/secret')).statusCode, 200);
     assert.match((await visitor.get('/')).body, /alice\/secret/);
+    assert.match((await visitor.get('/?q=sauce')).body, /alice\/secret/, 'found by its description');
+    assert.doesNotMatch((await visitor.get('/?q=nothing-like-it')).body, /alice\/secret/);
   });
 
   it('makes a token from /settings/tokens/new?scopes=write:packages, shows it once, and revokes it', async (t) => {
