@@ -238,6 +238,13 @@ export class AccountService {
       .execute();
   }
 
+  /** The organization's teams by name, each with its members. */
+  async listTeams(org: string): Promise<Array<{ name: string; members: string[] }>> {
+    const orgAccount = await this.requireOrg(org);
+    const teams = await this.db.selectFrom('teams').select('name').where('org_id', '=', orgAccount.id).orderBy('name_key').execute();
+    return Promise.all(teams.map(async (team) => ({ name: team.name, members: await this.listTeamMembers(orgAccount.name, team.name) })));
+  }
+
   async listTeamMembers(org: string, team: string): Promise<string[]> {
     const orgAccount = await this.requireOrg(org);
     const rows = await this.db

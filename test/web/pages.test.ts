@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushIndex, pushLabelledImage } from '../packages/helpers.js';
+import { parseAccountName } from '../../src/accounts/names.js';
 
 /** A browser's cookie jar for one app: it keeps what `Set-Cookie` says and sends it back. */
 class Browser {
@@ -275,5 +276,37 @@ describe('web pages', () => {
     assert.match((await laptop.get('/')).body, /Sign out alice/, 'the laptop stays signed in');
     const fresh = new Browser(app);
     await fresh.signIn('alice', 'a-new-password');
+  });
+
+  it('shows an organization to its members, lets its owners manage members and teams, and hides it from others', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    await app.user('bob');
+    await app.user('carol');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    const alice = new Browser(app);
+    await alice.signIn('alice');
+    assert.equal((await alice.get('/orgs/acme')).statusCode, 200);
+    assert.equal((await alice.post('/orgs/acme/members', { user: 'bob', role: 'member' })).statusCode, 303);
+    assert.equal((await alice.post('/orgs/acme/teams', { team: 'builders' })).statusCode, 303);
+    assert.equal((await alice.post('/orgs/acme/teams', { team: 'bad name!' })).statusCode, 409);
+    assert.equal((await alice.post('/orgs/acme/team-members', { team: 'builders', user: 'bob' })).statusCode, 303);
+    assert.equal((await alice.post('/orgs/acme/team-members', { team: 'builders', user: 'carol' })).statusCode, 409, 'carol is no member');
+    assert.deepEqual(await app.berth.accounts.listTeams('acme'), [{ name: 'builders', members: ['bob'] }]);
+
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    const seen = await bob.get('/orgs/acme');
+    assert.equal(seen.statusCode, 200);
+    assert.match(seen.body, /builders/);
+    assert.doesNotMatch(seen.body, /action="\/orgs\/acme\/members"/, 'a member sees no owner forms');
+    assert.equal((await bob.post('/orgs/acme/members', { user: 'carol', role: 'owner' })).statusCode, 404);
+
+    const carol = new Browser(app);
+    await carol.signIn('carol');
+    assert.equal((await carol.get('/orgs/acme')).statusCode, 404);
+    assert.equal((await carol.get('/orgs/acme')).body, (await carol.get('/orgs/no-such-org')).body);
+    assert.equal((await alice.post('/orgs/acme/members-remove', { user: 'bob' })).statusCode, 303);
+    assert.equal((await bob.get('/orgs/acme')).statusCode, 404);
   });
 });

@@ -1,0 +1,103 @@
+import type { OrgMember } from '../../accounts/account-service.js';
+import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+
+export interface OrganizationPageProps {
+  context: PageContext;
+  org: string;
+  members: OrgMember[];
+  teams: Array<{ name: string; members: string[] }>;
+  /** Owners manage members and teams here; members only see them. */
+  owner: boolean;
+  notice?: { kind: 'ok' | 'error'; text: string };
+}
+
+/** `/orgs/{org}`: the organization's members and teams, for its members. */
+export function OrganizationPage({ context, org, members, teams, owner, notice }: OrganizationPageProps) {
+  const base = `/orgs/${org}`;
+  return (
+    <Layout context={context} title={org}>
+      <h1>{org}</h1>
+      <p>
+        <a href={`${base}/packages`}>Packages</a>
+      </p>
+      <Notice notice={notice} />
+      <h2 id="members">Members</h2>
+      <table aria-labelledby="members">
+        <thead>
+          <tr>
+            <th scope="col">Member</th>
+            <th scope="col">Role</th>
+            {owner && <ActionsHeader />}
+          </tr>
+        </thead>
+        <tbody>
+          {members.map((member) => (
+            <tr>
+              <td>{member.name}</td>
+              <td>{member.role}</td>
+              {owner && (
+                <td>
+                  <PostButton context={context} action={`${base}/members-remove`} label="Remove" what={member.name} danger fields={{ user: member.name }} confirm={`Remove ${member.name} from ${org}?`} />
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {owner && (
+        <form class="stack" method="post" action={`${base}/members`}>
+          <CsrfField context={context} />
+          <label for="member-user">User</label>
+          <input type="text" id="member-user" name="user" required maxLength={39} />
+          <label for="member-role">Role</label>
+          <select id="member-role" name="role">
+            <option value="member">member</option>
+            <option value="owner">owner</option>
+          </select>
+          <div>
+            <button type="submit">Add or change member</button>
+          </div>
+        </form>
+      )}
+
+      <h2>Teams</h2>
+      {teams.length === 0 ? (
+        <p class="muted">No teams.</p>
+      ) : (
+        <ul class="items">
+          {teams.map((team) => (
+            <li>
+              <span class="name">{team.name}</span>: {team.members.length > 0 ? team.members.join(', ') : <span class="muted">no members</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {owner && (
+        <>
+          <form class="stack" method="post" action={`${base}/teams`}>
+            <CsrfField context={context} />
+            <label for="team-name">New team</label>
+            <input type="text" id="team-name" name="team" required maxLength={39} />
+            <div>
+              <button type="submit">Create team</button>
+            </div>
+          </form>
+          <form class="stack" method="post" action={`${base}/team-members`}>
+            <CsrfField context={context} />
+            <label for="team-of">Team</label>
+            <select id="team-of" name="team">
+              {teams.map((team) => (
+                <option value={team.name}>{team.name}</option>
+              ))}
+            </select>
+            <label for="team-user">Member to add</label>
+            <input type="text" id="team-user" name="user" required maxLength={39} />
+            <div>
+              <button type="submit">Add to team</button>
+            </div>
+          </form>
+        </>
+      )}
+    </Layout>
+  );
+}
