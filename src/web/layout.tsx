@@ -8,6 +8,8 @@ export interface Viewer {
   name: string;
   /** The session the viewer is signed in with. */
   sessionId: number;
+  /** A site administrator, who has `/admin`. */
+  isAdmin: boolean;
 }
 
 /** What every page knows of its request. */
@@ -46,6 +48,7 @@ export function Layout({ context, title, children }: { context: PageContext; tit
                 <a href={`/users/${viewer.name}/packages`}>Your packages</a>
                 <a href="/settings/tokens">Tokens</a>
                 <a href="/settings/sessions">Sessions</a>
+                {viewer.isAdmin && <a href="/admin">Admin</a>}
                 <form method="post" action="/logout">
                   <CsrfField context={context} />
                   <button class="link" type="submit">

@@ -44,7 +44,7 @@ export function createPageKit(options: { accounts: AccountService; sessions: Ses
     const session = await options.sessions.find(secret);
     if (!session) return undefined;
     const account = await options.accounts.findById(session.userId);
-    return account && account.kind === 'user' ? { userId: account.id, name: account.name, sessionId: session.id } : undefined;
+    return account && account.kind === 'user' ? { userId: account.id, name: account.name, sessionId: session.id, isAdmin: account.isAdmin } : undefined;
   };
 
   const kit: PageKit = {

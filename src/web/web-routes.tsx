@@ -13,6 +13,7 @@ import { type PackageService, factsOf } from '../packages/package-service.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import { type Asset, assets } from './assets.js';
 import { parseCookies, setCookie } from './cookies.js';
+import { adminPages } from './admin-pages.js';
 import { organizationPages } from './organization-pages.js';
 import { packagePages } from './package-pages.js';
 import { type PageKit, sessionCookie } from './page-kit.js';
@@ -119,6 +120,7 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
 
   await packagePages(app, kit, options);
   await organizationPages(app, kit, options);
+  await adminPages(app, kit, options);
 
   const accountSettings = async (request: FastifyRequest, reply: FastifyReply, context: PageContext & { viewer: Viewer }, status: number, notice?: { kind: 'ok' | 'error'; text: string }) =>
     sendPage(request, reply, status, <AccountSettingsPage context={context} sessions={await options.sessions.list(context.viewer.userId)} currentSessionId={context.viewer.sessionId} notice={notice} />);

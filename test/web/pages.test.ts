@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { type AuthApp, authApp, basic } from '../auth/helpers.js';
+import { type AuthApp, adminPassword, authApp, basic } from '../auth/helpers.js';
 import { pushIndex, pushLabelledImage } from '../packages/helpers.js';
 import { parseAccountName } from '../../src/accounts/names.js';
 
@@ -308,5 +308,28 @@ describe('web pages', () => {
     assert.equal((await carol.get('/orgs/acme')).body, (await carol.get('/orgs/no-such-org')).body);
     assert.equal((await alice.post('/orgs/acme/members-remove', { user: 'bob' })).statusCode, 303);
     assert.equal((await bob.get('/orgs/acme')).statusCode, 404);
+  });
+
+  it('lets a site administrator create users and organizations at /admin, and nobody else see it', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const alice = new Browser(app);
+    await alice.signIn('alice');
+    assert.equal((await alice.get('/admin')).statusCode, 404);
+    assert.equal((await alice.post('/admin/users', { name: 'mallory' })).statusCode, 404);
+    assert.equal(await app.berth.accounts.find('mallory'), undefined);
+
+    const root = new Browser(app);
+    await root.signIn('root', adminPassword);
+    assert.match((await root.get('/')).body, /href="\/admin"/);
+    const created = await root.post('/admin/users', { name: 'dave' });
+    assert.equal(created.statusCode, 201);
+    const password = /aria-label="Password of dave"[^>]*><code>([A-Za-z0-9]+)<\/code>/.exec(created.body)?.[1];
+    assert.ok(password, 'the new password is shown');
+    const dave = new Browser(app);
+    await dave.signIn('dave', password);
+    assert.equal((await root.post('/admin/users', { name: 'dave' })).statusCode, 409);
+    assert.equal((await root.post('/admin/orgs', { name: 'acme', owner: 'dave' })).statusCode, 303);
+    assert.equal((await dave.get('/orgs/acme')).statusCode, 200);
   });
 });

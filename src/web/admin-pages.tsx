@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountService } from '../accounts/account-service.js';
+import { AccountConflictError, AccountNotFoundError } from '../accounts/errors.js';
+import { InvalidNameError, parseAccountName } from '../accounts/names.js';
+import { hashPassword, randomPassword } from '../auth/passwords.js';
+import type { PageContext } from './layout.js';
+import type { PageKit } from './page-kit.js';
+import { AdminPage, type AdminPageProps } from './pages/admin.js';
+
+/** `/admin`: site administrators only; to anyone else it does not exist. */
+export async function adminPages(app: FastifyInstance, kit: PageKit, options: { accounts: AccountService }): Promise<void> {
+  const { accounts } = options;
+
+  /** The viewer's context when they are a site administrator; otherwise the 404 page is sent. */
+  const adminContext = async (request: FastifyRequest, reply: FastifyReply): Promise<PageContext | undefined> => {
+    const context = await kit.requireViewer(request, reply);
+    if (!context) return undefined;
+    if (context.viewer.isAdmin) return context;
+    await kit.notFound(request, reply);
+    return undefined;
+  };
+
+  const page = async (request: FastifyRequest, reply: FastifyReply, context: PageContext, status: number, extra: Pick<AdminPageProps, 'created' | 'notice'> = {}) =>
+    kit.sendPage(request, reply, status, <AdminPage context={context} users={await accounts.list('user')} orgs={await accounts.list('org')} {...extra} />);
+
+  app.get('/admin', async (request, reply) => {
+    const context = await adminContext(request, reply);
+    return context ? page(request, reply, context, 200) : reply;
+  });
+
+  app.post('/admin/:what', async (request, reply) => {
+    const form = await kit.formOf(request);
+    if (!form) return kit.refuseForm(reply);
+    const context = await adminContext(request, reply);
+    if (!context) return reply;
+    try {
+      const what = (request.params as { what: string }).what;
+      if (what === 'users') {
+        const name = parseAccountName((form.get('name') ?? '').trim(), 'user');
+        const password = randomPassword();
+        await accounts.createUser(name, { passwordHash: await hashPassword(password), isAdmin: form.get('admin') === 'yes' });
+        return page(request, reply, context, 201, { created: { name, password } });
+      }
+      if (what === 'orgs') {
+        await accounts.createOrg(parseAccountName((form.get('name') ?? '').trim(), 'organization'), (form.get('owner') ?? '').trim());
+        return kit.redirect(reply, '/admin');
+      }
+      return kit.notFound(request, reply);
+    } catch (error) {
+      if (error instanceof AccountConflictError || error instanceof AccountNotFoundError || error instanceof InvalidNameError) {
+        return page(request, reply, context, 409, { notice: { kind: 'error', text: error.message } });
+      }
+      throw error;
+    }
+  });
+}
