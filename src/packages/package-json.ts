@@ -2,7 +2,16 @@ import type { PackageOwner, PackageRecord, RoleGrant, VersionRecord } from './pa
 
 /** The package page's path, GitHub's, which the web pages serve. */
 export function packagePagePath(pkg: Pick<PackageRecord, 'owner' | 'name'>): string {
-  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/package/${encodeURIComponent(pkg.name)}`;
+  return `${ownerPackagesPath(pkg)}/container/package/${encodeURIComponent(pkg.name)}`;
+}
+
+/** Where a package's other pages hang: `…/container/{name}` (`/versions`, `/{id}`, `/settings`). */
+export function packagePathPrefix(pkg: Pick<PackageRecord, 'owner' | 'name'>): string {
+  return `${ownerPackagesPath(pkg)}/container/${encodeURIComponent(pkg.name)}`;
+}
+
+function ownerPackagesPath(pkg: Pick<PackageRecord, 'owner'>): string {
+  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages`;
 }
 
 /**
@@ -67,7 +76,7 @@ export class PackageJson {
       name: version.digest,
       url: `${this.packageUrl(pkg)}/versions/${version.id}`,
       package_html_url: this.packageHtmlUrl(pkg),
-      html_url: `${this.publicUrl}/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/${encodeURIComponent(pkg.name)}/${version.id}`,
+      html_url: `${this.publicUrl}${packagePathPrefix(pkg)}/${version.id}`,
       created_at: version.createdAt,
       updated_at: version.updatedAt,
       ...(version.deletedAt ? { deleted_at: version.deletedAt } : {}),

@@ -142,6 +142,16 @@ export class PackageService {
     return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 
+  /** Deleted packages of an account that can still be restored, the most recently deleted first. */
+  async listDeletedByOwner(ownerId: number): Promise<PackageRecord[]> {
+    const rows = await this.packageQuery()
+      .where('packages.owner_id', '=', ownerId)
+      .where('packages.deleted_at', 'is not', null)
+      .orderBy('packages.deleted_at', 'desc')
+      .execute();
+    return Promise.all(rows.map((row) => this.toRecord(row)));
+  }
+
   /** Live public packages, the most recently updated first. */
   async listPublic(limit: number): Promise<PackageRecord[]> {
     const rows = await this.packageQuery()

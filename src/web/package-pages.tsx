@@ -5,6 +5,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from '../packages/errors.js';
 import type { PackageAccess } from '../packages/package-access.js';
+import { packagePagePath } from '../packages/package-json.js';
 import { type PackageRecord, type PackageService, factsOf } from '../packages/package-service.js';
 import { isPackageRole, isVisibility, roleAtLeast, visibilities } from '../packages/roles.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
@@ -52,6 +53,14 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
     return undefined;
   };
 
+  /** The owner's deleted packages the user was an admin of, newest deletion first, one per name. */
+  const restorable = async (userId: number, ownerId: number): Promise<PackageRecord[]> => {
+    const deleted = await options.packages.listDeletedByOwner(ownerId);
+    const latest = deleted.filter((pkg, index) => deleted.findIndex((other) => other.repository === pkg.repository) === index);
+    const admin = await Promise.all(latest.map(async (pkg) => roleAtLeast(await options.access.role(userId, factsOf(pkg)), 'admin')));
+    return latest.filter((_, index) => admin[index]);
+  };
+
   const versionId = (params: Params): number | undefined => {
     const id = Number(params.id);
     return Number.isSafeInteger(id) && id > 0 ? id : undefined;
@@ -74,7 +83,8 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
       const owner = await options.accounts.find((request.params as Params).owner);
       if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return kit.notFound(request, reply);
       const readable = await options.access.readable(context.viewer?.userId, await options.packages.listByOwner(owner.id), factsOf);
-      return kit.sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty="No packages you can see." />);
+      const deleted = context.viewer ? await restorable(context.viewer.userId, owner.id) : [];
+      return kit.sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty="No packages you can see." deleted={deleted} />);
     });
 
     app.get(`${base}/package/:name`, async (request, reply) => {
@@ -137,6 +147,25 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
         return kit.redirect(reply, `${versionsPath(pkg)}?filter=${action === 'delete' ? 'deleted' : 'tagged'}`);
       });
     }
+
+    app.post(`${base}/:name/restore`, async (request, reply) => {
+      const form = await kit.formOf(request);
+      if (!form) return kit.refuseForm(reply);
+      const context = await kit.requireViewer(request, reply);
+      if (!context) return reply;
+      const params = request.params as Params;
+      const owner = await options.accounts.find(params.owner);
+      const pkg = owner && (await restorable(context.viewer.userId, owner.id)).find((each) => each.name === params.name.toLowerCase());
+      if (!owner || !pkg) return kit.notFound(request, reply);
+      try {
+        await options.packages.restorePackage(pkg.repository);
+      } catch (error) {
+        if (!(error instanceof PackageConflictError)) throw error;
+        const readable = await options.access.readable(context.viewer.userId, await options.packages.listByOwner(owner.id), factsOf);
+        return kit.sendPage(request, reply, 409, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty={error.message} deleted={await restorable(context.viewer.userId, owner.id)} />);
+      }
+      return kit.redirect(reply, packagePagePath(pkg));
+    });
 
     app.get(`${base}/:name/settings`, async (request, reply) => {
       const context = await kit.requireViewer(request, reply);

@@ -243,6 +243,12 @@ describe('web pages', () => {
     assert.equal((await browser.post(`${settings}/delete`, { confirm: 'nope' })).statusCode, 422);
     assert.equal((await browser.post(`${settings}/delete`, { confirm: 'app' })).statusCode, 303);
     assert.equal(await app.berth.packages.get('alice/app'), undefined);
+    const list = await browser.get('/users/alice/packages');
+    assert.match(list.body, /action="\/users\/alice\/packages\/container\/app\/restore"/);
+    assert.doesNotMatch((await bob.get('/users/alice/packages')).body, /restore/, 'only its admins may restore it');
+    assert.equal((await bob.post('/users/alice/packages/container/app/restore', {})).statusCode, 404);
+    assert.equal((await browser.post('/users/alice/packages/container/app/restore', {})).statusCode, 303);
+    assert.ok(await app.berth.packages.get('alice/app'), 'restored');
   });
 
   it('lists the user’s sessions, ends another one, and changes the password, ending every other session', async (t) => {

@@ -1,9 +1,19 @@
 import type { PackageRecord } from '../../packages/package-service.js';
-import { Layout, type PageContext } from '../layout.js';
-import { packagePagePath } from '../../packages/package-json.js';
+import { Layout, type PageContext, PostButton } from '../layout.js';
+import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 
-/** A list of packages; with `search`, under a search box over names and descriptions. */
-export function PackageListPage({ context, title, packages, empty, search }: { context: PageContext; title: string; packages: PackageRecord[]; empty: string; search?: string }) {
+export interface PackageListProps {
+  context: PageContext;
+  title: string;
+  packages: PackageRecord[];
+  empty: string;
+  /** With a value, the list is under a search box over names and descriptions. */
+  search?: string;
+  /** Deleted packages the viewer may restore. */
+  deleted?: PackageRecord[];
+}
+
+export function PackageListPage({ context, title, packages, empty, search, deleted }: PackageListProps) {
   return (
     <Layout context={context} title={title}>
       {search !== undefined && (
@@ -30,6 +40,20 @@ export function PackageListPage({ context, title, packages, empty, search }: { c
             </li>
           ))}
         </ul>
+      )}
+      {deleted && deleted.length > 0 && (
+        <>
+          <h2>Deleted packages</h2>
+          <p class="muted">They can be restored for 30 days after their deletion, unless a new package took the name.</p>
+          <ul class="items">
+            {deleted.map((pkg) => (
+              <li>
+                <span class="name">{pkg.repository}</span> <span class="muted">deleted {(pkg.deletedAt ?? '').slice(0, 10)}</span>
+                <PostButton context={context} action={`${packagePathPrefix(pkg)}/restore`} label="Restore" what={pkg.repository} />
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </Layout>
   );

@@ -1,5 +1,5 @@
 import type { PackageRole, Visibility } from '../../db/schema.js';
-import { packagePagePath } from '../../packages/package-json.js';
+import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
 import { visibilities } from '../../packages/roles.js';
 import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
@@ -7,7 +7,7 @@ import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton 
 const roles: readonly PackageRole[] = ['read', 'write', 'admin'];
 
 export function settingsPath(pkg: PackageRecord): string {
-  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/${encodeURIComponent(pkg.name)}/settings`;
+  return `${packagePathPrefix(pkg)}/settings`;
 }
 
 export interface SettingsPageProps {

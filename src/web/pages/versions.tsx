@@ -1,4 +1,4 @@
-import { packagePagePath } from '../../packages/package-json.js';
+import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
 import { Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
@@ -73,10 +73,10 @@ export function VersionsPage({ context, pkg, filter, versions, page, hasMore, ad
 }
 
 export function versionsPath(pkg: PackageRecord): string {
-  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/${encodeURIComponent(pkg.name)}/versions`;
+  return `${packagePathPrefix(pkg)}/versions`;
 }
 
 /** A version's page, the REST API's `html_url` of a version. */
 export function versionPath(pkg: PackageRecord, id: number): string {
-  return `/${pkg.owner.kind === 'org' ? 'orgs' : 'users'}/${pkg.owner.login}/packages/container/${encodeURIComponent(pkg.name)}/${id}`;
+  return `${packagePathPrefix(pkg)}/${id}`;
 }
