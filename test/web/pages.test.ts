@@ -299,6 +299,10 @@ describe('web pages', () => {
     assert.equal((await alice.post('/orgs/acme/team-members', { team: 'builders', user: 'bob' })).statusCode, 303);
     assert.equal((await alice.post('/orgs/acme/team-members', { team: 'builders', user: 'carol' })).statusCode, 409, 'carol is no member');
     assert.deepEqual(await app.berth.accounts.listTeams('acme'), [{ name: 'builders', members: ['bob'] }]);
+    assert.equal((await alice.post('/orgs/acme/package-settings', { visibilities: [] })).statusCode, 409, 'at least one visibility');
+    assert.equal((await alice.post('/orgs/acme/package-settings', { visibilities: ['private', 'internal'] })).statusCode, 303);
+    const org = await app.berth.accounts.requireOrg('acme');
+    assert.deepEqual(await app.berth.packages.orgSettings(org.id), { membersCanCreate: false, visibilities: ['private', 'internal'] });
 
     const bob = new Browser(app);
     await bob.signIn('bob');

@@ -1,4 +1,6 @@
 import type { OrgMember } from '../../accounts/account-service.js';
+import type { OrgPackageSettings } from '../../packages/package-service.js';
+import { visibilities } from '../../packages/roles.js';
 import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 export interface OrganizationPageProps {
@@ -8,11 +10,12 @@ export interface OrganizationPageProps {
   teams: Array<{ name: string; members: string[] }>;
   /** Owners manage members and teams here; members only see them. */
   owner: boolean;
+  packageSettings: OrgPackageSettings;
   notice?: { kind: 'ok' | 'error'; text: string };
 }
 
 /** `/orgs/{org}`: the organization's members and teams, for its members. */
-export function OrganizationPage({ context, org, members, teams, owner, notice }: OrganizationPageProps) {
+export function OrganizationPage({ context, org, members, teams, owner, packageSettings, notice }: OrganizationPageProps) {
   const base = `/orgs/${org}`;
   return (
     <Layout context={context} title={org}>
@@ -97,6 +100,30 @@ export function OrganizationPage({ context, org, members, teams, owner, notice }
             </div>
           </form>
         </>
+      )}
+      <h2>Package creation</h2>
+      {owner ? (
+        <form class="stack" method="post" action={`${base}/package-settings`}>
+          <CsrfField context={context} />
+          <label>
+            <input type="checkbox" name="members_can_create" value="yes" checked={packageSettings.membersCanCreate} /> Members can publish new packages
+          </label>
+          <fieldset>
+            <legend>Visibilities members may choose</legend>
+            {visibilities.map((visibility) => (
+              <label>
+                <input type="checkbox" name="visibilities" value={visibility} checked={packageSettings.visibilities.includes(visibility)} /> {visibility}
+              </label>
+            ))}
+          </fieldset>
+          <div>
+            <button type="submit">Save package creation settings</button>
+          </div>
+        </form>
+      ) : (
+        <p>
+          {packageSettings.membersCanCreate ? 'Members can publish new packages' : 'Only owners can publish new packages'}, with visibility {packageSettings.visibilities.join(', ')}.
+        </p>
       )}
     </Layout>
   );
