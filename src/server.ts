@@ -111,7 +111,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
-      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, kit });
+      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
     };
   }
 

@@ -8,6 +8,7 @@ import type { PackageAccess } from '../packages/package-access.js';
 import { packagePagePath } from '../packages/package-json.js';
 import { type PackageRecord, type PackageService, factsOf } from '../packages/package-service.js';
 import { isPackageRole, isVisibility, roleAtLeast, visibilities } from '../packages/roles.js';
+import type { SourceRepositoryService } from '../packages/source-repositories.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import type { PageContext, Viewer } from './layout.js';
 import type { PageKit } from './page-kit.js';
@@ -19,6 +20,7 @@ import { type VersionFilter, VersionsPage, versionFilters, versionsPath } from '
 
 export interface PackagePagesOptions {
   accounts: AccountService;
+  repositories: SourceRepositoryService;
   packages: PackageService;
   access: PackageAccess;
   metadata: RegistryMetadata;
@@ -68,7 +70,13 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
 
   const settingsPage = async (request: FastifyRequest, reply: FastifyReply, context: PageContext, pkg: PackageRecord, status: number, notice?: { kind: 'ok' | 'error'; text: string }) => {
     const allowed: readonly Visibility[] = pkg.owner.kind === 'org' ? visibilities : visibilities.filter((each) => each !== 'internal');
-    return kit.sendPage(request, reply, status, <PackageSettingsPage context={context} pkg={pkg} grants={await options.packages.roles(pkg)} allowed={allowed} notice={notice} />);
+    const repositoryAccess = (await options.repositories.access(pkg.id)).map((item) => ({ repository: `${item.repository.owner}/${item.repository.name}`, role: item.role }));
+    return kit.sendPage(
+      request,
+      reply,
+      status,
+      <PackageSettingsPage context={context} pkg={pkg} grants={await options.packages.roles(pkg)} allowed={allowed} repositoryAccess={repositoryAccess} notice={notice} />,
+    );
   };
 
   /** A package rule broken by a settings form, answered on the settings page. */
@@ -199,6 +207,17 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
           await options.packages.grant(pkg, kindOf, principal, role);
         } else if (change === 'roles-remove') {
           await options.packages.revoke(pkg, form.get('kind') === 'team' ? 'team' : 'user', form.get('principal') ?? '');
+        } else if (change === 'repository') {
+          const repository = await options.repositories.require((form.get('repository') ?? '').trim());
+          await options.repositories.link(pkg.id, repository, { inherit: form.get('inherit_access') === 'yes' });
+        } else if (change === 'repository-unlink') {
+          await options.repositories.unlink(pkg.id);
+        } else if (change === 'repository-access') {
+          const role = form.get('role');
+          if (!isPackageRole(role)) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: 'Choose a role.' });
+          await options.repositories.setAccess(pkg.id, await options.repositories.require((form.get('repository') ?? '').trim()), role);
+        } else if (change === 'repository-access-remove') {
+          await options.repositories.removeAccess(pkg.id, await options.repositories.require(form.get('repository') ?? ''));
         } else if (change === 'delete') {
           if (!confirmed) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: `Type ${pkg.name} to confirm the deletion.` });
           await options.packages.deletePackage(pkg);

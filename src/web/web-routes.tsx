@@ -10,6 +10,7 @@ import { type TokenScope, tokenScopes } from '../auth/scopes.js';
 import { InvalidTokenLifetimeError, parseTokenLifetime } from '../auth/token-lifetime.js';
 import type { PackageAccess } from '../packages/package-access.js';
 import { type PackageService, factsOf } from '../packages/package-service.js';
+import type { SourceRepositoryService } from '../packages/source-repositories.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import { type Asset, assets } from './assets.js';
 import { parseCookies, setCookie } from './cookies.js';
@@ -30,6 +31,7 @@ export interface WebOptions {
   access: PackageAccess;
   tokens: PersonalAccessTokenService;
   metadata: RegistryMetadata;
+  repositories: SourceRepositoryService;
   /** Rendering, who is looking, forms: made by `createPageKit`, shared with the app's 404 page. */
   kit: PageKit;
 }

@@ -231,6 +231,18 @@ describe('web pages', () => {
     assert.equal((await browser.post(`${settings}/roles-remove`, { kind: 'user', principal: 'bob' })).statusCode, 303);
     assert.equal((await bob.get('/users/alice/packages/container/package/app')).statusCode, 404);
 
+    await app.berth.sourceRepositories.create('alice/app');
+    await app.berth.sourceRepositories.create('bob/tool');
+    assert.equal((await browser.post(`${settings}/repository`, { repository: 'alice/app', inherit_access: 'yes' })).statusCode, 303);
+    const linked = await app.berth.packages.require('alice/app');
+    assert.deepEqual([linked.source?.name, linked.inheritAccess], ['app', true]);
+    assert.equal((await browser.post(`${settings}/repository`, { repository: 'bob/tool' })).statusCode, 409, 'only a repository of the same owner');
+    assert.equal((await browser.post(`${settings}/repository-access`, { repository: 'bob/tool', role: 'read' })).statusCode, 303);
+    assert.match((await browser.get(settings)).body, /<td>bob\/tool<\/td><td>read<\/td>/);
+    assert.equal((await browser.post(`${settings}/repository-access-remove`, { repository: 'bob/tool' })).statusCode, 303);
+    assert.equal((await browser.post(`${settings}/repository-unlink`, {})).statusCode, 303);
+    assert.equal((await app.berth.packages.require('alice/app')).source, undefined);
+
     const unconfirmed = await browser.post(`${settings}/visibility`, { visibility: 'public', confirm: 'ap' });
     assert.equal(unconfirmed.statusCode, 422);
     assert.equal((await app.berth.packages.require('alice/app')).visibility, 'private');

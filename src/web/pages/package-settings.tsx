@@ -16,11 +16,13 @@ export interface SettingsPageProps {
   grants: RoleGrant[];
   /** The visibilities the package's owner allows. */
   allowed: readonly Visibility[];
+  /** The source repositories whose tokens may use the package, with their roles. */
+  repositoryAccess: Array<{ repository: string; role: PackageRole }>;
   notice?: { kind: 'ok' | 'error'; text: string };
 }
 
 /** `…/container/{name}/settings`, for the package's admins: access, visibility, deletion. */
-export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: SettingsPageProps) {
+export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryAccess, notice }: SettingsPageProps) {
   const base = settingsPath(pkg);
   return (
     <Layout context={context} title={`Settings of ${pkg.repository}`}>
@@ -74,6 +76,69 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, notice }: S
         </select>
         <div>
           <button type="submit">Add</button>
+        </div>
+      </form>
+
+      <h2>Source repository</h2>
+      {pkg.source ? (
+        <>
+          <p>
+            Linked to <strong>{`${pkg.source.owner.login}/${pkg.source.name}`}</strong>
+            {pkg.inheritAccess ? ', whose collaborators have the same access to this package.' : '.'}
+          </p>
+          <PostButton context={context} action={`${base}/repository-unlink`} label="Unlink" what={`${pkg.source.owner.login}/${pkg.source.name}`} />
+        </>
+      ) : (
+        <p class="muted">Not linked to a source repository.</p>
+      )}
+      <form class="stack" method="post" action={`${base}/repository`}>
+        <CsrfField context={context} />
+        <label for="source-repository">Link to repository (OWNER/REPO)</label>
+        <input type="text" id="source-repository" name="repository" required maxLength={140} />
+        <label>
+          <input type="checkbox" name="inherit_access" value="yes" checked={pkg.inheritAccess} /> Inherit access from the repository
+        </label>
+        <div>
+          <button type="submit">Link</button>
+        </div>
+      </form>
+
+      <h2 id="repository-access">Repository access</h2>
+      <p class="muted">Tokens of these repositories may use the package with the role given.</p>
+      {repositoryAccess.length > 0 && (
+        <table aria-labelledby="repository-access">
+          <thead>
+            <tr>
+              <th scope="col">Repository</th>
+              <th scope="col">Role</th>
+              <ActionsHeader />
+            </tr>
+          </thead>
+          <tbody>
+            {repositoryAccess.map((item) => (
+              <tr>
+                <td>{item.repository}</td>
+                <td>{item.role}</td>
+                <td>
+                  <PostButton context={context} action={`${base}/repository-access-remove`} label="Remove" what={item.repository} danger fields={{ repository: item.repository }} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="stack" method="post" action={`${base}/repository-access`}>
+        <CsrfField context={context} />
+        <label for="access-repository">Repository (OWNER/REPO)</label>
+        <input type="text" id="access-repository" name="repository" required maxLength={140} />
+        <label for="access-role">Role</label>
+        <select id="access-role" name="role">
+          {roles.map((role) => (
+            <option value={role}>{role}</option>
+          ))}
+        </select>
+        <div>
+          <button type="submit">Add repository</button>
         </div>
       </form>
 
