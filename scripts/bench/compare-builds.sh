@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Two builds of Berth side by side, the same requests to both: manifest GET by tag (ab -k, c=64)
+# and manifest PUT (ab, c=16), rounds alternating which goes first. For "did this change slow
+# Berth down", which the comparison with Distribution cannot answer.
+#   scripts/bench/compare-builds.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS]
+# Each checkout must be built (npm run build). Needs ab (apache2-utils) and curl.
+set -euo pipefail
+old=$1 new=$2 rounds=${3:-8}
+flags="--max-semi-space-size=2 --initial-old-space-size=32 --no-concurrent-array-buffer-sweeping"
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+start() { # checkout port
+  BERTH_AUTH=off BERTH_LOG_LEVEL=warn node $flags "$1/bin/berth.js" serve --host 127.0.0.1 --port "$2" --data-dir "$work/$2" > "$work/$2.log" 2>&1 &
+  pids+=($!)
+}
+start "$old" 47011
+start "$new" 47012
+sleep 3
+config='{"architecture":"amd64","os":"linux"}'
+config_digest=sha256:$(printf %s "$config" | sha256sum | cut -d' ' -f1)
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}' \
+  "$config_digest" "${#config}" > "$work/manifest.json"
+for port in 47011 47012; do
+  curl -sf -o /dev/null -X POST -H 'Content-Type: application/octet-stream' --data-binary "$config" "http://127.0.0.1:$port/v2/acme/app/blobs/uploads/?digest=$config_digest"
+  curl -sf -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$work/manifest.json" "http://127.0.0.1:$port/v2/acme/app/manifests/v1"
+done
+echo "round build get_per_s put_per_s"
+for round in $(seq 1 "$rounds"); do
+  order="47011 47012"
+  if ((round % 2 == 0)); then order="47012 47011"; fi
+  for port in $order; do
+    url="http://127.0.0.1:$port/v2/acme/app/manifests/v1"
+    get=$(ab -q -k -c 64 -t 5 -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url" 2>/dev/null | awk '/Requests per second/{print $4}')
+    put=$(ab -q -k -c 16 -n 2000 -u "$work/manifest.json" -T 'application/vnd.oci.image.manifest.v1+json' "$url" 2>/dev/null | awk '/Requests per second/{print $4}')
+    echo "$round $([ "$port" = 47011 ] && echo old || echo new) $get $put"
+  done
+done
