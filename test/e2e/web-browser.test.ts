@@ -121,7 +121,7 @@ describe('the web pages in a real browser (Debian chromium)', { skip }, () => {
     await page.getByRole('link', { name: 'Package settings' }).click();
     await assertAccessible(page, 'package-settings');
     await page.getByLabel('Visibility (now private)').selectOption('public');
-    await page.getByLabel('Type web to confirm', { exact: true }).first().fill('web');
+    await page.getByLabel('Type web to confirm the change of visibility').fill('web');
     await page.getByRole('button', { name: 'Change visibility' }).click();
     await page.getByRole('heading', { name: 'Package settings' }).waitFor();
     assert.equal((await app.berth.packages.require('alice/web')).visibility, 'public');

@@ -156,7 +156,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
             ))}
         </select>
         <p class="muted">Anyone can pull a public package, and a public package cannot be made private again.</p>
-        <label for="confirm-visibility">Type {pkg.name} to confirm</label>
+        <label for="confirm-visibility">Type {pkg.name} to confirm the change of visibility</label>
         <input type="text" id="confirm-visibility" name="confirm" required autocomplete="off" />
         <div>
           <button class="danger" type="submit">
@@ -167,7 +167,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
       <form class="stack" method="post" action={`${base}/delete`}>
         <CsrfField context={context} />
         <p>Deleting the package deletes all its versions. It can be restored for 30 days, unless its name is used again.</p>
-        <label for="confirm-delete">Type {pkg.name} to confirm</label>
+        <label for="confirm-delete">Type {pkg.name} to confirm the deletion</label>
         <input type="text" id="confirm-delete" name="confirm" required autocomplete="off" />
         <div>
           <button class="danger" type="submit">
