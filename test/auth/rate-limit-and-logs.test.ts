@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseAccountName } from '../../src/accounts/names.js';
 import { rawRequest } from '../support/raw-request.js';
 import { adminPassword, authApp, basic, pushImage } from './helpers.js';
 
@@ -27,6 +28,34 @@ describe('failed sign-ins and secrets', () => {
       const wait = Number(api.headers['retry-after']);
       assert.ok(wait > 0 && wait <= retryAfter, `${url}: Retry-After ${api.headers['retry-after']}`);
     }
+  });
+
+  it('wrong repository tokens count against the same limit: then a right one from that address answers 429', async (t) => {
+    const app = await authApp(t, { authFailureLimit: '3', authFailureWindow: '10m' });
+    await app.user('alice');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    const repository = await app.berth.sourceRepositories.create('acme/widget');
+    const { token } = await app.berth.repositoryTokens.create(repository.id, 3_600_000);
+    const wrong = (i: number) => `berth_rpt_${String(i).padStart(32, 'x')}`;
+    for (let i = 0; i < 3; i += 1) {
+      const res = await app.berth.app.inject({ method: 'GET', url: '/token', headers: { authorization: basic('ci', wrong(i)) } });
+      assert.equal(res.statusCode, 401);
+    }
+    const blocked = await app.berth.app.inject({ method: 'GET', url: '/token', headers: { authorization: basic('ci', token) } });
+    assert.equal(blocked.statusCode, 429);
+    assert.ok(Number(blocked.headers['retry-after']) > 0);
+  });
+
+  it('a password for an organization\'s name or for nobody is wrong credentials, never an error', async (t) => {
+    const app = await authApp(t, { authFailureLimit: '100' });
+    await app.user('alice');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    for (const name of ['acme', 'nobody-at-all']) {
+      const res = await app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization: basic(name, 'some-password') } });
+      assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
+    }
+    const signedIn = await app.berth.app.inject({ method: 'POST', url: '/api/user/tokens', headers: { authorization: basic('alice', 'alice-password'), 'content-type': 'application/json' }, payload: JSON.stringify({ scopes: ['delete:packages'] }) });
+    assert.equal(signedIn.statusCode, 201, 'a password sign-in holds every scope, delete:packages included');
   });
 
   it("bad guesses at a user's name from one address refuse that address, never the user's correct PAT or password from another", async (t) => {
