@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAccountName } from '../../src/accounts/names.js';
+import { authApp, basic } from '../auth/helpers.js';
+
+/**
+ * Who may create a package by pushing to a name that has none (`PackageAccess.mayCreate`): the
+ * user in their own namespace, an organization's owners, and its members unless it keeps
+ * creation to owners. Everyone else is refused before anything is stored.
+ */
+describe('creating a package by the first push', () => {
+  const startUpload = (app: Awaited<ReturnType<typeof authApp>>, name: string, user: string, token: string) =>
+    app.berth.app.inject({ method: 'POST', url: `/v2/${name}/blobs/uploads/`, headers: { authorization: basic(user, token), 'content-length': '0' } });
+
+  it('is refused in another user’s namespace, and allowed in one’s own', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const bob = await app.user('bob');
+    const refused = await startUpload(app, 'alice/new', 'bob', bob.token);
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.json().errors[0].code, 'DENIED');
+    assert.equal(await app.berth.packages.get('alice/new'), undefined);
+    assert.equal((await startUpload(app, 'alice/new', 'alice', alice.token)).statusCode, 202);
+    const token = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/other:pull,push')}`, headers: { authorization: basic('bob', bob.token) } });
+    assert.deepEqual(token.json().access ?? [], [], 'the token endpoint grants bob nothing there either');
+  });
+
+  it('in an organization: owners always, members only while it lets them, outsiders never', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const bob = await app.user('bob');
+    const carol = await app.user('carol');
+    const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+    assert.equal((await startUpload(app, 'acme/by-member', 'bob', bob.token)).statusCode, 202, 'members may by default');
+    assert.equal((await startUpload(app, 'acme/by-outsider', 'carol', carol.token)).statusCode, 403);
+    await app.berth.packages.setOrgSettings(org.id, { membersCanCreate: false, visibilities: ['private'] });
+    assert.equal((await startUpload(app, 'acme/by-member-2', 'bob', bob.token)).statusCode, 403);
+    assert.equal((await startUpload(app, 'acme/by-owner', 'alice', alice.token)).statusCode, 202, 'owners may still');
+  });
+});
