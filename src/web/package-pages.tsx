@@ -126,9 +126,10 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
         throw error;
       });
       if (!version || (version.deletedAt && !found.admin)) return kit.notFound(request, reply);
-      const stored = await options.metadata.manifestByDigest(found.pkg.repository as RepositoryName, version.digest as Digest);
-      const live = await options.packages.versions(found.pkg, 'active', 1000, 0);
-      const referrers = live.items.filter((each) => each.subject === version.digest);
+      const repository = found.pkg.repository as RepositoryName;
+      const stored = await options.metadata.manifestByDigest(repository, version.digest as Digest);
+      // The registry's own referrers query (by subject, indexed), whatever the package's size.
+      const referrers = await options.metadata.referrers(repository, version.digest as Digest, undefined);
       return kit.sendPage(request, reply, 200, <VersionPage context={context} pkg={found.pkg} version={version} parts={stored && manifestParts(stored.content)} referrers={referrers} />);
     });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { type AuthApp, adminPassword, authApp, basic } from '../auth/helpers.js';
-import { pushIndex, pushLabelledImage } from '../packages/helpers.js';
+import { pushBlob, pushIndex, pushLabelledImage, putManifest } from '../packages/helpers.js';
 import { parseAccountName } from '../../src/accounts/names.js';
 
 /** A browser's cookie jar for one app: it keeps what `Set-Cookie` says and sends it back. */
@@ -190,8 +190,18 @@ describe('web pages', () => {
 
     const versions = (await app.berth.packages.versions(await app.berth.packages.require('alice/app'), 'active', 10, 0)).items;
     const id = (digest: string) => versions.find((version) => version.digest === digest)?.id;
+    const empty = await pushBlob(app.berth, 'alice/app', auth, '{}');
+    const signature = await putManifest(app.berth, 'alice/app', auth, 'sig', {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.example.signature',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty.digest, size: empty.size },
+      layers: [],
+      subject: { mediaType: index.mediaType, digest: index.digest, size: index.size },
+    });
     const page = await browser.get(`${base}/${id(index.digest)}`);
     assert.equal(page.statusCode, 200);
+    assert.match(page.body, new RegExp(`<code>${signature.digest}</code> <span class="muted">application/vnd.example.signature</span>`), 'its referrers');
     assert.match(page.body, /linux\/arm64\/v8/);
     assert.match(page.body, /&lt;b>bold&lt;\/b>/);
 

@@ -1,7 +1,8 @@
 import { packagePagePath } from '../../packages/package-json.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
+import type { Referrer } from '../../registry/metadata.js';
 import { CopyableCommand, Layout, type PageContext } from '../layout.js';
-import { versionPath, versionsPath } from './versions.js';
+import { versionsPath } from './versions.js';
 
 /** What the page shows of a manifest's own JSON: its layers or the images of an index. */
 export interface ManifestParts {
@@ -10,7 +11,7 @@ export interface ManifestParts {
   annotations: Record<string, string>;
 }
 
-export function VersionPage({ context, pkg, version, parts, referrers }: { context: PageContext; pkg: PackageRecord; version: VersionRecord; parts: ManifestParts | undefined; referrers: VersionRecord[] }) {
+export function VersionPage({ context, pkg, version, parts, referrers }: { context: PageContext; pkg: PackageRecord; version: VersionRecord; parts: ManifestParts | undefined; referrers: Referrer[] }) {
   return (
     <Layout context={context} title={`${pkg.repository}@${version.digest.slice(0, 19)}`}>
       <p class="muted">
@@ -125,10 +126,7 @@ export function VersionPage({ context, pkg, version, parts, referrers }: { conte
           <ul>
             {referrers.map((referrer) => (
               <li>
-                <a href={versionPath(pkg, referrer.id)}>
-                  <code>{referrer.digest.slice(0, 19)}</code>
-                </a>{' '}
-                <span class="muted">{referrer.artifactType}</span>
+                <code>{referrer.digest}</code> <span class="muted">{referrer.artifactType ?? referrer.mediaType}</span>
               </li>
             ))}
           </ul>
