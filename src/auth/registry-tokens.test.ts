@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { RegistryTokens } from './registry-tokens.js';
+import { RegistryTokens, TokenTooLargeError, maxTokenLength } from './registry-tokens.js';
 import { type SigningKeys, loadSigningKeys } from './signing-keys.js';
 
 async function keysIn(t: { after(fn: () => Promise<void>): void }): Promise<SigningKeys> {
@@ -49,5 +49,38 @@ describe('RegistryTokens: the verified-token memo', () => {
     assert.equal(await tokens.verify(issued[1]!), undefined, 'the least recently used token is evicted');
     assert.equal(await tokens.verify(issued[2]!), undefined, 'and the next one');
     assert.ok(await tokens.verify(issued[3]!), 'but no more than needed');
+  });
+});
+
+describe('RegistryTokens: limits and clocks', () => {
+  it('issues and verifies a token of exactly the longest length, and refuses to issue one character more', async (t) => {
+    const fixedNow = () => Date.UTC(2026, 0, 1);
+    const tokens = new RegistryTokens(await keysIn(t), 'issuer', 'service', 300, { now: fixedNow });
+    // The token's length follows the subject's: base64url grows by four characters for three
+    // bytes, so some lengths are reached by no subject; walk until the limit is met or passed.
+    let longest: string | undefined;
+    let refused = 0;
+    for (let length = 5000; length < 5400 && refused === 0; length += 1) {
+      try {
+        longest = (await tokens.issue({ sub: 'x'.repeat(length), access: [] })).token;
+      } catch (error) {
+        assert.ok(error instanceof TokenTooLargeError, String(error));
+        refused = length;
+      }
+    }
+    assert.ok(refused > 0, 'some subject makes a token over the limit');
+    assert.equal(longest!.length, maxTokenLength, 'the last token issued is exactly at the limit');
+    assert.equal((await tokens.verify(longest!))?.sub, 'x'.repeat(refused - 1));
+  });
+
+  it('another node whose clock runs behind accepts a token while its clock is at most six seconds behind the issue time', async (t) => {
+    const keys = await keysIn(t);
+    const issuedAt = Date.UTC(2026, 0, 1);
+    const issuer = new RegistryTokens(keys, 'issuer', 'service', 300, { now: () => issuedAt });
+    const { token } = await issuer.issue({ sub: 'alice', access: [] });
+    // Backdated one second, plus five seconds of tolerance.
+    const behind = (ms: number) => new RegistryTokens(keys, 'issuer', 'service', 300, { now: () => issuedAt - ms });
+    assert.equal((await behind(5_500).verify(token))?.sub, 'alice');
+    assert.equal(await behind(6_500).verify(token), undefined);
   });
 });

@@ -113,7 +113,9 @@ export class RegistryTokens {
       const { payload } = await jwtVerify(
         token,
         async (header) => {
+          // Stryker disable next-line ConditionalExpression: equivalent, no key is filed under undefined
           const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
+          // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, reading a missing key's publicKey throws too, and jose refuses the token either way
           if (!key) throw new Error('unknown kid');
           return key.publicKey;
         },
@@ -132,6 +134,7 @@ export class RegistryTokens {
         rtk: typeof payload['rtk'] === 'number' ? payload['rtk'] : undefined,
       };
       return { claims, expiresAt: payload.exp * 1000 };
+      // Stryker disable next-line BlockStatement: equivalent, an empty block returns undefined too
     } catch {
       return undefined;
     }

@@ -152,6 +152,11 @@ describe('registry token checks on /v2 (one instance, its signing key known)', (
       }
     });
 
+    await t.test('an entry that is not an object is dropped, and the other entries of the token still grant', async () => {
+      const entries = [null, 'repository:bob/secret:push', { type: 'repository', name: 'bob/secret', actions: ['pull', 'push'] }];
+      assert.equal((await pushTo('bob/secret', await sign({ claims: { access: entries } }))).statusCode, 202);
+    });
+
     await t.test('control again: the instance still accepts a well-made token', async () => {
       assert.equal((await pushTo('bob/secret', await sign())).statusCode, 202);
       assert.equal((await pushTo('alice/app', await issued('repository:alice/app:pull,push'))).statusCode, 202);

@@ -111,6 +111,29 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal((await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: auth } })).statusCode, 202);
   });
 
+  it('GET /v2/_catalog with a repository token lists the packages its repository may pull, by Basic and by a registry token; an anonymous catalog token lists nothing', async (t) => {
+    const { app, boss } = await orgWithRepository(t);
+    await pushLabelledImage(app.berth, 'acme/unlisted', basic('boss', boss.token), { tag: 'v1' });
+    const { token } = await mint(app, 'acme/widget', boss.token);
+    await pushLabelledImage(app.berth, 'acme/built', basic('ci', token), { tag: 'v1' });
+    const catalog = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization } });
+
+    const viaBasic = await catalog(basic('ci', token));
+    assert.equal(viaBasic.statusCode, 200, viaBasic.body);
+    assert.deepEqual(viaBasic.json().repositories, ['acme/built']);
+
+    const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}`, headers: { authorization: basic('ci', token) } });
+    assert.deepEqual(jwtPayload(issued.json().token).access, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const viaBearer = await catalog(`Bearer ${issued.json().token}`);
+    assert.equal(viaBearer.statusCode, 200, viaBearer.body);
+    assert.deepEqual(viaBearer.json().repositories, ['acme/built']);
+
+    const anonymous = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}` });
+    const refused = await catalog(`Bearer ${anonymous.json().token}`);
+    assert.equal(refused.statusCode, 401);
+    assert.match(refused.headers['www-authenticate'] as string, /error="insufficient_scope"/);
+  });
+
   it('an expired repository token is refused with 401', async (t) => {
     const app = await authApp(t);
     await app.user('boss');
