@@ -109,35 +109,32 @@ export class RegistryTokens {
   }
 
   private async check(token: string): Promise<{ claims: RegistryTokenClaims; expiresAt: number } | undefined> {
-    try {
-      const { payload } = await jwtVerify(
-        token,
-        async (header) => {
-          // Stryker disable next-line ConditionalExpression: equivalent, no key is filed under undefined
-          const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
-          // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, reading a missing key's publicKey throws too, and jose refuses the token either way
-          if (!key) throw new Error('unknown kid');
-          return key.publicKey;
-        },
-        { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5, currentDate: new Date(this.now()) },
-      );
-      if (typeof payload.sub !== 'string' || !Array.isArray(payload['access']) || typeof payload.exp !== 'number') return undefined;
-      const claims: RegistryTokenClaims = {
-        sub: payload.sub,
-        access: (payload['access'] as ResourceAccess[]).filter(
-          (entry) => typeof entry?.type === 'string' && typeof entry.name === 'string' && Array.isArray(entry.actions),
-        ),
-        uid: typeof payload['uid'] === 'number' ? payload['uid'] : undefined,
-        pat: typeof payload['pat'] === 'number' ? payload['pat'] : undefined,
-        scp: Array.isArray(payload['scp']) ? (payload['scp'] as string[]) : undefined,
-        rid: typeof payload['rid'] === 'number' ? payload['rid'] : undefined,
-        rtk: typeof payload['rtk'] === 'number' ? payload['rtk'] : undefined,
-      };
-      return { claims, expiresAt: payload.exp * 1000 };
-      // Stryker disable next-line BlockStatement: equivalent, an empty block returns undefined too
-    } catch {
-      return undefined;
-    }
+    const verified = await jwtVerify(
+      token,
+      async (header) => {
+        // Stryker disable next-line ConditionalExpression: equivalent, no key is filed under undefined
+        const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
+        // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, reading a missing key's publicKey throws too, and jose refuses the token either way
+        if (!key) throw new Error('unknown kid');
+        return key.publicKey;
+      },
+      { issuer: this.issuer, audience: this.service, algorithms: [signingAlgorithm], clockTolerance: 5, currentDate: new Date(this.now()) },
+    ).catch(() => undefined);
+    if (!verified) return undefined;
+    const { payload } = verified;
+    if (typeof payload.sub !== 'string' || !Array.isArray(payload['access']) || typeof payload.exp !== 'number') return undefined;
+    const claims: RegistryTokenClaims = {
+      sub: payload.sub,
+      access: (payload['access'] as ResourceAccess[]).filter(
+        (entry) => typeof entry?.type === 'string' && typeof entry.name === 'string' && Array.isArray(entry.actions),
+      ),
+      uid: typeof payload['uid'] === 'number' ? payload['uid'] : undefined,
+      pat: typeof payload['pat'] === 'number' ? payload['pat'] : undefined,
+      scp: Array.isArray(payload['scp']) ? (payload['scp'] as string[]) : undefined,
+      rid: typeof payload['rid'] === 'number' ? payload['rid'] : undefined,
+      rtk: typeof payload['rtk'] === 'number' ? payload['rtk'] : undefined,
+    };
+    return { claims, expiresAt: payload.exp * 1000 };
   }
 }
 

@@ -23,6 +23,8 @@ describe('parseDigest', () => {
     [`sha256:${'a'.repeat(64)}:../../etc/passwd`, 'a valid digest followed by another colon and a path'],
     [`sha256:${'a'.repeat(64)}:`, 'a trailing colon'],
     [`sha256:${'a'.repeat(63)}Z`, 'the right length with a last character that is not hex'],
+    [`sha256:G${'a'.repeat(63)}`, 'the right length with a first character that is not hex'],
+    [`sha256:A${'a'.repeat(63)}`, 'the right length with an uppercase first character'],
   ]) {
     it(`rejects ${why} with DIGEST_INVALID`, () => {
       assert.throws(
@@ -31,4 +33,21 @@ describe('parseDigest', () => {
       );
     });
   }
+
+  it('says what is wrong, and quotes at most 80 characters of what it was given', () => {
+    const messageOf = (value: string) => {
+      try {
+        parseDigest(value);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return assert.fail(`${value} was accepted`);
+    };
+    assert.equal(messageOf('not a digest'), 'invalid digest "not a digest"');
+    assert.equal(messageOf('sha256:abc'), 'invalid sha256 digest "sha256:abc"');
+    assert.equal(messageOf(`md5:${'a'.repeat(32)}`), 'unsupported digest algorithm "md5": use sha256 or sha512');
+    const eighty = `x${'y'.repeat(79)}`;
+    assert.equal(messageOf(eighty), `invalid digest "${eighty}"`);
+    assert.equal(messageOf(`${eighty}z`.repeat(100)), `invalid digest "${eighty}..."`);
+  });
 });
