@@ -69,6 +69,24 @@ const configSchema = z
     tlsKey: z.string().min(1).optional(),
     /** HTTP/2 next to HTTP/1.1 over TLS (chosen by ALPN); without TLS there is only HTTP/1.1. */
     http2: onOff.default(false),
+    /** A `postgres://` URL: metadata in PostgreSQL, shared by every node, instead of SQLite in `dataDir`. */
+    database: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+      .optional(),
+    /** `s3://bucket/prefix`: blobs in an S3 bucket, shared by every node, instead of files in `dataDir`. */
+    storage: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'expected s3://bucket or s3://bucket/prefix')
+      .optional(),
+    /** The S3 endpoint, for a store other than AWS's (otherwise the SDK's, from AWS_ENDPOINT_URL_S3 or the region). */
+    s3Endpoint: z.url().optional(),
+    /** The bucket's region; otherwise the SDK's (AWS_REGION, the AWS config file). */
+    s3Region: z.string().min(1).optional(),
+    /** Path-style requests (`endpoint/bucket/key`), as most S3-compatible servers want. */
+    s3PathStyle: onOff.default(false),
+    /** Pulls of blobs from S3 answered with a redirect to a presigned URL, so the bytes do not pass through Berth. */
+    s3Redirect: onOff.default(true),
   })
   .strict()
   .refine((config) => (config.tlsCert === undefined) === (config.tlsKey === undefined), {
@@ -97,6 +115,12 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_TLS_CERT: 'tlsCert',
   BERTH_TLS_KEY: 'tlsKey',
   BERTH_HTTP2: 'http2',
+  BERTH_DATABASE_URL: 'database',
+  BERTH_STORAGE: 'storage',
+  BERTH_S3_ENDPOINT: 's3Endpoint',
+  BERTH_S3_REGION: 's3Region',
+  BERTH_S3_PATH_STYLE: 's3PathStyle',
+  BERTH_S3_REDIRECT: 's3Redirect',
 };
 
 /**

@@ -10,7 +10,7 @@ import { RepositoryPolicy } from './auth/policy.js';
 import { FailureLimiter } from './auth/rate-limiter.js';
 import { RegistryTokens } from './auth/registry-tokens.js';
 import { RepositoryTokenService } from './auth/repository-tokens.js';
-import { loadSigningKeys } from './auth/signing-keys.js';
+import { legacySigningKeysFile, loadSigningKeys } from './auth/signing-keys.js';
 import { TokenAuthorizer } from './auth/token-authorizer.js';
 import { tokenEndpoint } from './auth/token-endpoint.js';
 import type { Config } from './config.js';
@@ -78,9 +78,9 @@ export interface BerthOptions {
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
   // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
   const tightened = await tightenPermissions(config.dataDir);
-  const engine = options.database ?? (await openDatabase(config.dataDir));
+  const engine = options.database ?? (await openDatabase(config.dataDir, config.database));
   const { db } = engine;
-  const store = options.blobStore ?? (await openBlobStore(config.dataDir));
+  const store = options.blobStore ?? (await openBlobStore(config));
   const downloads = new DownloadCounter(db);
   const sourceRepositories = new SourceRepositoryService(db);
   const packageAccess = new PackageAccess(db);
@@ -102,7 +102,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     pages = kit;
     await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
-    const registryTokens = new RegistryTokens(await loadSigningKeys(config.dataDir), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
+    const registryTokens = new RegistryTokens(await loadSigningKeys(db, legacySigningKeysFile(config.dataDir)), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
     const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
     const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RegistryTokens, TokenTooLargeError, maxTokenLength } from './registry-tokens.js';
-import { type SigningKeys, loadSigningKeys } from './signing-keys.js';
-
-async function keysIn(t: { after(fn: () => Promise<void>): void }): Promise<SigningKeys> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-keys-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return loadSigningKeys(dir);
-}
+import { newSigningKeys } from './signing-keys.js';
 
 /** A token with a sizeable access claim, as a push of several repositories gets. */
 function claimsFor(i: number) {
@@ -20,7 +11,7 @@ function claimsFor(i: number) {
 describe('RegistryTokens: the verified-token memo', () => {
   it('stays within its byte budget however many tokens are verified', async (t) => {
     const budget = 64 * 1024;
-    const tokens = new RegistryTokens(await keysIn(t), 'issuer', 'service', 300, { cacheBytes: budget });
+    const tokens = new RegistryTokens(await newSigningKeys(), 'issuer', 'service', 300, { cacheBytes: budget });
     for (let i = 0; i < 300; i += 1) {
       assert.ok(await tokens.verify((await tokens.issue(claimsFor(i))).token));
       assert.ok(tokens.cachedBytes <= budget, `${tokens.cachedBytes} bytes cached after ${i + 1} tokens`);
@@ -29,7 +20,7 @@ describe('RegistryTokens: the verified-token memo', () => {
   });
 
   it('evicts the least recently used token first', async (t) => {
-    const keys = await keysIn(t);
+    const keys = await newSigningKeys();
     const budget = 64 * 1024;
     const tokens = new RegistryTokens(keys, 'issuer', 'service', 300, { cacheBytes: budget });
     const issued = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await tokens.issue(claimsFor(i))).token));
@@ -55,7 +46,7 @@ describe('RegistryTokens: the verified-token memo', () => {
 describe('RegistryTokens: limits and clocks', () => {
   it('issues and verifies a token of exactly the longest length, and refuses to issue one character more', async (t) => {
     const fixedNow = () => Date.UTC(2026, 0, 1);
-    const tokens = new RegistryTokens(await keysIn(t), 'issuer', 'service', 300, { now: fixedNow });
+    const tokens = new RegistryTokens(await newSigningKeys(), 'issuer', 'service', 300, { now: fixedNow });
     // The token's length follows the subject's: base64url grows by four characters for three
     // bytes, so some lengths are reached by no subject; walk until the limit is met or passed.
     let longest: string | undefined;
@@ -74,7 +65,7 @@ describe('RegistryTokens: limits and clocks', () => {
   });
 
   it('another node whose clock runs behind accepts a token while its clock is at most six seconds behind the issue time', async (t) => {
-    const keys = await keysIn(t);
+    const keys = await newSigningKeys();
     const issuedAt = Date.UTC(2026, 0, 1);
     const issuer = new RegistryTokens(keys, 'issuer', 'service', 300, { now: () => issuedAt });
     const { token } = await issuer.issue({ sub: 'alice', access: [] });

@@ -113,7 +113,7 @@ export class RegistryTokens {
       token,
       async (header) => {
         // Stryker disable next-line ConditionalExpression: equivalent, no key is filed under undefined
-        const key = header.kid === undefined ? undefined : this.keys.byKid.get(header.kid);
+        const key = header.kid === undefined ? undefined : await this.keys.find(header.kid);
         // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, reading a missing key's publicKey throws too, and jose refuses the token either way
         if (!key) throw new Error('unknown kid');
         return key.publicKey;

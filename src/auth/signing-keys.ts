@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type CryptoKey, type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
+import type { Database } from '../db/schema.js';
 
 export const signingAlgorithm = 'ES256';
 
@@ -10,45 +11,112 @@ export interface SigningKey {
   publicKey: CryptoKey;
 }
 
-/** The key set registry tokens are signed with: the first key signs, all verify (rotation). */
-export interface SigningKeys {
+/** How often a token signed by a key this node does not know may make it read the keys again. */
+const reloadIntervalMs = 1000;
+
+/**
+ * The key set registry tokens are signed with: the first key signs, all verify, so a new key can
+ * be added while tokens signed with the old one are still in use (rotation). Another node may add
+ * a key at any time; a token under a key id not known here makes this node read the keys again.
+ */
+export class SigningKeys {
+  readonly byKid: Map<string, SigningKey>;
   current: SigningKey;
-  byKid: Map<string, SigningKey>;
+  private lastReload = 0;
+
+  constructor(
+    keys: readonly SigningKey[],
+    private readonly reload?: () => Promise<readonly SigningKey[]>,
+  ) {
+    const [current] = keys;
+    if (!current) throw new Error('no registry token signing key');
+    this.current = current;
+    this.byKid = new Map(keys.map((key) => [key.kid, key]));
+  }
+
+  /** The key of `kid`, reading the keys again when it is new here (at most once a second). */
+  async find(kid: string): Promise<SigningKey | undefined> {
+    const known = this.byKid.get(kid);
+    if (known || !this.reload || Date.now() - this.lastReload < reloadIntervalMs) return known;
+    this.lastReload = Date.now();
+    const keys = await this.reload();
+    for (const key of keys) this.byKid.set(key.kid, key);
+    // A newer key than the one signing here: sign with it too, as the nodes that started since do.
+    if (keys[0]) this.current = keys[0];
+    return this.byKid.get(kid);
+  }
 }
 
-interface StoredKeys {
-  keys: JWK[];
+/** Where an earlier version kept the keys, in the data directory. */
+export function legacySigningKeysFile(dataDir: string): string {
+  return path.join(dataDir, 'keys', 'registry-tokens.json');
+}
+
+/** One new key, kept only in memory (tests, and tools that need no other node to verify). */
+export async function newSigningKeys(): Promise<SigningKeys> {
+  return new SigningKeys([await toSigningKey(await newKey())]);
 }
 
 /**
- * Loads the registry token signing keys from `<dataDir>/keys/registry-tokens.json`, generating an
- * ES256 key (kid = its JWK thumbprint) on first start. To rotate, put a new key first in `keys` and
- * keep the old one after it until tokens signed with it have expired.
+ * Loads the signing keys from the database, the newest first. On the first start an ES256 key is
+ * made (kid = its JWK thumbprint), or the keys of the file an earlier version kept in the data
+ * directory are taken over (and the file removed). Two nodes starting at once may each add a key:
+ * both then read the same rows back, so they agree on which signs.
  */
-export async function loadSigningKeys(dataDir: string): Promise<SigningKeys> {
-  const file = path.join(dataDir, 'keys', 'registry-tokens.json');
-  let stored: StoredKeys;
-  try {
-    stored = JSON.parse(await readFile(file, 'utf8')) as StoredKeys;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    stored = { keys: [await newKey()] };
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(stored, null, 2), { mode: 0o600 });
-    await rename(temp, file);
+export async function loadSigningKeys(db: Database, legacyFile?: string): Promise<SigningKeys> {
+  if ((await storedKeys(db)).length === 0) {
+    const fromFile = legacyFile ? await readLegacyFile(legacyFile) : undefined;
+    // The file's first key signed; it keeps signing as the newest.
+    const jwks = fromFile ? [...fromFile].reverse() : [await newKey()];
+    const base = Date.now();
+    await insertKeys(
+      db,
+      jwks.map((jwk, index) => ({ jwk, createdAt: new Date(base + index) })),
+    );
+    if (legacyFile && fromFile) await rm(legacyFile, { force: true });
   }
-  const keys: SigningKey[] = [];
-  for (const jwk of stored.keys) {
+  return new SigningKeys(await storedKeys(db), () => storedKeys(db));
+}
+
+/** Adds a new key that signs from now on (on other nodes, from their next start); answers its kid. */
+export async function rotateSigningKey(db: Database): Promise<string> {
+  const jwk = await newKey();
+  await insertKeys(db, [{ jwk, createdAt: new Date() }]);
+  return jwk.kid as string;
+}
+
+async function storedKeys(db: Database): Promise<SigningKey[]> {
+  const rows = await db.selectFrom('signing_keys').select(['kid', 'jwk']).orderBy('created_at', 'desc').orderBy('kid', 'desc').execute();
+  return Promise.all(rows.map(async (row) => ({ ...(await toSigningKey(JSON.parse(row.jwk) as JWK)), kid: row.kid })));
+}
+
+async function insertKeys(db: Database, keys: ReadonlyArray<{ jwk: JWK; createdAt: Date }>): Promise<void> {
+  for (const { jwk, createdAt } of keys) {
     const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
-    const { d: _private, ...publicJwk } = jwk;
-    const privateKey = (await importJWK(jwk, signingAlgorithm)) as CryptoKey;
-    const publicKey = (await importJWK(publicJwk, signingAlgorithm)) as CryptoKey;
-    keys.push({ kid, privateKey, publicKey });
+    await db
+      .insertInto('signing_keys')
+      .values({ kid, jwk: JSON.stringify(jwk), created_at: createdAt.toISOString() })
+      .onConflict((conflict) => conflict.column('kid').doNothing())
+      .execute();
   }
-  const current = keys[0];
-  if (!current) throw new Error(`${file} holds no keys`);
-  return { current, byKid: new Map(keys.map((key) => [key.kid, key])) };
+}
+
+async function readLegacyFile(file: string): Promise<JWK[] | undefined> {
+  try {
+    const { keys } = JSON.parse(await readFile(file, 'utf8')) as { keys?: JWK[] };
+    return keys && keys.length > 0 ? keys : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function toSigningKey(jwk: JWK): Promise<SigningKey> {
+  const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
+  const { d: _private, ...publicJwk } = jwk;
+  const privateKey = (await importJWK(jwk, signingAlgorithm)) as CryptoKey;
+  const publicKey = (await importJWK(publicJwk, signingAlgorithm)) as CryptoKey;
+  return { kid, privateKey, publicKey };
 }
 
 async function newKey(): Promise<JWK> {

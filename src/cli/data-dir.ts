@@ -4,12 +4,14 @@ import { AccountService } from '../accounts/account-service.js';
 import { PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import { openDatabase } from '../db/open-database.js';
+import type { Database } from '../db/schema.js';
 import { PackageAccess } from '../packages/package-access.js';
 import { PackageService } from '../packages/package-service.js';
 import { SourceRepositoryService } from '../packages/source-repositories.js';
 import { RegistryMetadata } from '../registry/metadata.js';
 
 export interface Stores {
+  db: Database;
   accounts: AccountService;
   tokens: PersonalAccessTokenService;
   packages: PackageService;
@@ -17,23 +19,26 @@ export interface Stores {
   repositoryTokens: RepositoryTokenService;
 }
 
-/** Adds `--data-dir` (env BERTH_DATA_DIR, default ./data) to an administrative command. */
+/** Adds where the database is (`--data-dir`, or `--database` for PostgreSQL) to an administrative command. */
 export function withDataDir(command: Command): Command {
-  return command.option('--data-dir <dir>', 'where the database lives (env BERTH_DATA_DIR; default ./data)');
+  return command
+    .option('--data-dir <dir>', 'where the database lives (env BERTH_DATA_DIR; default ./data)')
+    .option('--database <url>', 'a postgres:// URL of the metadata database instead (env BERTH_DATABASE_URL)');
 }
 
 /**
  * Opens the data dir's database for one administrative command, through the same seam as the
  * server; the embedded engine lets this run while the server is serving from the same data.
  */
-export async function withStores<T>(flags: { dataDir?: string }, run: (stores: Stores) => Promise<T>): Promise<T> {
+export async function withStores<T>(flags: { dataDir?: string; database?: string }, run: (stores: Stores) => Promise<T>): Promise<T> {
   const dir = path.resolve(flags.dataDir ?? process.env['BERTH_DATA_DIR'] ?? './data');
-  const engine = await openDatabase(dir);
+  const engine = await openDatabase(dir, flags.database ?? (process.env['BERTH_DATABASE_URL'] || undefined));
   const { db } = engine;
   try {
     const metadata = new RegistryMetadata(engine);
     const access = new PackageAccess(db);
     return await run({
+      db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
       packages: new PackageService(db, metadata),

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
+import { keysCommand } from './key-commands.js';
 import { packageCommand, repoCommand } from './package-commands.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token-commands.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(tokenCommand());
   program.addCommand(packageCommand());
   program.addCommand(repoCommand());
+  program.addCommand(keysCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -2,6 +2,13 @@ import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { createBerth } from '../server.js';
 
+type ServeFlags = Partial<
+  Record<
+    'host' | 'port' | 'dataDir' | 'publicUrl' | 'auth' | 'trustProxy' | 'tlsCert' | 'tlsKey' | 'database' | 'storage' | 's3Endpoint' | 's3Region' | 's3PathStyle' | 's3Redirect' | 'config',
+    string
+  >
+>;
+
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the registry')
@@ -13,8 +20,14 @@ export function serveCommand(): Command {
     .option('--trust-proxy <list>', 'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated (env BERTH_TRUST_PROXY; default none)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env BERTH_TLS_CERT; reread on SIGHUP)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (env BERTH_TLS_KEY)')
+    .option('--database <url>', 'a postgres:// URL: metadata in PostgreSQL, shared by several nodes (env BERTH_DATABASE_URL; default SQLite in the data dir)')
+    .option('--storage <url>', 's3://bucket/prefix: blobs in S3, shared by several nodes (env BERTH_STORAGE; default files in the data dir)')
+    .option('--s3-endpoint <url>', 'the S3 endpoint of a store other than AWS (env BERTH_S3_ENDPOINT)')
+    .option('--s3-region <region>', "the bucket's region (env BERTH_S3_REGION; default the AWS SDK's)")
+    .option('--s3-path-style <on|off>', 'path-style S3 requests, as most S3-compatible servers want (env BERTH_S3_PATH_STYLE; default off)')
+    .option('--s3-redirect <on|off>', 'send blob pulls to presigned S3 URLs (env BERTH_S3_REDIRECT; default on)')
     .option('--config <file>', 'a YAML config file (flags and env override it)')
-    .action(async (flags: { host?: string; port?: string; dataDir?: string; publicUrl?: string; auth?: string; trustProxy?: string; tlsCert?: string; tlsKey?: string; config?: string }) => {
+    .action(async (flags: ServeFlags) => {
       const config = loadConfig(flags);
       const berth = await createBerth(config);
       let stopping = false;
@@ -42,6 +55,9 @@ export function serveCommand(): Command {
         );
       });
       const address = await berth.app.listen({ host: config.host, port: config.port });
-      berth.app.log.info({ address, publicUrl: config.publicUrl, dataDir: config.dataDir, tls: Boolean(config.tlsCert), http2: Boolean(config.tlsCert) && config.http2 }, 'listening');
+      // The database URL may hold a password: the log says only which engine and store serve.
+      const database = config.database ? 'postgresql' : 'sqlite';
+      const storage = config.storage ? 's3' : 'filesystem';
+      berth.app.log.info({ address, publicUrl: config.publicUrl, dataDir: config.dataDir, database, storage, tls: Boolean(config.tlsCert), http2: Boolean(config.tlsCert) && config.http2 }, 'listening');
     });
 }

@@ -295,6 +295,18 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
     },
   },
+  '0007-signing-keys': {
+    async up(db: Kysely<unknown>) {
+      // In the database rather than a node's data directory, so that every node signs and verifies
+      // with the same keys.
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('jwk', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

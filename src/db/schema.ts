@@ -225,6 +225,16 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+/**
+ * The keys registry tokens are signed with, shared by every node: the newest signs, all verify.
+ * `jwk` is the private key as a JWK (`src/auth/signing-keys.ts`).
+ */
+export interface SigningKeysTable {
+  kid: string;
+  jwk: string;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -247,6 +257,7 @@ export interface Schema {
   package_repository_access: PackageRepositoryAccessTable;
   repository_tokens: RepositoryTokensTable;
   sessions: SessionsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -23,7 +23,7 @@ export interface AuthApp {
 }
 
 /** A Berth with auth on, in a temp dir, with its log captured; closed by t.after(). */
-export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now' | 'database'> = {}): Promise<AuthApp> {
+export async function authApp(t: TestContext, settings: Record<string, string> = {}, options: Pick<BerthOptions, 'now' | 'database' | 'blobStore'> = {}): Promise<AuthApp> {
   let log = '';
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -31,8 +31,10 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
       done();
     },
   });
+  const { blobStore, ...berthOptions } = options;
   const { berth, dataDir } = await tempBerth(t, { publicUrl, ...settings }, {
-    ...options,
+    ...berthOptions,
+    ...(blobStore ? { blobStoreAt: async () => blobStore } : {}),
     logStream,
     auth: true,
     env: { BERTH_ADMIN_USERNAME: 'root', BERTH_ADMIN_PASSWORD: adminPassword },

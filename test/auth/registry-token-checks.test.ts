@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { type CryptoKey, type JWK, type JWTPayload, SignJWT, generateKeyPair, importJWK } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
@@ -25,9 +23,10 @@ describe('registry token checks on /v2 (one instance, its signing key known)', (
     const bob = await app.user('bob');
     await pushLabelledImage(app.berth, 'bob/secret', basic('bob', bob.token), { tag: 'v1' });
 
-    const stored = JSON.parse(await readFile(path.join(app.dataDir, 'keys', 'registry-tokens.json'), 'utf8')) as { keys: JWK[] };
-    const realJwk = stored.keys[0]!;
-    const realKid = realJwk.kid!;
+    const stored = await app.berth.db.selectFrom('signing_keys').select(['kid', 'jwk']).execute();
+    assert.equal(stored.length, 1);
+    const realJwk = JSON.parse(stored[0]!.jwk) as JWK;
+    const realKid = stored[0]!.kid;
     const realKey = (await importJWK(realJwk, 'ES256')) as CryptoKey;
     const otherKey = (await generateKeyPair('ES256')).privateKey;
 

@@ -55,12 +55,12 @@ async function fillDataDir(app: Awaited<ReturnType<typeof authApp>>): Promise<vo
 }
 
 describe('data directory permissions', () => {
-  it('a new data directory, its database (with -wal and -shm), keys, blobs and uploads are private to the server user', async (t) => {
+  it('a new data directory, its database (with -wal and -shm), blobs and uploads are private to the server user', async (t) => {
     const dataDir = await freshDataDir(t);
     const app = await authApp(t, { dataDir });
     await fillDataDir(app);
     const names = (await modes(dataDir)).map(({ entry }) => path.relative(dataDir, entry));
-    for (const expected of ['berth.db', 'berth.db-wal', 'berth.db-shm', 'keys/registry-tokens.json']) assert.ok(names.includes(expected), `${expected} exists`);
+    for (const expected of ['berth.db', 'berth.db-wal', 'berth.db-shm']) assert.ok(names.includes(expected), `${expected} exists`);
     assert.ok(names.some((name) => name.startsWith('blobs/sha256/')), 'a blob file exists');
     assert.ok(names.some((name) => name.startsWith('uploads/')), 'an upload file exists');
     await assertPrivate(dataDir);

@@ -288,7 +288,7 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
     ownedDirs.push(dataDir);
   }
   if (!options.anonymous && !options.firstStart && credentials === undefined) {
-    credentials = await createE2eCredentials(bin, dataDir);
+    credentials = await createE2eCredentials(bin, dataDir, options.env);
   }
   return startProcess(
     'berth',
@@ -304,9 +304,9 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
 }
 
 /** Creates (or reuses) the e2e user and mints a token for it with the CLI, on the data dir. */
-async function createE2eCredentials(bin: string, dataDir: string): Promise<Credentials> {
+async function createE2eCredentials(bin: string, dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Credentials> {
   const run = promisify(execFile);
-  const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000 });
+  const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000, env: { ...process.env, ...env } });
   const users = await cli('user', 'list');
   if (!new RegExp(`^${e2eUser}\\b`, 'm').test(users.stdout)) await cli('user', 'create', e2eUser);
   const token = await cli('token', 'create', '--user', e2eUser, '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'e2e');

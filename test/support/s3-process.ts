@@ -1,10 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type DaemonHandle, startDaemon } from './daemon-process.js';
+import { freePort } from './registry-process.js';
 
 /** s3rver's fixed credentials. */
 export const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -56,17 +56,5 @@ export function s3Client(endpoint: string): S3Client {
     // s3rver predates the SDK's default checksums and refuses what it does not know.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
-/** A loopback port free at the moment of asking. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }

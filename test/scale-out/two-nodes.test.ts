@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { openPostgres } from '../../src/db/postgres/engine.js';
+import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
+import { type AuthApp, authApp, basic } from '../auth/helpers.js';
+import { pushLabelledImage } from '../packages/helpers.js';
+import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { requiredTools } from '../support/required-tools.js';
+import { type S3Handle, startS3 } from '../support/s3-process.js';
+
+/**
+ * Two Berth nodes, each with a data directory of its own, sharing one PostgreSQL database and one
+ * S3 bucket, as behind a load balancer: whatever a client starts on one node it can go on with on
+ * the other.
+ */
+describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+  let postgres: PostgresHandle;
+  let s3: S3Handle;
+  before(async () => {
+    [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
+  });
+  after(async () => {
+    await Promise.all([postgres?.close(), s3?.close()]);
+  });
+
+  async function twoNodes(t: TestContext): Promise<[AuthApp, AuthApp]> {
+    const database = await newDatabase(postgres);
+    const prefix = `${randomBytes(4).toString('hex')}/`;
+    const node = async () => {
+      const blobStore = new S3BlobStore({ client: s3.client(), bucket: s3.bucket, prefix, redirect: true });
+      return authApp(t, {}, { database: await openPostgres(database), blobStore });
+    };
+    // One after the other: the first migrates the database, the second finds it migrated.
+    const first = await node();
+    return [first, await node()];
+  }
+
+  it('an image pushed through one node is pulled through the other with a token the first node issued, and stays private there', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const image = await pushLabelledImage(a.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
+
+    const issued = await a.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
+    assert.equal(issued.statusCode, 200);
+    const bearer = `Bearer ${issued.json().token}`;
+    const manifest = await b.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: bearer, accept: image.mediaType } });
+    assert.equal(manifest.statusCode, 200, manifest.body);
+    assert.equal(manifest.headers['docker-content-digest'], image.digest);
+
+    const layer = (JSON.parse(manifest.body) as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+    const blob = await b.berth.app.inject({ method: 'GET', url: `/v2/alice/app/blobs/${layer}`, headers: { authorization: bearer } });
+    assert.equal(blob.statusCode, 200);
+    assert.equal(`sha256:${createHash('sha256').update(blob.rawPayload).digest('hex')}`, layer);
+
+    // The package the first node recorded is the second node's too, private as it was made.
+    const outsider = await b.user('mallory');
+    const hidden = await b.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: basic('mallory', outsider.token) } });
+    assert.equal(hidden.statusCode, 404);
+  });
+
+  it('an upload begun on one node is continued and finished on the other, and pulled from the bucket by redirect', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const auth = basic('alice', alice.token);
+    const bytes = randomBytes(100_000);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+    const started = await a.berth.app.inject({ method: 'POST', url: '/v2/alice/app/blobs/uploads/', headers: { authorization: auth } });
+    assert.equal(started.statusCode, 202);
+    const first = await a.berth.app.inject({
+      method: 'PATCH',
+      url: String(started.headers.location),
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '0-59999' },
+      payload: bytes.subarray(0, 60_000),
+    });
+    assert.equal(first.statusCode, 202, first.body);
+    const status = await b.berth.app.inject({ method: 'GET', url: String(first.headers.location), headers: { authorization: auth } });
+    assert.equal(status.statusCode, 204, status.body);
+    assert.equal(status.headers.range, '0-59999');
+    const second = await b.berth.app.inject({
+      method: 'PATCH',
+      url: String(first.headers.location),
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '60000-99999' },
+      payload: bytes.subarray(60_000),
+    });
+    assert.equal(second.statusCode, 202, second.body);
+    const separator = String(second.headers.location).includes('?') ? '&' : '?';
+    const put = await b.berth.app.inject({ method: 'PUT', url: `${second.headers.location}${separator}digest=${digest}`, headers: { authorization: auth } });
+    assert.equal(put.statusCode, 201, put.body);
+
+    const head = await a.berth.app.inject({ method: 'HEAD', url: `/v2/alice/app/blobs/${digest}`, headers: { authorization: auth } });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-length'], String(bytes.length));
+    // Too large to keep in the database: its bytes are in the bucket, and a pull is sent there.
+    const pulled = await a.berth.app.inject({ method: 'GET', url: `/v2/alice/app/blobs/${digest}`, headers: { authorization: auth } });
+    assert.equal(pulled.statusCode, 307);
+    const location = String(pulled.headers.location);
+    assert.ok(location.startsWith(`${s3.endpoint}/${s3.bucket}/`), location);
+    assert.ok(Buffer.from(await (await fetch(location)).arrayBuffer()).equals(bytes));
+  });
+
+  it('a wrong digest on the other node is refused, and nothing appears under it', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const auth = basic('alice', alice.token);
+    const started = await a.berth.app.inject({ method: 'POST', url: '/v2/alice/app/blobs/uploads/', headers: { authorization: auth } });
+    const patched = await a.berth.app.inject({
+      method: 'PATCH',
+      url: String(started.headers.location),
+      headers: { authorization: auth, 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('the real bytes'),
+    });
+    assert.equal(patched.statusCode, 202);
+    const claimed = `sha256:${createHash('sha256').update('other bytes').digest('hex')}`;
+    const separator = String(patched.headers.location).includes('?') ? '&' : '?';
+    const put = await b.berth.app.inject({ method: 'PUT', url: `${patched.headers.location}${separator}digest=${claimed}`, headers: { authorization: auth } });
+    assert.equal(put.statusCode, 400);
+    assert.equal(put.json().errors[0].code, 'DIGEST_INVALID');
+    const head = await a.berth.app.inject({ method: 'HEAD', url: `/v2/alice/app/blobs/${claimed}`, headers: { authorization: auth } });
+    assert.equal(head.statusCode, 404);
+  });
+});
