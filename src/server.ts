@@ -8,6 +8,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { tokenRealm } from './auth/challenge.js';
 import { RepositoryPolicy } from './auth/policy.js';
 import { FailureLimiter } from './auth/rate-limiter.js';
+import { SharedFailureLimiter } from './auth/shared-failure-limiter.js';
 import { RegistryTokens } from './auth/registry-tokens.js';
 import { RepositoryTokenService } from './auth/repository-tokens.js';
 import { legacySigningKeysFile, loadSigningKeys } from './auth/signing-keys.js';
@@ -19,6 +20,7 @@ import type { DatabaseEngine } from './db/engine.js';
 import { openDatabase } from './db/open-database.js';
 import { buildApp } from './http/app.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
+import { digestOf } from './oci/digest.js';
 import { tightenPermissions } from './private-files.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
@@ -92,6 +94,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const accessTokens = new PersonalAccessTokenService(db);
   const sessions = new SessionService(db);
   const authOn = options.auth ?? config.auth;
+  // Nodes behind one load balancer must count a client's failures together.
+  const sharedFailures = engine.sharedByNodes ? new SharedFailureLimiter(db, config.authFailureLimit, config.authFailureWindow) : undefined;
+  const signInLimiter = sharedFailures ?? new FailureLimiter(config.authFailureLimit, config.authFailureWindow);
 
   let authorizer: Authorizer = anonymousAuthorizer;
   let routes: ((app: FastifyInstance) => Promise<void>) | undefined;
@@ -103,7 +108,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(db, legacySigningKeysFile(config.dataDir)), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
-    const authenticator = new Authenticator(accounts, accessTokens, new FailureLimiter(config.authFailureLimit, config.authFailureWindow), repositoryTokens);
+    const authenticator = new Authenticator(accounts, accessTokens, signInLimiter, repositoryTokens);
     const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });
     routes = async (app) => {
@@ -127,6 +132,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     tls: tlsFiles && { ...(await readTlsFiles(tlsFiles)), http2: config.http2 },
     bodyTimeout: config.bodyTimeout,
     notFoundPage: pages && ((request, reply) => pages.notFound(request, reply)),
+    // Asking the store for any blob's size reaches it; which blob does not matter.
+    readiness: { database: () => engine.ping(), storage: () => store.stat(digestOf('')) },
     logger:
       options.logger === false
         ? false
@@ -141,13 +148,16 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   }
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
-  // Abandoned uploads are swept at start and then regularly, a few times per expiry period.
-  const sweep = async () => {
+  // Abandoned uploads are swept at start and then regularly, a few times per expiry period, by
+  // one node at a time when several share the database.
+  const sweepOnce = async () => {
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
     await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
     await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));
+    await sharedFailures?.prune().catch((error: unknown) => app.log.error({ err: error }, 'removing ended sign-in failure windows failed'));
   };
+  const sweep = () => engine.exclusively('sweep', sweepOnce).catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'));
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();

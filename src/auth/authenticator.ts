@@ -3,7 +3,7 @@ import type { PersonalAccessTokenService } from './personal-access-tokens.js';
 import type { BasicCredentials } from './credentials.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { isWellFormedToken } from './personal-access-token-format.js';
-import type { FailureLimiter } from './rate-limiter.js';
+import type { SignInLimiter } from './rate-limiter.js';
 import { type RepositoryIdentity, type RepositoryTokenService, isRepositoryToken } from './repository-tokens.js';
 
 let dummy: Promise<string> | undefined;
@@ -38,7 +38,7 @@ export class TooManySignInsError extends Error {
 
 /**
  * Checks user name + secret pairs, with failed attempts limited per client address (see
- * FailureLimiter for why not per user name). Registry clients must present a personal access
+ * `FailureLimiter` for why not per user name). Registry clients must present a personal access
  * token (as on ghcr.io); the account API also takes the password, so that a first token can be
  * made without the CLI.
  */
@@ -46,7 +46,7 @@ export class Authenticator {
   constructor(
     private readonly accounts: AccountService,
     private readonly tokens: PersonalAccessTokenService,
-    private readonly limiter: FailureLimiter,
+    private readonly limiter: SignInLimiter,
     private readonly repositoryTokens?: RepositoryTokenService,
   ) {}
 
@@ -58,11 +58,11 @@ export class Authenticator {
   /** A repository token, presented as the password of any user name or as a Bearer token. */
   async signInRepository(clientAddress: string, secret: string): Promise<RepositoryIdentity> {
     const keys = [`ip:${clientAddress}`];
-    const wait = this.limiter.retryAfter(keys);
+    const wait = await this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
     const identity = await this.repositoryTokens?.verify(secret);
     if (!identity) {
-      this.limiter.fail(keys);
+      await this.limiter.fail(keys);
       throw new InvalidCredentialsError();
     }
     return identity;
@@ -70,11 +70,11 @@ export class Authenticator {
 
   async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
     const keys = [`ip:${clientAddress}`];
-    const wait = this.limiter.retryAfter(keys);
+    const wait = await this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
     const identity = await this.check(credentials, options.allowPassword);
     if (!identity) {
-      this.limiter.fail(keys);
+      await this.limiter.fail(keys);
       throw new InvalidCredentialsError();
     }
     return identity;
@@ -83,12 +83,12 @@ export class Authenticator {
   /** A personal access token alone (`Authorization: Bearer` on the account API). */
   async signInWithToken(clientAddress: string, token: string): Promise<Identity> {
     const keys = [`ip:${clientAddress}`];
-    const wait = this.limiter.retryAfter(keys);
+    const wait = await this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a cost bound; no token is longer, so a longer one matches nothing anyway
     const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
     if (!owner) {
-      this.limiter.fail(keys);
+      await this.limiter.fail(keys);
       throw new InvalidCredentialsError();
     }
     return { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };

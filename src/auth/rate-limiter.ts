@@ -8,7 +8,15 @@
  * which guess was right. Tokens are too long to guess; passwords are hashed with scrypt, which
  * bounds how fast any number of addresses can try them.
  */
-export class FailureLimiter {
+export interface SignInLimiter {
+  /** Seconds until the first blocked key is allowed again, or 0 when none of them is blocked. */
+  retryAfter(keys: readonly string[]): number | Promise<number>;
+  /** Counts a failed sign-in against each key. */
+  fail(keys: readonly string[]): void | Promise<void>;
+}
+
+/** The limiter of one node, in its memory. */
+export class FailureLimiter implements SignInLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
   constructor(

@@ -32,6 +32,18 @@ export interface DatabaseEngine {
   readonly dataVersion: DataVersion;
   /** Awaited before each batch of writes: lets the engine hold writes while it catches up. */
   beforeWrites(): Promise<void>;
+  /**
+   * Whether other Berth nodes use this database too: state that one process could keep in memory
+   * (sign-in failure counts) must then live in the database.
+   */
+  readonly sharedByNodes: boolean;
+  /**
+   * Runs a job that must not run on two nodes at once (upload expiry, purges): undefined, without
+   * running it, while another node runs the job of that name. A node that dies lets go of it.
+   */
+  exclusively<T>(job: string, run: () => Promise<T>): Promise<T | undefined>;
+  /** Throws when the database cannot be reached (for readiness). */
+  ping(): Promise<void>;
   /** Ends pending background work and closes the connections. */
   close(): Promise<void>;
 }

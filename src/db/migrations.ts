@@ -295,15 +295,22 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
     },
   },
-  '0007-signing-keys': {
+  '0007-shared-node-state': {
     async up(db: Kysely<unknown>) {
-      // In the database rather than a node's data directory, so that every node signs and verifies
-      // with the same keys.
+      // Signing keys in the database rather than a node's data directory, so that every node signs
+      // and verifies with the same keys.
       await db.schema
         .createTable('signing_keys')
         .addColumn('kid', 'text', (c) => c.primaryKey())
         .addColumn('jwk', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // Failed sign-ins per client address, for nodes that share the database (one node counts in memory).
+      await db.schema
+        .createTable('sign_in_failures')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('reset_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

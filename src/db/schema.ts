@@ -235,6 +235,13 @@ export interface SigningKeysTable {
   created_at: Timestamp;
 }
 
+/** Failed sign-ins of one key (a client address) in its current window (`src/auth/shared-failure-limiter.ts`). */
+export interface SignInFailuresTable {
+  key: string;
+  count: number;
+  reset_at: Timestamp;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -258,6 +265,7 @@ export interface Schema {
   repository_tokens: RepositoryTokensTable;
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
+  sign_in_failures: SignInFailuresTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -26,6 +26,8 @@ export interface AppOptions {
   bodyTimeout?: number;
   /** The web pages' 404 page, for a browser asking for a path outside the APIs. */
   notFoundPage?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** What `/readyz` checks: each part's check rejects while that part cannot be reached. */
+  readiness?: Record<string, () => Promise<unknown>>;
 }
 
 declare module 'fastify' {
@@ -33,6 +35,17 @@ declare module 'fastify' {
     /** A stable name of the matched registry route, for metrics and logs. */
     routeName: string;
   }
+}
+
+/** How long `/readyz` waits for a part before it counts as unreachable. */
+const readinessTimeoutMs = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Builds the HTTP application: logging, metrics, error envelope, health, and the /v2 API. */
@@ -102,7 +115,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendJson(reply.code(404), error.toBody());
   });
 
+  // Liveness: the process serves. Readiness: so do the database and the blob store it needs, so a
+  // load balancer sends no requests to a node that would fail them.
   app.get('/healthz', async (_request, reply) => sendJson(reply, { status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const parts = Object.entries(options.readiness ?? {});
+    const results = await Promise.all(parts.map(([, check]) => withTimeout(check(), readinessTimeoutMs).then(() => true, () => false)));
+    const failing = parts.filter((_, index) => !results[index]).map(([name]) => name);
+    return failing.length === 0 ? sendJson(reply, { status: 'ok' }) : sendJson(reply.code(503), { status: 'unavailable', failing });
+  });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   if (options.routes) await options.routes(app);

@@ -7,7 +7,7 @@ import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
 import { requiredTools } from '../support/required-tools.js';
-import { type S3Handle, startS3 } from '../support/s3-process.js';
+import { type S3Handle, s3Client, startS3 } from '../support/s3-process.js';
 
 /**
  * Two Berth nodes, each with a data directory of its own, sharing one PostgreSQL database and one
@@ -24,12 +24,12 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     await Promise.all([postgres?.close(), s3?.close()]);
   });
 
-  async function twoNodes(t: TestContext): Promise<[AuthApp, AuthApp]> {
+  async function twoNodes(t: TestContext, settings: Record<string, string> = {}): Promise<[AuthApp, AuthApp]> {
     const database = await newDatabase(postgres);
     const prefix = `${randomBytes(4).toString('hex')}/`;
     const node = async () => {
       const blobStore = new S3BlobStore({ client: s3.client(), bucket: s3.bucket, prefix, redirect: true });
-      return authApp(t, {}, { database: await openPostgres(database), blobStore });
+      return authApp(t, settings, { database: await openPostgres(database), blobStore });
     };
     // One after the other: the first migrates the database, the second finds it migrated.
     const first = await node();
@@ -119,5 +119,37 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     assert.equal(put.json().errors[0].code, 'DIGEST_INVALID');
     const head = await a.berth.app.inject({ method: 'HEAD', url: `/v2/alice/app/blobs/${claimed}`, headers: { authorization: auth } });
     assert.equal(head.statusCode, 404);
+  });
+
+  it('counts a client\'s failed sign-ins on all nodes together', async (t) => {
+    const [a, b] = await twoNodes(t, { authFailureLimit: '3' });
+    const alice = await a.user('alice');
+    const catalog = (node: AuthApp, secret: string) =>
+      node.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization: basic('alice', secret) } });
+    assert.equal((await catalog(a, 'wrong-1')).statusCode, 401);
+    assert.equal((await catalog(b, 'wrong-2')).statusCode, 401);
+    assert.equal((await catalog(a, 'wrong-3')).statusCode, 401);
+    const refused = await catalog(b, alice.token);
+    assert.equal(refused.statusCode, 429);
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+  });
+
+  it('answers /readyz 200 on both nodes while PostgreSQL and the bucket answer', async (t) => {
+    const [a, b] = await twoNodes(t);
+    for (const node of [a, b]) {
+      const res = await node.berth.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { status: 'ok' });
+    }
+  });
+
+  it('answers /readyz 503 naming the blob store while the bucket cannot be reached; /healthz stays 200', async (t) => {
+    const database = await newDatabase(postgres);
+    const unreachable = new S3BlobStore({ client: s3Client('http://127.0.0.1:1'), bucket: s3.bucket, prefix: '', redirect: true });
+    const node = await authApp(t, {}, { database: await openPostgres(database), blobStore: unreachable });
+    const ready = await node.berth.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    assert.deepEqual(ready.json(), { status: 'unavailable', failing: ['storage'] });
+    assert.equal((await node.berth.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   });
 });

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import { privateDirMode, privateFileMode } from '../../private-files.js';
 import { dialectOf } from '../dialect.js';
 import type { DatabaseEngine } from '../engine.js';
@@ -67,6 +67,12 @@ export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
     dataVersion: version,
     checkpoints,
     beforeWrites: () => checkpoints.beforeWrites(),
+    // One node: its jobs run in this process, one sweep at a time.
+    sharedByNodes: false,
+    exclusively: (_job, run) => run(),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     // The driver ends the checkpoint thread and the WAL syncs before it closes the connection.
     close: () => db.destroy(),
   };
