@@ -39,6 +39,8 @@ export interface PackageRecord {
   metadata: ImageMetadata;
   downloadCount: number;
   versionCount: number;
+  /** When the newest live version was pushed, as the package page's "Last published"; null without one. */
+  lastPublishedAt: string | null;
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;
@@ -606,6 +608,12 @@ export class PackageService {
           .whereRef('package_versions.package_id', '=', 'packages.id')
           .where('package_versions.deleted_at', 'is', null)
           .as('version_count'),
+        eb
+          .selectFrom('package_versions')
+          .select((inner) => inner.fn.max('package_versions.created_at').as('t'))
+          .whereRef('package_versions.package_id', '=', 'packages.id')
+          .where('package_versions.deleted_at', 'is', null)
+          .as('last_published_at'),
       ]);
   }
 
@@ -628,6 +636,7 @@ export class PackageService {
     repo_owner_name: string | null;
     repo_owner_kind: AccountKind | null;
     version_count: number | null;
+    last_published_at: string | null;
   }): Promise<PackageRecord> {
     const slash = row.name.indexOf('/');
     return {
@@ -644,6 +653,7 @@ export class PackageService {
       metadata: row.metadata ? (JSON.parse(row.metadata) as ImageMetadata) : {},
       downloadCount: Number(row.download_count),
       versionCount: Number(row.version_count ?? 0),
+      lastPublishedAt: row.last_published_at,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       deletedAt: row.deleted_at,

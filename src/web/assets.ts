@@ -37,6 +37,8 @@ ul.items .name { font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
 form.stack { display: grid; gap: .75rem; max-width: 28rem; }
+form.filters { display: flex; flex-wrap: wrap; gap: .5rem .75rem; align-items: end; margin: .5rem 0 1rem; }
+form.filters > div { display: grid; gap: .25rem; flex: 1 1 12rem; }
 label { font-weight: 600; }
 input[type=text], input[type=password], input[type=search], select { width: 100%; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; }

@@ -11,8 +11,9 @@ import { isPackageRole, isVisibility, roleAtLeast, visibilities } from '../packa
 import type { SourceRepositoryService } from '../packages/source-repositories.js';
 import type { RegistryMetadata } from '../registry/metadata.js';
 import type { PageContext, Viewer } from './layout.js';
+import { type PackageListQuery, defaultPackageListQuery, pagePackages, parsePackageListQuery } from './package-list-query.js';
 import type { PageKit } from './page-kit.js';
-import { PackageListPage } from './pages/package-list.js';
+import { OwnerPackagesPage } from './pages/package-list.js';
 import { PackageSettingsPage, settingsPath } from './pages/package-settings.js';
 import { PackagePage } from './pages/package.js';
 import { VersionPage, manifestParts } from './pages/version.js';
@@ -30,6 +31,9 @@ const perPage = 30;
 
 type OwnerKind = 'users' | 'orgs';
 type Params = { owner: string; name: string; id?: string };
+
+/** What an owner's packages can be, in the order the list's filter offers them. */
+const ownerVisibilities: Record<OwnerKind, readonly Visibility[]> = { users: ['public', 'private'], orgs: ['public', 'private', 'internal'] };
 
 /**
  * The pages of packages: lists by owner, the package page, its versions and each version, and
@@ -63,6 +67,42 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
     return latest.filter((_, index) => admin[index]);
   };
 
+  /**
+   * An owner's package list: only the packages the viewer may read, then filtered, sorted and
+   * paged, so that neither the count nor the pages reveal any other.
+   */
+  const ownerPackages = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    context: PageContext,
+    owner: { id: number; name: string },
+    kind: OwnerKind,
+    query: PackageListQuery,
+    status: number,
+    error?: string,
+  ) => {
+    const readable = await options.access.readable(context.viewer?.userId, await options.packages.listByOwner(owner.id), factsOf);
+    const { items, total, lastPage } = pagePackages(readable, query);
+    const deleted = context.viewer ? await restorable(context.viewer.userId, owner.id) : [];
+    return kit.sendPage(
+      request,
+      reply,
+      status,
+      <OwnerPackagesPage
+        context={context}
+        ownerName={owner.name}
+        path={`/${kind}/${owner.name}/packages`}
+        packages={items}
+        total={total}
+        lastPage={lastPage}
+        query={query}
+        visibilities={ownerVisibilities[kind]}
+        deleted={deleted}
+        error={error}
+      />,
+    );
+  };
+
   const versionId = (params: Params): number | undefined => {
     const id = Number(params.id);
     return Number.isSafeInteger(id) && id > 0 ? id : undefined;
@@ -90,9 +130,7 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
       const context = await kit.contextOf(request, reply);
       const owner = await options.accounts.find((request.params as Params).owner);
       if (!owner || owner.kind !== (kind === 'orgs' ? 'org' : 'user')) return kit.notFound(request, reply);
-      const readable = await options.access.readable(context.viewer?.userId, await options.packages.listByOwner(owner.id), factsOf);
-      const deleted = context.viewer ? await restorable(context.viewer.userId, owner.id) : [];
-      return kit.sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty="No packages you can see." deleted={deleted} />);
+      return ownerPackages(request, reply, context, owner, kind, parsePackageListQuery(request.query, ownerVisibilities[kind]), 200);
     });
 
     app.get(`${base}/package/:name`, async (request, reply) => {
@@ -170,8 +208,7 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
         await options.packages.restorePackage(pkg.repository);
       } catch (error) {
         if (!(error instanceof PackageConflictError)) throw error;
-        const readable = await options.access.readable(context.viewer.userId, await options.packages.listByOwner(owner.id), factsOf);
-        return kit.sendPage(request, reply, 409, <PackageListPage context={context} title={`Packages of ${owner.name}`} packages={readable} empty={error.message} deleted={await restorable(context.viewer.userId, owner.id)} />);
+        return ownerPackages(request, reply, context, owner, kind, defaultPackageListQuery, 409, error.message);
       }
       return kit.redirect(reply, packagePagePath(pkg));
     });

@@ -117,6 +117,13 @@ describe('the web pages in a real browser (Debian chromium)', { skip }, () => {
     await page.locator('ul.items a.name').first().click();
     await page.getByRole('heading', { name: 'Layers' }).waitFor();
     await assertAccessible(page, 'version');
+    await page.goto(`${base}/users/alice/packages`);
+    await page.getByLabel('Name contains').fill('we');
+    await page.getByLabel('Sort by').selectOption('name');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(`${base}/users/alice/packages?q=we&visibility=&sort=name`);
+    assert.equal(await page.locator('ul.items a.name').textContent(), 'alice/web');
+    await assertAccessible(page, 'package-list');
     await page.goto(`${base}/users/alice/packages/container/package/web`);
     await page.getByRole('link', { name: 'Package settings' }).click();
     await assertAccessible(page, 'package-settings');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
 import { type AuthApp, adminPassword, authApp, basic } from '../auth/helpers.js';
 import { pushBlob, pushIndex, pushLabelledImage, putManifest } from '../packages/helpers.js';
@@ -49,6 +50,19 @@ class Browser {
     return res;
   }
 }
+
+/** The packages a list page shows, in its order. */
+function listedNames(html: string): string[] {
+  return [...html.matchAll(/<a class="name" href="[^"]*">([^<]+)<\/a>/g)].map((match) => match[1] ?? '');
+}
+
+/** The href of the page's link with `rel`, decoded as a browser would read the attribute. */
+function linkOf(html: string, rel: 'prev' | 'next'): string | undefined {
+  return new RegExp(`<a rel="${rel}" href="([^"]*)"`).exec(html)?.[1]?.replaceAll('&amp;', '&');
+}
+
+const pkgName = (n: number) => `alice/pkg-${String(n).padStart(2, '0')}`;
+const pkgRange = (from: number, to: number) => Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => pkgName(from <= to ? from + i : from - i));
 
 const labels = {
   'org.opencontainers.image.description': 'The app <script>alert(1)</script> of Alice',
@@ -131,6 +145,118 @@ describe('web pages', () => {
     assert.match((await visitor.get('/')).body, /alice\/secret/);
     assert.match((await visitor.get('/?q=sauce')).body, /alice\/secret/, 'found by its description');
     assert.doesNotMatch((await visitor.get('/?q=nothing-like-it')).body, /alice\/secret/);
+  });
+
+  it('GET /users/{user}/packages pages by 30 and filters by name and visibility, sorted by publication, downloads or name, over readable packages only', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    const auth = basic('alice', alice.token);
+    // pkg-01 … pkg-33, one pushed after another; a pause keeps their publication times apart.
+    for (let n = 1; n <= 33; n++) {
+      await pushLabelledImage(app.berth, pkgName(n), auth, { tag: 'v1' });
+      await sleep(2);
+    }
+    for (let n = 1; n <= 5; n++) await app.berth.packages.setVisibility(await app.berth.packages.require(pkgName(n)), 'public', { byOrgOwner: false });
+    for (const [n, pulls] of [[7, 3], [2, 2], [20, 1]] as const) {
+      for (let i = 0; i < pulls; i++) {
+        const pull = await app.berth.app.inject({ method: 'GET', url: `/v2/${pkgName(n)}/manifests/v1`, headers: { authorization: auth, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+        assert.equal(pull.statusCode, 200);
+      }
+    }
+    await app.berth.downloads.flush();
+    await sleep(2);
+    // A new version makes pkg-03 the most recently published, though it was created third.
+    await pushLabelledImage(app.berth, pkgName(3), auth, { tag: 'v2', seed: 'second' });
+
+    const owner = new Browser(app);
+    await owner.signIn('alice');
+    const first = await owner.get('/users/alice/packages');
+    assert.equal(first.statusCode, 200);
+    assert.match(first.body, />33 packages</);
+    assert.deepEqual(listedNames(first.body), [pkgName(3), ...pkgRange(33, 5)]);
+    assert.equal(linkOf(first.body, 'next'), '/users/alice/packages?page=2');
+    assert.equal(linkOf(first.body, 'prev'), undefined);
+    assert.match(first.body, /<option value="published" selected>Recently published<\/option>/);
+    assert.match(first.body, /<label for="package-name">/);
+
+    const second = await owner.get('/users/alice/packages?page=2');
+    assert.deepEqual(listedNames(second.body), [pkgName(4), pkgName(2), pkgName(1)]);
+    assert.equal(linkOf(second.body, 'prev'), '/users/alice/packages');
+    assert.equal(linkOf(second.body, 'next'), undefined);
+    const past = await owner.get('/users/alice/packages?page=9');
+    assert.equal(past.statusCode, 200);
+    assert.deepEqual(listedNames(past.body), []);
+    assert.match(past.body, /Page 9 is past the end of the list, which has 2 pages\./);
+    assert.equal(linkOf(past.body, 'prev'), '/users/alice/packages?page=2', 'back to the last page');
+    for (const page of ['0', '-2', 'x', '1.5']) assert.deepEqual(listedNames((await owner.get(`/users/alice/packages?page=${page}`)).body), listedNames(first.body), `page=${page}`);
+
+    const byName = await owner.get('/users/alice/packages?sort=name');
+    assert.deepEqual(listedNames(byName.body), pkgRange(1, 30));
+    assert.equal(linkOf(byName.body, 'next'), '/users/alice/packages?sort=name&page=2');
+    assert.deepEqual(listedNames((await owner.get(linkOf(byName.body, 'next') ?? '')).body), pkgRange(31, 33));
+    const byDownloads = await owner.get('/users/alice/packages?sort=downloads');
+    assert.deepEqual(listedNames(byDownloads.body).slice(0, 6), [pkgName(7), pkgName(2), pkgName(20), pkgName(1), pkgName(3), pkgName(4)], 'most downloads first, then by name');
+    assert.match(byDownloads.body, /<option value="downloads" selected>/);
+
+    const found = await owner.get('/users/alice/packages?q=PKG-1&sort=name');
+    assert.deepEqual(listedNames(found.body), pkgRange(10, 19));
+    assert.match(found.body, />10 packages</);
+    assert.match(found.body, /name="q" value="PKG-1"/, 'the form keeps the filter');
+    const publicOnes = await owner.get('/users/alice/packages?visibility=public');
+    assert.deepEqual(listedNames(publicOnes.body), [pkgName(3), pkgName(5), pkgName(4), pkgName(2), pkgName(1)]);
+    assert.match(publicOnes.body, /<option value="public" selected>Public<\/option>/);
+    assert.doesNotMatch(publicOnes.body, /value="internal"/, 'a user has no internal packages');
+    const privateOnes = await owner.get('/users/alice/packages?visibility=private&sort=name');
+    assert.match(privateOnes.body, />28 packages</);
+    assert.deepEqual(listedNames(privateOnes.body), pkgRange(6, 33));
+    assert.equal(linkOf(privateOnes.body, 'next'), undefined);
+    assert.match((await owner.get('/users/alice/packages?visibility=everything')).body, />33 packages</, 'an unknown visibility filters nothing');
+    const combined = await owner.get('/users/alice/packages?q=pkg&visibility=private&sort=downloads&page=1');
+    assert.equal(linkOf(combined.body, 'next'), undefined);
+    assert.deepEqual(listedNames(combined.body).slice(0, 3), [pkgName(7), pkgName(20), pkgName(6)]);
+    const allByName = await owner.get('/users/alice/packages?q=pkg&sort=name');
+    assert.equal(linkOf(allByName.body, 'next'), '/users/alice/packages?q=pkg&sort=name&page=2', 'Next keeps the other parameters');
+    const quoted = await owner.get(`/users/alice/packages?q=${encodeURIComponent('"><script>alert(1)</script>')}`);
+    assert.doesNotMatch(quoted.body, /<script>alert/);
+    assert.match(quoted.body, /No package you can see matches these filters\./);
+
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    const seen = await bob.get('/users/alice/packages');
+    assert.match(seen.body, />5 packages</, 'the count leaves out what bob may not read');
+    assert.deepEqual(listedNames(seen.body), [pkgName(3), pkgName(5), pkgName(4), pkgName(2), pkgName(1)]);
+    assert.equal(linkOf(seen.body, 'next'), undefined);
+    const bobPrivate = await bob.get('/users/alice/packages?visibility=private');
+    assert.match(bobPrivate.body, />0 packages</);
+    assert.deepEqual(listedNames(bobPrivate.body), []);
+    assert.deepEqual(listedNames((await bob.get('/users/alice/packages?sort=downloads')).body), [pkgName(2), pkgName(1), pkgName(3), pkgName(4), pkgName(5)]);
+    assert.deepEqual(listedNames((await bob.get('/users/alice/packages?page=2')).body), []);
+    assert.match((await new Browser(app).get('/users/alice/packages?q=pkg-1')).body, />0 packages</, 'nor does it for anonymous visitors');
+  });
+
+  it('GET /orgs/{org}/packages offers the internal filter and shows internal packages to members only', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    const auth = basic('alice', alice.token);
+    for (const name of ['acme/tool', 'acme/site']) await pushLabelledImage(app.berth, name, auth, { tag: 'v1' });
+    await app.berth.packages.setVisibility(await app.berth.packages.require('acme/tool'), 'internal', { byOrgOwner: true });
+
+    const owner = new Browser(app);
+    await owner.signIn('alice');
+    const internal = await owner.get('/orgs/acme/packages?visibility=internal');
+    assert.equal(internal.statusCode, 200);
+    assert.deepEqual(listedNames(internal.body), ['acme/tool']);
+    assert.match(internal.body, /<option value="internal" selected>Internal<\/option>/);
+    assert.deepEqual(listedNames((await owner.get('/orgs/acme/packages?sort=name')).body), ['acme/site', 'acme/tool']);
+
+    const bob = new Browser(app);
+    await bob.signIn('bob');
+    const outside = await bob.get('/orgs/acme/packages?visibility=internal');
+    assert.match(outside.body, />0 packages</);
+    assert.deepEqual(listedNames(outside.body), []);
   });
 
   it('makes a token from /settings/tokens/new?scopes=write:packages, shows it once, and revokes it', async (t) => {

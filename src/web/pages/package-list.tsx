@@ -1,6 +1,8 @@
+import type { Visibility } from '../../db/schema.js';
 import type { PackageRecord } from '../../packages/package-service.js';
-import { Layout, type PageContext, PostButton } from '../layout.js';
+import { Layout, Notice, type PageContext, PostButton } from '../layout.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
+import { type PackageListQuery, type PackageSort, packageListSearch, packageSorts } from '../package-list-query.js';
 
 export interface PackageListProps {
   context: PageContext;
@@ -9,11 +11,10 @@ export interface PackageListProps {
   empty: string;
   /** With a value, the list is under a search box over names and descriptions. */
   search?: string;
-  /** Deleted packages the viewer may restore. */
-  deleted?: PackageRecord[];
 }
 
-export function PackageListPage({ context, title, packages, empty, search, deleted }: PackageListProps) {
+/** The home page: the viewer's packages or the public ones, or those a search found. */
+export function PackageListPage({ context, title, packages, empty, search }: PackageListProps) {
   return (
     <Layout context={context} title={title}>
       {search !== undefined && (
@@ -23,25 +24,101 @@ export function PackageListPage({ context, title, packages, empty, search, delet
         </form>
       )}
       <h1>{title}</h1>
-      {packages.length === 0 ? (
-        <p class="muted">{empty}</p>
+      {packages.length === 0 ? <p class="muted">{empty}</p> : <PackageItems packages={packages} />}
+    </Layout>
+  );
+}
+
+export interface OwnerPackagesProps {
+  context: PageContext;
+  /** The owner's name as shown. */
+  ownerName: string;
+  /** The path of the list, `/users/{user}/packages` or `/orgs/{org}/packages`. */
+  path: string;
+  /** One page of the packages the viewer may read that match `query`. */
+  packages: PackageRecord[];
+  /** How many packages match `query`, over all pages. */
+  total: number;
+  lastPage: number;
+  query: PackageListQuery;
+  /** The visibilities the owner's packages can have, offered as filters. */
+  visibilities: readonly Visibility[];
+  /** Deleted packages the viewer may restore. */
+  deleted: PackageRecord[];
+  error?: string;
+}
+
+const sortLabels: Record<PackageSort, string> = { published: 'Recently published', downloads: 'Most downloads', name: 'Name' };
+const visibilityLabels: Record<Visibility, string> = { public: 'Public', private: 'Private', internal: 'Internal' };
+
+/** `/users/{user}/packages` and `/orgs/{org}/packages`: filtered by name and visibility, sorted, a page at a time. */
+export function OwnerPackagesPage({ context, ownerName, path, packages, total, lastPage, query, visibilities, deleted, error }: OwnerPackagesProps) {
+  const title = `Packages of ${ownerName}`;
+  const filtered = query.name !== '' || query.visibility !== undefined;
+  const pageHref = (page: number) => `${path}${packageListSearch({ ...query, page })}`;
+  return (
+    <Layout context={context} title={title}>
+      <h1>{title}</h1>
+      <Notice notice={error === undefined ? undefined : { kind: 'error', text: error }} />
+      <form class="filters" role="search" aria-label="Filter packages" method="get" action={path}>
+        <div>
+          <label for="package-name">Name contains</label>
+          <input type="search" id="package-name" name="q" value={query.name} maxLength={100} />
+        </div>
+        <div>
+          <label for="package-visibility">Visibility</label>
+          <select id="package-visibility" name="visibility">
+            <option value="" selected={query.visibility === undefined}>
+              All
+            </option>
+            {visibilities.map((each) => (
+              <option value={each} selected={query.visibility === each}>
+                {visibilityLabels[each]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="package-sort">Sort by</label>
+          <select id="package-sort" name="sort">
+            {packageSorts.map((each) => (
+              <option value={each} selected={query.sort === each}>
+                {sortLabels[each]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Apply</button>
+      </form>
+      <p class="count">
+        {total} {total === 1 ? 'package' : 'packages'}
+      </p>
+      {packages.length > 0 ? (
+        <PackageItems packages={packages} />
       ) : (
-        <ul class="items">
-          {packages.map((pkg) => (
-            <li>
-              <a class="name" href={packagePagePath(pkg)}>
-                {pkg.repository}
-              </a>{' '}
-              <span class="badge">{pkg.visibility}</span>
-              {pkg.metadata.description && <div>{pkg.metadata.description}</div>}
-              <div class="muted">
-                Updated <time datetime={pkg.updatedAt}>{pkg.updatedAt.slice(0, 10)}</time> · {pkg.downloadCount} downloads
-              </div>
-            </li>
-          ))}
-        </ul>
+        <p class="muted">
+          {total > 0
+            ? `Page ${query.page} is past the end of the list, which has ${lastPage} ${lastPage === 1 ? 'page' : 'pages'}.`
+            : filtered
+              ? 'No package you can see matches these filters.'
+              : 'No packages you can see.'}
+        </p>
       )}
-      {deleted && deleted.length > 0 && (
+      {(query.page > 1 || query.page < lastPage) && (
+        <nav aria-label="Pages">
+          {query.page > 1 && (
+            <a rel="prev" href={pageHref(Math.min(query.page - 1, lastPage))}>
+              Previous
+            </a>
+          )}{' '}
+          {query.page < lastPage && (
+            <a rel="next" href={pageHref(query.page + 1)}>
+              Next
+            </a>
+          )}
+        </nav>
+      )}
+      {deleted.length > 0 && (
         <>
           <h2>Deleted packages</h2>
           <p class="muted">They can be restored for 30 days after their deletion, unless a new package took the name.</p>
@@ -56,5 +133,33 @@ export function PackageListPage({ context, title, packages, empty, search, delet
         </>
       )}
     </Layout>
+  );
+}
+
+function PackageItems({ packages }: { packages: PackageRecord[] }) {
+  return (
+    <ul class="items">
+      {packages.map((pkg) => (
+        <li>
+          <a class="name" href={packagePagePath(pkg)}>
+            {pkg.repository}
+          </a>{' '}
+          <span class="badge">{pkg.visibility}</span>
+          {pkg.metadata.description && <div>{pkg.metadata.description}</div>}
+          <div class="muted">
+            {pkg.lastPublishedAt ? (
+              <>
+                Published <time datetime={pkg.lastPublishedAt}>{pkg.lastPublishedAt.slice(0, 10)}</time>
+              </>
+            ) : (
+              <>
+                Updated <time datetime={pkg.updatedAt}>{pkg.updatedAt.slice(0, 10)}</time>
+              </>
+            )}{' '}
+            · {pkg.downloadCount} {pkg.downloadCount === 1 ? 'download' : 'downloads'}
+          </div>
+        </li>
+      ))}
+    </ul>
   );
 }
