@@ -7,6 +7,7 @@ import type { Berth, BerthOptions } from '../../src/server.js';
 import { runBerth } from '../support/berth-cli.js';
 import { ExecError, type ExecResult } from '../support/exec.js';
 import { sha256 } from '../support/digests.js';
+import { profileCliEnv } from '../support/profile-database.js';
 import { tempBerth } from '../support/temp-berth.js';
 import { imageManifest, pushBlob, putManifest } from '../support/berth-pushes.js';
 
@@ -64,8 +65,8 @@ export async function berthCli(dataDir: string, args: readonly string[]): Promis
 }
 
 /** Runs `berth ARGS` on a data directory and returns the result whatever the exit code. */
-export function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
-  return runBerth(args, { env: { BERTH_DATA_DIR: dataDir } });
+export async function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
+  return runBerth(args, { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)) } });
 }
 
 export function basic(user: string, secret: string): string {

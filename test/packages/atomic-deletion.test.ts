@@ -1,20 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { dialectOf } from '../../src/db/dialect.js';
 import type { Database } from '../../src/db/schema.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/names.js';
 import { authApp, basic } from '../auth/helpers.js';
 import { pushIndex, pushLabelledImage } from './helpers.js';
 
-/** Makes the database refuse one kind of write, as a crash or a full disk would, at that statement. */
 /** The repository every case pushes to. */
 const repository = 'alice/app' as RepositoryName;
 
+/**
+ * Makes the database refuse one kind of write (`event`: `update of COLUMN on TABLE`), as a crash
+ * or a full disk would, at that statement; answers how to allow it again.
+ */
 async function failing(db: Database, name: string, event: string): Promise<() => Promise<void>> {
-  await sql.raw(`create trigger ${name} before ${event} begin select raise(abort, 'injected failure'); end`).execute(db);
+  if (dialectOf(db).name === 'sqlite') {
+    await sql.raw(`create trigger ${name} before ${event} begin select raise(abort, 'injected failure'); end`).execute(db);
+    return async () => {
+      await sql.raw(`drop trigger ${name}`).execute(db);
+    };
+  }
+  const table = event.split(' on ')[1];
+  await sql.raw(`create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(db);
+  await sql.raw(`create trigger ${name} before ${event} for each row execute function ${name}()`).execute(db);
   return async () => {
-    await sql.raw(`drop trigger ${name}`).execute(db);
+    await sql.raw(`drop trigger ${name} on ${table}`).execute(db);
+    await sql.raw(`drop function ${name}()`).execute(db);
   };
 }
 

@@ -80,9 +80,3 @@ export async function newDatabase(server: PostgresHandle): Promise<pg.PoolConfig
   }
   return { ...server.connection, database: name };
 }
-
-/** The connection settings as a `postgres://` URL, as an operator gives Berth (a socket dir goes in `host=`). */
-export function databaseUrl(connection: pg.PoolConfig): string {
-  const query = new URLSearchParams({ host: String(connection.host), port: String(connection.port ?? 5432) });
-  return `postgresql://${encodeURIComponent(String(connection.user))}@/${encodeURIComponent(String(connection.database))}?${query}`;
-}

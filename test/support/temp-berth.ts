@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
+import { profileDatabase } from './profile-database.js';
 
 export interface TempBerth {
   berth: Berth;
@@ -13,8 +14,8 @@ export interface TempBerth {
 
 /**
  * For tests: a Berth in process, on a new temporary data directory (or `dataDir`, which its owner
- * removes), with `settings` as command-line flags would give them. Closed, and a temporary
- * directory removed, after the test.
+ * removes), with `settings` as command-line flags would give them, on the suites' database profile
+ * (`profile-database.ts`). Closed, and a temporary directory removed, after the test.
  */
 export async function tempBerth(
   t: TestContext,
@@ -23,7 +24,8 @@ export async function tempBerth(
 ): Promise<TempBerth> {
   const { dataDir: given, blobStoreAt, ...berthOptions } = options;
   const dataDir = given ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
-  const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, blobStore: await blobStoreAt?.(dataDir) });
+  const database = berthOptions.database ?? (await profileDatabase(dataDir));
+  const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, database, blobStore: await blobStoreAt?.(dataDir) });
   t.after(async () => {
     await berth.close();
     if (given === undefined) await rm(dataDir, { recursive: true, force: true });
