@@ -6,6 +6,7 @@ import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { eventually } from '../support/eventually.js';
 import { requiredTools } from '../support/required-tools.js';
 import { type S3Handle, s3Client, startS3 } from '../support/s3-process.js';
 
@@ -151,5 +152,44 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     assert.equal(ready.statusCode, 503);
     assert.deepEqual(ready.json(), { status: 'unavailable', failing: ['storage'] });
     assert.equal((await node.berth.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  });
+
+  it('a personal access token revoked through one node is refused by the other, and so are the registry tokens issued for it', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const doomed = await a.user('alice');
+    await pushLabelledImage(a.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
+    const issued = await b.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', doomed.token) } });
+    const bearer = `Bearer ${issued.json().token}`;
+    const tags = (node: AuthApp, authorization: string) => node.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization } });
+    assert.equal((await tags(b, bearer)).statusCode, 200);
+
+    const listed = await a.berth.app.inject({ method: 'GET', url: '/api/user/tokens', headers: { authorization: `Bearer ${alice.token}` } });
+    const doomedId = (listed.json() as Array<{ id: number; token_last_eight?: string }>).map((token) => token.id).sort((x, y) => x - y).at(-1);
+    const revoked = await a.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${doomedId}`, headers: { authorization: `Bearer ${alice.token}` } });
+    assert.equal(revoked.statusCode, 204);
+
+    assert.equal((await tags(b, basic('alice', doomed.token))).statusCode, 401);
+    // Node B may have vouched for the token within the last second; it asks again after that.
+    const refused = await eventually(() => tags(b, bearer), (res) => res.statusCode === 401);
+    assert.equal(refused.statusCode, 401);
+    assert.equal((await tags(b, basic('alice', alice.token))).statusCode, 200, 'the other token still works');
+  });
+
+  it('the same image pushed through both nodes at once is stored once, as one version', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const auth = basic('alice', alice.token);
+    const [fromA, fromB] = await Promise.all([
+      pushLabelledImage(a.berth, 'alice/app', auth, { tag: 'v1', seed: 'same' }),
+      pushLabelledImage(b.berth, 'alice/app', auth, { tag: 'v1', seed: 'same' }),
+    ]);
+    assert.equal(fromA.digest, fromB.digest);
+    const versions = await b.berth.app.inject({ method: 'GET', url: '/api/user/packages/container/app/versions', headers: { authorization: `Bearer ${alice.token}` } });
+    assert.equal(versions.statusCode, 200, versions.body);
+    assert.deepEqual(
+      versions.json().map((version: { name: string; metadata: { container: { tags: string[] } } }) => [version.name, version.metadata.container.tags]),
+      [[fromA.digest, ['v1']]],
+    );
   });
 });
