@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { sql } from 'kysely';
+import type { DatabaseEngine } from '../../src/db/engine.js';
 import { openPostgres } from '../../src/db/postgres/engine.js';
 import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
 import { requiredTools } from '../support/required-tools.js';
@@ -14,10 +15,15 @@ describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { sk
     await server?.close();
   });
 
-  it('a second node skips a job another node is running, runs it once that one is done, and runs other jobs meanwhile', async (t) => {
+  async function twoNodes(t: TestContext): Promise<[DatabaseEngine, DatabaseEngine]> {
     const database = await newDatabase(server);
-    const [nodeA, nodeB] = await Promise.all([openPostgres(database), openPostgres(database)]);
-    t.after(() => Promise.all([nodeA.close(), nodeB.close()]));
+    const nodes = await Promise.all([openPostgres(database), openPostgres(database)]);
+    t.after(() => Promise.all(nodes.map((node) => node.close())));
+    return nodes;
+  }
+
+  /** Starts the job `sweep` on a node and answers once it runs; it ends when released. */
+  async function runningJob(node: DatabaseEngine): Promise<{ done: Promise<string | undefined>; release: () => void }> {
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -26,41 +32,33 @@ describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { sk
     const running = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const first = nodeA.exclusively('sweep', async () => {
+    const done = node.exclusively('sweep', async () => {
       started();
       await held;
       return 'a';
     });
     await running;
+    return { done, release };
+  }
+
+  it('a second node skips a job another node is running, runs it once that one is done, and runs other jobs meanwhile', async (t) => {
+    const [nodeA, nodeB] = await twoNodes(t);
+    const job = await runningJob(nodeA);
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), undefined, 'skipped while node A runs it');
     assert.equal(await nodeB.exclusively('another job', async () => 'b'), 'b');
-    release();
-    assert.equal(await first, 'a');
+    job.release();
+    assert.equal(await job.done, 'a');
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), 'b', 'runs once node A is done');
   });
 
   it('a node whose connection dies lets go of the job, though its job had not finished', async (t) => {
-    const database = await newDatabase(server);
-    const [nodeA, nodeB] = await Promise.all([openPostgres(database), openPostgres(database)]);
-    t.after(() => Promise.all([nodeA.close(), nodeB.close()]));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
-    const cutOff = nodeA.exclusively('sweep', async () => {
-      started();
-      await held;
-    });
-    await running;
+    const [nodeA, nodeB] = await twoNodes(t);
+    const job = await runningJob(nodeA);
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), undefined);
     // The connection holding the lock ends, as a killed node's does (waiting until it has).
     await sql`select pg_terminate_backend(pid, 5000) from pg_locks where locktype = 'advisory' and granted`.execute(nodeB.db);
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), 'b');
-    release();
-    await assert.rejects(cutOff, 'node A learns at its commit that its connection was ended');
+    job.release();
+    await assert.rejects(job.done, 'node A learns at its commit that its connection was ended');
   });
 });
