@@ -241,6 +241,28 @@ export class PackageService {
     return { items: await this.toVersions(pkg, rows), total: Number(count?.n ?? 0) };
   }
 
+  /** The newest live versions among `packages`, newest first: what was pushed lately. */
+  async recentVersions(packages: readonly PackageRecord[], limit: number): Promise<Array<{ pkg: PackageRecord; version: VersionRecord }>> {
+    if (packages.length === 0) return [];
+    const byId = new Map(packages.map((pkg) => [pkg.id, pkg]));
+    const rows = await this.db
+      .selectFrom('package_versions')
+      .selectAll()
+      .where('package_id', 'in', [...byId.keys()])
+      .where('deleted_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    const versions = new Map<number, VersionRecord>();
+    for (const [packageId, pkg] of byId) {
+      const own = rows.filter((row) => row.package_id === packageId);
+      if (own.length === 0) continue;
+      for (const version of await this.toVersions(pkg, own)) versions.set(version.id, version);
+    }
+    return rows.map((row) => ({ pkg: byId.get(row.package_id) as PackageRecord, version: versions.get(row.id) as VersionRecord }));
+  }
+
   async version(pkg: PackageRecord, id: number): Promise<VersionRecord> {
     const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('id', '=', id).executeTakeFirst();
     if (!row) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);

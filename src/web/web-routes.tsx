@@ -98,6 +98,9 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
     return redirect(reply, '/');
   });
 
+  // How many of the latest versions a signed-in home page lists.
+  const recentPushes = 10;
+
   app.get('/', async (request, reply) => {
     const context = await contextOf(request, reply);
     const query = String((request.query as Record<string, unknown>)['q'] ?? '').trim().slice(0, 100);
@@ -116,7 +119,19 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
       return sendPage(request, reply, 200, <PackageListPage context={context} title={`Packages matching “${query}”`} packages={found} empty="No package you can see matches." search={query} />);
     }
     return context.viewer
-      ? sendPage(request, reply, 200, <PackageListPage context={context} title="Your packages" packages={packages} empty="No packages yet: push an image to one of your namespaces." search="" />)
+      ? sendPage(
+          request,
+          reply,
+          200,
+          <PackageListPage
+            context={context}
+            title="Your packages"
+            packages={packages}
+            empty="No packages yet: push an image to one of your namespaces."
+            search=""
+            recent={await options.packages.recentVersions(packages, recentPushes)}
+          />,
+        )
       : sendPage(request, reply, 200, <PackageListPage context={context} title="Public packages" packages={packages} empty="No public packages yet." search="" />);
   });
 

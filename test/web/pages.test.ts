@@ -101,6 +101,30 @@ describe('web pages', () => {
     assert.match((await browser.get('/')).body, /Sign in/);
   });
 
+  it('shows a signed-in user the newest versions of the packages they may read, newest first, and nothing of others’ private packages', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const bob = await app.user('bob');
+    await pushLabelledImage(app.berth, 'alice/first', basic('alice', alice.token), { tag: 'v1' });
+    const second = await pushLabelledImage(app.berth, 'alice/second', basic('alice', alice.token), { tag: 'v2' });
+    await pushLabelledImage(app.berth, 'bob/secret', basic('bob', bob.token), { tag: 'hidden' });
+    const browser = new Browser(app);
+    await browser.get('/login');
+    assert.equal((await browser.post('/login', { username: 'alice', password: 'alice-password' })).statusCode, 303);
+    const home = (await browser.get('/')).body;
+    const section = home.slice(home.indexOf('<h2 id="recent-pushes">'));
+    assert.ok(section.length < home.length, 'the home page has a recent pushes section');
+    const pushed = [...section.matchAll(/<li><a href="([^"]+)">([^<]+)<\/a>/g)].map((match) => [match[2], match[1]]);
+    const versions = await app.berth.packages.versions(await app.berth.packages.require('alice/second'), 'active', 1, 0);
+    assert.deepEqual(pushed, [
+      ['alice/second:v2', `/users/alice/packages/container/second/${versions.items[0]!.id}`],
+      ['alice/first:v1', pushed[1]?.[1]],
+    ]);
+    assert.ok(section.includes(second.digest.slice(0, 19)), 'with the short digest');
+    assert.equal(home.includes('bob/secret'), false);
+    assert.equal((await new Browser(app).get('/')).body.includes('recent-pushes'), false, 'a visitor sees public packages only, without the section');
+  });
+
   it('shows a package’s description, license and source from its labels, all of it escaped, under a strict CSP', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');

@@ -1,5 +1,5 @@
 import type { Visibility } from '../../db/schema.js';
-import type { PackageRecord } from '../../packages/package-service.js';
+import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
 import { Layout, Notice, type PageContext, PostButton } from '../layout.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 import { type PackageListQuery, type PackageSort, packageListSearch, packageSorts } from '../package-list-query.js';
@@ -11,10 +11,12 @@ export interface PackageListProps {
   empty: string;
   /** With a value, the list is under a search box over names and descriptions. */
   search?: string;
+  /** The newest versions of the listed packages, for a signed-in viewer's home. */
+  recent?: ReadonlyArray<{ pkg: PackageRecord; version: VersionRecord }>;
 }
 
 /** The home page: the viewer's packages or the public ones, or those a search found. */
-export function PackageListPage({ context, title, packages, empty, search }: PackageListProps) {
+export function PackageListPage({ context, title, packages, empty, search, recent }: PackageListProps) {
   return (
     <Layout context={context} title={title}>
       {search !== undefined && (
@@ -25,7 +27,29 @@ export function PackageListPage({ context, title, packages, empty, search }: Pac
       )}
       <h1>{title}</h1>
       {packages.length === 0 ? <p class="muted">{empty}</p> : <PackageItems packages={packages} />}
+      {recent && recent.length > 0 && <RecentPushes pushes={recent} />}
     </Layout>
+  );
+}
+
+/** The newest versions of the packages on the page, each linked to its version page. */
+function RecentPushes({ pushes }: { pushes: ReadonlyArray<{ pkg: PackageRecord; version: VersionRecord }> }) {
+  return (
+    <section aria-labelledby="recent-pushes">
+      <h2 id="recent-pushes">Recent pushes</h2>
+      <ul class="recent-pushes">
+        {pushes.map(({ pkg, version }) => (
+          <li key={version.id}>
+            <a href={`${packagePathPrefix(pkg)}/${version.id}`}>
+              {pkg.repository}
+              {version.tags.length > 0 ? `:${version.tags.join(', :')}` : ''}
+            </a>{' '}
+            <code>{version.digest.slice(0, 'sha256:'.length + 12)}</code>{' '}
+            <span class="muted">pushed {new Date(version.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
