@@ -123,6 +123,16 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
   const ruleBroken = (error: unknown): string | undefined =>
     error instanceof PackageRuleError || error instanceof PackageConflictError || error instanceof PackageNotFoundError ? error.message : undefined;
 
+  // GitHub's profile address with its packages tab (`/{owner}?tab=packages`). Berth has no
+  // profile page, so the address shows the owner's packages, whatever the tab. Fixed paths
+  // (`/login`, `/admin`, `/v2/`, ...) are routes of their own and win over this one.
+  app.get('/:owner', async (request, reply) => {
+    const owner = await options.accounts.find((request.params as Params).owner);
+    // The app's own 404: a page for a browser, the JSON error for anything else.
+    if (!owner) return reply.callNotFound();
+    return kit.redirect(reply, `/${owner.kind === 'org' ? 'orgs' : 'users'}/${owner.name}/packages`);
+  });
+
   for (const kind of ['users', 'orgs'] as const) {
     const base = `/${kind}/:owner/packages/container`;
 

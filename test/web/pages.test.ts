@@ -259,6 +259,30 @@ describe('web pages', () => {
     assert.match((await new Browser(app).get('/users/alice/packages?q=pkg-1')).body, />0 packages</, 'nor does it for anonymous visitors');
   });
 
+  it('GET /{owner}?tab=packages, as on GitHub, leads to the owner’s packages; an unknown name is the 404 page or the JSON error', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    const get = (url: string, accept = 'text/html') => app.berth.app.inject({ method: 'GET', url, headers: { accept } });
+    for (const [url, to] of [
+      ['/alice?tab=packages', '/users/alice/packages'],
+      ['/ALICE', '/users/alice/packages'],
+      ['/acme?tab=packages', '/orgs/acme/packages'],
+    ] as const) {
+      const res = await get(url);
+      assert.equal(res.statusCode, 303, url);
+      assert.equal(res.headers.location, to, url);
+    }
+    const unknownPage = await get('/nobody?tab=packages');
+    assert.equal(unknownPage.statusCode, 404);
+    assert.match(String(unknownPage.headers['content-type']), /^text\/html/);
+    const unknownJson = await get('/nobody', 'application/json');
+    assert.equal(unknownJson.statusCode, 404);
+    assert.equal(unknownJson.json().errors[0].code, 'UNSUPPORTED');
+    assert.equal((await get('/healthz', 'application/json')).statusCode, 200, 'fixed paths keep their routes');
+    assert.equal((await get('/v2/', 'application/json')).statusCode, 401);
+  });
+
   it('GET /orgs/{org}/packages offers the internal filter and shows internal packages to members only', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
