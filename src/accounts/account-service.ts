@@ -10,6 +10,8 @@ export interface Account {
   kind: AccountKind;
   isAdmin: boolean;
   createdAt: string;
+  /** When a site administrator suspended the user; null while they may sign in. */
+  suspendedAt: string | null;
 }
 
 export interface UserWithPassword extends Account {
@@ -84,6 +86,21 @@ export class AccountService {
   async list(kind: AccountKind): Promise<Account[]> {
     const rows = await this.db.selectFrom('accounts').selectAll().where('kind', '=', kind).orderBy('name_key').execute();
     return rows.map(toAccount);
+  }
+
+  /**
+   * Suspends a user, or lifts the suspension. While suspended, none of their credentials signs in
+   * (password, personal access tokens, the registry tokens issued for those, repository tokens
+   * they minted) and their browser sessions end; nothing is deleted, so lifting it restores all.
+   */
+  async setSuspended(name: string, suspended: boolean): Promise<Account> {
+    const user = await this.requireUser(name);
+    const suspendedAt = suspended ? (user.suspendedAt ?? new Date().toISOString()) : null;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ suspended_at: suspendedAt }).where('id', '=', user.id).execute();
+      if (suspended) await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    });
+    return { ...user, suspendedAt };
   }
 
   async setPassword(name: string, passwordHash: string): Promise<void> {
@@ -299,6 +316,6 @@ export class AccountService {
   }
 }
 
-function toAccount(row: { id: number; name: string; kind: AccountKind; is_admin: number; created_at: string }): Account {
-  return { id: row.id, name: row.name, kind: row.kind, isAdmin: isSet(row.is_admin), createdAt: row.created_at };
+function toAccount(row: { id: number; name: string; kind: AccountKind; is_admin: number; created_at: string; suspended_at: string | null }): Account {
+  return { id: row.id, name: row.name, kind: row.kind, isAdmin: isSet(row.is_admin), createdAt: row.created_at, suspendedAt: row.suspended_at };
 }

@@ -109,6 +109,8 @@ export class Authenticator {
       return undefined;
     }
     if (!(await verifyPassword(password, user.passwordHash))) return undefined;
+    // Checked after the password, so that the answer does not tell a guesser who is suspended.
+    if (user.suspendedAt !== null) return undefined;
     return { userId: user.id, userName: user.name, scopes: ['read:packages', 'write:packages', 'delete:packages'] };
   }
 }

@@ -96,6 +96,7 @@ export class PersonalAccessTokenService {
         'accounts.name_key',
       ])
       .where('access_tokens.token_hash', '=', hash)
+      .where('accounts.suspended_at', 'is', null)
       .executeTakeFirst();
     // The lookup is by hash, so the comparison below is the constant-time confirmation.
     if (!row || !hashesEqual(row.token_hash, hash)) return undefined;
@@ -115,7 +116,13 @@ export class PersonalAccessTokenService {
   async isActive(tokenId: number, now = new Date()): Promise<boolean> {
     const known = this.recentlyActive.get(tokenId);
     if (known !== undefined && now.getTime() - known < activeCheckReuseMs) return true;
-    const row = await this.db.selectFrom('access_tokens').select(['expires_at', 'revoked_at']).where('id', '=', tokenId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('access_tokens')
+      .innerJoin('accounts', 'accounts.id', 'access_tokens.user_id')
+      .select(['access_tokens.expires_at', 'access_tokens.revoked_at'])
+      .where('access_tokens.id', '=', tokenId)
+      .where('accounts.suspended_at', 'is', null)
+      .executeTakeFirst();
     const active = row !== undefined && isActive(row, now);
     if (active) {
       if (this.recentlyActive.size >= 10_000) this.recentlyActive.clear();

@@ -77,6 +77,7 @@ type TokenRow = {
   pat_scopes: string | null;
   pat_expires_at: string | null;
   pat_revoked_at: string | null;
+  minter_suspended_at: string | null;
 };
 
 export class RepositoryTokenService {
@@ -160,6 +161,7 @@ export class RepositoryTokenService {
       .innerJoin('source_repositories as repo', 'repo.id', 'repository_tokens.repository_id')
       .innerJoin('accounts', 'accounts.id', 'repo.owner_id')
       .leftJoin('access_tokens as pat', 'pat.id', 'repository_tokens.access_token_id')
+      .leftJoin('accounts as minter', 'minter.id', 'repository_tokens.user_id')
       .select([
         'repository_tokens.id',
         'repository_tokens.token_hash',
@@ -173,6 +175,7 @@ export class RepositoryTokenService {
         'pat.scopes as pat_scopes',
         'pat.expires_at as pat_expires_at',
         'pat.revoked_at as pat_revoked_at',
+        'minter.suspended_at as minter_suspended_at',
       ]);
   }
 
@@ -181,6 +184,7 @@ export class RepositoryTokenService {
     if (Date.parse(row.expires_at) <= now.getTime()) return undefined;
     let scopes = allScopes;
     if (row.user_id !== null) {
+      if (row.minter_suspended_at !== null) return undefined;
       if (row.access_token_id !== null) {
         // The minting token was deleted (with its user), revoked, or has expired.
         if (row.pat_scopes === null || row.pat_revoked_at !== null) return undefined;

@@ -24,7 +24,17 @@ export function userCommand(): Command {
     .description('list users')
     .action(async (flags: Flags) => {
       const users = await withStores(flags, ({ accounts }) => accounts.list('user'));
-      for (const u of users) process.stdout.write(`${u.name}${u.isAdmin ? '\tadmin' : ''}\n`);
+      for (const u of users) process.stdout.write(`${u.name}${u.isAdmin ? '\tadmin' : ''}${u.suspendedAt ? '\tsuspended' : ''}\n`);
+    });
+  withDataDir(user.command('suspend <name>'))
+    .description('suspend a user: none of their credentials signs in, and their browser sessions end, until unsuspend')
+    .action(async (name: string, flags: Flags) => {
+      await withStores(flags, ({ accounts }) => accounts.setSuspended(name, true));
+    });
+  withDataDir(user.command('unsuspend <name>'))
+    .description("lift a user's suspension; their tokens work again")
+    .action(async (name: string, flags: Flags) => {
+      await withStores(flags, ({ accounts }) => accounts.setSuspended(name, false));
     });
   withDataDir(user.command('delete <name>'))
     .description('delete a user with their tokens, memberships, packages and images (for good: a new user of the name starts empty)')

@@ -314,6 +314,11 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008-suspended-users': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('accounts').addColumn('suspended_at', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -78,6 +78,8 @@ export interface AccountsTable {
   password_hash: string | null;
   is_admin: Generated<Flag>;
   created_at: Timestamp;
+  /** When a site administrator suspended the user: no credential of theirs signs in meanwhile. */
+  suspended_at: Generated<Timestamp | null>;
 }
 
 export interface OrgMembersTable {

@@ -28,6 +28,25 @@ export async function adminPages(app: FastifyInstance, kit: PageKit, options: { 
     return context ? page(request, reply, context, 200) : reply;
   });
 
+  // A suspended user's credentials stop working at once; nothing of theirs is deleted. An
+  // administrator cannot suspend themselves, so that one always remains to lift it.
+  app.post('/admin/users/:name/:action', async (request, reply) => {
+    const form = await kit.formOf(request);
+    if (!form) return kit.refuseForm(reply);
+    const context = await adminContext(request, reply);
+    if (!context) return reply;
+    const { name, action } = request.params as { name: string; action: string };
+    if ((action !== 'suspend' && action !== 'unsuspend') || name.toLowerCase() === context.viewer?.name.toLowerCase()) return kit.notFound(request, reply);
+    try {
+      const user = await accounts.setSuspended(name, action === 'suspend');
+      const text = user.suspendedAt ? `${user.name} is suspended.` : `${user.name} may sign in again.`;
+      return page(request, reply, context, 200, { notice: { kind: 'ok', text } });
+    } catch (error) {
+      if (error instanceof AccountNotFoundError) return kit.notFound(request, reply);
+      throw error;
+    }
+  });
+
   app.post('/admin/:what', async (request, reply) => {
     const form = await kit.formOf(request);
     if (!form) return kit.refuseForm(reply);

@@ -61,6 +61,7 @@ export class SessionService {
   async find(secret: string): Promise<Session | undefined> {
     if (!secretShape.test(secret)) return undefined;
     const hash = hashSecret(secret);
+    // A suspended user has none: suspending deletes them, and their password signs in no more.
     const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(hash))) return undefined;
     const now = this.now();

@@ -1,5 +1,5 @@
 import type { Account } from '../../accounts/account-service.js';
-import { CopyableCommand, CsrfField, Layout, Notice, type PageContext } from '../layout.js';
+import { CopyableCommand, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
 export interface AdminPageProps {
   context: PageContext;
@@ -30,7 +30,21 @@ export function AdminPage({ context, users, orgs, created, notice }: AdminPagePr
             <a class="name" href={`/users/${user.name}/packages`}>
               {user.name}
             </a>{' '}
-            {user.isAdmin && <span class="badge">site admin</span>} <span class="muted">since {user.createdAt.slice(0, 10)}</span>
+            {user.isAdmin && <span class="badge">site admin</span>} {user.suspendedAt && <span class="badge">suspended</span>}{' '}
+            <span class="muted">since {user.createdAt.slice(0, 10)}</span>
+            {user.name !== context.viewer?.name &&
+              (user.suspendedAt ? (
+                <PostButton context={context} action={`/admin/users/${user.name}/unsuspend`} label="Lift suspension" what={`of ${user.name}`} />
+              ) : (
+                <PostButton
+                  context={context}
+                  action={`/admin/users/${user.name}/suspend`}
+                  label="Suspend"
+                  what={user.name}
+                  danger
+                  confirm={`Suspend ${user.name}? Their tokens and sessions stop working until the suspension is lifted.`}
+                />
+              ))}
           </li>
         ))}
       </ul>

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAccountName } from '../../src/accounts/names.js';
+import { pushLabelledImage } from '../packages/helpers.js';
+import { eventually } from '../support/eventually.js';
+import { type AuthApp, adminPassword, authApp, basic, berthCli } from './helpers.js';
+
+/** Signs a browser in with a password: answers its cookie header (CSRF value and session). */
+async function browserSession(app: AuthApp, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
+  const login = await app.berth.app.inject({ method: 'GET', url: '/login' });
+  const csrf = /berth_csrf=([^;]+)/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
+  const signedIn = await app.berth.app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { cookie: `berth_csrf=${csrf}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ csrf, username, password }).toString(),
+  });
+  assert.equal(signedIn.statusCode, 303, `${username} signs in`);
+  const session = /berth_session=([^;]+)/.exec(String(signedIn.headers['set-cookie']))?.[1] ?? '';
+  return { cookie: `berth_csrf=${csrf}; berth_session=${session}`, csrf };
+}
+
+function adminPost(app: AuthApp, as: { cookie: string; csrf: string }, url: string) {
+  return app.berth.app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: as.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    payload: new URLSearchParams({ csrf: as.csrf }).toString(),
+  });
+}
+
+describe('suspended users', () => {
+  it('a suspended user signs in with nothing: password, personal access token, registry tokens issued before, repository tokens they minted, browser sessions; lifting it restores the tokens', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const bob = await app.user('bob');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    await app.berth.sourceRepositories.create('acme/widget');
+    await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
+    const minted = await app.berth.app.inject({
+      method: 'POST',
+      url: '/api/repos/acme/widget/tokens',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ expires_in: '1h' }),
+    });
+    assert.equal(minted.statusCode, 201, minted.body);
+    const repositoryToken = minted.json().token as string;
+    const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
+    const registryToken = issued.json().token as string;
+    const browser = await browserSession(app, 'alice', 'alice-password');
+    const root = await browserSession(app, 'root', adminPassword);
+
+    const tags = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization } });
+    const apiUser = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization } });
+    const catalog = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization } });
+    const home = () => app.berth.app.inject({ method: 'GET', url: '/', headers: { cookie: browser.cookie } });
+    assert.equal((await tags(basic('alice', alice.token))).statusCode, 200);
+    assert.equal((await tags(`Bearer ${registryToken}`)).statusCode, 200);
+    assert.equal((await catalog(basic('ci', repositoryToken))).statusCode, 200);
+    assert.match((await home()).body, /Sign out alice/);
+
+    const suspended = await adminPost(app, root, '/admin/users/alice/suspend');
+    assert.equal(suspended.statusCode, 200);
+    assert.match(suspended.body, /alice is suspended/);
+    assert.match((await berthCli(app.dataDir, ['user', 'list'])).stdout, /^alice\tsuspended$/m);
+
+    assert.equal((await tags(basic('alice', alice.token))).statusCode, 401, 'personal access token on /v2');
+    assert.equal((await apiUser(`Bearer ${alice.token}`)).statusCode, 401, 'personal access token on /api');
+    assert.equal((await apiUser(basic('alice', 'alice-password'))).statusCode, 401, 'password on /api');
+    assert.equal((await catalog(basic('ci', repositoryToken))).statusCode, 401, 'a repository token alice minted');
+    const late = await eventually(() => tags(`Bearer ${registryToken}`), (res) => res.statusCode === 401);
+    assert.equal(late.statusCode, 401, 'a registry token issued before, once its one-second memo lapses');
+    assert.match((await home()).body, /Sign in/, 'the browser session ended');
+    assert.equal((await tags(basic('bob', bob.token))).statusCode, 404, 'others sign in as before (alice/app is private)');
+
+    await berthCli(app.dataDir, ['user', 'unsuspend', 'alice']);
+    assert.equal((await tags(basic('alice', alice.token))).statusCode, 200, 'the token works again');
+    assert.equal((await catalog(basic('ci', repositoryToken))).statusCode, 200);
+    assert.equal((await apiUser(basic('alice', 'alice-password'))).statusCode, 200);
+  });
+
+  it('only a site administrator suspends, never themselves; the CLI suspends too', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.user('bob');
+    const root = await browserSession(app, 'root', adminPassword);
+    const bobBrowser = await browserSession(app, 'bob', 'bob-password');
+    assert.equal((await adminPost(app, bobBrowser, '/admin/users/alice/suspend')).statusCode, 404);
+    assert.equal((await adminPost(app, root, '/admin/users/root/suspend')).statusCode, 404);
+    assert.equal((await adminPost(app, root, '/admin/users/nobody/suspend')).statusCode, 404);
+    assert.equal((await adminPost(app, root, '/admin/users/alice/delete')).statusCode, 404);
+    assert.equal((await app.berth.accounts.find('alice'))?.suspendedAt, null);
+
+    await berthCli(app.dataDir, ['user', 'suspend', 'alice']);
+    const refused = await app.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization: basic('alice', alice.token) } });
+    assert.equal(refused.statusCode, 401);
+    const page = await app.berth.app.inject({ method: 'GET', url: '/admin', headers: { cookie: root.cookie } });
+    assert.match(page.body, /alice<\/a>\s+<span class="badge">suspended<\/span>/);
+    assert.match(page.body, /Lift suspension<span class="visually-hidden"> of alice<\/span>/);
+  });
+});
