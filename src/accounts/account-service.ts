@@ -103,6 +103,13 @@ export class AccountService {
     return { ...user, suspendedAt };
   }
 
+  /** Makes a user a site administrator (who has `/admin`), or no longer one. */
+  async setAdmin(name: string, isAdmin: boolean): Promise<Account> {
+    const user = await this.requireUser(name);
+    await this.db.updateTable('accounts').set({ is_admin: toFlag(isAdmin) }).where('id', '=', user.id).execute();
+    return { ...user, isAdmin };
+  }
+
   async setPassword(name: string, passwordHash: string): Promise<void> {
     const user = await this.requireUser(name);
     await this.db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();

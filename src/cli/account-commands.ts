@@ -31,6 +31,12 @@ export function userCommand(): Command {
     .action(async (name: string, flags: Flags) => {
       await withStores(flags, ({ accounts }) => accounts.setSuspended(name, true));
     });
+  withDataDir(user.command('admin <name> <on|off>'))
+    .description('make a user a site administrator (on) or no longer one (off)')
+    .action(async (name: string, state: string, flags: Flags) => {
+      if (state !== 'on' && state !== 'off') throw new Error(`expected on or off, got ${state}`);
+      await withStores(flags, ({ accounts }) => accounts.setAdmin(name, state === 'on'));
+    });
   withDataDir(user.command('unsuspend <name>'))
     .description("lift a user's suspension; their tokens work again")
     .action(async (name: string, flags: Flags) => {

@@ -23,24 +23,33 @@ export async function adminPages(app: FastifyInstance, kit: PageKit, options: { 
   const page = async (request: FastifyRequest, reply: FastifyReply, context: PageContext, status: number, extra: Pick<AdminPageProps, 'created' | 'notice'> = {}) =>
     kit.sendPage(request, reply, status, <AdminPage context={context} users={await accounts.list('user')} orgs={await accounts.list('org')} {...extra} />);
 
+  /** What each user action of the page does, and how the page then says it. */
+  const userChanges = new Map<string, { change: (name: string) => Promise<{ name: string }>; done: string }>([
+    ['suspend', { change: (name) => accounts.setSuspended(name, true), done: 'is suspended' }],
+    ['unsuspend', { change: (name) => accounts.setSuspended(name, false), done: 'may sign in again' }],
+    ['make-admin', { change: (name) => accounts.setAdmin(name, true), done: 'is a site administrator' }],
+    ['remove-admin', { change: (name) => accounts.setAdmin(name, false), done: 'is no longer a site administrator' }],
+  ]);
+
   app.get('/admin', async (request, reply) => {
     const context = await adminContext(request, reply);
     return context ? page(request, reply, context, 200) : reply;
   });
 
   // A suspended user's credentials stop working at once; nothing of theirs is deleted. An
-  // administrator cannot suspend themselves, so that one always remains to lift it.
+  // administrator can neither suspend themselves nor take away their own rights, so that one
+  // always remains to undo it.
   app.post('/admin/users/:name/:action', async (request, reply) => {
     const form = await kit.formOf(request);
     if (!form) return kit.refuseForm(reply);
     const context = await adminContext(request, reply);
     if (!context) return reply;
     const { name, action } = request.params as { name: string; action: string };
-    if ((action !== 'suspend' && action !== 'unsuspend') || name.toLowerCase() === context.viewer?.name.toLowerCase()) return kit.notFound(request, reply);
+    const userChange = userChanges.get(action);
+    if (!userChange || name.toLowerCase() === context.viewer?.name.toLowerCase()) return kit.notFound(request, reply);
     try {
-      const user = await accounts.setSuspended(name, action === 'suspend');
-      const text = user.suspendedAt ? `${user.name} is suspended.` : `${user.name} may sign in again.`;
-      return page(request, reply, context, 200, { notice: { kind: 'ok', text } });
+      const user = await userChange.change(name);
+      return page(request, reply, context, 200, { notice: { kind: 'ok', text: `${user.name} ${userChange.done}.` } });
     } catch (error) {
       if (error instanceof AccountNotFoundError) return kit.notFound(request, reply);
       throw error;

@@ -33,6 +33,12 @@ export function AdminPage({ context, users, orgs, created, notice }: AdminPagePr
             {user.isAdmin && <span class="badge">site admin</span>} {user.suspendedAt && <span class="badge">suspended</span>}{' '}
             <span class="muted">since {user.createdAt.slice(0, 10)}</span>
             {user.name !== context.viewer?.name &&
+              (user.isAdmin ? (
+                <PostButton context={context} action={`/admin/users/${user.name}/remove-admin`} label="Remove site admin" what={`rights of ${user.name}`} />
+              ) : (
+                <PostButton context={context} action={`/admin/users/${user.name}/make-admin`} label="Make site admin" what={user.name} />
+              ))}
+            {user.name !== context.viewer?.name &&
               (user.suspendedAt ? (
                 <PostButton context={context} action={`/admin/users/${user.name}/unsuspend`} label="Lift suspension" what={`of ${user.name}`} />
               ) : (

@@ -29,7 +29,7 @@ function adminPost(app: AuthApp, as: { cookie: string; csrf: string }, url: stri
   });
 }
 
-describe('suspended users', () => {
+describe('site administration of users: suspension and administrators', () => {
   it('a suspended user signs in with nothing: password, personal access token, registry tokens issued before, repository tokens they minted, browser sessions; lifting it restores the tokens', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
@@ -97,5 +97,27 @@ describe('suspended users', () => {
     const page = await app.berth.app.inject({ method: 'GET', url: '/admin', headers: { cookie: root.cookie } });
     assert.match(page.body, /alice<\/a>\s+<span class="badge">suspended<\/span>/);
     assert.match(page.body, /Lift suspension<span class="visually-hidden"> of alice<\/span>/);
+  });
+
+  it('a site administrator makes another user one, who then has /admin, and takes it back; never their own; the CLI does it too', async (t) => {
+    const app = await authApp(t);
+    await app.user('alice');
+    const root = await browserSession(app, 'root', adminPassword);
+    const alice = await browserSession(app, 'alice', 'alice-password');
+    const adminPage = (as: { cookie: string }) => app.berth.app.inject({ method: 'GET', url: '/admin', headers: { cookie: as.cookie, accept: 'text/html' } });
+    assert.equal((await adminPage(alice)).statusCode, 404);
+    assert.equal((await adminPost(app, root, '/admin/users/alice/constructor')).statusCode, 404, 'only the page’s actions');
+
+    const made = await adminPost(app, root, '/admin/users/alice/make-admin');
+    assert.equal(made.statusCode, 200);
+    assert.match(made.body, /alice is a site administrator\./);
+    assert.equal((await adminPage(alice)).statusCode, 200);
+    assert.equal((await adminPost(app, alice, '/admin/users/alice/remove-admin')).statusCode, 404, 'not their own');
+    assert.equal((await adminPost(app, root, '/admin/users/alice/remove-admin')).statusCode, 200);
+    assert.equal((await adminPage(alice)).statusCode, 404);
+
+    await berthCli(app.dataDir, ['user', 'admin', 'alice', 'on']);
+    assert.match((await berthCli(app.dataDir, ['user', 'list'])).stdout, /^alice\tadmin$/m);
+    assert.equal((await adminPage(alice)).statusCode, 200);
   });
 });
