@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
 import { keysCommand } from './key-commands.js';
+import { migrateCommand } from './migrate-command.js';
 import { packageCommand, repoCommand } from './package-commands.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token-commands.js';
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(packageCommand());
   program.addCommand(repoCommand());
   program.addCommand(keysCommand());
+  program.addCommand(migrateCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {
