@@ -319,6 +319,18 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').addColumn('suspended_at', 'text').execute();
     },
   },
+  '0009-live-versions-by-time': {
+    async up(db: Kysely<unknown>) {
+      // A package's pages list its live versions newest first and show when the last was pushed:
+      // with thousands of versions, both would otherwise read every version of the package.
+      await db.schema
+        .createIndex('package_versions_live_created')
+        .on('package_versions')
+        .columns(['package_id', 'created_at'])
+        .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {
