@@ -1,7 +1,9 @@
 // Two `berth serve` processes on one PostgreSQL database and one S3 bucket, configured as an
 // operator would (flags for the stores, the AWS SDK's environment for credentials): skopeo pushes
-// through one node and pulls through the other, following redirects to the bucket.
+// through one node and pulls through the other, following redirects to the bucket, and an upload
+// outlives the node it began on.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createContainersEnv, type ContainersEnv } from '../support/containers-env.js';
@@ -68,5 +70,43 @@ describe('two Berth nodes on PostgreSQL and S3, with skopeo', { skip, timeout: 6
     }
     assert.match(second.logs(), /"database":"postgresql","storage":"s3"/);
     assert.doesNotMatch(first.logs() + second.logs(), /postgresql:\/\//, 'the database URL is not logged');
+  });
+
+  it('an upload whose node is killed (SIGKILL) midway is finished through the other node', async () => {
+    const [first, second] = nodes as [RegistryHandle, RegistryHandle];
+    const { username, password } = first.credentials ?? assert.fail('the nodes require sign-in');
+    const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const split = 1024 * 1024;
+
+    const started = await fetch(`${first.url}/v2/e2e/scale/resumed/blobs/uploads/`, { method: 'POST', headers: { authorization } });
+    assert.equal(started.status, 202);
+    const location = started.headers.get('location') ?? assert.fail('no Location');
+    const chunk = (node: RegistryHandle, from: number, to: number) =>
+      fetch(new URL(location, node.url), {
+        method: 'PATCH',
+        headers: { authorization, 'content-type': 'application/octet-stream', 'content-range': `${from}-${to - 1}` },
+        body: bytes.subarray(from, to),
+      });
+    assert.equal((await chunk(first, 0, split)).status, 202);
+
+    process.kill(first.pid() ?? assert.fail('the first node is not running'), 'SIGKILL');
+    await first.stop();
+
+    const status = await fetch(new URL(location, second.url), { headers: { authorization } });
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.get('range'), `0-${split - 1}`);
+    assert.equal((await chunk(second, split, bytes.length)).status, 202);
+    const finished = new URL(location, second.url);
+    finished.searchParams.set('digest', digest);
+    const put = await fetch(finished, { method: 'PUT', headers: { authorization } });
+    assert.equal(put.status, 201, await put.text());
+
+    // Pulled by redirect from the bucket; the credentials stay with Berth.
+    const pulled = await fetch(`${second.url}/v2/e2e/scale/resumed/blobs/${digest}`, { headers: { authorization } });
+    assert.equal(pulled.status, 200);
+    assert.ok(pulled.redirected, 'sent to the bucket');
+    assert.ok(Buffer.from(await pulled.arrayBuffer()).equals(bytes));
   });
 });
