@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { parseAccountName } from '../../src/accounts/names.js';
@@ -18,10 +18,11 @@ import { runBerth } from '../support/berth-cli.js';
 import { imageManifest } from '../support/berth-pushes.js';
 import { sha256 } from '../support/digests.js';
 import type { ExecResult } from '../support/exec.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
 import { databaseUrl } from '../support/profile-database.js';
 import { requiredTools } from '../support/required-tools.js';
-import { type S3Handle, s3rverCredentials, startS3 } from '../support/s3-process.js';
+import { s3rverCredentials } from '../support/s3-process.js';
+import { scaleOutStores } from '../support/scale-out-stores.js';
 
 /** A password in the URL the operator gives: the server trusts the socket and ignores it, and the output must not show it. */
 const password = 'not-for-the-output';
@@ -43,14 +44,7 @@ interface Source {
  * built CLI, then a Berth on the target answering as the source did.
  */
 describe('berth migrate: a data directory to PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
-  let postgres: PostgresHandle;
-  let s3: S3Handle;
-  before(async () => {
-    [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
-  });
-  after(async () => {
-    await Promise.all([postgres?.close(), s3?.close()]);
-  });
+  const stores = scaleOutStores();
 
   /** Users, an organization, a private and a public package, a tag, a deleted version and tokens; closed before it is migrated. */
   async function sourceInstallation(t: TestContext): Promise<Source> {
@@ -82,12 +76,12 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
   }
 
   function targetStore(prefix: string): S3BlobStore {
-    return new S3BlobStore({ client: s3.client(), bucket: s3.bucket, prefix, redirect: false });
+    return new S3BlobStore({ client: stores.s3.client(), bucket: stores.s3.bucket, prefix, redirect: false });
   }
 
   function migrateCli(dataDir: string, database: pg.PoolConfig, storagePrefix?: string): Promise<ExecResult> {
     const url = databaseUrl(database).replace('@/', `:${password}@/`);
-    const storage = storagePrefix === undefined ? [] : ['--to-storage', `s3://${s3.bucket}/${storagePrefix}`, '--s3-endpoint', s3.endpoint, '--s3-path-style', 'on'];
+    const storage = storagePrefix === undefined ? [] : ['--to-storage', `s3://${stores.s3.bucket}/${storagePrefix}`, '--s3-endpoint', stores.s3.endpoint, '--s3-path-style', 'on'];
     return runBerth(['migrate', '--data-dir', dataDir, '--to-database', url, ...storage], {
       env: { AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey, AWS_REGION: 'us-east-1' },
     });
@@ -128,7 +122,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
 
   it('copies every table and the stored blobs; run again, it finds everything there and changes nothing; a Berth on the target answers as the source did', async (t) => {
     const source = await sourceInstallation(t);
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     const prefix = `${randomBytes(4).toString('hex')}/`;
 
     const first = await migrateCli(source.app.dataDir, database, prefix);
@@ -192,7 +186,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
 
   it('with no --to-storage moves only the metadata; a Berth on the target serves the blobs from the data directory', async (t) => {
     const source = await sourceInstallation(t);
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     const migrated = await migrateCli(source.app.dataDir, database);
     assert.equal(migrated.code, 0, `${migrated.stdout}\n${migrated.stderr}`);
     assert.equal(lineOf(migrated.stdout, 'blobs:'), 'blobs: not copied, as no target store was given: they stay in the source store, and only the metadata moves');
@@ -208,7 +202,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
 
   it('refuses, changing nothing, a target database that holds another installation', async (t) => {
     const [one, other] = [await sourceInstallation(t), await sourceInstallation(t)];
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     assert.equal((await migrateCli(one.app.dataDir, database)).code, 0);
     const before = await targetRows(database);
 
@@ -228,7 +222,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
       await file.close();
     };
     await overwrite(Buffer.from('corrupted'));
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     const prefix = `${randomBytes(4).toString('hex')}/`;
 
     const migrated = await migrateCli(source.app.dataDir, database, prefix);
@@ -254,7 +248,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
 
   it('finishes a run that was cut off: copies the rows and blobs the target lacks, and only those', async (t) => {
     const source = await sourceInstallation(t);
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     const prefix = `${randomBytes(4).toString('hex')}/`;
     assert.equal((await migrateCli(source.app.dataDir, database, prefix)).code, 0);
     // What a run cut off partway leaves: the last tables short of rows, the last blob not stored.

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { openPostgres } from '../../src/db/postgres/engine.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
 import { eventually } from '../support/eventually.js';
 import { requiredTools } from '../support/required-tools.js';
-import { type S3Handle, s3Client, startS3 } from '../support/s3-process.js';
+import { s3Client } from '../support/s3-process.js';
+import { scaleOutStores } from '../support/scale-out-stores.js';
 
 /**
  * Two Berth nodes, each with a data directory of its own, sharing one PostgreSQL database and one
@@ -16,20 +17,13 @@ import { type S3Handle, s3Client, startS3 } from '../support/s3-process.js';
  * the other.
  */
 describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
-  let postgres: PostgresHandle;
-  let s3: S3Handle;
-  before(async () => {
-    [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
-  });
-  after(async () => {
-    await Promise.all([postgres?.close(), s3?.close()]);
-  });
+  const stores = scaleOutStores();
 
   async function twoNodes(t: TestContext, settings: Record<string, string> = {}): Promise<[AuthApp, AuthApp]> {
-    const database = await newDatabase(postgres);
+    const database = await newDatabase(stores.postgres);
     const prefix = `${randomBytes(4).toString('hex')}/`;
     const node = async () => {
-      const blobStore = new S3BlobStore({ client: s3.client(), bucket: s3.bucket, prefix, redirect: true });
+      const blobStore = new S3BlobStore({ client: stores.s3.client(), bucket: stores.s3.bucket, prefix, redirect: true });
       return authApp(t, settings, { database: await openPostgres(database), blobStore });
     };
     // One after the other: the first migrates the database, the second finds it migrated.
@@ -97,7 +91,7 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     const pulled = await a.berth.app.inject({ method: 'GET', url: `/v2/alice/app/blobs/${digest}`, headers: { authorization: auth } });
     assert.equal(pulled.statusCode, 307);
     const location = String(pulled.headers.location);
-    assert.ok(location.startsWith(`${s3.endpoint}/${s3.bucket}/`), location);
+    assert.ok(location.startsWith(`${stores.s3.endpoint}/${stores.s3.bucket}/`), location);
     assert.ok(Buffer.from(await (await fetch(location)).arrayBuffer()).equals(bytes));
   });
 
@@ -145,8 +139,8 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
   });
 
   it('answers /readyz 503 naming the blob store while the bucket cannot be reached; /healthz stays 200', async (t) => {
-    const database = await newDatabase(postgres);
-    const unreachable = new S3BlobStore({ client: s3Client('http://127.0.0.1:1'), bucket: s3.bucket, prefix: '', redirect: true });
+    const database = await newDatabase(stores.postgres);
+    const unreachable = new S3BlobStore({ client: s3Client('http://127.0.0.1:1'), bucket: stores.s3.bucket, prefix: '', redirect: true });
     const node = await authApp(t, {}, { database: await openPostgres(database), blobStore: unreachable });
     const ready = await node.berth.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 503);
