@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from './accounts/account-service.js';
 import { ensureFirstAdmin } from './accounts/first-admin.js';
+import { orgApiRoutes } from './accounts/org-api-routes.js';
 import { userApiRoutes } from './accounts/user-api-routes.js';
 import { PersonalAccessTokenService } from './auth/personal-access-tokens.js';
 import { type Authorizer, anonymousAuthorizer } from './auth/access.js';
@@ -114,6 +115,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     routes = async (app) => {
       await app.register(tokenEndpoint, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
+      await app.register(orgApiRoutes, { accounts, authenticator });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
       await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });

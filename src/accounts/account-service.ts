@@ -18,9 +18,20 @@ export interface UserWithPassword extends Account {
   passwordHash: string | null;
 }
 
-export interface OrgMember {
+/** A user as lists of members show them. */
+export interface MemberAccount {
+  id: number;
   name: string;
+  isAdmin: boolean;
+}
+
+export interface OrgMember extends MemberAccount {
   role: OrgRole;
+}
+
+export interface Team {
+  id: number;
+  name: string;
 }
 
 /** The images stored under an account's name (the registry's metadata), which go with the account. */
@@ -207,47 +218,60 @@ export class AccountService {
   }
 
   async isOrgOwner(org: string, userId: number): Promise<boolean> {
-    const user = await this.findById(userId);
-    return user !== undefined && (await this.listOrgMembers(org)).some((member) => member.name === user.name && member.role === 'owner');
+    return (await this.orgRoleOf(org, userId)) === 'owner';
+  }
+
+  /** The user's role in the organization; undefined when they are not a member or there is no such organization. */
+  async orgRoleOf(org: string, userId: number): Promise<OrgRole | undefined> {
+    const row = await this.db
+      .selectFrom('org_members')
+      .innerJoin('accounts as org', 'org.id', 'org_members.org_id')
+      .select('org_members.role')
+      .where('org.name_key', '=', nameKey(org))
+      .where('org.kind', '=', 'org')
+      .where('org_members.user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.role;
   }
 
   async listOrgMembers(org: string): Promise<OrgMember[]> {
     const orgAccount = await this.requireOrg(org);
-    return this.db
+    const rows = await this.db
       .selectFrom('org_members')
       .innerJoin('accounts', 'accounts.id', 'org_members.user_id')
-      .select(['accounts.name', 'org_members.role'])
+      .select(['accounts.id', 'accounts.name', 'accounts.is_admin', 'org_members.role'])
       .where('org_members.org_id', '=', orgAccount.id)
       .orderBy('accounts.name_key')
       .execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, isAdmin: isSet(row.is_admin), role: row.role }));
   }
 
-  async createTeam(org: string, team: AccountName): Promise<void> {
+  async createTeam(org: string, team: AccountName): Promise<Team> {
     const orgAccount = await this.requireOrg(org);
-    const existing = await this.db
-      .selectFrom('teams')
-      .select('id')
-      .where('org_id', '=', orgAccount.id)
-      .where('name_key', '=', nameKey(team))
-      .executeTakeFirst();
-    if (existing) throw new AccountConflictError(`team ${orgAccount.name}/${team} already exists`);
-    await this.db
+    if (await this.teamOf(orgAccount, team)) throw new AccountConflictError(`team ${orgAccount.name}/${team} already exists`);
+    return this.db
       .insertInto('teams')
       .values({ org_id: orgAccount.id, name: team, name_key: nameKey(team), created_at: new Date().toISOString() })
-      .execute();
+      .returning(['id', 'name'])
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The organization's team of that name (compared regardless of case, as GitHub's slugs are). */
+  async findTeam(org: string, team: string): Promise<Team | undefined> {
+    return this.teamOf(await this.requireOrg(org), team);
+  }
+
+  /** The organization's teams by name, without their members. */
+  async teamsOf(org: string): Promise<Team[]> {
+    const orgAccount = await this.requireOrg(org);
+    return this.db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', orgAccount.id).orderBy('name_key').execute();
   }
 
   /** Adds a member of the organization to one of its teams. */
   async addTeamMember(org: string, team: string, user: string): Promise<void> {
     const orgAccount = await this.requireOrg(org);
     const userAccount = await this.requireUser(user);
-    const teamRow = await this.db
-      .selectFrom('teams')
-      .select('id')
-      .where('org_id', '=', orgAccount.id)
-      .where('name_key', '=', nameKey(team))
-      .executeTakeFirst();
-    if (!teamRow) throw new AccountNotFoundError('team', `${orgAccount.name}/${team}`);
+    const teamRow = await this.requireTeam(orgAccount, team);
     const member = await this.db
       .selectFrom('org_members')
       .select('role')
@@ -262,6 +286,15 @@ export class AccountService {
       .execute();
   }
 
+  /** Takes a user off one of the organization's teams; they stay a member of the organization. */
+  async removeTeamMember(org: string, team: string, user: string): Promise<void> {
+    const orgAccount = await this.requireOrg(org);
+    const userAccount = await this.requireUser(user);
+    const teamRow = await this.requireTeam(orgAccount, team);
+    const deleted = await this.db.deleteFrom('team_members').where('team_id', '=', teamRow.id).where('user_id', '=', userAccount.id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) throw new AccountNotFoundError(`member of ${orgAccount.name}/${teamRow.name}`, userAccount.name);
+  }
+
   /** The organization's teams by name, each with its members. */
   async listTeams(org: string): Promise<Array<{ name: string; members: string[] }>> {
     const orgAccount = await this.requireOrg(org);
@@ -270,17 +303,22 @@ export class AccountService {
   }
 
   async listTeamMembers(org: string, team: string): Promise<string[]> {
+    return (await this.teamMembersOf(org, team)).map((member) => member.name);
+  }
+
+  /** The members of one of the organization's teams by name; none for a team that does not exist. */
+  async teamMembersOf(org: string, team: string): Promise<MemberAccount[]> {
     const orgAccount = await this.requireOrg(org);
     const rows = await this.db
       .selectFrom('team_members')
       .innerJoin('teams', 'teams.id', 'team_members.team_id')
       .innerJoin('accounts', 'accounts.id', 'team_members.user_id')
-      .select('accounts.name')
+      .select(['accounts.id', 'accounts.name', 'accounts.is_admin'])
       .where('teams.org_id', '=', orgAccount.id)
       .where('teams.name_key', '=', nameKey(team))
       .orderBy('accounts.name_key')
       .execute();
-    return rows.map((row) => row.name);
+    return rows.map((row) => ({ id: row.id, name: row.name, isAdmin: isSet(row.is_admin) }));
   }
 
   /**
@@ -313,6 +351,16 @@ export class AccountService {
       .returningAll()
       .executeTakeFirstOrThrow();
     return toAccount(row);
+  }
+
+  private async teamOf(org: Account, team: string): Promise<Team | undefined> {
+    return this.db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', org.id).where('name_key', '=', nameKey(team)).executeTakeFirst();
+  }
+
+  private async requireTeam(org: Account, team: string): Promise<Team> {
+    const row = await this.teamOf(org, team);
+    if (!row) throw new AccountNotFoundError('team', `${org.name}/${team}`);
+    return row;
   }
 
   private async ensureAnotherOwner(org: Account, user: Account): Promise<void> {

@@ -30,9 +30,13 @@ export function apiErrorHandler(fromDomain: (error: unknown) => ApiError | undef
   };
 }
 
-/** A request body that must be a JSON object (at most 64 KiB; larger is 413). */
-export async function readJsonObject(request: FastifyRequest): Promise<Record<string, unknown>> {
+/**
+ * A request body that must be a JSON object (at most 64 KiB; larger is 413). With `optional`, an
+ * empty body is an empty object, for endpoints whose every field has a default.
+ */
+export async function readJsonObject(request: FastifyRequest, { optional = false }: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
   const text = await readSmallBody(request);
+  if (optional && text.trim() === '') return {};
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;

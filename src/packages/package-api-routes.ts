@@ -1,10 +1,11 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import { ApiSignIn } from '../auth/api-sign-in.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { actionsOfScopes } from '../auth/scopes.js';
 import type { PackageRole, PrincipalKind } from '../db/schema.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
+import { pageItems, pageOf, setLink } from '../http/api-pagination.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
@@ -109,7 +110,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
         readable = await options.access.readable(subject?.userId, all, factsOf);
       }
       setLink(reply, request, page, readable.length);
-      return sendJson(reply, readable.slice((page.page - 1) * page.perPage, page.page * page.perPage).map((pkg) => options.json.package(pkg)));
+      return sendJson(reply, pageItems(readable, page).map((pkg) => options.json.package(pkg)));
     });
 
     app.get(pkgPath, async (request, reply) => {
@@ -246,37 +247,6 @@ function versionId(request: FastifyRequest): number {
   const id = Number((request.params as Params).id);
   if (!Number.isSafeInteger(id) || id <= 0) throw new ApiError(404, 'Package version not found.');
   return id;
-}
-
-
-interface Page {
-  page: number;
-  perPage: number;
-}
-
-/** GitHub's `page` (from 1) and `per_page` (at most 100). */
-function pageOf(query: Record<string, string | undefined>, defaultPerPage: number): Page {
-  const page = query['page'] === undefined ? 1 : Number(query['page']);
-  const perPage = query['per_page'] === undefined ? defaultPerPage : Number(query['per_page']);
-  if (!Number.isSafeInteger(page) || page < 1) throw new ApiError(422, 'page must be a positive integer');
-  if (!Number.isSafeInteger(perPage) || perPage < 1) throw new ApiError(422, 'per_page must be a positive integer');
-  return { page, perPage: Math.min(perPage, 100) };
-}
-
-/** GitHub's `Link` header: first, prev, next and last pages. */
-function setLink(reply: FastifyReply, request: FastifyRequest, page: Page, total: number): void {
-  const last = Math.max(1, Math.ceil(total / page.perPage));
-  const [path, search] = request.url.split('?', 2) as [string, string | undefined];
-  const link = (n: number, rel: string) => {
-    const params = new URLSearchParams(search ?? '');
-    params.set('page', String(n));
-    params.set('per_page', String(page.perPage));
-    return `<${path}?${params.toString()}>; rel="${rel}"`;
-  };
-  const links: string[] = [];
-  if (page.page < last) links.push(link(page.page + 1, 'next'), link(last, 'last'));
-  if (page.page > 1) links.push(link(1, 'first'), link(Math.min(page.page - 1, last), 'prev'));
-  if (links.length > 0) reply.header('Link', links.join(', '));
 }
 
 function fromPackageError(error: unknown): ApiError | undefined {
