@@ -20,6 +20,9 @@ type TeamParams = OrgParams & { team: string };
 type TeamMemberParams = TeamParams & { username: string };
 type Query = Record<string, string | undefined>;
 
+/** What a token must hold to change an organization's members and teams. */
+const managingScopes = ['read:packages', 'write:packages', 'delete:packages'];
+
 /** GitHub calls an organization's owners `admin`. */
 const githubRoles: Record<OrgRole, 'admin' | 'member'> = { owner: 'admin', member: 'member' };
 
@@ -44,6 +47,10 @@ export const orgApiRoutes: FastifyPluginAsync<OrgApiOptions> = async (app, optio
     const role = org?.kind === 'org' ? await accounts.orgRoleOf(org.name, identity.userId) : undefined;
     if (!org || !role) throw notFound();
     if (need === 'owner' && role !== 'owner') throw new ApiError(403, 'You must be an owner of this organization.');
+    // A membership change can make someone an owner, who may then do anything to the
+    // organization's packages: a token may make it only if it may do all of that itself.
+    const missing = need === 'owner' ? managingScopes.filter((scope) => !identity.scopes.includes(scope)) : [];
+    if (missing.length > 0) throw new ApiError(403, `permission_denied: changing an organization needs a token with ${missing.join(', ')}`);
     return org;
   };
 

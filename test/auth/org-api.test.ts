@@ -125,6 +125,24 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
     assert.deepEqual(await app.berth.accounts.listTeams('acme'), [{ name: 'devs', members: ['bob'] }], 'nothing changed');
   });
 
+  it('an owner\'s token without every package scope reads but changes nothing: 403 naming the missing scopes', async (t) => {
+    const { app, alice } = await acme(t);
+    await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
+    const readOnly = await app.user('alice', ['read:packages']);
+    const pushing = await app.user('alice', ['read:packages', 'write:packages']);
+    assert.equal((await api(app, 'GET', '/api/orgs/acme/members', readOnly.token)).statusCode, 200);
+    for (const [method, path, body] of endpoints.filter(([method]) => method !== 'GET')) {
+      const res = await api(app, method, `/api/orgs/acme${path}`, readOnly.token, body);
+      assert.equal(res.statusCode, 403, `${method} ${path}`);
+      assert.deepEqual(res.json(), { message: 'permission_denied: changing an organization needs a token with write:packages, delete:packages' });
+    }
+    const promote = await api(app, 'PUT', '/api/orgs/acme/memberships/bob', pushing.token, { role: 'admin' });
+    assert.equal(promote.statusCode, 403);
+    assert.deepEqual(promote.json(), { message: 'permission_denied: changing an organization needs a token with delete:packages' });
+    assert.equal(await app.berth.accounts.orgRoleOf('acme', (await app.berth.accounts.find('bob'))!.id), 'member', 'bob was not made an owner');
+    assert.equal((await api(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, { role: 'admin' })).statusCode, 200, 'a token with every package scope may');
+  });
+
   it('an outsider gets 404 Not Found on every endpoint, as for an organization that does not exist or a user', async (t) => {
     const { app, alice, carol } = await acme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
