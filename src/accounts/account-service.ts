@@ -193,19 +193,21 @@ export class AccountService {
   async setOrgMember(org: string, user: string, role: OrgRole): Promise<void> {
     const orgAccount = await this.requireOrg(org);
     const userAccount = await this.requireUser(user);
-    if (role === 'member') await this.ensureAnotherOwner(orgAccount, userAccount);
-    await this.db
-      .insertInto('org_members')
-      .values({ org_id: orgAccount.id, user_id: userAccount.id, role, created_at: new Date().toISOString() })
-      .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role }))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      if (role === 'member') await ensureAnotherOwner(trx, orgAccount, userAccount);
+      await trx
+        .insertInto('org_members')
+        .values({ org_id: orgAccount.id, user_id: userAccount.id, role, created_at: new Date().toISOString() })
+        .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role }))
+        .execute();
+    });
   }
 
   async removeOrgMember(org: string, user: string): Promise<void> {
     const orgAccount = await this.requireOrg(org);
     const userAccount = await this.requireUser(user);
-    await this.ensureAnotherOwner(orgAccount, userAccount);
     await this.db.transaction().execute(async (trx) => {
+      await ensureAnotherOwner(trx, orgAccount, userAccount);
       const deleted = await trx
         .deleteFrom('org_members')
         .where('org_id', '=', orgAccount.id)
@@ -363,11 +365,19 @@ export class AccountService {
     return row;
   }
 
-  private async ensureAnotherOwner(org: Account, user: Account): Promise<void> {
-    const owners = await this.db.selectFrom('org_members').select('user_id').where('org_id', '=', org.id).where('role', '=', 'owner').execute();
-    if (owners.length === 1 && owners[0]?.user_id === user.id) {
-      throw new AccountConflictError(`${user.name} is the last owner of ${org.name}`);
-    }
+}
+
+/**
+ * Refuses, inside the transaction that would do it, to take the organization's last owner away.
+ * The write to the organization's row first makes changes to one organization's members take
+ * turns (a row lock on PostgreSQL, the write lock on SQLite): two owners demoting each other at
+ * once would otherwise each see the other still an owner, and leave none.
+ */
+async function ensureAnotherOwner(trx: Transaction<Schema>, org: Account, user: Account): Promise<void> {
+  await trx.updateTable('accounts').set({ name: org.name }).where('id', '=', org.id).execute();
+  const owners = await trx.selectFrom('org_members').select('user_id').where('org_id', '=', org.id).where('role', '=', 'owner').execute();
+  if (owners.length === 1 && owners[0]?.user_id === user.id) {
+    throw new AccountConflictError(`${user.name} is the last owner of ${org.name}`);
   }
 }
 

@@ -253,6 +253,21 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
     assert.deepEqual(await app.berth.accounts.listOrgMembers('acme').then((list) => list.map((m) => `${m.name}:${m.role}`)), ['bob:owner']);
   });
 
+  it('two owners demoting each other at the same moment leave one owner: one change succeeds, the other is refused (on PostgreSQL, truly at once)', async (t) => {
+    const { app } = await acme(t);
+    await app.berth.accounts.setOrgMember('acme', 'bob', 'owner');
+    for (let round = 0; round < 5; round += 1) {
+      const answers = await Promise.all([
+        app.berth.accounts.setOrgMember('acme', 'alice', 'member').then(() => 200, () => 422),
+        app.berth.accounts.setOrgMember('acme', 'bob', 'member').then(() => 200, () => 422),
+      ]);
+      assert.deepEqual([...answers].sort(), [200, 422], `round ${round}`);
+      const owners = (await app.berth.accounts.listOrgMembers('acme')).filter((member) => member.role === 'owner');
+      assert.equal(owners.length, 1, `round ${round}`);
+      await app.berth.accounts.setOrgMember('acme', owners[0]!.name === 'alice' ? 'bob' : 'alice', 'owner');
+    }
+  });
+
   it('DELETE /api/orgs/{org}/memberships/{username} also takes the user off the organization\'s teams', async (t) => {
     const { app, alice, bob } = await acme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
