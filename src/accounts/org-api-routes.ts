@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiSignIn } from '../auth/api-sign-in.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { OrgRole } from '../db/schema.js';
@@ -54,6 +54,13 @@ export const orgApiRoutes: FastifyPluginAsync<OrgApiOptions> = async (app, optio
     return org;
   };
 
+  /** One page of a list (`per_page`, `page`; 30 by default), with the `Link` header to the others. */
+  const sendListPage = <T, J>(request: FastifyRequest, reply: FastifyReply, items: readonly T[], toJson: (item: T) => J) => {
+    const page = pageOf(request.query as Query, 30);
+    setLink(reply, request, page, items.length);
+    return sendJson(reply, pageItems(items, page).map(toJson));
+  };
+
   const teamFor = async (org: Account, slug: string): Promise<Team> => {
     const team = await accounts.findTeam(org.name, slug);
     if (!team) throw notFound();
@@ -69,10 +76,7 @@ export const orgApiRoutes: FastifyPluginAsync<OrgApiOptions> = async (app, optio
 
   app.get<{ Params: OrgParams }>('/api/orgs/:org/members', async (request, reply) => {
     const org = await orgFor(request, 'member');
-    const page = pageOf(request.query as Query, 30);
-    const members = await accounts.listOrgMembers(org.name);
-    setLink(reply, request, page, members.length);
-    return sendJson(reply, pageItems(members, page).map(simpleUser));
+    return sendListPage(request, reply, await accounts.listOrgMembers(org.name), simpleUser);
   });
 
   app.get<{ Params: MemberParams }>('/api/orgs/:org/memberships/:username', async (request, reply) => {
@@ -97,10 +101,7 @@ export const orgApiRoutes: FastifyPluginAsync<OrgApiOptions> = async (app, optio
 
   app.get<{ Params: OrgParams }>('/api/orgs/:org/teams', async (request, reply) => {
     const org = await orgFor(request, 'member');
-    const page = pageOf(request.query as Query, 30);
-    const teams = await accounts.teamsOf(org.name);
-    setLink(reply, request, page, teams.length);
-    return sendJson(reply, pageItems(teams, page).map(teamJson));
+    return sendListPage(request, reply, await accounts.teamsOf(org.name), teamJson);
   });
 
   app.post<{ Params: OrgParams }>('/api/orgs/:org/teams', async (request, reply) => {
@@ -118,10 +119,7 @@ export const orgApiRoutes: FastifyPluginAsync<OrgApiOptions> = async (app, optio
   app.get<{ Params: TeamParams }>('/api/orgs/:org/teams/:team/members', async (request, reply) => {
     const org = await orgFor(request, 'member');
     const team = await teamFor(org, request.params.team);
-    const page = pageOf(request.query as Query, 30);
-    const members = await accounts.teamMembersOf(org.name, team.name);
-    setLink(reply, request, page, members.length);
-    return sendJson(reply, pageItems(members, page).map(simpleUser));
+    return sendListPage(request, reply, await accounts.teamMembersOf(org.name, team.name), simpleUser);
   });
 
   app.put<{ Params: TeamMemberParams }>('/api/orgs/:org/teams/:team/memberships/:username', async (request, reply) => {
