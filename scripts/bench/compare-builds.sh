@@ -4,18 +4,21 @@
 # Berth down", which the comparison with Distribution cannot answer.
 #   scripts/bench/compare-builds.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS]
 # Each checkout must be built (npm run build). Needs ab (apache2-utils) and curl.
+# OLD_ENV and NEW_ENV add settings to one side (`NEW_ENV='BERTH_DATABASE_URL=postgres://…'`), so
+# one build can be compared with itself on other stores.
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-8}
 flags="--max-semi-space-size=2 --initial-old-space-size=32 --no-concurrent-array-buffer-sweeping"
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
-start() { # checkout port
-  BERTH_AUTH=off BERTH_LOG_LEVEL=warn node $flags "$1/bin/berth.js" serve --host 127.0.0.1 --port "$2" --data-dir "$work/$2" > "$work/$2.log" 2>&1 &
+start() { # checkout port extra-environment
+  # shellcheck disable=SC2086 # the extra environment is a list of KEY=VALUE words
+  env BERTH_AUTH=off BERTH_LOG_LEVEL=warn $3 node $flags "$1/bin/berth.js" serve --host 127.0.0.1 --port "$2" --data-dir "$work/$2" > "$work/$2.log" 2>&1 &
   pids+=($!)
 }
-start "$old" 47011
-start "$new" 47012
+start "$old" 47011 "${OLD_ENV:-}"
+start "$new" 47012 "${NEW_ENV:-}"
 sleep 3
 config='{"architecture":"amd64","os":"linux"}'
 config_digest=sha256:$(printf %s "$config" | sha256sum | cut -d' ' -f1)
