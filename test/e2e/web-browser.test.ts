@@ -174,4 +174,73 @@ describe('the web pages in a real browser (Debian chromium)', { skip }, () => {
     await page.getByRole('link', { name: 'alice/secret' }).click();
     await page.getByText('Secret sauce').waitFor();
   });
+
+  it('an organization owner deletes and restores a version, grants a team read access, and makes a package public, all in the browser; a multi-arch image shows its index description', async (t) => {
+    const { app, base, page } = await serve(t);
+    const alice = await app.user('alice');
+    const bob = await app.user('bob');
+    const { parseAccountName } = await import('../../src/accounts/names.js');
+    const { pushIndex, pushLabelledImage } = await import('../packages/helpers.js');
+    const { basic } = await import('../auth/helpers.js');
+    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+    await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+    await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
+    await app.berth.accounts.addTeamMember('acme', 'devs', 'bob');
+    const auth = basic('alice', alice.token);
+    const amd64 = await pushLabelledImage(app.berth, 'acme/app', auth, { arch: 'amd64' });
+    const arm64 = await pushLabelledImage(app.berth, 'acme/app', auth, { arch: 'arm64' });
+    await pushIndex(
+      app.berth,
+      'acme/app',
+      auth,
+      [
+        { image: amd64, platform: { os: 'linux', architecture: 'amd64' } },
+        { image: arm64, platform: { os: 'linux', architecture: 'arm64' } },
+      ],
+      { tag: 'v1', annotations: { 'org.opencontainers.image.description': 'Built for two platforms' } },
+    );
+    const pushed = await pushLabelledImage(app.berth, 'acme/tool', auth, { tag: 'v1' });
+    // This journey confirms what it asks for.
+    page.removeAllListeners('dialog');
+    page.on('dialog', (dialog) => void dialog.accept());
+
+    await signIn(page, base, 'alice');
+    await page.goto(`${base}/orgs/acme/packages/container/package/app`);
+    await page.getByText('Built for two platforms').waitFor();
+    await assertAccessible(page, 'multi-arch-package');
+
+    const versions = `${base}/orgs/acme/packages/container/tool/versions`;
+    await page.goto(versions);
+    await page.getByRole('button', { name: `Delete ${pushed.digest}` }).click();
+    await page.waitForLoadState();
+    await page.goto(`${versions}?filter=deleted`);
+    await assertAccessible(page, 'versions-deleted');
+    await page.getByRole('button', { name: `Restore ${pushed.digest}` }).click();
+    await page.waitForLoadState();
+    await page.goto(`${versions}?filter=tagged`);
+    await page.getByRole('button', { name: `Delete ${pushed.digest}` }).waitFor();
+
+    // bob may not read the private package until his team is given a role on it.
+    const tags = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/tool/tags/list', headers: { authorization: basic('bob', bob.token) } });
+    assert.equal((await tags()).statusCode, 404);
+    await page.goto(`${base}/orgs/acme/packages/container/tool/settings`);
+    await assertAccessible(page, 'package-settings');
+    await page.getByLabel('User or team').fill('devs');
+    await page.getByLabel('It is a').selectOption('team');
+    await page.locator('#role').selectOption('read');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.waitForLoadState();
+    assert.equal((await tags()).statusCode, 200, 'the team may read it now');
+
+    await page.goto(`${base}/orgs/acme/packages/container/tool/settings`);
+    await page.getByLabel(/^Visibility/).selectOption('public');
+    await page.getByLabel('Type tool to confirm the change of visibility').fill('tool');
+    await page.getByRole('button', { name: 'Change visibility' }).click();
+    await page.waitForLoadState();
+    assert.equal((await app.berth.packages.require('acme/tool')).visibility, 'public');
+    const visitor = await page.context().browser()!.newPage();
+    t.after(() => visitor.close());
+    const shown = await visitor.goto(`${base}/orgs/acme/packages/container/package/tool`);
+    assert.equal(shown?.status(), 200, 'a signed-out visitor sees the public package');
+  });
 });
