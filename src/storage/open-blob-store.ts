@@ -1,8 +1,6 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
 import type { BlobStore } from './blob-store.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
-import { S3BlobStore } from './s3/s3-blob-store.js';
 
 export type BlobStoreSettings = Pick<Config, 'dataDir' | 'storage' | 's3Endpoint' | 's3Region' | 's3PathStyle' | 's3Redirect'>;
 
@@ -13,6 +11,8 @@ export type BlobStoreSettings = Pick<Config, 'dataDir' | 'storage' | 's3Endpoint
  */
 export async function openBlobStore(settings: BlobStoreSettings): Promise<BlobStore> {
   if (settings.storage) {
+    // Loaded only here, so that an installation on files never loads the AWS SDK.
+    const [{ S3Client }, { S3BlobStore }] = await Promise.all([import('@aws-sdk/client-s3'), import('./s3/s3-blob-store.js')]);
     const { bucket, prefix } = parseS3Location(settings.storage);
     const client = new S3Client({
       ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint } : {}),
