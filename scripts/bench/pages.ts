@@ -18,6 +18,7 @@ import { loadConfig } from '../../src/config.js';
 import { createBerth } from '../../src/server.js';
 import { imageManifest, pushBlob, putManifest } from '../../test/support/berth-pushes.js';
 import { sha256 } from '../../test/support/digests.js';
+import { webSignIn } from '../../test/support/web-sign-in.js';
 
 const versions = Number(process.env.BENCH_PAGE_VERSIONS ?? 10_000);
 const tags = Number(process.env.BENCH_PAGE_TAGS ?? 100);
@@ -57,17 +58,8 @@ async function main(): Promise<void> {
     const newest = (await berth.packages.versions(pkg, 'active', 1, 0)).items[0];
 
     // Signed in, as the target asks: the pages then also decide what the viewer may do.
-    const login = await berth.app.inject({ method: 'GET', url: '/login' });
-    const csrf = /berth_csrf=([^;]+)/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
-    const signedIn = await berth.app.inject({
-      method: 'POST',
-      url: '/login',
-      headers: { cookie: `berth_csrf=${csrf}`, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ csrf, username: 'alice', password }).toString(),
-    });
-    const session = /berth_session=([^;]+)/.exec(String(signedIn.headers['set-cookie']))?.[1];
-    if (!session) throw new Error(`sign-in failed: ${signedIn.statusCode}`);
-    const headers = { cookie: `berth_csrf=${csrf}; berth_session=${session}`, accept: 'text/html' };
+    const session = await webSignIn(berth.app, 'alice', password);
+    const headers = { cookie: session.cookie, accept: 'text/html' };
 
     const base = '/users/alice/packages/container';
     const pages = [

@@ -105,7 +105,7 @@ export class AccountService {
    * they minted) and their browser sessions end; nothing is deleted, so lifting it restores all.
    */
   async setSuspended(name: string, suspended: boolean): Promise<Account> {
-    const user = await this.requireUser(name);
+    const { passwordHash: _hash, ...user } = await this.requireUser(name);
     const suspendedAt = suspended ? (user.suspendedAt ?? new Date().toISOString()) : null;
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('accounts').set({ suspended_at: suspendedAt }).where('id', '=', user.id).execute();
@@ -116,7 +116,7 @@ export class AccountService {
 
   /** Makes a user a site administrator (who has `/admin`), or no longer one. */
   async setAdmin(name: string, isAdmin: boolean): Promise<Account> {
-    const user = await this.requireUser(name);
+    const { passwordHash: _hash, ...user } = await this.requireUser(name);
     await this.db.updateTable('accounts').set({ is_admin: toFlag(isAdmin) }).where('id', '=', user.id).execute();
     return { ...user, isAdmin };
   }

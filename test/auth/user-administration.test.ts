@@ -3,24 +3,10 @@ import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { eventually } from '../support/eventually.js';
+import { type WebSession, webSignIn } from '../support/web-sign-in.js';
 import { type AuthApp, adminPassword, authApp, basic, berthCli } from './helpers.js';
 
-/** Signs a browser in with a password: answers its cookie header (CSRF value and session). */
-async function browserSession(app: AuthApp, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
-  const login = await app.berth.app.inject({ method: 'GET', url: '/login' });
-  const csrf = /berth_csrf=([^;]+)/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
-  const signedIn = await app.berth.app.inject({
-    method: 'POST',
-    url: '/login',
-    headers: { cookie: `berth_csrf=${csrf}`, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ csrf, username, password }).toString(),
-  });
-  assert.equal(signedIn.statusCode, 303, `${username} signs in`);
-  const session = /berth_session=([^;]+)/.exec(String(signedIn.headers['set-cookie']))?.[1] ?? '';
-  return { cookie: `berth_csrf=${csrf}; berth_session=${session}`, csrf };
-}
-
-function adminPost(app: AuthApp, as: { cookie: string; csrf: string }, url: string) {
+function adminPost(app: AuthApp, as: WebSession, url: string) {
   return app.berth.app.inject({
     method: 'POST',
     url,
@@ -47,8 +33,8 @@ describe('site administration of users: suspension and administrators', () => {
     const repositoryToken = minted.json().token as string;
     const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
     const registryToken = issued.json().token as string;
-    const browser = await browserSession(app, 'alice', 'alice-password');
-    const root = await browserSession(app, 'root', adminPassword);
+    const browser = await webSignIn(app.berth.app, 'alice', 'alice-password');
+    const root = await webSignIn(app.berth.app, 'root', adminPassword);
 
     const tags = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization } });
     const apiUser = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/api/user', headers: { authorization } });
@@ -83,8 +69,8 @@ describe('site administration of users: suspension and administrators', () => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     await app.user('bob');
-    const root = await browserSession(app, 'root', adminPassword);
-    const bobBrowser = await browserSession(app, 'bob', 'bob-password');
+    const root = await webSignIn(app.berth.app, 'root', adminPassword);
+    const bobBrowser = await webSignIn(app.berth.app, 'bob', 'bob-password');
     assert.equal((await adminPost(app, bobBrowser, '/admin/users/alice/suspend')).statusCode, 404);
     assert.equal((await adminPost(app, root, '/admin/users/root/suspend')).statusCode, 404);
     assert.equal((await adminPost(app, root, '/admin/users/nobody/suspend')).statusCode, 404);
@@ -102,8 +88,8 @@ describe('site administration of users: suspension and administrators', () => {
   it('a site administrator makes another user one, who then has /admin, and takes it back; never their own; the CLI does it too', async (t) => {
     const app = await authApp(t);
     await app.user('alice');
-    const root = await browserSession(app, 'root', adminPassword);
-    const alice = await browserSession(app, 'alice', 'alice-password');
+    const root = await webSignIn(app.berth.app, 'root', adminPassword);
+    const alice = await webSignIn(app.berth.app, 'alice', 'alice-password');
     const adminPage = (as: { cookie: string }) => app.berth.app.inject({ method: 'GET', url: '/admin', headers: { cookie: as.cookie, accept: 'text/html' } });
     assert.equal((await adminPage(alice)).statusCode, 404);
     assert.equal((await adminPost(app, root, '/admin/users/alice/constructor')).statusCode, 404, 'only the page’s actions');
