@@ -4,7 +4,9 @@ import { dialectOf } from './dialect.js';
 /**
  * Schema migrations, in order. Written with Kysely's schema builder, and what differs between
  * SQLite and PostgreSQL taken from `dialectOf` (./dialect.ts), so the same steps create the
- * schema on both. Never change what a released migration does to a database; add a new one.
+ * schema on both. Never change what a released migration does to a database; add a new one. A
+ * migration that creates a table also calls `notifyChangesOf` for it, or the caches of PostgreSQL
+ * nodes would not hear of the table's changes.
  */
 export const migrations: Record<string, Migration> = {
   '0001-registry': {
@@ -331,7 +333,39 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010-change-notifications': {
+    async up(db: Kysely<unknown>) {
+      if (dialectOf(db).name !== 'postgres') return;
+      // Nodes cache query results while nothing changes (src/db/postgres/change-listener.ts). A
+      // trigger rather than Berth's own statements announces each change, so that a change made
+      // by any client of the database, an operator's psql included, reaches every node's caches.
+      await sql`
+        create function berth_data_changed() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify(${sql.lit(changeNotificationChannel)}, '');
+          return null;
+        end $$`.execute(db);
+      const tables = await sql<{ name: string }>`
+        select table_name as name from information_schema.tables
+        where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name not like 'kysely_%'`.execute(db);
+      for (const { name } of tables.rows) await notifyChangesOf(db, name);
+    },
+  },
 };
+
+/** The PostgreSQL channel on which every committed change to Berth's tables is announced. */
+export const changeNotificationChannel = 'berth_data_changed';
+
+/**
+ * On PostgreSQL, makes every committed change to the table announce itself to the nodes' caches.
+ * A migration that creates a table calls this for it.
+ */
+async function notifyChangesOf(db: Kysely<unknown>, table: string): Promise<void> {
+  if (dialectOf(db).name !== 'postgres') return;
+  await sql`
+    create trigger ${sql.id(`${table}_changed`)} after insert or update or delete or truncate on ${sql.table(table)}
+    for each statement execute function berth_data_changed()`.execute(db);
+}
 
 const provider: MigrationProvider = {
   getMigrations: async () => migrations,

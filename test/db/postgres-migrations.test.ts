@@ -57,6 +57,19 @@ describe('migrations on PostgreSQL', { skip: requiredTools((await postgresInstal
     assert.deepEqual([...onPostgres.entries()].sort(), [...onSqlite.entries()].sort());
   });
 
+  it('give every table a trigger that announces its changes to every node', async () => {
+    await migrateToLatest(db);
+    const tables = await sql<{ name: string }>`
+      select table_name as name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like 'kysely_%'`.execute(db);
+    const announced = await sql<{ name: string }>`
+      select distinct event_object_table as name from information_schema.triggers
+      where trigger_schema = 'public' and action_statement = 'EXECUTE FUNCTION berth_data_changed()'`.execute(db);
+    const silent = tables.rows.map((row) => row.name).filter((name) => !announced.rows.some((row) => row.name === name));
+    assert.ok(tables.rows.length >= 10);
+    assert.deepEqual(silent, [], 'tables whose changes no node would hear of (call notifyChangesOf in their migration)');
+  });
+
   it('number identity columns, store bytes, and read namespaces and JSON arrays as SQLite does', async (t) => {
     const dialect = dialectOf(db);
     assert.equal(dialect.name, 'postgres');

@@ -1,26 +1,11 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type CompiledQuery, type DatabaseConnection, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { dialectOf } from '../dialect.js';
-import type { DataVersion, DatabaseEngine } from '../engine.js';
+import type { DatabaseEngine } from '../engine.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Schema } from '../schema.js';
-
-/**
- * Other processes (other Berth nodes) commit to the same database without this one hearing of it,
- * so every read must go to the database: a version that is new at every call keeps the caches of
- * query results from ever reusing an entry.
- */
-class UntrackedDataVersion implements DataVersion {
-  private version = 0;
-
-  current(): number {
-    return ++this.version;
-  }
-
-  external(): number {
-    return ++this.version;
-  }
-}
+import { ChangeListener } from './change-listener.js';
+import { NotifiedDataVersion } from './notified-data-version.js';
 
 /**
  * Opens and migrates a PostgreSQL database through a connection pool. COMMIT is durable when it
@@ -28,14 +13,24 @@ class UntrackedDataVersion implements DataVersion {
  * still saves round trips.
  */
 export async function openPostgres(connection: pg.PoolConfig): Promise<DatabaseEngine> {
+  const version = new NotifiedDataVersion();
+  const ownBackends = new Set<number>();
   const pool = new pg.Pool(connection);
   // A connection the server ends (a restart, a failover, an administrator) is reported to the
   // next query made on it, which fails; the event itself must not end the process.
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    ownBackends.add(backendOf(client));
+  });
+  pool.on('remove', (client) => ownBackends.delete(backendOf(client)));
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool, onCreateConnection: async (connection) => countWrites(connection, version) }),
+  });
+  let listener: ChangeListener;
   try {
     await migrateToLatest(db as Kysely<unknown>);
+    listener = await ChangeListener.start({ connection, version, ownBackend: (id) => ownBackends.has(id) });
   } catch (error) {
     await db.destroy();
     throw error;
@@ -43,16 +38,40 @@ export async function openPostgres(connection: pg.PoolConfig): Promise<DatabaseE
   return {
     db,
     dialect: dialectOf(db),
-    dataVersion: new UntrackedDataVersion(),
+    dataVersion: version,
     beforeWrites: async () => {},
     sharedByNodes: true,
     exclusively: (job, run) => exclusively(db, job, run),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await listener.close();
+      await db.destroy();
+    },
   };
 }
+
+/** The server process of a pooled client, which a notification names as its sender. */
+function backendOf(client: pg.PoolClient): number {
+  return (client as pg.PoolClient & { processID: number }).processID;
+}
+
+/**
+ * Moves the data version after each statement of the connection that may have written, its
+ * COMMIT included: the notification of this node's own commit arrives later, and a read that
+ * follows the write must not meet a result cached before it.
+ */
+function countWrites(connection: DatabaseConnection, version: NotifiedDataVersion): void {
+  const execute = connection.executeQuery.bind(connection);
+  connection.executeQuery = async <R>(query: CompiledQuery) => {
+    const result = await execute<R>(query);
+    if (!readOnly.test(query.sql)) version.wrote();
+    return result;
+  };
+}
+
+const readOnly = /^\s*select\b/i;
 
 /**
  * A transaction-level advisory lock named by the job: taken without waiting, held while the job
