@@ -38,10 +38,11 @@ export interface DatabaseEngine {
    */
   readonly sharedByNodes: boolean;
   /**
-   * Runs a job that must not run on two nodes at once (upload expiry, purges): undefined, without
-   * running it, while another node runs the job of that name. A node that dies lets go of it.
+   * Runs what must not run twice at once on any node (the sweep of expired uploads and purges, a
+   * write to one upload): undefined, without running it, while a run of that name goes on, on
+   * this node or another. A node that dies lets go of its runs' names.
    */
-  exclusively<T>(job: string, run: () => Promise<T>): Promise<T | undefined>;
+  exclusively<T>(name: string, run: () => Promise<T>): Promise<T | undefined>;
   /** Throws when the database cannot be reached (for readiness). */
   ping(): Promise<void>;
   /** Ends pending background work and closes the connections. */

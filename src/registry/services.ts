@@ -23,7 +23,7 @@ export function createRegistryServices(engine: DatabaseEngine, store: BlobStore,
   return {
     metadata,
     blobs,
-    uploads: new UploadService(store, metadata, limits),
+    uploads: new UploadService(store, metadata, limits, (name, run) => engine.exclusively(name, run)),
     manifests: new ManifestService(metadata, events),
     events,
   };

@@ -47,7 +47,8 @@ async function setup(t: TestContext, failing: 'append' | 'commit') {
   t.after(() => rm(root, { recursive: true, force: true }));
   const store = new LosingStore(root, failing);
   await store.init();
-  const uploads = new UploadService(store, new RegistryMetadata(await tempDatabase(t)), { maxBlobBytes: 1 << 30, expiryMs: 86_400_000 });
+  const engine = await tempDatabase(t);
+  const uploads = new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs: 86_400_000 }, (name, run) => engine.exclusively(name, run));
   return { store, uploads };
 }
 

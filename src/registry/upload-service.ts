@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { DatabaseEngine } from '../db/engine.js';
 import { type Digest, createDigester, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -51,10 +52,15 @@ export class UploadService {
   private readonly touchedAt = new Map<string, number>();
   private readonly touchIntervalMs: number;
 
+  /**
+   * @param acrossNodes keeps two nodes from writing to one upload at once (the database engine's
+   * `exclusively`); this process keeps its own requests apart itself.
+   */
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: RegistryMetadata,
     private readonly limits: UploadLimits,
+    private readonly acrossNodes: DatabaseEngine['exclusively'],
   ) {
     this.hashes = new UploadHashes(store);
     // Expiry needs only a coarse time of last activity; recording it at every chunk cost a commit each.
@@ -174,7 +180,7 @@ export class UploadService {
     const cutoff = new Date(now.getTime() - this.limits.expiryMs);
     const expired = await this.metadata.uploadIdsUpdatedBefore(cutoff);
     for (const id of expired) {
-      if (!this.busy.has(id)) await this.remove(id);
+      if (!this.busy.has(id)) await this.acrossNodes(uploadLock(id), () => this.remove(id));
     }
     const known = await this.metadata.uploadIds();
     const files = await this.store.listUploads();
@@ -251,16 +257,21 @@ export class UploadService {
   }
 
   private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(id)) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
-    }
+    const busy = new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
+    if (this.busy.has(id)) throw busy;
     this.busy.add(id);
     try {
-      return await work();
+      const done = await this.acrossNodes(uploadLock(id), async () => ({ result: await work() }));
+      if (!done) throw busy;
+      return done.result;
     } finally {
       this.busy.delete(id);
     }
   }
+}
+
+function uploadLock(id: string): string {
+  return `upload:${id}`;
 }
 
 /** The spec's `Range` header on upload responses: `0-<last byte>`; Distribution sends `0-0` when empty. */

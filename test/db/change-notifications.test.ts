@@ -110,7 +110,7 @@ describe('data versions on PostgreSQL, moved by change notifications', { skip: r
     for (const { pid } of before) await admin.query('select pg_terminate_backend($1)', [pid]);
     assert.equal(await eventually(() => caching(node), (on) => !on), false, 'caching off without a listener');
     assert.equal(await eventually(() => caching(node), (on) => on), true, 'caching on again once it listens');
-    assert.equal((await listeners()).length, 2);
+    assert.equal((await eventually(listeners, (rows) => rows.length === 2)).length, 2, 'both nodes listen again');
     await sql`select 1`.execute(node.db);
     assert.ok(caching(node), 'a read does not turn it off');
   });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { sql } from 'kysely';
 import { openPostgres } from '../../src/db/postgres/engine.js';
+import { advisoryLockKey } from '../../src/db/postgres/node-locks.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
@@ -185,5 +188,55 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
       versions.json().map((version: { name: string; metadata: { container: { tags: string[] } } }) => [version.name, version.metadata.container.tags]),
       [[fromA.digest, ['v1']]],
     );
+  });
+
+  it('refuses a PATCH through one node while the other node is writing to the same upload, and takes the next chunk once it is done', async (t) => {
+    const [a, b] = await twoNodes(t);
+    const alice = await a.user('alice');
+    const auth = basic('alice', alice.token);
+    const bytes = randomBytes(200_000);
+    const started = await a.berth.app.inject({ method: 'POST', url: '/v2/alice/app/blobs/uploads/', headers: { authorization: auth } });
+    const location = String(started.headers.location);
+    const id = location.split('/').pop()!.split('?')[0]!;
+
+    // Node A's PATCH is under way, its body still coming, once A holds the upload's lock.
+    const body = new PassThrough();
+    const writing = a.berth.app.inject({
+      method: 'PATCH',
+      url: location,
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '0-99999' },
+      payload: body,
+    });
+    body.write(bytes.subarray(0, 50_000));
+    const key = advisoryLockKey(`upload:${id}`);
+    const held = () =>
+      sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and granted
+        and classid = ${Number(key >> 32n) >>> 0} and objid = ${Number(key & 0xffffffffn)}`.execute(a.berth.db);
+    assert.equal((await eventually(held, (result) => result.rows[0]?.n === 1)).rows[0]?.n, 1, 'node A holds the lock');
+
+    const refused = await b.berth.app.inject({
+      method: 'PATCH',
+      url: location,
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '0-99999' },
+      payload: bytes.subarray(0, 100_000),
+    });
+    assert.equal(refused.statusCode, 400, refused.body);
+    assert.equal(refused.json().errors[0].code, 'BLOB_UPLOAD_INVALID');
+
+    body.end(bytes.subarray(50_000, 100_000));
+    const written = await writing;
+    assert.equal(written.statusCode, 202, written.body);
+    assert.equal(written.headers.range, '0-99999');
+    const next = await b.berth.app.inject({
+      method: 'PATCH',
+      url: location,
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-range': '100000-199999' },
+      payload: bytes.subarray(100_000),
+    });
+    assert.equal(next.statusCode, 202, next.body);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const separator = location.includes('?') ? '&' : '?';
+    const put = await b.berth.app.inject({ method: 'PUT', url: `${location}${separator}digest=${digest}`, headers: { authorization: auth } });
+    assert.equal(put.statusCode, 201, put.body);
   });
 });

@@ -5,6 +5,7 @@ import type { DatabaseEngine } from '../engine.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Schema } from '../schema.js';
 import { ChangeListener } from './change-listener.js';
+import { NodeLocks } from './node-locks.js';
 import { NotifiedDataVersion } from './notified-data-version.js';
 
 /**
@@ -27,6 +28,7 @@ export async function openPostgres(connection: pg.PoolConfig): Promise<DatabaseE
   const db = new Kysely<Schema>({
     dialect: new PostgresDialect({ pool, onCreateConnection: async (connection) => countWrites(connection, version) }),
   });
+  const locks = new NodeLocks(connection);
   let listener: ChangeListener;
   try {
     await migrateToLatest(db as Kysely<unknown>);
@@ -41,12 +43,13 @@ export async function openPostgres(connection: pg.PoolConfig): Promise<DatabaseE
     dataVersion: version,
     beforeWrites: async () => {},
     sharedByNodes: true,
-    exclusively: (job, run) => exclusively(db, job, run),
+    exclusively: (name, run) => locks.exclusively(name, run),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
     close: async () => {
       await listener.close();
+      await locks.close();
       await db.destroy();
     },
   };
@@ -72,14 +75,3 @@ function countWrites(connection: DatabaseConnection, version: NotifiedDataVersio
 }
 
 const readOnly = /^\s*select\b/i;
-
-/**
- * A transaction-level advisory lock named by the job: taken without waiting, held while the job
- * runs, and released by PostgreSQL when the transaction ends or its connection drops with a dead node.
- */
-async function exclusively<T>(db: Kysely<Schema>, job: string, run: () => Promise<T>): Promise<T | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`berth:${job}`})) as locked`.execute(trx);
-    return rows[0]?.locked ? run() : undefined;
-  });
-}

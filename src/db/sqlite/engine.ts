@@ -5,6 +5,7 @@ import { Kysely, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import { privateDirMode, privateFileMode } from '../../private-files.js';
 import { dialectOf } from '../dialect.js';
 import type { DatabaseEngine } from '../engine.js';
+import { LocalLocks } from '../local-locks.js';
 import { migrateToLatest } from '../migrations.js';
 import { oneColumnMarker } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
@@ -61,15 +62,16 @@ export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
   });
   const db = new Kysely<Schema>({ dialect: new DurableSqliteDialect(database, connection, wal, checkpoints) });
   await migrateToLatest(db as Kysely<unknown>);
+  const locks = new LocalLocks();
   return {
     db,
     dialect: dialectOf(db),
     dataVersion: version,
     checkpoints,
     beforeWrites: () => checkpoints.beforeWrites(),
-    // One node: its jobs run in this process, one sweep at a time.
+    // One node: what must not run twice at once only needs keeping apart in this process.
     sharedByNodes: false,
-    exclusively: (_job, run) => run(),
+    exclusively: (name, run) => locks.exclusively(name, run),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
