@@ -13,7 +13,8 @@ export interface CpuSnapshot {
   ours: number;
 }
 
-async function processJiffies(pid: number): Promise<number> {
+/** utime+stime jiffies of a process (0 once it is gone). */
+export async function processJiffies(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after the command: state is [0]; utime is field 14 overall, [11] here; stime [12].
