@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 
 /**
  * CPU used on the whole machine versus by the bench and its servers, so a report can say how much
@@ -13,7 +13,8 @@ export interface CpuSnapshot {
   ours: number;
 }
 
-async function processJiffies(pid: number): Promise<number> {
+/** utime+stime jiffies of a process (0 once it is gone). */
+export async function processJiffies(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after the command: state is [0]; utime is field 14 overall, [11] here; stime [12].
@@ -28,6 +29,33 @@ export async function cpuSnapshot(pids: number[]): Promise<CpuSnapshot> {
   let ours = 0;
   for (const pid of [process.pid, ...pids]) ours += await processJiffies(pid);
   return { busy, total, ours };
+}
+
+/**
+ * CPU jiffies of the process `root` and all its descendants, living and gone: each living one's
+ * utime+stime and the cutime+cstime of the children it reaped (so the ab and curl runs, and the
+ * PostgreSQL backends, count after they exit).
+ */
+export async function treeJiffies(root: number = process.pid): Promise<number> {
+  const stats = new Map<number, { parent: number; jiffies: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14].
+    if (fields.length < 15) continue;
+    stats.set(Number(entry), { parent: Number(fields[1]), jiffies: [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0) });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let at = pid, hops = 0; at > 1 && hops < 64; hops++) {
+      if (at === root) return true;
+      at = stats.get(at)?.parent ?? 0;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, { jiffies }] of stats) if (inTree(pid)) total += jiffies;
+  return total;
 }
 
 /** Share of the machine's CPU time used by other processes between two snapshots (0..1). */

@@ -49,6 +49,44 @@ export const metrics: MetricDef[] = [
   { key: 'bigRss', label: 'Peak RSS pushing+pulling the big blob', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 150 } },
 ];
 
+/**
+ * The scale-out profile (`npm run bench:scale-out`): Berth on PostgreSQL and S3 against
+ * Distribution on S3, the same S3 server for both.
+ */
+export const scaleOutMetrics: MetricDef[] = [
+  { key: 'pushClients', label: "Push blob, clients' flow (HEAD, POST, PATCH, PUT)", unit: 'MiB/s', better: 'higher' },
+  { key: 'pullSingle', label: 'Pull blob, single, redirected to S3', unit: 'MiB/s', better: 'higher' },
+  { key: 'pullParallel', label: 'Pull blob, 8 in parallel (total), redirected to S3', unit: 'MiB/s', better: 'higher' },
+  { key: 'streamedPullSingle', label: 'Pull blob, single, streamed by the registry', unit: 'MiB/s', better: 'higher' },
+  { key: 'streamedPullParallel', label: 'Pull blob, 8 in parallel (total), streamed by the registry', unit: 'MiB/s', better: 'higher' },
+  { key: 'manifestPut', label: 'Manifest PUT by tag, c=16', unit: 'PUT/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 2 } },
+  { key: 'manifestPutP99', label: 'Manifest PUT, p99', unit: 'ms', better: 'lower' },
+  { key: 'getTagRate', label: 'Manifest GET by tag, c=64', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 2 } },
+  { key: 'getTagP50', label: 'Manifest GET by tag, p50', unit: 'ms', better: 'lower' },
+  { key: 'getTagP99', label: 'Manifest GET by tag, p99', unit: 'ms', better: 'lower' },
+  { key: 'headDigestRate', label: 'Manifest HEAD by digest, c=64', unit: 'req/s', better: 'higher' },
+  { key: 'headDigestP99', label: 'Manifest HEAD by digest, p99', unit: 'ms', better: 'lower' },
+];
+
+/** Berth on PostgreSQL and S3 against Berth on SQLite and files, one node each. */
+export const engineMetrics: MetricDef[] = [
+  { key: 'getTagRate', label: 'Manifest GET by tag, c=64', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 0.7 } },
+  { key: 'getTagP50', label: 'Manifest GET by tag, p50', unit: 'ms', better: 'lower' },
+  { key: 'getTagP99', label: 'Manifest GET by tag, p99', unit: 'ms', better: 'lower' },
+  { key: 'headDigestRate', label: 'Manifest HEAD by digest, c=64', unit: 'req/s', better: 'higher' },
+];
+
+/** Two Berth nodes on one PostgreSQL and one bucket against one of them, and where the CPU went. */
+export const nodesMetrics: MetricDef[] = [
+  { key: 'getTagRate', label: 'Manifest GET by tag, c=64 in all', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.6 } },
+  { key: 'getTagP50', label: 'Manifest GET by tag, p50 (the slower node)', unit: 'ms', better: 'lower' },
+  { key: 'getTagP99', label: 'Manifest GET by tag, p99 (the slower node)', unit: 'ms', better: 'lower' },
+  { key: 'machineBusyCpus', label: 'CPUs busy on the machine during the GETs', unit: 'CPUs', better: 'lower' },
+  { key: 'berthCpus', label: 'CPUs used by the Berth nodes', unit: 'CPUs', better: 'lower' },
+  { key: 'benchRestCpus', label: 'CPUs used by ab, PostgreSQL, s3rver and the bench', unit: 'CPUs', better: 'lower' },
+  { key: 'foreignCpus', label: 'CPUs used by other processes on the machine', unit: 'CPUs', better: 'lower' },
+];
+
 export const machineMetrics: Array<{ key: string; label: string; unit: string }> = [
   { key: 'sha256', label: 'sha256 (node:crypto, 1 MiB updates)', unit: 'MiB/s' },
   { key: 'diskWrite', label: 'Disk write 256 MiB + fdatasync', unit: 'MiB/s' },

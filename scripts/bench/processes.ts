@@ -82,38 +82,55 @@ async function waitReady(child: ChildProcess, name: string, url: string, logFile
 }
 
 /**
+ * Where a Berth keeps its metadata and blobs when not in its data directory, and how it is
+ * started otherwise than by default: the `BERTH_*` and `AWS_*` variables of an operator's
+ * deployment (see docs/deployment.md), a fixed port, a name for its log.
+ */
+export interface BerthOptions {
+  env?: NodeJS.ProcessEnv;
+  port?: number;
+  name?: string;
+}
+
+/**
  * Berth on loopback, its data in `dataDir`, logging at warn (like Distribution here), with
  * authentication on as deployed: the CLI first creates the user `bench` and a personal access
  * token for it, which the bench signs in with (registry repositories are under `bench/`).
  */
-export async function startBerth(dataDir: string, logDir: string): Promise<ServerProcess & { credentials: Credentials }> {
+export async function startBerth(dataDir: string, logDir: string, options: BerthOptions = {}): Promise<ServerProcess & { credentials: Credentials }> {
+  const token = await createBenchUser(dataDir, options.env);
+  return { ...(await startBerthServer(dataDir, logDir, options)), credentials: { user: 'bench', token } };
+}
+
+/** Creates the user `bench` and a personal access token for it, with the CLI; returns the token. */
+export async function createBenchUser(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const bin = path.join(repoRoot, 'bin/berth.js');
-  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000 });
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000, env: { ...process.env, ...env } });
   await cli('user', 'create', 'bench');
-  const token = (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
-  return { ...(await startBerthServer(dataDir, logDir)), credentials: { user: 'bench', token } };
+  return (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
 }
 
 /** `berth serve` on a data directory that already has the bench's account (a start or a restart). */
-export async function startBerthServer(dataDir: string, logDir: string): Promise<ServerProcess> {
-  const port = await freePort();
+export async function startBerthServer(dataDir: string, logDir: string, options: BerthOptions = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const name = options.name ?? 'berth';
   const bin = path.join(repoRoot, 'bin/berth.js');
   const args = [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
-  const logFile = path.join(logDir, `berth-${port}.log`);
+  const logFile = path.join(logDir, `${name}-${port}.log`);
   // With the node flags of its shebang, as an operator runs it, and any extra ones (a profile).
   const nodeArgs = [...(await shebangNodeFlags(bin)), ...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const child = launch('berth', process.execPath, [...nodeArgs, ...args], logFile, {
-    ...process.env,
-    BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'warn',
-  });
+  const env = { BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'warn', ...options.env };
+  const child = launch(name, process.execPath, [...nodeArgs, ...args], logFile, { ...process.env, ...env });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, 'berth', `${url}/v2/`, logFile);
+  await waitReady(child, name, `${url}/v2/`, logFile);
+  // Secrets (AWS keys) are not written to the report.
+  const shown = Object.entries(env).filter(([key]) => !/SECRET|KEY_ID/.test(key));
   return {
-    name: 'berth',
+    name,
     pid: child.pid as number,
     url,
     child,
-    command: `BERTH_LOG_LEVEL=warn node ${[...nodeArgs, ...args].join(' ')}`,
+    command: `${shown.map(([key, value]) => `${key}=${String(value)}`).join(' ')} node ${[...nodeArgs, ...args].join(' ')}`,
   };
 }
 
@@ -124,12 +141,40 @@ async function shebangNodeFlags(script: string): Promise<string[]> {
   return match?.[1]?.split(' ').filter(Boolean) ?? [];
 }
 
+/** Distribution's S3 driver settings (`storage.s3`), for a bucket on a loopback S3 server. */
+export interface DistributionS3 {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  /** `storage.redirect.disable`: blob GETs streamed by Distribution instead of redirected to S3. */
+  noRedirect?: boolean;
+}
+
 /**
- * CNCF Distribution (Debian's docker-registry) with filesystem storage, deletes enabled, and the
- * in-memory blob descriptor cache that Debian's default config.yml enables.
+ * CNCF Distribution (Debian's docker-registry) with deletes enabled, and the in-memory blob
+ * descriptor cache that Debian's default config.yml enables. Its storage is the filesystem in
+ * `dataDir`, or with `s3` its S3 driver (then `dataDir` holds nothing).
  */
-export async function startDistribution(dataDir: string, logDir: string): Promise<ServerProcess> {
+export async function startDistribution(dataDir: string, logDir: string, s3?: DistributionS3, name = 'distribution'): Promise<ServerProcess> {
   const port = await freePort();
+  const storage = s3
+    ? [
+        '  s3:',
+        `    regionendpoint: ${s3.endpoint}`,
+        '    region: us-east-1',
+        `    bucket: ${s3.bucket}`,
+        `    accesskey: ${s3.accessKey}`,
+        `    secretkey: ${s3.secretKey}`,
+        '    forcepathstyle: true',
+        '    secure: false',
+        '    v4auth: true',
+        // Its default (32 MiB) copies larger blobs into place part by part (UploadPartCopy),
+        // which s3rver lacks; at the maximum (5 GiB) a blob of the bench is one CopyObject.
+        '    multipartcopythresholdsize: 5368709120',
+        ...(s3.noRedirect ? ['  redirect:', '    disable: true'] : []),
+      ]
+    : ['  filesystem:', `    rootdirectory: ${dataDir}`];
   const config = [
     'version: 0.1',
     'log:',
@@ -139,21 +184,22 @@ export async function startDistribution(dataDir: string, logDir: string): Promis
     'storage:',
     '  cache:',
     '    blobdescriptor: inmemory',
-    '  filesystem:',
-    `    rootdirectory: ${dataDir}`,
+    ...storage,
     '  delete:',
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
     '',
   ].join('\n');
-  const configFile = path.join(logDir, 'distribution.yml');
+  const configFile = path.join(logDir, `${name}.yml`);
   await writeFile(configFile, config);
-  const logFile = path.join(logDir, `distribution-${port}.log`);
-  const child = launch('distribution', distributionBinary, ['serve', configFile], logFile);
+  const logFile = path.join(logDir, `${name}-${port}.log`);
+  // Its S3 driver panics at start when AWS_CA_BUNDLE is set (to anything).
+  const { AWS_CA_BUNDLE: _caBundle, ...env } = process.env;
+  const child = launch(name, distributionBinary, ['serve', configFile], logFile, env);
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, 'distribution', `${url}/v2/`, logFile);
-  return { name: 'distribution', pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}` };
+  await waitReady(child, name, `${url}/v2/`, logFile);
+  return { name, pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}` };
 }
 
 /** A bare Node server (scripts/bench/bare-server.ts) in its own process, like the registries. */
@@ -176,6 +222,31 @@ export async function startBareServer(dataDir: string, logDir: string): Promise<
     child.on('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
   });
   return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ports.http}`, tcpPort: ports.tcp, child, command: `node ${script} ${dataDir}` };
+}
+
+/**
+ * The scale-out profile's S3 server (scripts/bench/s3-server.ts: s3rver with the multipart listing
+ * Distribution needs) in its own process, its objects in `dataDir`, with `buckets` created.
+ */
+export async function startS3Server(dataDir: string, logDir: string, buckets: string[]): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL('./s3-server.js', import.meta.url));
+  const child = spawn(process.execPath, [script, dataDir, buckets.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(path.join(logDir, 's3-server.log'));
+  child.stderr?.pipe(log);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('s3 server did not start')), 30_000);
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n')[0];
+      if (text.includes('\n') && line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`s3 server exited with ${code}; see ${path.join(logDir, 's3-server.log')}`)));
+  });
+  return { name: 's3', pid: child.pid as number, url: `http://127.0.0.1:${port}`, child, command: `node ${script} ${dataDir} ${buckets.join(',')}` };
 }
 
 /** Peak resident set size (VmHWM) of a process, in bytes. */

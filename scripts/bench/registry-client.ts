@@ -175,6 +175,26 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * Pushes a blob as docker and containerd do: `HEAD` the blob (absent), `POST` an upload, one
+   * `PATCH` with the whole body and no `Content-Range`, then `PUT ?digest=` without a body.
+   */
+  async pushBlobAsClients(repository: string, digest: string, data: Buffer): Promise<void> {
+    await this.send(404, { method: 'HEAD', url: `/v2/${repository}/blobs/${digest}`, headers: this.auth(repository) });
+    const location = await this.startUpload(repository);
+    const patched = await this.http.expect(202, {
+      method: 'PATCH',
+      url: location,
+      headers: { ...this.auth(repository), 'Content-Type': 'application/octet-stream', 'Content-Length': data.length },
+      body: data,
+    });
+    await this.http.expect(201, {
+      method: 'PUT',
+      url: withDigest(locationOf(patched, location), digest),
+      headers: { ...this.auth(repository), 'Content-Length': 0 },
+    });
+  }
+
   private async startUpload(repository: string): Promise<string> {
     const response = await this.send(202, {
       method: 'POST',

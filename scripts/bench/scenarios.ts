@@ -111,6 +111,18 @@ export async function pushChunked(client: RegistryClient, data: BenchData): Prom
   });
 }
 
+/** Pushes of a new blob each time by the clients' flow (see `pushBlobAsClients`); the digest of the last one is for the pulls. */
+export async function pushAsClients(client: RegistryClient, data: BenchData): Promise<{ figures: RoundFigures; digest: string }> {
+  let digest = '';
+  const figures = await medianOf(data.config.transferRepeats, async () => {
+    digest = data.nextBlob();
+    const start = performance.now();
+    await client.pushBlobAsClients(repos.blobs, digest, data.blob);
+    return { pushClients: data.blob.length / MiB / secondsSince(start) };
+  });
+  return { figures, digest };
+}
+
 /** Pulls by curl (see `curlDownload`): one, then `parallelPulls` at once. */
 export async function pull(client: RegistryClient, digest: string, config: BenchConfig): Promise<RoundFigures> {
   const url = client.blobUrl(repos.blobs, digest);
@@ -185,6 +197,35 @@ export async function manifestReads(client: RegistryClient, config: BenchConfig,
     figures[`${key}P99`] = result.p99;
   }
   return figures;
+}
+
+/**
+ * Manifest GET by tag spread over several nodes of one registry (the same database and bucket):
+ * one ApacheBench per node, all at once, the read concurrency shared between them, as a balancer
+ * that spreads connections over the nodes would. The rate is their sum; p50 and p99 the highest
+ * of the nodes'. With one node it is the GET of `manifestReads`.
+ */
+export async function manifestGetsSpread(clients: RegistryClient[], config: BenchConfig, prepared: Prepared): Promise<RoundFigures> {
+  for (const client of clients) {
+    const checked = await client.getManifest(repos.read, 'latest', 'GET');
+    if (checked.headers['docker-content-digest'] !== prepared.readDigest) throw new Error(`${client.http.origin}: GET latest answered another manifest`);
+  }
+  const results = await Promise.all(
+    clients.map((client) =>
+      ab({
+        url: `${client.http.origin}/v2/${repos.read}/manifests/latest`,
+        method: 'GET',
+        headers: { ...client.auth(repos.read), Accept: manifestAccept },
+        seconds: config.readSeconds,
+        connections: Math.ceil(config.readConcurrency / clients.length),
+      }),
+    ),
+  );
+  return {
+    getTagRate: results.reduce((sum, result) => sum + result.rate, 0),
+    getTagP50: Math.max(...results.map((result) => result.p50)),
+    getTagP99: Math.max(...results.map((result) => result.p99)),
+  };
 }
 
 export async function tagsLists(client: RegistryClient, config: BenchConfig): Promise<RoundFigures> {
