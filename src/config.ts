@@ -45,6 +45,13 @@ const configSchema = z
     /** The URL clients use to reach Berth; derived from host and port when not set. */
     publicUrl: z.url().optional(),
     uploadExpiry: duration.default(24 * 60 * 60 * 1000),
+    /**
+     * Garbage collection of the blobs no manifest needs, every `gcInterval` (and on demand, with
+     * `berth gc` or the admin API). A blob younger than `uploadExpiry` is left alone: a manifest
+     * may still come for it.
+     */
+    gc: onOff.default(true),
+    gcInterval: duration.default(24 * 60 * 60 * 1000),
     /** The largest blob accepted (ghcr.io takes layers up to 10 GB). */
     maxBlobBytes: z.coerce.number().int().positive().default(10 * 1024 ** 3),
     /** How long a shutdown waits for requests in flight before it closes their connections. */
@@ -103,6 +110,8 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_DATA_DIR: 'dataDir',
   BERTH_PUBLIC_URL: 'publicUrl',
   BERTH_UPLOAD_EXPIRY: 'uploadExpiry',
+  BERTH_GC: 'gc',
+  BERTH_GC_INTERVAL: 'gcInterval',
   BERTH_MAX_BLOB_BYTES: 'maxBlobBytes',
   BERTH_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   BERTH_BODY_TIMEOUT: 'bodyTimeout',

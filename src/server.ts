@@ -19,6 +19,9 @@ import type { Config } from './config.js';
 import type { Database } from './db/schema.js';
 import type { DatabaseEngine } from './db/engine.js';
 import { openDatabase } from './db/open-database.js';
+import { CollectionRuns } from './gc/collection-runs.js';
+import { gcApiRoutes } from './gc/gc-api-routes.js';
+import { GarbageCollector } from './gc/garbage-collector.js';
 import { buildApp } from './http/app.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
 import { digestOf } from './oci/digest.js';
@@ -50,6 +53,8 @@ export interface Berth {
   sourceRepositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
   downloads: DownloadCounter;
+  /** Garbage collection: scheduled, and run on demand. */
+  collections: CollectionRuns;
   /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
@@ -92,6 +97,10 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const packageService = new PackageService(db, services.metadata);
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
+  const collections = new CollectionRuns(new GarbageCollector(engine, store, { graceMs: config.uploadExpiry }), (name, run) => engine.exclusively(name, run), {
+    info: (fields, message) => app.log.info(fields, message),
+    error: (fields, message) => app.log.error(fields, message),
+  });
   const accessTokens = new PersonalAccessTokenService(db);
   const sessions = new SessionService(db);
   const authOn = options.auth ?? config.auth;
@@ -116,6 +125,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(tokenEndpoint, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(orgApiRoutes, { accounts, authenticator });
+      await app.register(gcApiRoutes, { accounts, authenticator, collections });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
       await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
@@ -136,6 +146,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     notFoundPage: pages && ((request, reply) => pages.notFound(request, reply)),
     // Asking the store for any blob's size reaches it; which blob does not matter.
     readiness: { database: () => engine.ping(), storage: () => store.stat(digestOf('')) },
+    lastCollection: () => collections.last,
     logger:
       options.logger === false
         ? false
@@ -163,11 +174,13 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
+  if (config.gc) collections.every(config.gcInterval);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
+      const collectionStopped = collections.stop();
       // An HTTP/2 server has neither: Fastify ends its sessions on close (GOAWAY).
       const server = app.server as Partial<Pick<typeof app.server, 'closeAllConnections' | 'closeIdleConnections'>>;
       const forced = setTimeout(() => server.closeAllConnections?.(), config.shutdownTimeout);
@@ -181,6 +194,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         clearTimeout(forced);
         clearInterval(idle);
         await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
+        await collectionStopped;
         await engine.close();
       }
     })();
@@ -189,5 +203,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, reloadCertificate, close };
 }

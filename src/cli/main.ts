@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
+import { gcCommand } from './gc-command.js';
 import { keysCommand } from './key-commands.js';
 import { migrateCommand } from './migrate-command.js';
 import { packageCommand, repoCommand } from './package-commands.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(repoCommand());
   program.addCommand(keysCommand());
   program.addCommand(migrateCommand());
+  program.addCommand(gcCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {

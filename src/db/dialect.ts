@@ -19,6 +19,21 @@ export interface SchemaDialect {
    * column `value`: one prepared statement then takes any number of them.
    */
   jsonArrayElements(array: unknown): RawBuilder<{ value: string }>;
+  /**
+   * Locks the rows a query selects until the transaction ends, so that a writer decides on the
+   * latest committed rows (PostgreSQL): `share` waits for writers that hold them; `skip-locked`
+   * takes them for update and leaves out rows others hold, for a background job that must never
+   * make a request wait nor deadlock with one. SQLite has one writer at a time, whose transaction
+   * sees every commit before it: the query is unchanged.
+   */
+  lockRows<Query extends Lockable<Query>>(query: Query, mode: 'share' | 'skip-locked'): Query;
+}
+
+/** A select that can lock its rows. */
+interface Lockable<Query> {
+  forUpdate(): Query;
+  forShare(): Query;
+  skipLocked(): Query;
 }
 
 const sqlite: SchemaDialect = {
@@ -27,6 +42,7 @@ const sqlite: SchemaDialect = {
   binary: 'blob',
   firstPathSegment: (column) => sql<string>`substr(${sql.ref(column)}, 1, instr(${sql.ref(column)}, '/') - 1)`,
   jsonArrayElements: (array) => sql<{ value: string }>`json_each(${array})`,
+  lockRows: (query) => query,
 };
 
 const postgres: SchemaDialect = {
@@ -35,6 +51,7 @@ const postgres: SchemaDialect = {
   binary: 'bytea',
   firstPathSegment: (column) => sql<string>`split_part(${sql.ref(column)}, '/', 1)`,
   jsonArrayElements: (array) => sql<{ value: string }>`(select jsonb_array_elements_text(cast(${array} as jsonb)) as value)`,
+  lockRows: (query, mode) => (mode === 'share' ? query.forShare() : query.forUpdate().skipLocked()),
 };
 
 /** The dialect of a Kysely instance, from the adapter its dialect installed. */

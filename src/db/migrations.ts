@@ -351,6 +351,14 @@ export const migrations: Record<string, Migration> = {
       for (const { name } of tables.rows) await notifyChangesOf(db, name);
     },
   },
+  '0011-blob-collection': {
+    async up(db: Kysely<unknown>) {
+      // Set by garbage collection, in a transaction of its own, before it removes a blob's bytes:
+      // from then on the blob cannot be linked to a repository again until its row is gone.
+      await db.schema.alterTable('blobs').addColumn('deleting', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('blobs_deleting').on('blobs').column('digest').where(sql.ref('deleting'), '=', 1).execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

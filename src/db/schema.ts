@@ -19,6 +19,8 @@ export interface BlobsTable {
   size: number;
   created_at: Timestamp;
   content: Generated<Uint8Array | null>;
+  /** Garbage collection is removing the blob's bytes: it may not be linked again (`Flag`). */
+  deleting: Generated<Flag>;
 }
 
 /** Which repositories may see a blob: it was pushed or mounted there. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Authorizer } from '../auth/access.js';
+import type { CollectionReport } from '../gc/garbage-collector.js';
 import { RegistryError } from '../oci/errors.js';
 import { registryRoutes } from '../registry/routes.js';
 import type { RegistryServices } from '../registry/services.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   notFoundPage?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   /** What `/readyz` checks: each part's check rejects while that part cannot be reached. */
   readiness?: Record<string, () => Promise<unknown>>;
+  /** The last garbage collection this node ran, for `/metrics`. */
+  lastCollection?: () => CollectionReport | undefined;
 }
 
 declare module 'fastify' {
@@ -71,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.decorate('bodyTimeout', options.bodyTimeout ?? 2 * 60 * 1000);
-  const metrics = createMetrics(() => options.services.uploads.inProgress);
+  const metrics = createMetrics({ uploadsInProgress: () => options.services.uploads.inProgress, lastCollection: options.lastCollection ?? (() => undefined) });
 
   app.decorateRequest('routeName', '');
   // Request bodies are streams the handlers consume themselves (blobs must never be buffered).

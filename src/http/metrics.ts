@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CollectionReport } from '../gc/garbage-collector.js';
 
 /** The Prometheus metrics Berth exports at `GET /metrics`. */
 export interface HttpMetrics {
@@ -9,7 +10,13 @@ export interface HttpMetrics {
   bytesOut: Counter<'route'>;
 }
 
-export function createMetrics(uploadsInProgress: () => number): HttpMetrics {
+export interface MetricSources {
+  uploadsInProgress: () => number;
+  /** The last garbage collection this node ran, if any. */
+  lastCollection: () => CollectionReport | undefined;
+}
+
+export function createMetrics({ uploadsInProgress, lastCollection }: MetricSources): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'berth_' });
   new Gauge({
@@ -20,6 +27,23 @@ export function createMetrics(uploadsInProgress: () => number): HttpMetrics {
       this.set(uploadsInProgress());
     },
   });
+  // Gauges of the last collection rather than counters: with several nodes, each reports the runs
+  // it made, and the last run anywhere is the one with the latest timestamp.
+  const collectionGauge = (name: string, help: string, figure: (report: CollectionReport) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const report = lastCollection();
+        if (report) this.set(figure(report));
+      },
+    });
+  collectionGauge('berth_gc_last_run_timestamp_seconds', 'When the last garbage collection on this node started', (report) => Date.parse(report.startedAt) / 1000);
+  collectionGauge('berth_gc_last_duration_seconds', 'How long the last garbage collection on this node took', (report) => report.durationMs / 1000);
+  collectionGauge('berth_gc_last_blobs_reclaimed', 'Blobs (and orphaned stored blobs) the last garbage collection removed', (report) => report.blobsRemoved + report.orphansRemoved);
+  collectionGauge('berth_gc_last_bytes_reclaimed', 'Bytes the last garbage collection removed', (report) => report.bytesReclaimed + report.orphanBytesReclaimed);
+  collectionGauge('berth_blob_bytes_stored', 'Bytes of the blobs the registry keeps, as of the last garbage collection', (report) => report.bytesStored);
   return {
     registry,
     requests: new Counter({

@@ -4,8 +4,11 @@ import type { BlobStore, StoredBlob } from '../storage/blob-store.js';
 
 const digestsPerQuery = 500;
 
+/** A blob to copy: which one, and how large. */
+export type BlobToCopy = Pick<StoredBlob, 'digest' | 'size'>;
+
 /** The blobs the database records whose bytes are in the store rather than in their row. */
-export async function* storedBlobsOfDatabase(db: Database): AsyncIterable<StoredBlob> {
+export async function* storedBlobsOfDatabase(db: Database): AsyncIterable<BlobToCopy> {
   let after = '';
   for (;;) {
     const rows = await db

@@ -1,5 +1,6 @@
 import type { Digest } from '../oci/digest.js';
-import type { BlobStore, StoredBlob } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobToCopy } from './blob-sources.js';
 import { copyBlob } from './copy-blob.js';
 
 /** Blobs copied at once: each copy spends most of its time waiting on the target store's requests. */
@@ -17,7 +18,7 @@ export interface BlobPhase {
  * database ends the phase once the copies under way have ended.
  */
 export async function copyBlobs(
-  blobs: AsyncIterable<StoredBlob>,
+  blobs: AsyncIterable<BlobToCopy>,
   source: BlobStore,
   target: BlobStore,
   onFailure: (digest: Digest, reason: string) => void,

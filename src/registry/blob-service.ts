@@ -5,7 +5,7 @@ import type { BlobSender, BlobStore, ByteRange } from '../storage/blob-store.js'
 import { BufferSender } from '../storage/buffer-sender.js';
 import { BlobNotFoundError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
-import type { RegistryMetadata } from './metadata.js';
+import { BlobCollectedError, type RegistryMetadata } from './metadata.js';
 
 /** A blob a repository may see. */
 export interface RepositoryBlob {
@@ -69,7 +69,13 @@ export class BlobService {
   async mount(name: RepositoryName, digest: Digest, from: RepositoryName): Promise<boolean> {
     const found = await this.metadata.blob(from, digest);
     if (!found) return false;
-    await this.metadata.linkBlob(name, digest, found.size);
+    try {
+      await this.metadata.linkBlob(name, digest, found.size);
+    } catch (error) {
+      // Collected since it was found: the client uploads it instead.
+      if (error instanceof BlobCollectedError) return false;
+      throw error;
+    }
     return true;
   }
 }

@@ -1,10 +1,12 @@
 import { type Transaction, sql } from 'kysely';
 import type { DataVersion, DatabaseEngine } from '../db/engine.js';
+import { isSet } from '../db/flags.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { preparedColumn, preparedQuery, preparedStatement } from '../db/prepared-query.js';
 import type { SchemaDialect } from '../db/dialect.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
 import { ManifestCache } from './manifest-cache.js';
@@ -39,6 +41,17 @@ export function newManifest(digest: Digest, content: Buffer, parsed: ParsedManif
     blobs: parsed.blobs.map((blob) => blob.digest),
     manifests: parsed.manifests.map((child) => child.digest),
   };
+}
+
+/**
+ * The blob is being removed by garbage collection and cannot be linked again until it is gone:
+ * its bytes may already be deleted.
+ */
+export class BlobCollectedError extends Error {
+  constructor(readonly digest: Digest) {
+    super(`garbage collection is removing ${digest}`);
+    this.name = 'BlobCollectedError';
+  }
 }
 
 export interface LinkedBlob {
@@ -109,6 +122,9 @@ export class RegistryMetadata {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
       // A blob stored before keeps its bytes where they are; these are the same bytes.
       await this.pushes.insertBlob(trx, digest, size, now, content ?? null);
+      // Locked, so that garbage collection cannot mark it between this check and the link.
+      const [blob] = (await this.pushes.lockBlob(trx, digest)).rows;
+      if (blob && isSet(blob.deleting)) throw new BlobCollectedError(digest);
       await this.pushes.linkBlob(trx, repositoryId, digest, now);
       if (completedUpload !== undefined) await this.pushes.deleteUpload(trx, completedUpload);
     });
@@ -196,12 +212,28 @@ export class RegistryMetadata {
       now,
     );
     if (Number(inserted.numAffectedRows ?? 0n) > 0) {
+      await this.requireLinkedBlobs(trx, repositoryId, manifest.blobs);
       for (const [kind, digests] of [
         ['blob', manifest.blobs],
         ['manifest', manifest.manifests],
       ] as const) {
         if (digests.length > 0) await this.pushes.insertReferences(trx, repositoryId, manifest.digest, JSON.stringify(digests), kind);
       }
+    }
+  }
+
+  /**
+   * The manifest's blobs must still be linked in the repository when it is stored, not only when
+   * they were checked before the transaction: garbage collection may have removed a link since.
+   * The links are locked until the manifest's references are committed, which then keep them.
+   */
+  private async requireLinkedBlobs(trx: Transaction<Schema>, repositoryId: number, blobs: readonly Digest[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const wanted = [...new Set(blobs)];
+    const linked = new Set((await this.pushes.lockLinks(trx, repositoryId, JSON.stringify(wanted))).rows.map((row) => row.digest));
+    const missing = wanted.filter((digest) => !linked.has(digest));
+    if (missing.length > 0) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s)`, { detail: { digests: missing } });
     }
   }
 
@@ -439,11 +471,19 @@ function pushStatements({ db, dialect }: DatabaseEngine) {
         .values({ digest, size, created_at: now, content })
         .onConflict((c) => c.column('digest').doNothing()),
     ),
+    lockBlob: preparedStatement<{ deleting: number }, [Digest]>((digest) =>
+      dialect.lockRows(db.selectFrom('blobs').select('deleting').where('digest', '=', digest), 'share'),
+    ),
+    // An existing link is left as it is, unlocked: updating it would lock it against the
+    // manifests being stored with it, and group commits on two nodes could then deadlock.
     linkBlob: preparedStatement<never, [number, Digest, string]>((repositoryId, digest, now) =>
       db
         .insertInto('repository_blobs')
         .values({ repository_id: repositoryId, digest, created_at: now })
         .onConflict((c) => c.columns(['repository_id', 'digest']).doNothing()),
+    ),
+    lockLinks: preparedStatement<{ digest: string }, [number, string]>((repositoryId, digests) =>
+      dialect.lockRows(db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)), 'share'),
     ),
     deleteUpload: preparedStatement<never, [string]>((id) => db.deleteFrom('uploads').where('id', '=', id)),
     insertManifest: preparedStatement<never, [number, Digest, string, string | null, Digest | null, number, Buffer, string | null, string]>(

@@ -8,7 +8,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { UploadNotFoundError, UploadOffsetError, UploadSpoiltError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import { DigestingStream, digestBody } from './digesting-stream.js';
-import type { RegistryMetadata } from './metadata.js';
+import { BlobCollectedError, type RegistryMetadata } from './metadata.js';
 import { UploadHashes } from './upload-hashes.js';
 
 /** A chunk's position from `Content-Range: <start>-<end>` (inclusive). */
@@ -163,7 +163,15 @@ export class UploadService {
   private async commit(name: RepositoryName, id: string, digest: Digest, size: number, session: string | undefined): Promise<void> {
     const content = size <= inlineBlobBytes ? await readAtMost(await this.store.readUpload(id), inlineBlobBytes) : undefined;
     if (!content) await this.store.commitUpload(id, digest);
-    await this.metadata.linkBlob(name, digest, size, { completedUpload: session, content });
+    try {
+      await this.metadata.linkBlob(name, digest, size, { completedUpload: session, content });
+    } catch (error) {
+      if (!(error instanceof BlobCollectedError)) throw error;
+      // The bytes just committed under the digest may be gone with the collected ones: the session
+      // ends, and the client pushes the blob again.
+      if (session !== undefined) await this.remove(session);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `${digest} was being removed by garbage collection as the upload ended; push it again`);
+    }
     // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
     if (content) await this.store.deleteUpload(id);
   }

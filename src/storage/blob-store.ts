@@ -23,6 +23,8 @@ export interface BlobSender {
 export interface StoredBlob {
   digest: Digest;
   size: number;
+  /** When it was committed (or last written), for garbage collection to leave young blobs alone. */
+  modifiedAt: Date;
 }
 
 /**

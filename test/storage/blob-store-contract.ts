@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import type { BlobStore, ByteRange } from '../../src/storage/blob-store.js';
 import { BlobNotFoundError, UploadNotFoundError, UploadOffsetError } from '../../src/storage/errors.js';
@@ -184,6 +185,22 @@ export function blobStoreContract(implementation: string, makeStore: () => Promi
             [two, 11],
           ].sort(),
         );
+      });
+
+      it('lists a blob with the time of its commit, not of its last append (garbage collection judges age by it)', async () => {
+        const store = await makeStore();
+        await store.createUpload('l5');
+        await store.appendUpload('l5', 0, Readable.from([Buffer.from('appended a while before its commit')]));
+        // Object stores keep whole seconds.
+        await sleep(1100);
+        const committing = Math.floor(Date.now() / 1000) * 1000;
+        const digest = digestOf('appended a while before its commit');
+        await store.commitUpload('l5', digest);
+        const listed: Array<{ digest: string; modifiedAt: Date }> = [];
+        for await (const blob of store.listBlobs()) listed.push(blob);
+        const entry = listed.find((blob) => blob.digest === digest);
+        assert.ok(entry);
+        assert.ok(entry.modifiedAt.getTime() >= committing, `${entry.modifiedAt.toISOString()} is before the commit`);
       });
     });
 

@@ -1,4 +1,5 @@
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -67,8 +68,8 @@ export class FsBlobStore implements BlobStore {
           // Anything else in the tree (a stray file) is not a blob this store committed.
           const digest = `${algorithm}:${hex}`;
           if (!isDigest(digest) || !hex.startsWith(fanOut)) continue;
-          const size = await sizeOf(path.join(this.blobsDir, algorithm, fanOut, hex));
-          if (size !== undefined) yield { digest: digest as Digest, size };
+          const found = await statIfExists(path.join(this.blobsDir, algorithm, fanOut, hex));
+          if (found) yield { digest: digest as Digest, size: found.size, modifiedAt: found.mtime };
         }
       }
     }
@@ -128,6 +129,10 @@ export class FsBlobStore implements BlobStore {
       await handle.sync().catch((error: unknown) => {
         throw new UploadSpoiltError(id, new WriteBackError(error));
       });
+      // A blob's age is that of its commit, not its last append: garbage collection leaves bytes
+      // without a metadata row alone while they are young, and this commit's row is on its way.
+      const now = new Date();
+      await handle.utimes(now, now);
     } finally {
       await handle.close();
     }
@@ -200,8 +205,12 @@ async function namesIn(dir: string): Promise<string[]> {
 }
 
 async function sizeOf(file: string): Promise<number | undefined> {
+  return (await statIfExists(file))?.size;
+}
+
+async function statIfExists(file: string): Promise<Stats | undefined> {
   try {
-    return (await stat(file)).size;
+    return await stat(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

@@ -98,7 +98,7 @@ export class S3BlobStore implements BlobStore {
       const digest = `${algorithm}:${hex}`;
       // Anything else under the prefix (an object someone put there) is not a blob this store committed.
       if (rest.length > 0 || !isDigest(digest) || !hex?.startsWith(fanOut ?? '-')) continue;
-      yield { digest: digest as Digest, size: object.size };
+      yield { digest: digest as Digest, size: object.size, modifiedAt: object.modifiedAt };
     }
   }
 
@@ -239,7 +239,8 @@ export class S3BlobStore implements BlobStore {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key) yield { key: object.Key, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
+        // Without a time, an object counts as new: what is judged by age (expiry, collection) waits.
+        if (object.Key) yield { key: object.Key, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date() };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

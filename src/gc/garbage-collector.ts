@@ -1,0 +1,265 @@
+import { type Transaction, sql } from 'kysely';
+import type { DatabaseEngine } from '../db/engine.js';
+import type { Schema } from '../db/schema.js';
+import type { Digest } from '../oci/digest.js';
+import type { BlobStore, StoredBlob } from '../storage/blob-store.js';
+import { restorableBlobs } from './restorable-blobs.js';
+
+export interface CollectionReport {
+  /** Nothing was removed: the figures say what a collection would have removed. */
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  /** Links of blobs to repositories that no manifest there needed, live or restorable. */
+  linksRemoved: number;
+  /** Blobs no repository linked any more, with their bytes. */
+  blobsRemoved: number;
+  bytesReclaimed: number;
+  /** Bytes in the store that no metadata recorded (a commit that a crash cut short). */
+  orphansRemoved: number;
+  orphanBytesReclaimed: number;
+  /** Bytes of the blobs the metadata records once the collection is done. */
+  bytesStored: number;
+}
+
+export interface CollectorOptions {
+  /**
+   * Links, blobs and stored bytes younger than this are left alone, whatever references them:
+   * a client that just pushed a blob may be about to push the manifest that needs it.
+   */
+  graceMs: number;
+  /**
+   * Stored bytes that no row records are left alone this long (`graceMs` by default): a blob's
+   * commit stores its bytes a moment before the row that records them.
+   */
+  orphanGraceMs?: number;
+  /** Rows decided in one transaction: small enough that a push never waits long behind one. */
+  batchSize?: number;
+  now?: () => Date;
+}
+
+type Executor = Transaction<Schema>;
+
+/**
+ * Online garbage collection: removes the blobs that no live or restorable manifest needs, while
+ * pushes and pulls go on. Three steps, each in small batches:
+ *
+ * 1. Links of blobs to repositories that no manifest of the repository references, and that no
+ *    deleted version of it that can still be restored mentions, once older than the grace period.
+ *    Each batch locks its links (skipping those a push holds) and checks the references again
+ *    inside its transaction; a manifest push checks and locks the links it needs inside its own
+ *    (`RegistryMetadata.requireLinkedBlobs`), so a manifest is never stored on a link removed.
+ * 2. Blobs no repository links any more. A batch marks them `deleting` in one transaction, which
+ *    `RegistryMetadata.linkBlob` then refuses to link again; their bytes are deleted from the
+ *    store; then their rows. A crash between the steps leaves marked rows, which the next
+ *    collection finishes.
+ * 3. Bytes in the store that no row records, once older than the grace period.
+ *
+ * A dry run does the same in one transaction that it rolls back, and deletes no bytes.
+ */
+export class GarbageCollector {
+  private readonly batchSize: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly engine: DatabaseEngine,
+    private readonly store: BlobStore,
+    private readonly options: CollectorOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async collect({ dryRun = false }: { dryRun?: boolean } = {}): Promise<CollectionReport> {
+    const started = this.now();
+    const cutoff = new Date(started.getTime() - this.options.graceMs).toISOString();
+    const report: CollectionReport = {
+      dryRun,
+      startedAt: started.toISOString(),
+      durationMs: 0,
+      linksRemoved: 0,
+      blobsRemoved: 0,
+      bytesReclaimed: 0,
+      orphansRemoved: 0,
+      orphanBytesReclaimed: 0,
+      bytesStored: 0,
+    };
+    const steps = async (batch: <T>(work: (trx: Executor) => Promise<T>) => Promise<T>) => {
+      await this.removeUnneededLinks(batch, cutoff, report);
+      await this.removeUnlinkedBlobs(batch, cutoff, report, dryRun);
+      report.bytesStored = await batch((trx) => this.bytesStored(trx));
+    };
+    if (dryRun) {
+      await this.engine.db
+        .transaction()
+        .execute(async (trx) => {
+          await steps((work) => work(trx));
+          throw rollback;
+        })
+        .catch((error: unknown) => {
+          if (error !== rollback) throw error;
+        });
+    } else {
+      await steps(async (work) => {
+        await this.engine.beforeWrites();
+        return this.engine.db.transaction().execute(work);
+      });
+    }
+    const orphanCutoff = new Date(started.getTime() - (this.options.orphanGraceMs ?? this.options.graceMs));
+    await this.removeOrphans(orphanCutoff, report, dryRun);
+    report.durationMs = this.now().getTime() - started.getTime();
+    return report;
+  }
+
+  private async removeUnneededLinks(batch: Batcher, cutoff: string, report: CollectionReport): Promise<void> {
+    let after = { repositoryId: 0, digest: '' };
+    for (;;) {
+      const candidates = await batch((trx) => trx
+        .selectFrom('repository_blobs as rb')
+        .select(['rb.repository_id', 'rb.digest'])
+        .where('rb.created_at', '<', cutoff)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('manifest_references as mr')
+                .select(sql`1`.as('one'))
+                .whereRef('mr.repository_id', '=', 'rb.repository_id')
+                .whereRef('mr.referenced_digest', '=', 'rb.digest'),
+            ),
+          ),
+        )
+        .where(({ eb, or, and }) =>
+          or([eb('rb.repository_id', '>', after.repositoryId), and([eb('rb.repository_id', '=', after.repositoryId), eb('rb.digest', '>', after.digest)])]),
+        )
+        .orderBy('rb.repository_id')
+        .orderBy('rb.digest')
+        .limit(this.batchSize)
+        .execute());
+      if (candidates.length === 0) return;
+      report.linksRemoved += await batch(async (trx) => {
+        let removed = 0;
+        for (const [repositoryId, digests] of byRepository(candidates)) removed += await this.removeLinks(trx, repositoryId, digests, cutoff);
+        return removed;
+      });
+      const last = candidates.at(-1)!;
+      after = { repositoryId: last.repository_id, digest: last.digest };
+      if (candidates.length < this.batchSize) return;
+    }
+  }
+
+  /** Removes the repository's links among `digests` that are still old and still unneeded. */
+  private async removeLinks(trx: Executor, repositoryId: number, digests: string[], cutoff: string): Promise<number> {
+    const { dialect } = this.engine;
+    const locked = await dialect
+      .lockRows(
+        trx.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where('digest', 'in', digests).where('created_at', '<', cutoff),
+        'skip-locked',
+      )
+      .execute();
+    if (locked.length === 0) return 0;
+    // Asked again now that the links are held: a manifest committed since may reference them.
+    const referenced = new Set(
+      (
+        await trx
+          .selectFrom('manifest_references')
+          .select('referenced_digest')
+          .where('repository_id', '=', repositoryId)
+          .where(
+            'referenced_digest',
+            'in',
+            locked.map((row) => row.digest),
+          )
+          .execute()
+      ).map((row) => row.referenced_digest),
+    );
+    const restorable = await restorableBlobs(trx, repositoryId);
+    const unneeded = locked.map((row) => row.digest).filter((digest) => !referenced.has(digest) && !restorable.has(digest));
+    if (unneeded.length === 0) return 0;
+    await trx.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', unneeded).execute();
+    return unneeded.length;
+  }
+
+  private async removeUnlinkedBlobs(batch: Batcher, cutoff: string, report: CollectionReport, dryRun: boolean): Promise<void> {
+    let after = '';
+    for (;;) {
+      const candidates = await batch((trx) =>
+        trx
+          .selectFrom('blobs as b')
+          .select(['b.digest', 'b.size', sql<number>`case when b.content is null then 1 else 0 end`.as('in_store')])
+          .where('b.digest', '>', after)
+          .where(({ eb, or, and, not, exists, selectFrom }) =>
+            or([
+              eb('b.deleting', '=', 1),
+              and([eb('b.created_at', '<', cutoff), not(exists(selectFrom('repository_blobs as rb').select(sql`1`.as('one')).whereRef('rb.digest', '=', 'b.digest')))]),
+            ]),
+          )
+          .orderBy('b.digest')
+          .limit(this.batchSize)
+          .execute(),
+      );
+      if (candidates.length === 0) return;
+      const marked = await batch((trx) => this.markDeleting(trx, candidates.map((blob) => blob.digest)));
+      const removing = candidates.filter((blob) => marked.has(blob.digest));
+      if (!dryRun) {
+        for (const blob of removing) if (blob.in_store) await this.store.delete(blob.digest as Digest);
+      }
+      await batch((trx) => trx.deleteFrom('blobs').where('digest', 'in', [...marked]).where('deleting', '=', 1).execute());
+      report.blobsRemoved += removing.length;
+      report.bytesReclaimed += removing.reduce((sum, blob) => sum + Number(blob.size), 0);
+      after = candidates.at(-1)!.digest;
+      if (candidates.length < this.batchSize) return;
+    }
+  }
+
+  /**
+   * Marks the blobs among `digests` that no repository links, holding their rows: from the
+   * commit on, `linkBlob` refuses them, so no link can appear while their bytes are deleted.
+   */
+  private async markDeleting(trx: Executor, digests: string[]): Promise<Set<string>> {
+    const locked = await this.engine.dialect.lockRows(trx.selectFrom('blobs').select('digest').where('digest', 'in', digests), 'skip-locked').execute();
+    if (locked.length === 0) return new Set();
+    const held = locked.map((row) => row.digest);
+    const linked = new Set((await trx.selectFrom('repository_blobs').select('digest').distinct().where('digest', 'in', held).execute()).map((row) => row.digest));
+    const unlinked = held.filter((digest) => !linked.has(digest));
+    if (unlinked.length > 0) await trx.updateTable('blobs').set({ deleting: 1 }).where('digest', 'in', unlinked).execute();
+    return new Set(unlinked);
+  }
+
+  private async bytesStored(trx: Executor): Promise<number> {
+    const row = await trx.selectFrom('blobs').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), sql<number>`0`).as('bytes')).executeTakeFirst();
+    return Number(row?.bytes ?? 0);
+  }
+
+  /** Deletes stored bytes that no blob row records and that are older than the grace period. */
+  private async removeOrphans(before: Date, report: CollectionReport, dryRun: boolean): Promise<void> {
+    let listed: StoredBlob[] = [];
+    const settle = async () => {
+      const old = listed.filter((blob) => blob.modifiedAt < before);
+      listed = [];
+      if (old.length === 0) return;
+      const recorded = new Set(
+        (await this.engine.db.selectFrom('blobs').select('digest').where('digest', 'in', old.map((blob) => blob.digest)).execute()).map((row) => row.digest),
+      );
+      for (const orphan of old.filter((blob) => !recorded.has(blob.digest))) {
+        if (!dryRun) await this.store.delete(orphan.digest);
+        report.orphansRemoved++;
+        report.orphanBytesReclaimed += orphan.size;
+      }
+    };
+    for await (const blob of this.store.listBlobs()) {
+      listed.push(blob);
+      if (listed.length >= this.batchSize) await settle();
+    }
+    await settle();
+  }
+}
+
+type Batcher = <T>(work: (trx: Executor) => Promise<T>) => Promise<T>;
+
+const rollback = Symbol('dry run');
+
+function byRepository(links: ReadonlyArray<{ repository_id: number; digest: string }>): Map<number, string[]> {
+  const grouped = new Map<number, string[]>();
+  for (const link of links) grouped.set(link.repository_id, [...(grouped.get(link.repository_id) ?? []), link.digest]);
+  return grouped;
+}
