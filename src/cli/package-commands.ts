@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { PackageRole, Visibility } from '../db/schema.js';
+import { parsePatterns } from '../packages/immutable-tags.js';
 import { isPackageRole, isVisibility, packageRoles, visibilities } from '../packages/roles.js';
 import { withDataDir, withStores } from './data-dir.js';
 
@@ -21,7 +22,11 @@ function onOff(value: string): boolean {
   throw new Error(`expected on or off, got "${value}"`);
 }
 
-/** `berth package list|show|visibility|grant|revoke|link|unlink|inherit|org-settings`, for operators. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `berth package list|show|visibility|grant|revoke|link|unlink|inherit|org-settings|immutable-tags`, for operators. */
 export function packageCommand(): Command {
   const pkg = new Command('package').description('manage packages (repositories owned by users and organizations)');
   withDataDir(pkg.command('list <namespace>'))
@@ -101,6 +106,29 @@ export function packageCommand(): Command {
         return next;
       });
       process.stdout.write(`members-can-create=${settings.membersCanCreate ? 'on' : 'off'}\tvisibilities=${settings.visibilities.join(',')}\n`);
+    });
+  withDataDir(pkg.command('immutable-tags <target>'))
+    .description('list or change the immutable tag patterns of a package (NAMESPACE/NAME), or the default of a user or organization (NAME) for all its packages')
+    .option('--add <pattern>', 'add a pattern, a regular expression matched against the whole tag (repeatable)', collect, [])
+    .option('--remove <pattern>', 'remove a pattern (repeatable)', collect, [])
+    .option('--clear', "remove every pattern of the target (an owner's default stays on its packages)")
+    .action(async (target: string, flags: Flags & { add: string[]; remove: string[]; clear?: boolean }) => {
+      const lines = await withStores(flags, async ({ accounts, packages }) => {
+        const change = flags.clear === true || flags.add.length > 0 || flags.remove.length > 0;
+        const next = (current: string[]) => parsePatterns([...(flags.clear ? [] : current), ...flags.add].filter((pattern) => !flags.remove.includes(pattern)));
+        if (target.includes('/')) {
+          const found = await packages.require(target);
+          const current = await packages.immutableTags.ofPackage(found.id, found.owner.id);
+          if (change) await packages.immutableTags.setForPackage(found.id, next(current.patterns));
+          const after = await packages.immutableTags.ofPackage(found.id, found.owner.id);
+          return [...after.patterns.map((pattern) => `package\t${pattern}`), ...after.ownerPatterns.map((pattern) => `${found.owner.login}\t${pattern}`)];
+        }
+        const owner = await accounts.find(target);
+        if (!owner) throw new Error(`account "${target}" not found`);
+        if (change) await packages.immutableTags.setForOwner(owner.id, next(await packages.immutableTags.ofOwner(owner.id)));
+        return (await packages.immutableTags.ofOwner(owner.id)).map((pattern) => `${owner.name}\t${pattern}`);
+      });
+      for (const line of lines) process.stdout.write(`${line}\n`);
     });
   return pkg;
 }

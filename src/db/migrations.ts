@@ -359,6 +359,29 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('blobs_deleting').on('blobs').column('digest').where(sql.ref('deleting'), '=', 1).execute();
     },
   },
+  '0012-immutable-tags': {
+    async up(db: Kysely<unknown>) {
+      // Tag patterns a package's tags (or, as the owner's default, every package's tags) may not
+      // move or be deleted by. Two tables rather than one with a nullable owner or package, so
+      // that each has a plain primary key.
+      await db.schema
+        .createTable('package_immutable_tags')
+        .addColumn('package_id', 'integer', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('package_immutable_tags_pk', ['package_id', 'pattern'])
+        .execute();
+      await db.schema
+        .createTable('account_immutable_tags')
+        .addColumn('account_id', 'integer', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('account_immutable_tags_pk', ['account_id', 'pattern'])
+        .execute();
+      await notifyChangesOf(db, 'package_immutable_tags');
+      await notifyChangesOf(db, 'account_immutable_tags');
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

@@ -178,6 +178,24 @@ export interface OrgPackageSettingsTable {
   visibilities: string;
 }
 
+/**
+ * A tag pattern of a package: a tag that matches it as a whole may point at one manifest only and
+ * may not be deleted (`src/packages/immutable-tags.ts`).
+ */
+export interface PackageImmutableTagsTable {
+  package_id: number;
+  /** A regular expression, matched against the whole tag. */
+  pattern: string;
+  created_at: Timestamp;
+}
+
+/** A tag pattern a user or organization sets for all of its packages, on top of their own. */
+export interface AccountImmutableTagsTable {
+  account_id: number;
+  pattern: string;
+  created_at: Timestamp;
+}
+
 /** Source repositories (`OWNER/REPO`) that packages link to and inherit access from. */
 export interface SourceRepositoriesTable {
   id: Generated<number>;
@@ -270,6 +288,8 @@ export interface Schema {
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
   sign_in_failures: SignInFailuresTable;
+  package_immutable_tags: PackageImmutableTagsTable;
+  account_immutable_tags: AccountImmutableTagsTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -46,6 +46,8 @@ const settings = {
   sessions: { key: ['id'], generatedId: true },
   signing_keys: { key: ['kid'] },
   sign_in_failures: { key: ['key'] },
+  package_immutable_tags: { key: ['package_id', 'pattern'] },
+  account_immutable_tags: { key: ['account_id', 'pattern'] },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 
 export const copiedTables: readonly CopiedTable[] = Object.entries(settings).map(([name, table]: [string, AnyTableSettings]) => ({

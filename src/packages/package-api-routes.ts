@@ -8,6 +8,7 @@ import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js'
 import { pageItems, pageOf, setLink } from '../http/api-pagination.js';
 import { sendJson } from '../http/send-json.js';
 import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import { type PackageImmutableTags, parsePatterns } from './immutable-tags.js';
 import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
 import type { PackageJson } from './package-json.js';
 import { type PackageOwner, type PackageRecord, type PackageService, factsOf } from './package-service.js';
@@ -83,6 +84,26 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     if (!has) throw new PackageForbiddenError(`permission_denied: the token lacks the ${scope} scope`);
   };
 
+  /**
+   * The user or organization a path names, for its default immutable tag patterns: a user reads
+   * and changes their own; an organization's members read, its owners change. To anyone else it
+   * answers 404, as an organization's settings are not public.
+   */
+  const ownerSettingsFor = async (kind: 'self' | 'user' | 'org', request: FastifyRequest, change: boolean): Promise<PackageOwner> => {
+    const subject = await subjectOf(request, true);
+    if (!subject) throw new ApiError(401, 'Requires authentication');
+    if (isRepositorySubject(subject)) throw new PackageForbiddenError('permission_denied: repository tokens cannot change package settings or access');
+    const owner = await ownerOf(kind, request.params as Params, subject);
+    const { userId } = subject;
+    if (owner.kind === 'user' ? owner.id !== userId : (await options.accounts.orgRoleOf(owner.login, userId)) === undefined) throw new ApiError(404, 'Not Found');
+    if (change && owner.kind === 'org' && !(await options.accounts.isOrgOwner(owner.login, userId))) throw new ApiError(403, 'You must be an owner of this organization.');
+    const scopes = new Set(subject.scopes);
+    if (change ? !scopes.has('write:packages') : !actionsOfScopes(scopes).has('pull')) {
+      throw new PackageForbiddenError(`permission_denied: the token lacks the ${change ? 'write:packages' : 'read:packages'} scope`);
+    }
+    return owner;
+  };
+
   const bases = [
     { kind: 'self' as const, prefix: '/api/user' },
     { kind: 'user' as const, prefix: '/api/users/:owner' },
@@ -111,6 +132,32 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       }
       setLink(reply, request, page, readable.length);
       return sendJson(reply, pageItems(readable, page).map((pkg) => options.json.package(pkg)));
+    });
+
+    // Beyond GitHub's API: immutable tags (src/packages/immutable-tags.ts), the owner's default
+    // patterns for all of its packages, and each package's own.
+    app.get(`${prefix}/packages/immutable-tags`, async (request, reply) => {
+      const owner = await ownerSettingsFor(kind, request, false);
+      return sendJson(reply, { patterns: await options.packages.immutableTags.ofOwner(owner.id) });
+    });
+
+    app.put(`${prefix}/packages/immutable-tags`, async (request, reply) => {
+      const owner = await ownerSettingsFor(kind, request, true);
+      const patterns = parsePatterns((await readJsonObject(request))['patterns']);
+      await options.packages.immutableTags.setForOwner(owner.id, patterns);
+      return sendJson(reply, { patterns });
+    });
+
+    app.get(`${pkgPath}/immutable-tags`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      return sendJson(reply, immutableTagsJson(await options.packages.immutableTags.ofPackage(pkg.id, pkg.owner.id)));
+    });
+
+    app.put(`${pkgPath}/immutable-tags`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      const patterns = parsePatterns((await readJsonObject(request))['patterns']);
+      await options.packages.immutableTags.setForPackage(pkg.id, patterns);
+      return sendJson(reply, immutableTagsJson(await options.packages.immutableTags.ofPackage(pkg.id, pkg.owner.id)));
     });
 
     app.get(pkgPath, async (request, reply) => {
@@ -236,6 +283,10 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
   }
 };
+
+function immutableTagsJson(tags: PackageImmutableTags): { patterns: string[]; owner_patterns: string[] } {
+  return { patterns: tags.patterns, owner_patterns: tags.ownerPatterns };
+}
 
 function principalOf(body: Record<string, unknown>): { principalKind: PrincipalKind; principal: string } {
   if (typeof body['user'] === 'string' && body['user'] !== '') return { principalKind: 'user', principal: body['user'] };

@@ -1,4 +1,5 @@
 import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import type { Descriptor } from '../oci/manifest-shape.js';
 import { isImageManifestMediaType } from '../oci/media-types.js';
@@ -8,6 +9,7 @@ import type { RegistryMetadata } from '../registry/metadata.js';
 import type { BlobService } from '../registry/blob-service.js';
 import type { DownloadCounter } from './download-counter.js';
 import { ConfigLabels } from './config-labels.js';
+import { ImmutableTagError, ListedByTaggedIndexError } from './errors.js';
 import { type ImageMetadata, imageMetadata } from './image-metadata.js';
 import type { PackageService } from './package-service.js';
 
@@ -42,8 +44,15 @@ export class PackageEvents implements ManifestEvents {
     // Signatures, SBOMs and other referrers describe an image; they do not make a newest version.
     // Read now, before the transaction: blob reads must not hold up the group commit.
     const metadata = manifest.subject ? undefined : await this.readMetadata(event.name, manifest);
+    // Only a push to an immutable tag checks anything in the transaction.
+    const { tag } = event;
+    const rule = tag === undefined ? undefined : await this.packages.immutableTags.ruleFor(event.name, tag);
     let recorded: { pkg: { id: number; created: boolean }; firstPublish: boolean } | undefined;
     return {
+      ...(rule &&
+        tag !== undefined && {
+          before: (trx) => refused(this.packages.within(trx).immutableTags.refuseMoving(event.name, tag, event.digest, rule)),
+        }),
       write: async (trx) => {
         recorded = await this.record(this.packages.within(trx), event, metadata);
       },
@@ -83,8 +92,12 @@ export class PackageEvents implements ManifestEvents {
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
-    const write = await this.packages.manifestDeleting(name, digest);
+    const write = await refused(this.packages.manifestDeleting(name, digest));
     return write && { write, async after() {} };
+  }
+
+  async tagDeleting(name: RepositoryName, tag: string): Promise<void> {
+    await refused(this.packages.tagDeleting(name, tag));
   }
 
   downloaded(name: RepositoryName, digest: Digest): void {
@@ -106,6 +119,23 @@ export class PackageEvents implements ManifestEvents {
       sources.push(parsed?.annotations, await this.configLabels.of(parsed?.config));
     }
     return imageMetadata(sources);
+  }
+}
+
+/**
+ * The package rules that refuse a change on `/v2`, answered as `403 DENIED` with the rule in the
+ * message. The spec's error table has no code for "conflicts with the repository's state";
+ * `DENIED` ("requested access to the resource is denied") is what the registry answers for any
+ * change it will not make for this caller, and clients show its message. A 400 would say the
+ * request was malformed, and would be retried by none and understood by none.
+ */
+async function refused<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ImmutableTagError) throw new RegistryError('DENIED', error.message, { detail: { tag: error.tag, pattern: error.rule.pattern } });
+    if (error instanceof ListedByTaggedIndexError) throw new RegistryError('DENIED', error.message, { detail: { indexes: error.parents.map((parent) => parent.digest) } });
+    throw error;
   }
 }
 

@@ -6,8 +6,9 @@ import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
 import { type NewManifest, type RegistryMetadata, newManifest } from '../registry/metadata.js';
-import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import { ListedByTaggedIndexError, PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
+import { ImmutableTags } from './immutable-tags.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -109,6 +110,8 @@ interface VersionSnapshot {
 export class PackageService {
   /** The statements of every manifest push, compiled once (see `preparedStatement`). */
   private readonly pushes: ReturnType<typeof pushStatements>;
+  /** The immutable tag patterns of packages and owners, over the same database (or transaction). */
+  readonly immutableTags: ImmutableTags;
 
   constructor(
     private readonly db: Database,
@@ -117,6 +120,7 @@ export class PackageService {
     pushes?: ReturnType<typeof pushStatements>,
   ) {
     this.pushes = pushes ?? pushStatements(db);
+    this.immutableTags = new ImmutableTags(db, clock);
   }
 
   /** The same service with every query inside `trx`, so a push's package writes commit as one. */
@@ -272,32 +276,51 @@ export class PackageService {
 
   /**
    * Deletes a version, restorable for 30 days. A platform image or attestation still listed by a
-   * tagged index is refused (deleting it would break the multi-arch image) unless forced.
+   * tagged index is refused (deleting it would break the multi-arch image) unless forced; a
+   * version that carries an immutable tag, or that an index with one lists, is refused even then:
+   * `force` is for breaking an index knowingly, and an immutable tag promises it stays whole.
    */
   async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean } = {}): Promise<void> {
     const version = await this.version(pkg, id);
     if (version.deletedAt) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);
-    if (!options.force) {
-      const tagged = await this.taggedParents(pkg.repository, version.digest);
-      if (tagged.length > 0) {
-        throw new PackageConflictError(
-          `version ${id} (${version.digest}) is part of the tagged index ${tagged.map((parent) => `${parent.digest} (${parent.tags.join(', ')})`).join('; ')}: delete that index first, or pass force=true to break it`,
-        );
-      }
-    }
+    await this.refuseDeletion(pkg.repository, version.digest, {
+      what: `version ${id} (${version.digest})`,
+      force: options.force ?? false,
+      hint: 'delete that index first, or pass force=true to break it',
+    });
     await this.softDelete(pkg.id, pkg.repository, [version.digest], false);
   }
 
   /**
    * Called before the registry deletes a manifest by digest (`DELETE /v2/.../manifests/<digest>`):
-   * answers what to write in the deletion's transaction to keep the version restorable.
+   * refuses as `deleteVersion` does without `force`, and answers what to write in the deletion's
+   * transaction to keep the version restorable.
    */
   async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
     const pkg = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
     if (!pkg) return undefined;
+    await this.refuseDeletion(repository, digest, { what: `manifest ${digest}`, force: false, hint: 'delete that index first' });
     const [snapshot] = await this.snapshots(repository, [digest]);
     const now = this.now();
     return (trx) => this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
+  }
+
+  /** Called before the registry deletes a tag (`DELETE /v2/.../manifests/<tag>`): an immutable one stays. */
+  async tagDeleting(repository: RepositoryName, tag: string): Promise<void> {
+    await this.immutableTags.refuseRemoving(repository, [tag], 'delete it');
+  }
+
+  /**
+   * The one rule for deleting a manifest of a package, whichever way it is asked: not one that
+   * carries an immutable tag, not one a tagged index lists (unless `force`), and never one an
+   * index with an immutable tag lists.
+   */
+  private async refuseDeletion(repository: RepositoryName, digest: Digest, options: { what: string; force: boolean; hint: string }): Promise<void> {
+    await this.immutableTags.refuseRemoving(repository, (await this.tagsOf(repository, [digest])).get(digest) ?? [], `delete ${options.what}`);
+    const tagged = await this.taggedParents(repository, digest);
+    if (tagged.length === 0) return;
+    if (!options.force) throw new ListedByTaggedIndexError(options.what, tagged, options.hint);
+    await this.immutableTags.refuseRemoving(repository, tagged.flatMap((parent) => parent.tags), `delete ${options.what}, which the index it points at lists`);
   }
 
   async restoreVersion(pkg: PackageRecord, id: number): Promise<void> {
@@ -318,6 +341,10 @@ export class PackageService {
 
   /** Deletes a package with all its versions, restorable for 30 days if the name is not reused. */
   async deletePackage(pkg: PackageRecord): Promise<void> {
+    // A package with an immutable tag is not deleted whole either: its admins clear the package's
+    // patterns first (an owner's default pattern, by its owner), which says they mean it.
+    const tags = await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', pkg.repository).orderBy('tags.name').execute();
+    await this.immutableTags.refuseRemoving(pkg.repository, tags.map((tag) => tag.name), `delete package ${pkg.repository}`);
     const live = await this.db.selectFrom('package_versions').select('digest').where('package_id', '=', pkg.id).where('deleted_at', 'is', null).orderBy('id', 'desc').execute();
     const now = this.now();
     // Newest first, so that indexes go before the manifests they list.

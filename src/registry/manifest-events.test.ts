@@ -58,6 +58,9 @@ function listener(name: string, log: string[], services: RegistryServices, failA
         },
       };
     },
+    async tagDeleting(name_, tag) {
+      log.push(`${name} tag deleting ${name_} ${tag}`);
+    },
     downloaded(name_, digest) {
       log.push(`${name} downloaded ${name_} ${digest === indexDigest}`);
     },

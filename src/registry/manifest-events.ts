@@ -18,9 +18,11 @@ export interface PushedManifestEvent {
 /**
  * What a layer above the registry records about a push or a deletion: `write` runs inside the
  * transaction that stores or deletes the manifest (so both commit together, with one fsync),
- * `after` once it has committed.
+ * `after` once it has committed. A push's `before` runs in that transaction before the manifest
+ * and its tag are written, and may refuse the push by throwing, having seen the tag as it is.
  */
 export interface ChangeRecord {
+  before?(trx: Transaction<Schema>): Promise<void>;
   write(trx: Transaction<Schema>): Promise<void>;
   after(): Promise<void>;
 }
@@ -34,6 +36,8 @@ export interface ManifestEvents {
   pushing(event: PushedManifestEvent): Promise<ChangeRecord | undefined>;
   /** Before a manifest is deleted by digest, while it can still be read: likewise. */
   deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined>;
+  /** Before a tag is deleted (`DELETE` by tag): throwing refuses the deletion. */
+  tagDeleting(name: RepositoryName, tag: string): Promise<void>;
   downloaded(name: RepositoryName, digest: Digest): void;
 }
 
@@ -69,6 +73,10 @@ export class ManifestListeners implements ManifestEvents {
     return combined(records);
   }
 
+  async tagDeleting(name: RepositoryName, tag: string): Promise<void> {
+    for (const listener of this.listeners) await listener.tagDeleting(name, tag);
+  }
+
   downloaded(name: RepositoryName, digest: Digest): void {
     for (const listener of this.listeners) listener.downloaded(name, digest);
   }
@@ -78,6 +86,9 @@ export class ManifestListeners implements ManifestEvents {
 function combined(records: ChangeRecord[]): ChangeRecord | undefined {
   if (records.length === 0) return undefined;
   return {
+    async before(trx) {
+      for (const record of records) await record.before?.(trx);
+    },
     async write(trx) {
       for (const record of records) await record.write(trx);
     },

@@ -28,7 +28,7 @@ export class ManifestService {
     await this.checkReferences(name, manifest);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
     const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
-    await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write);
+    await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write, record?.before);
     await record?.after();
     return { digest, subject: manifest.subject?.digest };
   }
@@ -57,9 +57,15 @@ export class ManifestService {
       reference === undefined
         ? false
         : reference.kind === 'tag'
-          ? await this.metadata.deleteTag(name, reference.tag)
+          ? await this.deleteTag(name, reference.tag)
           : await this.deleteByDigest(name, reference.digest);
     if (!deleted) throw await this.unknown(name, referenceText);
+  }
+
+  private async deleteTag(name: RepositoryName, tag: string): Promise<boolean> {
+    if (!(await this.metadata.manifestByTag(name, tag))) return false;
+    await this.events.tagDeleting(name, tag);
+    return this.metadata.deleteTag(name, tag);
   }
 
   private async deleteByDigest(name: RepositoryName, digest: Digest): Promise<boolean> {

@@ -169,26 +169,32 @@ export class RegistryMetadata {
     return missing;
   }
 
-  /** Stores a manifest (and tag); `alongside` runs in the same transaction, after the manifest. */
+  /**
+   * Stores a manifest (and tag); `alongside` runs in the same transaction, after the manifest,
+   * and `before` before it.
+   */
   async putManifest(
     name: RepositoryName,
     manifest: NewManifest,
     tag: string | undefined,
     alongside?: (trx: Transaction<Schema>) => Promise<void>,
+    before?: (trx: Transaction<Schema>) => Promise<void>,
   ): Promise<void> {
-    await this.putManifests(name, [{ manifest, tags: tag === undefined ? [] : [tag] }], alongside);
+    await this.putManifests(name, [{ manifest, tags: tag === undefined ? [] : [tag] }], alongside, before);
   }
 
   /**
    * Stores manifests, each with its tags, in one transaction, in the order given (an index after
-   * the manifests it lists); `alongside` runs in the same transaction, after them.
+   * the manifests it lists); `alongside` runs in the same transaction, after them, `before` before.
    */
   async putManifests(
     name: RepositoryName,
     entries: ReadonlyArray<{ manifest: NewManifest; tags: readonly string[] }>,
     alongside?: (trx: Transaction<Schema>) => Promise<void>,
+    before?: (trx: Transaction<Schema>) => Promise<void>,
   ): Promise<void> {
     await this.writeInRepository(name, async (trx, repositoryId, now) => {
+      if (before) await before(trx);
       for (const { manifest, tags } of entries) {
         await this.insertManifest(trx, repositoryId, manifest, now);
         for (const tag of tags) await this.pushes.upsertTag(trx, repositoryId, tag, manifest.digest, now);

@@ -100,4 +100,24 @@ describe('skopeo pushes and package metadata', { skip, timeout: 600_000 }, () =>
     assert.equal(pkg.image_metadata.licenses, 'GPL-3.0-only');
     assert.equal('repository' in pkg, false);
   });
+
+  it('skopeo copy of another image to an immutable tag fails with the rule; the same image again succeeds', async (t) => {
+    await cli(['package', 'immutable-tags', 'e2e', '--add', 'frozen-.*'], registry.dataDir);
+    t.after(() => cli(['package', 'immutable-tags', 'e2e', '--clear'], registry.dataDir));
+    const first = await testDir(t, 'frozen-first');
+    await writeImageLayout(first, buildImage({ labels: { 'org.opencontainers.image.description': 'first' } }), 'v1');
+    const second = await testDir(t, 'frozen-second');
+    await writeImageLayout(second, buildImage({ labels: { 'org.opencontainers.image.description': 'second' } }), 'v1');
+    const target = skopeo.ref('e2e/frozen', 'frozen-1');
+    await skopeo.copy(`oci:${first}:v1`, target, ['--preserve-digests']);
+    await assert.rejects(skopeo.copy(`oci:${second}:v1`, target, ['--preserve-digests']), (error: Error) => {
+      assert.match(error.message, /denied/i);
+      // skopeo logs the registry's message inside a quoted string, its quotes escaped.
+      assert.match(error.message, /denied: tag \\?"frozen-1\\?" is immutable \(pattern \\?"frozen-\.\*\\?" set by e2e for its packages\): cannot move it/);
+      return true;
+    });
+    await skopeo.copy(`oci:${first}:v1`, target, ['--preserve-digests']);
+    const pkg = await api('/users/e2e/packages/container/frozen');
+    assert.equal(pkg.image_metadata.description, 'first');
+  });
 });

@@ -91,6 +91,7 @@ describe('garbage collection racing pushes', () => {
         return undefined;
       },
       deleting: async () => undefined,
+      tagDeleting: async () => undefined,
       downloaded: () => {},
     });
     const config = await pushBlob(app.berth, 'alice/app', app.auth, '{"os":"linux","architecture":"amd64"}');
