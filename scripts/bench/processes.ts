@@ -205,23 +205,8 @@ export async function startDistribution(dataDir: string, logDir: string, s3?: Di
 /** A bare Node server (scripts/bench/bare-server.ts) in its own process, like the registries. */
 export async function startBareServer(dataDir: string, logDir: string): Promise<ServerProcess & { tcpPort: number }> {
   const script = fileURLToPath(new URL('./bare-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(path.join(logDir, 'bare-server.log'));
-  child.stderr?.pipe(log);
-  const ports = await new Promise<{ http: number; tcp: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare server did not start')), 10_000);
-    let text = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const line = text.split('\n')[0];
-      if (text.includes('\n') && line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as { http: number; tcp: number });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
-  });
-  return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ports.http}`, tcpPort: ports.tcp, child, command: `node ${script} ${dataDir}` };
+  const { child, ready } = await startHelper<{ http: number; tcp: number }>('bare server', script, [dataDir], path.join(logDir, 'bare-server.log'), 10_000);
+  return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ready.http}`, tcpPort: ready.tcp, child, command: `node ${script} ${dataDir}` };
 }
 
 /**
@@ -230,23 +215,31 @@ export async function startBareServer(dataDir: string, logDir: string): Promise<
  */
 export async function startS3Server(dataDir: string, logDir: string, buckets: string[]): Promise<ServerProcess> {
   const script = fileURLToPath(new URL('./s3-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script, dataDir, buckets.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(path.join(logDir, 's3-server.log'));
-  child.stderr?.pipe(log);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('s3 server did not start')), 30_000);
+  const { child, ready } = await startHelper<{ port: number }>('s3 server', script, [dataDir, buckets.join(',')], path.join(logDir, 's3-server.log'), 30_000);
+  return { name: 's3', pid: child.pid as number, url: `http://127.0.0.1:${ready.port}`, child, command: `node ${script} ${dataDir} ${buckets.join(',')}` };
+}
+
+/**
+ * Runs one of the bench's helper scripts in its own process, its stderr into `logFile`, and
+ * resolves with the JSON line it prints on stdout once it listens.
+ */
+async function startHelper<Ready>(name: string, script: string, args: string[], logFile: string, timeoutMs: number): Promise<{ child: ChildProcess; ready: Ready }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr?.pipe(createWriteStream(logFile));
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start; see ${logFile}`)), timeoutMs);
     let text = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const line = text.split('\n')[0];
       if (text.includes('\n') && line) {
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
+        resolve(JSON.parse(line) as Ready);
       }
     });
-    child.on('exit', (code) => reject(new Error(`s3 server exited with ${code}; see ${path.join(logDir, 's3-server.log')}`)));
+    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}; see ${logFile}`)));
   });
-  return { name: 's3', pid: child.pid as number, url: `http://127.0.0.1:${port}`, child, command: `node ${script} ${dataDir} ${buckets.join(',')}` };
+  return { child, ready };
 }
 
 /** Peak resident set size (VmHWM) of a process, in bytes. */
