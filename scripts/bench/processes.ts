@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort, stopChild } from '../../test/support/child-process.js';
 import type { Credentials } from './registry-client.js';
 import { abBinary } from './ab.js';
 import { curlBinary } from './curl.js';
@@ -41,16 +41,7 @@ export interface ServerProcess {
   command: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function launch(name: string, file: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -260,15 +251,7 @@ export async function resetPeakRss(pid: number): Promise<boolean> {
   }
 }
 
-/** Stops a process we started, by its pid: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopProcess(server: { pid: number; child: ChildProcess }, graceMs = 10_000): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(server.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(server.pid, 'SIGKILL');
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
+/** Stops a process we started: SIGTERM, then SIGKILL after `graceMs`. */
+export function stopProcess(server: { child: ChildProcess }, graceMs = 10_000): Promise<void> {
+  return stopChild(server.child, graceMs);
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { stopChild } from './child-process.js';
 
 /** A daemon started for a test, with everything it writes in one temp dir. */
 export interface DaemonHandle {
@@ -52,10 +53,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
       if (closed) return;
       closed = true;
       if (exitInfo === undefined) {
-        child.kill('SIGTERM');
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+        await stopChild(child, options.killAfterMs);
         await exited;
-        clearTimeout(killTimer);
       }
       // Snapshotters and storage drivers leave read-only dirs behind; retries cover slow unmounts.
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, stopChild } from './child-process.js';
 
 /** Which server a test runs against. Berth is the product; Distribution is the reference used to develop the harness. */
 export type RegistryKind = 'berth' | 'distribution';
@@ -65,24 +65,7 @@ export interface StartOptions {
   tls?: { cert: string; key: string; ca: string };
 }
 
-/** Picks a free loopback port by binding port 0 and closing the socket. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port from listen(0)'));
-        return;
-      }
-      const { port } = address;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /**
  * Creates a temp dir under os.tmpdir() with a recognisable prefix. The random part is lowercase
@@ -215,10 +198,8 @@ async function startOnPort(
   const stop = async (): Promise<void> => {
     const proc = child;
     if (proc === undefined) return;
-    proc.kill('SIGTERM');
-    const killTimer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await stopChild(proc);
     await exited;
-    clearTimeout(killTimer);
     child = undefined;
   };
 
