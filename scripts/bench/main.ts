@@ -42,7 +42,7 @@ import {
   scale,
   pull,
   pushChunked,
-  pushMonolithic,
+  pushWholeBlob,
   smallPushes,
   tagsLists,
   tokenIssues,
@@ -176,8 +176,8 @@ async function main(): Promise<void> {
       };
       const digests = new Map<RegistryKind, string>();
       if (selected.has('push') || selected.has('pull')) {
-        await each('push monolithic', async (target) => {
-          const pushed = await pushMonolithic(target.client, data);
+        await each('push whole blob', async (target) => {
+          const pushed = await pushWholeBlob(target.client, data);
           digests.set(target.kind, pushed.digest);
           return pushed.figures;
         });
@@ -189,7 +189,13 @@ async function main(): Promise<void> {
         record(results.machine, await barePull(bareHttp, config));
       }
       if (selected.has('chunked')) await each('push chunked', (target) => pushChunked(target.client, data));
-      if (selected.has('small')) await each('small pushes', (target) => smallPushes(target.client, config, round));
+      if (selected.has('small')) {
+        await each('small pushes', (target) => smallPushes(target.client, config, round));
+        await berthTarget.client.refreshAuthorizations();
+        const figures = await smallPushes(berthTarget.client, config, round, true);
+        record(results.berth, figures);
+        log(`round ${round + 1} small pushes, single POST, berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      }
       if (selected.has('manifestPut')) await each('manifest PUTs', (target) => manifestPuts(target.client, config, target.prepared as Prepared, round));
       if (selected.has('reads')) await each('manifest reads', (target) => manifestReads(target.client, config, target.prepared as Prepared));
       if (selected.has('bigReads')) await each(`manifest GET, ${config.tagCount} tags`, (target) => manifestReads(target.client, config, target.prepared as Prepared, 'big'));

@@ -21,12 +21,14 @@ export interface MetricDef {
 }
 
 export const metrics: MetricDef[] = [
-  { key: 'pushMono', label: 'Push blob, monolithic', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.6 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync', atLeast: 0.85 } },
+  { key: 'pushMono', label: "Push blob in one PATCH, clients' flow (HEAD, POST, PATCH, PUT)", unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.6 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync', atLeast: 0.85 } },
   { key: 'pushChunked', label: 'Push blob, 16 MiB chunks', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.8 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync' } },
   { key: 'pullSingle', label: 'Pull blob, single', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullSingle', label: 'bare stream-out' } },
   { key: 'pullParallel', label: 'Pull blob, 8 in parallel (total)', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullParallel', label: 'bare stream-out x8' } },
-  { key: 'smallPush', label: 'Push 4 KiB blobs, c=32', unit: 'blobs/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 }, bound: { key: 'ceilingPostRate', label: 'client ceiling, 4 KiB POST' } },
-  { key: 'smallPushP99', label: 'Push 4 KiB blobs, p99', unit: 'ms', better: 'lower' },
+  { key: 'smallPush', label: "Push 4 KiB blobs, clients' flow, c=32", unit: 'blobs/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 } },
+  { key: 'smallPushP99', label: "Push 4 KiB blobs, clients' flow, p99", unit: 'ms', better: 'lower' },
+  { key: 'smallPushSinglePost', label: 'Push 4 KiB blobs, one POST ?digest= each (no common client sends it), c=32', unit: 'blobs/s', better: 'higher', berthOnly: true, bound: { key: 'ceilingPostRate', label: 'client ceiling, 4 KiB POST' } },
+  { key: 'smallPushSinglePostP99', label: 'Push 4 KiB blobs, one POST ?digest= each, p99', unit: 'ms', better: 'lower', berthOnly: true },
   { key: 'manifestPut', label: 'Manifest PUT by tag, c=16', unit: 'PUT/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 }, bound: { key: 'ceilingPutRate', label: 'client ceiling, manifest PUT' } },
   { key: 'manifestPutP99', label: 'Manifest PUT, p99', unit: 'ms', better: 'lower' },
   { key: 'getTagRate', label: 'Manifest GET by tag, c=64', unit: 'req/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 10 }, bound: { key: 'ceilingGetRate', label: 'ab ceiling, GET' } },

@@ -179,14 +179,14 @@ export class RegistryClient {
    * Pushes a blob as docker and containerd do: `HEAD` the blob (absent), `POST` an upload, one
    * `PATCH` with the whole body and no `Content-Range`, then `PUT ?digest=` without a body.
    */
-  async pushBlobAsClients(repository: string, digest: string, data: Buffer): Promise<void> {
+  async pushBlobAsClients(repository: string, digest: string, body: Buffer | Readable, length = Buffer.isBuffer(body) ? body.length : undefined): Promise<void> {
     await this.send(404, { method: 'HEAD', url: `/v2/${repository}/blobs/${digest}`, headers: this.auth(repository) });
     const location = await this.startUpload(repository);
     const patched = await this.http.expect(202, {
       method: 'PATCH',
       url: location,
-      headers: { ...this.auth(repository), 'Content-Type': 'application/octet-stream', 'Content-Length': data.length },
-      body: data,
+      headers: { ...this.auth(repository), 'Content-Type': 'application/octet-stream', ...(length === undefined ? {} : { 'Content-Length': length }) },
+      body,
     });
     await this.http.expect(201, {
       method: 'PUT',

@@ -90,13 +90,16 @@ export async function medianOf(times: number, run: () => Promise<RoundFigures>):
   return Object.fromEntries(Object.keys(all[0] ?? {}).map((key) => [key, median(all.map((figures) => figures[key] as number))]));
 }
 
-/** Monolithic pushes of a new blob each time; the digest of the last one is for the pulls. */
-export async function pushMonolithic(client: RegistryClient, data: BenchData): Promise<{ figures: RoundFigures; digest: string }> {
+/**
+ * Pushes of a new blob each time in one PATCH, as docker and containerd send a layer (see
+ * `pushBlobAsClients`), to both registries alike; the digest of the last one is for the pulls.
+ */
+export async function pushWholeBlob(client: RegistryClient, data: BenchData): Promise<{ figures: RoundFigures; digest: string }> {
   let digest = '';
   const figures = await medianOf(data.config.transferRepeats, async () => {
     digest = data.nextBlob();
     const start = performance.now();
-    await client.pushBlob(repos.blobs, digest, data.blob, data.blob.length);
+    await client.pushBlobAsClients(repos.blobs, digest, data.blob);
     return { pushMono: data.blob.length / MiB / secondsSince(start) };
   });
   return { figures, digest };
@@ -142,21 +145,30 @@ export async function pullOnce(get: () => Promise<Download>, config: BenchConfig
   return { pullSingle: single.bytes / MiB / single.seconds, pullParallel: total / MiB / secondsSince(start) };
 }
 
-export async function smallPushes(client: RegistryClient, config: BenchConfig, round: number): Promise<RoundFigures> {
+/**
+ * Small blobs pushed at once, each by the clients' flow (`HEAD`, `POST`, `PATCH`, `PUT ?digest=`)
+ * to both registries; `singlePost` pushes each in one `POST ?digest=` instead, which Berth takes
+ * and no common client sends (a Berth-only row).
+ */
+export async function smallPushes(client: RegistryClient, config: BenchConfig, round: number, singlePost = false): Promise<RoundFigures> {
   const blobs = Array.from({ length: config.smallCount }, (_, i) => {
     const data = randomBytes(config.smallBytes);
     data.writeUInt32BE(round, 0);
     data.writeUInt32BE(i, 4);
+    data.writeUInt8(singlePost ? 1 : 0, 8);
     return { data, digest: sha256(data) };
   });
   const start = performance.now();
   const latencies = await runPool(config.smallCount, config.smallConcurrency, async (i) => {
     const blob = blobs[i] as { data: Buffer; digest: string };
-    await client.pushBlob(repos.small, blob.digest, blob.data, blob.data.length);
+    if (singlePost) await client.pushBlob(repos.small, blob.digest, blob.data, blob.data.length);
+    else await client.pushBlobAsClients(repos.small, blob.digest, blob.data);
   });
   const seconds = secondsSince(start);
   latencies.sort((a, b) => a - b);
-  return { smallPush: config.smallCount / seconds, smallPushP99: percentile(latencies, 99) };
+  return singlePost
+    ? { smallPushSinglePost: config.smallCount / seconds, smallPushSinglePostP99: percentile(latencies, 99) }
+    : { smallPush: config.smallCount / seconds, smallPushP99: percentile(latencies, 99) };
 }
 
 export async function manifestPuts(client: RegistryClient, config: BenchConfig, prepared: Prepared, round: number): Promise<RoundFigures> {
@@ -400,13 +412,13 @@ export function bigBlobDigest(bytes: number, seed: Buffer): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Pushes then pulls a blob of `config.bigBytes` streamed from a generator. */
+/** Pushes (by the clients' flow) then pulls a blob of `config.bigBytes` streamed from a generator. */
 export async function bigBlob(client: RegistryClient, config: BenchConfig): Promise<RoundFigures> {
   const seed = randomBytes(MiB);
   const digest = bigBlobDigest(config.bigBytes, seed);
   await client.authorize(repos.big);
   const start = performance.now();
-  await client.pushBlob(repos.big, digest, Readable.from(bigBlobChunks(config.bigBytes, seed)), config.bigBytes);
+  await client.pushBlobAsClients(repos.big, digest, Readable.from(bigBlobChunks(config.bigBytes, seed)), config.bigBytes);
   const push = config.bigBytes / MiB / secondsSince(start);
   const pulled = await expectDownload(client.blobUrl(repos.big, digest), client.auth(repos.big), config.bigBytes);
   return { bigPush: push, bigPull: pulled.bytes / MiB / pulled.seconds };
