@@ -6,7 +6,7 @@ import { registryRoutes } from '../registry/routes.js';
 import type { RegistryServices } from '../registry/services.js';
 import { answerClientError, answerFrameworkError } from './client-error.js';
 import { sendError } from './error-reply.js';
-import { createMetrics } from './metrics.js';
+import { type AccountStorageSample, createMetrics } from './metrics.js';
 import { closeIfBodyUnread } from './request-body.js';
 import { sendJson } from './send-json.js';
 import type { TlsCredentials } from './tls.js';
@@ -28,6 +28,8 @@ export interface AppOptions {
   notFoundPage?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   /** What `/readyz` checks: each part's check rejects while that part cannot be reached. */
   readiness?: Record<string, () => Promise<unknown>>;
+  /** Storage per account for `/metrics` (with accounts on). */
+  storage?: () => Promise<AccountStorageSample[]>;
 }
 
 declare module 'fastify' {
@@ -71,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.decorate('bodyTimeout', options.bodyTimeout ?? 2 * 60 * 1000);
-  const metrics = createMetrics(() => options.services.uploads.inProgress);
+  const metrics = createMetrics(() => options.services.uploads.inProgress, options.storage);
 
   app.decorateRequest('routeName', '');
   // Request bodies are streams the handlers consume themselves (blobs must never be buffered).

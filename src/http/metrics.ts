@@ -9,9 +9,20 @@ export interface HttpMetrics {
   bytesOut: Counter<'route'>;
 }
 
-export function createMetrics(uploadsInProgress: () => number): HttpMetrics {
+/** One account's storage as `/metrics` exports it. */
+export interface AccountStorageSample {
+  account: string;
+  usedBytes: number;
+  quotaBytes: number | null;
+}
+
+/** How long a storage reading serves scrapes: it sums every namespace's references. */
+const storageReadingMs = 60_000;
+
+export function createMetrics(uploadsInProgress: () => number, storage?: () => Promise<AccountStorageSample[]>): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'berth_' });
+  if (storage) storageGauges(registry, storage);
   new Gauge({
     name: 'berth_uploads_in_progress',
     help: 'Blob upload requests currently streaming',
@@ -48,4 +59,42 @@ export function createMetrics(uploadsInProgress: () => number): HttpMetrics {
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Storage per account: one series per account that holds anything or has a quota, so the label's
+ * cardinality is the number of accounts (never packages or repositories). Read at most once a
+ * minute, whatever the scrape interval; a failed reading keeps the last one.
+ */
+function storageGauges(registry: Registry, read: () => Promise<AccountStorageSample[]>): void {
+  let reading: { at: number; samples: Promise<AccountStorageSample[]> } | undefined;
+  const samples = (): Promise<AccountStorageSample[]> => {
+    const now = Date.now();
+    if (!reading || now - reading.at >= storageReadingMs) {
+      const previous = reading;
+      const next = read().catch(() => previous?.samples ?? []);
+      reading = { at: now, samples: next };
+    }
+    return reading.samples;
+  };
+  new Gauge({
+    name: 'berth_storage_used_bytes',
+    help: "Bytes of distinct blobs and manifests referenced by an account's live images",
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const sample of await samples()) this.set({ account: sample.account }, sample.usedBytes);
+    },
+  });
+  new Gauge({
+    name: 'berth_storage_quota_bytes',
+    help: "An account's storage quota, for accounts that have one",
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const sample of await samples()) if (sample.quotaBytes !== null) this.set({ account: sample.account }, sample.quotaBytes);
+    },
+  });
 }
