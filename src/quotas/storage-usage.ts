@@ -35,7 +35,8 @@ export interface NamespaceStorage extends StorageFigures {
  * manifests, the manifests' own bytes, and blobs linked to its repositories within the last
  * `pendingMs` (the upload expiry) that nothing references yet, so that blobs uploaded without a
  * manifest count too. Restorable versions are not charged: deleting a version makes room at once,
- * as a client expects; their bytes are reported in `usedWithRestorableBytes` and go with the purge.
+ * as a client expects (so a recent link to one of their blobs is not pending either); their bytes
+ * are reported in `usedWithRestorableBytes` and go with the purge.
  */
 export class StorageUsage {
   constructor(
@@ -48,6 +49,7 @@ export class StorageUsage {
   async chargedBytes(namespace: string): Promise<number> {
     const { from, to } = namespaceRange(namespace);
     const since = this.pendingSince();
+    const deleted = await this.recentlyDeletedBlobs(from, to, since);
     const { rows } = await sql<{ bytes: number | string | null }>`
       select coalesce(sum(held.size), 0) as bytes from (
         ${this.referencedBlobs(from, to)}
@@ -58,6 +60,7 @@ export class StorageUsage {
         join repositories r on r.id = rb.repository_id
         join blobs b on b.digest = rb.digest
         where r.name >= ${from} and r.name < ${to} and rb.created_at >= ${since}
+          and rb.digest not in (select d.value from ${deleted} as d)
       ) held`.execute(this.db);
     return Number(rows[0]?.bytes ?? 0);
   }
@@ -67,6 +70,7 @@ export class StorageUsage {
     if (digests.length === 0) return new Set();
     const { from, to } = namespaceRange(namespace);
     const since = this.pendingSince();
+    const deleted = await this.recentlyDeletedBlobs(from, to, since);
     const given = dialectOf(this.db).jsonArrayElements(JSON.stringify(digests));
     const { rows } = await sql<{ value: string }>`
       select d.value from ${given} as d
@@ -78,7 +82,8 @@ export class StorageUsage {
           where m.digest = d.value and r.name >= ${from} and r.name < ${to})
         or exists (
           select 1 from repository_blobs rb join repositories r on r.id = rb.repository_id
-          where rb.digest = d.value and rb.created_at >= ${since} and r.name >= ${from} and r.name < ${to})`.execute(this.db);
+          where rb.digest = d.value and rb.created_at >= ${since} and r.name >= ${from} and r.name < ${to}
+            and rb.digest not in (select x.value from ${deleted} as x))`.execute(this.db);
     return new Set(rows.map((row) => row.value as Digest));
   }
 
@@ -129,7 +134,8 @@ export class StorageUsage {
       return { name, usedBytes: total(liveHere), usedWithRestorableBytes: total(withRestorable) };
     });
     const usedBytes = total(liveAll);
-    const pendingBytes = linked.rows.filter((row) => !liveAll.has(row.digest)).reduce((sum, row) => sum + Number(row.size), 0);
+    const deleted = new Set<string>(await this.recentlyDeletedBlobList(from, to, this.pendingSince()));
+    const pendingBytes = linked.rows.filter((row) => !liveAll.has(row.digest) && !deleted.has(row.digest)).reduce((sum, row) => sum + Number(row.size), 0);
     return { namespace, usedBytes, usedWithRestorableBytes: total(withRestorableAll), pendingBytes, chargedBytes: usedBytes + pendingBytes, packages };
   }
 
@@ -190,6 +196,34 @@ export class StorageUsage {
       for (const digest of digests) sizes.set(digest, stored.get(digest) ?? declared.get(digest) ?? 0);
     }
     return byPackage;
+  }
+
+  /**
+   * The blobs of versions deleted within the pending window, as a table: their links may be recent,
+   * yet they are restorable, not pending. Few versions are deleted in a window, so parsing them
+   * costs little even where a namespace has thousands of manifests.
+   */
+  private async recentlyDeletedBlobs(from: string, to: string, since: string): Promise<RawBuilder<{ value: string }>> {
+    return dialectOf(this.db).jsonArrayElements(JSON.stringify(await this.recentlyDeletedBlobList(from, to, since)));
+  }
+
+  private async recentlyDeletedBlobList(from: string, to: string, since: string): Promise<Digest[]> {
+    const versions = await this.db
+      .selectFrom('package_versions')
+      .innerJoin('packages', 'packages.id', 'package_versions.package_id')
+      .select(['package_versions.media_type', 'package_versions.content'])
+      .where('packages.name', '>=', from)
+      .where('packages.name', '<', to)
+      .where('package_versions.deleted_at', '>=', since)
+      .where('package_versions.content', 'is not', null)
+      .execute();
+    return versions.flatMap((version) => {
+      try {
+        return parseManifest(Buffer.from(version.content!), version.media_type).blobs.map((blob) => blob.digest);
+      } catch {
+        return [];
+      }
+    });
   }
 
   private referencedBlobs(from: string, to: string): RawBuilder<unknown> {
