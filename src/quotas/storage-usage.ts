@@ -50,19 +50,23 @@ export class StorageUsage {
     const { from, to } = namespaceRange(namespace);
     const since = this.pendingSince();
     const deleted = await this.recentlyDeletedBlobs(from, to, since);
-    const { rows } = await sql<{ bytes: number | string | null }>`
-      select coalesce(sum(held.size), 0) as bytes from (
-        ${this.referencedBlobs(from, to)}
-        union
-        ${this.manifestBytes(from, to)}
-        union
-        select rb.digest, b.size from repository_blobs rb
-        join repositories r on r.id = rb.repository_id
-        join blobs b on b.digest = rb.digest
-        where r.name >= ${from} and r.name < ${to} and rb.created_at >= ${since}
-          and rb.digest not in (select d.value from ${deleted} as d)
-      ) held`.execute(this.db);
-    return Number(rows[0]?.bytes ?? 0);
+    // The distinct digests first, each size looked up once: cheaper than a union of (digest, size)
+    // rows over every reference of the namespace.
+    const { rows } = await sql<{ blob_bytes: number | string | null; manifest_bytes: number | string | null }>`
+      select
+        (select coalesce(sum(b.size), 0) from blobs b where b.digest in (
+          select mr.referenced_digest from manifest_references mr
+          join repositories r on r.id = mr.repository_id
+          where r.name >= ${from} and r.name < ${to} and mr.kind = 'blob'
+          union
+          select rb.digest from repository_blobs rb
+          join repositories r on r.id = rb.repository_id
+          where r.name >= ${from} and r.name < ${to} and rb.created_at >= ${since}
+            and rb.digest not in (select d.value from ${deleted} as d))) as blob_bytes,
+        (select coalesce(sum(held.size), 0) from (
+          ${this.manifestBytes(from, to)}
+        ) held) as manifest_bytes`.execute(this.db);
+    return Number(rows[0]?.blob_bytes ?? 0) + Number(rows[0]?.manifest_bytes ?? 0);
   }
 
   /** Of the digests, those the namespace is charged for already: pushing them again adds nothing. */
@@ -226,17 +230,10 @@ export class StorageUsage {
     });
   }
 
-  private referencedBlobs(from: string, to: string): RawBuilder<unknown> {
-    return sql`
-      select mr.referenced_digest as digest, b.size from manifest_references mr
-      join repositories r on r.id = mr.repository_id
-      join blobs b on b.digest = mr.referenced_digest
-      where r.name >= ${from} and r.name < ${to} and mr.kind = 'blob'`;
-  }
-
+  /** Each distinct manifest of the namespace once, though two of its repositories hold it. */
   private manifestBytes(from: string, to: string): RawBuilder<unknown> {
     return sql`
-      select m.digest, m.size from manifests m
+      select distinct m.digest, m.size from manifests m
       join repositories r on r.id = m.repository_id
       where r.name >= ${from} and r.name < ${to}`;
   }
