@@ -40,6 +40,9 @@ import { type PageKit, createPageKit } from './web/page-kit.js';
 import { webRoutes } from './web/web-routes.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { openBlobStore } from './storage/open-blob-store.js';
+import { storageApiRoutes } from './quotas/storage-api-routes.js';
+import { StorageQuotas } from './quotas/storage-quotas.js';
+import { StorageUsage } from './quotas/storage-usage.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -55,6 +58,7 @@ export interface Berth {
   downloads: DownloadCounter;
   /** Garbage collection: scheduled, and run on demand. */
   collections: CollectionRuns;
+  quotas: StorageQuotas;
   /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
@@ -93,7 +97,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const sourceRepositories = new SourceRepositoryService(db);
   const packageAccess = new PackageAccess(db);
   const repositoryTokens = new RepositoryTokenService(db, (userId, repositoryId) => packageAccess.repositoryRole(userId, repositoryId));
-  const services = createRegistryServices(engine, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry });
+  // Blobs uploaded and not referenced yet count towards a quota for as long as an upload may last.
+  const quotas = new StorageQuotas(db, new StorageUsage(db, config.uploadExpiry));
+  const services = createRegistryServices(engine, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry }, quotas);
   const packageService = new PackageService(db, services.metadata);
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
@@ -126,6 +132,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(orgApiRoutes, { accounts, authenticator });
       await app.register(gcApiRoutes, { accounts, authenticator, collections });
+      await app.register(storageApiRoutes, { accounts, authenticator, quotas });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
       await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
@@ -147,6 +154,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     // Asking the store for any blob's size reaches it; which blob does not matter.
     readiness: { database: () => engine.ping(), storage: () => store.stat(digestOf('')) },
     lastCollection: () => collections.last,
+    storage: authOn ? () => quotas.summary() : undefined,
     logger:
       options.logger === false
         ? false
@@ -203,5 +211,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, reloadCertificate, close };
 }

@@ -8,6 +8,8 @@ import type { Database } from '../db/schema.js';
 import { PackageAccess } from '../packages/package-access.js';
 import { PackageService } from '../packages/package-service.js';
 import { SourceRepositoryService } from '../packages/source-repositories.js';
+import { StorageQuotas } from '../quotas/storage-quotas.js';
+import { StorageUsage } from '../quotas/storage-usage.js';
 import { RegistryMetadata } from '../registry/metadata.js';
 
 export interface Stores {
@@ -17,6 +19,7 @@ export interface Stores {
   packages: PackageService;
   repositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
+  quotas: StorageQuotas;
 }
 
 /** Adds where the database is (`--data-dir`, or `--database` for PostgreSQL) to an administrative command. */
@@ -44,6 +47,8 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
       packages: new PackageService(db, metadata),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
+      // The server's default upload expiry: how long an unreferenced upload counts as pending.
+      quotas: new StorageQuotas(db, new StorageUsage(db, 24 * 60 * 60 * 1000)),
     });
   } finally {
     await engine.close();

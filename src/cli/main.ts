@@ -4,6 +4,7 @@ import { gcCommand } from './gc-command.js';
 import { keysCommand } from './key-commands.js';
 import { migrateCommand } from './migrate-command.js';
 import { packageCommand, repoCommand } from './package-commands.js';
+import { quotaCommand, usageCommand } from './quota-commands.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token-commands.js';
 
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(tokenCommand());
   program.addCommand(packageCommand());
   program.addCommand(repoCommand());
+  program.addCommand(quotaCommand());
+  program.addCommand(usageCommand());
   program.addCommand(keysCommand());
   program.addCommand(migrateCommand());
   program.addCommand(gcCommand());

@@ -382,6 +382,12 @@ export const migrations: Record<string, Migration> = {
       await notifyChangesOf(db, 'account_immutable_tags');
     },
   },
+  '0013-storage-quotas': {
+    async up(db: Kysely<unknown>) {
+      // The most bytes an account's namespace may hold, set by a site administrator; null for no limit.
+      await db.schema.alterTable('accounts').addColumn('storage_quota_bytes', 'bigint').execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

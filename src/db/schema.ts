@@ -82,6 +82,8 @@ export interface AccountsTable {
   created_at: Timestamp;
   /** When a site administrator suspended the user: no credential of theirs signs in meanwhile. */
   suspended_at: Generated<Timestamp | null>;
+  /** The most bytes the account's namespace may hold (src/quotas); null for no limit. */
+  storage_quota_bytes: Generated<number | null>;
 }
 
 export interface OrgMembersTable {

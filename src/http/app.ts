@@ -7,7 +7,7 @@ import { registryRoutes } from '../registry/routes.js';
 import type { RegistryServices } from '../registry/services.js';
 import { answerClientError, answerFrameworkError } from './client-error.js';
 import { sendError } from './error-reply.js';
-import { createMetrics } from './metrics.js';
+import { type AccountStorageSample, createMetrics } from './metrics.js';
 import { closeIfBodyUnread } from './request-body.js';
 import { sendJson } from './send-json.js';
 import type { TlsCredentials } from './tls.js';
@@ -31,6 +31,8 @@ export interface AppOptions {
   readiness?: Record<string, () => Promise<unknown>>;
   /** The last garbage collection this node ran, for `/metrics`. */
   lastCollection?: () => CollectionReport | undefined;
+  /** Storage per account for `/metrics` (with accounts on). */
+  storage?: () => Promise<AccountStorageSample[]>;
 }
 
 declare module 'fastify' {
@@ -74,7 +76,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.decorate('bodyTimeout', options.bodyTimeout ?? 2 * 60 * 1000);
-  const metrics = createMetrics({ uploadsInProgress: () => options.services.uploads.inProgress, lastCollection: options.lastCollection ?? (() => undefined) });
+  const metrics = createMetrics({
+    uploadsInProgress: () => options.services.uploads.inProgress,
+    lastCollection: options.lastCollection ?? (() => undefined),
+    storage: options.storage,
+  });
 
   app.decorateRequest('routeName', '');
   // Request bodies are streams the handlers consume themselves (blobs must never be buffered).

@@ -10,15 +10,28 @@ export interface HttpMetrics {
   bytesOut: Counter<'route'>;
 }
 
+/** One account's storage as `/metrics` exports it. */
+export interface AccountStorageSample {
+  account: string;
+  usedBytes: number;
+  quotaBytes: number | null;
+}
+
+/** How long a storage reading serves scrapes: it sums every namespace's references. */
+const storageReadingMs = 60_000;
+
 export interface MetricSources {
   uploadsInProgress: () => number;
   /** The last garbage collection this node ran, if any. */
   lastCollection: () => CollectionReport | undefined;
+  /** Storage per account (with accounts on). */
+  storage?: () => Promise<AccountStorageSample[]>;
 }
 
-export function createMetrics({ uploadsInProgress, lastCollection }: MetricSources): HttpMetrics {
+export function createMetrics({ uploadsInProgress, lastCollection, storage }: MetricSources): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'berth_' });
+  if (storage) storageGauges(registry, storage);
   new Gauge({
     name: 'berth_uploads_in_progress',
     help: 'Blob upload requests currently streaming',
@@ -72,4 +85,42 @@ export function createMetrics({ uploadsInProgress, lastCollection }: MetricSourc
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Storage per account: one series per account that holds anything or has a quota, so the label's
+ * cardinality is the number of accounts (never packages or repositories). Read at most once a
+ * minute, whatever the scrape interval; a failed reading keeps the last one.
+ */
+function storageGauges(registry: Registry, read: () => Promise<AccountStorageSample[]>): void {
+  let reading: { at: number; samples: Promise<AccountStorageSample[]> } | undefined;
+  const samples = (): Promise<AccountStorageSample[]> => {
+    const now = Date.now();
+    if (!reading || now - reading.at >= storageReadingMs) {
+      const previous = reading;
+      const next = read().catch(() => previous?.samples ?? []);
+      reading = { at: now, samples: next };
+    }
+    return reading.samples;
+  };
+  new Gauge({
+    name: 'berth_storage_used_bytes',
+    help: "Bytes of distinct blobs and manifests referenced by an account's live images",
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const sample of await samples()) this.set({ account: sample.account }, sample.usedBytes);
+    },
+  });
+  new Gauge({
+    name: 'berth_storage_quota_bytes',
+    help: "An account's storage quota, for accounts that have one",
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const sample of await samples()) if (sample.quotaBytes !== null) this.set({ account: sample.account }, sample.quotaBytes);
+    },
+  });
 }

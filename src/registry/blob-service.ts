@@ -6,6 +6,7 @@ import { BufferSender } from '../storage/buffer-sender.js';
 import { BlobNotFoundError } from '../storage/errors.js';
 import { readAtMost } from '../streams/read-at-most.js';
 import { BlobCollectedError, type RegistryMetadata } from './metadata.js';
+import { type StorageGuard, admit, unlimitedStorage } from './storage-guard.js';
 
 /** A blob a repository may see. */
 export interface RepositoryBlob {
@@ -24,6 +25,7 @@ export class BlobService {
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: RegistryMetadata,
+    private readonly guard: StorageGuard = unlimitedStorage,
   ) {}
 
   /** A blob of the repository, with one metadata read for a HEAD or a GET; BLOB_UNKNOWN if it has none. */
@@ -69,6 +71,8 @@ export class BlobService {
   async mount(name: RepositoryName, digest: Digest, from: RepositoryName): Promise<boolean> {
     const found = await this.metadata.blob(from, digest);
     if (!found) return false;
+    // A mount into another namespace adds the blob to what that namespace holds.
+    await admit(this.guard, name, [{ digest, size: found.size }]);
     try {
       await this.metadata.linkBlob(name, digest, found.size);
     } catch (error) {

@@ -7,6 +7,7 @@ import type { RepositoryName } from '../oci/names.js';
 import { type ManifestEvents, ManifestListeners } from './manifest-events.js';
 import { type RegistryMetadata, type StoredManifest, newManifest } from './metadata.js';
 import { type Reference, parseReference } from './reference.js';
+import { type StorageGuard, admit, unlimitedStorage } from './storage-guard.js';
 
 export interface PushedManifest {
   digest: Digest;
@@ -18,6 +19,7 @@ export class ManifestService {
   constructor(
     private readonly metadata: RegistryMetadata,
     private readonly events: ManifestEvents = new ManifestListeners(),
+    private readonly guard: StorageGuard = unlimitedStorage,
   ) {}
 
   async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}): Promise<PushedManifest> {
@@ -26,6 +28,9 @@ export class ManifestService {
     const manifest = parseManifest(content, contentType);
     const digest = this.digestFor(reference, content);
     await this.checkReferences(name, manifest);
+    // Its blobs were uploaded (and counted) before, unless they were uploaded long ago and
+    // referenced by nothing since; children of an index are manifests the namespace holds already.
+    await admit(this.guard, name, [{ digest, size: content.length }, ...manifest.blobs.map((blob) => ({ digest: blob.digest }))]);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
     const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
     await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write, record?.before);

@@ -4,6 +4,7 @@ import { BlobService } from './blob-service.js';
 import { ManifestListeners } from './manifest-events.js';
 import { ManifestService } from './manifest-service.js';
 import { RegistryMetadata } from './metadata.js';
+import { type StorageGuard, unlimitedStorage } from './storage-guard.js';
 import { type UploadLimits, UploadService } from './upload-service.js';
 
 /** The registry's services, wired over one blob store and one metadata database. */
@@ -16,15 +17,16 @@ export interface RegistryServices {
   events: ManifestListeners;
 }
 
-export function createRegistryServices(engine: DatabaseEngine, store: BlobStore, limits: UploadLimits): RegistryServices {
+/** `guard` is asked before a push stores anything (storage quotas); by default nothing is refused. */
+export function createRegistryServices(engine: DatabaseEngine, store: BlobStore, limits: UploadLimits, guard: StorageGuard = unlimitedStorage): RegistryServices {
   const metadata = new RegistryMetadata(engine);
-  const blobs = new BlobService(store, metadata);
+  const blobs = new BlobService(store, metadata, guard);
   const events = new ManifestListeners();
   return {
     metadata,
     blobs,
-    uploads: new UploadService(store, metadata, limits, (name, run) => engine.exclusively(name, run)),
-    manifests: new ManifestService(metadata, events),
+    uploads: new UploadService(store, metadata, limits, (name, run) => engine.exclusively(name, run), guard),
+    manifests: new ManifestService(metadata, events, guard),
     events,
   };
 }

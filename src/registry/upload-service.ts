@@ -9,6 +9,7 @@ import { UploadNotFoundError, UploadOffsetError, UploadSpoiltError } from '../st
 import { readAtMost } from '../streams/read-at-most.js';
 import { DigestingStream, digestBody } from './digesting-stream.js';
 import { BlobCollectedError, type RegistryMetadata } from './metadata.js';
+import { type StorageAddition, type StorageGuard, admit, unlimitedStorage } from './storage-guard.js';
 import { UploadHashes } from './upload-hashes.js';
 
 /** A chunk's position from `Content-Range: <start>-<end>` (inclusive). */
@@ -55,12 +56,15 @@ export class UploadService {
   /**
    * @param acrossNodes keeps two nodes from writing to one upload at once (the database engine's
    * `exclusively`); this process keeps its own requests apart itself.
+   * @param guard refuses bytes that would take a namespace past its storage quota, as early as
+   * their size is known: at a monolithic push's start, at each chunk, and at the latest at commit.
    */
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: RegistryMetadata,
     private readonly limits: UploadLimits,
     private readonly acrossNodes: DatabaseEngine['exclusively'],
+    private readonly guard: StorageGuard = unlimitedStorage,
   ) {
     this.hashes = new UploadHashes(store);
     // Expiry needs only a coarse time of last activity; recording it at every chunk cost a commit each.
@@ -82,6 +86,7 @@ export class UploadService {
   /** Pushes a whole blob in one request (`POST ?digest=`), without an upload session in the database. */
   async pushMonolithic(name: RepositoryName, digest: Digest, body: Readable, declaredLength: number | undefined): Promise<void> {
     this.checkLength(declaredLength, 0);
+    if (declaredLength !== undefined) await admit(this.guard, name, [{ digest, size: declaredLength }]);
     if (declaredLength !== undefined && declaredLength <= inlineBlobBytes) return this.pushInline(name, digest, body, declaredLength);
     const id = randomUUID();
     await this.store.createUpload(id);
@@ -93,6 +98,7 @@ export class UploadService {
         throw new RegistryError('SIZE_INVALID', `received ${digesting.bytes} bytes, Content-Length said ${declaredLength}`);
       }
       verifyDigest(digest, `${digestAlgorithm(digest)}:${hash.digest('hex')}`);
+      if (declaredLength === undefined) await admit(this.guard, name, [{ digest, size: digesting.bytes }]);
       // A body without Content-Length can turn out small too.
       await this.commit(name, id, digest, digesting.bytes, undefined);
     } catch (error) {
@@ -125,6 +131,7 @@ export class UploadService {
   ): Promise<UploadStatus> {
     return this.exclusively(id, async () => {
       const size = await this.existingSize(name, id);
+      await this.admitChunk(name, id, size, range, declaredLength);
       return { id, size: await this.write(id, size, body, range, declaredLength) };
     });
   }
@@ -140,10 +147,15 @@ export class UploadService {
   ): Promise<void> {
     await this.exclusively(id, async () => {
       let size = await this.existingSize(name, id);
-      if (body) size = await this.write(id, size, body, range, declaredLength);
+      if (body) {
+        await this.admitChunk(name, id, size, range, declaredLength);
+        size = await this.write(id, size, body, range, declaredLength);
+      }
       const algorithm = digestAlgorithm(digest);
       const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
       verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
+      // The latest point to refuse; a blob the namespace holds already adds nothing.
+      await this.admitOrEnd(name, id, [{ digest, size }]);
       try {
         await this.commit(name, id, digest, size, id);
       } catch (error) {
@@ -226,6 +238,22 @@ export class UploadService {
       else if ((await this.store.uploadSize(id)) !== size + digesting.bytes) this.hashes.forget(id);
       else this.hashes.advance(id, hash, size + digesting.bytes);
       throw storeAnswer(error, id);
+    }
+  }
+
+  /** Refuses a chunk of known length that would take the namespace past its quota. */
+  private async admitChunk(name: RepositoryName, id: string, size: number, range: ChunkRange | undefined, declaredLength: number | undefined): Promise<void> {
+    const chunkLength = range ? range.end - range.start + 1 : declaredLength;
+    if (chunkLength !== undefined) await this.admitOrEnd(name, id, [{ size: size + chunkLength }]);
+  }
+
+  /** A refused upload ends with its bytes: a client told 403 does not come back to resume it. */
+  private async admitOrEnd(name: RepositoryName, id: string, additions: readonly StorageAddition[]): Promise<void> {
+    try {
+      await admit(this.guard, name, additions);
+    } catch (error) {
+      await this.remove(id);
+      throw error;
     }
   }
 
