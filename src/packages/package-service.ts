@@ -1,4 +1,4 @@
-import { type Transaction, sql } from 'kysely';
+import { type NotNull, type Transaction, sql } from 'kysely';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
 import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
@@ -326,7 +326,7 @@ export class PackageService {
     const planned = await this.previewRetention(pkg, applied);
     if (planned.by === undefined || planned.versions.length === 0) return planned;
     const digests = planned.versions.map((version) => version.digest as Digest);
-    const expected = new Map(planned.versions.map((version) => [version.digest, version.tags]));
+    const expected = new Map(planned.versions.map((version) => [version.digest, version]));
     await this.softDelete(pkg.id, pkg.repository, digests, {
       withPackage: false,
       deletedByPolicy: planned.by,
@@ -349,18 +349,21 @@ export class PackageService {
     return results;
   }
 
-  /** In the deletion's transaction: the versions a retention plan deletes still have the tags it saw, and nothing else lists or refers to them. */
-  private async refuseChangedPlan(repository: string, expected: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  /**
+   * In the deletion's transaction: the versions a retention plan deletes still have the tags it
+   * saw, and no manifest lists or refers to them but those it saw.
+   */
+  private async refuseChangedPlan(repository: string, expected: ReadonlyMap<string, { tags: readonly string[]; heldBy: readonly string[] }>): Promise<void> {
     const digests = [...expected.keys()];
     const changed = () => new PackageConflictError(`${repository} changed while its retention policy was applied: nothing was deleted, the next run decides again`);
     const tags = await this.tagsOf(repository, digests);
     for (const [digest, seen] of expected) {
-      if ([...(tags.get(digest) ?? [])].sort().join('\u0000') !== [...seen].sort().join('\u0000')) throw changed();
+      if ([...(tags.get(digest) ?? [])].sort().join('\u0000') !== [...seen.tags].sort().join('\u0000')) throw changed();
     }
     const holders = await this.db
       .selectFrom('manifest_references')
       .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
-      .select('manifest_references.manifest_digest as digest')
+      .select(['manifest_references.manifest_digest as holder', 'manifest_references.referenced_digest as held'])
       .where('repositories.name', '=', repository)
       .where('manifest_references.kind', '=', 'manifest')
       .where('manifest_references.referenced_digest', 'in', digests)
@@ -368,12 +371,13 @@ export class PackageService {
         eb
           .selectFrom('manifests')
           .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
-          .select('manifests.digest')
+          .select(['manifests.digest as holder', 'manifests.subject_digest as held'])
           .where('repositories.name', '=', repository)
-          .where('manifests.subject_digest', 'in', digests),
+          .where('manifests.subject_digest', 'in', digests)
+          .$narrowType<{ held: NotNull }>(),
       )
       .execute();
-    if (holders.some((holder) => !expected.has(holder.digest))) throw changed();
+    if (holders.some(({ holder, held }) => !expected.get(held)?.heldBy.includes(holder))) throw changed();
   }
 
   /**

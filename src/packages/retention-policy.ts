@@ -95,6 +95,11 @@ export interface RetentionDeletion {
   digest: string;
   tags: string[];
   reason: string;
+  /**
+   * The manifests that list it or refer to it now, deleted or kept (a tagged referrer stays): a
+   * deletion that finds any other has met a change since the plan.
+   */
+  heldBy: string[];
 }
 
 /**
@@ -164,12 +169,16 @@ export function planRetention(
       if (!reasons.has(to)) reasons.set(to, listed.has(to) && lists.get(from)?.includes(to) ? `listed only by deleted index ${from}` : `referrer of deleted ${from}`);
     }
   }
+  const heldBy = new Map<string, string[]>();
+  const heldFrom = (to: string, from: string) => heldBy.set(to, [...(heldBy.get(to) ?? []), from]);
+  for (const [index, children] of lists) for (const child of children) heldFrom(child, index);
+  for (const version of versions) if (version.subject !== null) heldFrom(version.subject, version.digest);
   const ready = doomed.filter((version) => waiting.get(version.digest) === 0).map((version) => version.digest);
   const plan: RetentionDeletion[] = [];
   while (ready.length > 0) {
     const digest = ready.shift() as string;
     const version = live.get(digest) as RetentionVersion;
-    plan.push({ id: version.id, digest, tags: version.tags, reason: reasons.get(digest) ?? 'held only by deleted versions' });
+    plan.push({ id: version.id, digest, tags: version.tags, reason: reasons.get(digest) ?? 'held only by deleted versions', heldBy: [...new Set(heldBy.get(digest))].sort() });
     for (const to of holds.get(digest) ?? []) {
       if (!doomedSet.has(to)) continue;
       const left = (waiting.get(to) ?? 0) - 1;
