@@ -74,6 +74,17 @@ async function deletedVersions(app: App, base: string, token: string): Promise<A
   return (await api(app, 'GET', `${base}/versions?state=deleted`, token)).json();
 }
 
+/** Signs in through the login form, as a browser does; answers the Cookie header to send. */
+async function signIn(app: App, user: string): Promise<string> {
+  const cookies = (res: { headers: Record<string, unknown> }) => [res.headers['set-cookie'] ?? []].flat().map((line) => String(line).split(';')[0] ?? '');
+  const login = await app.berth.app.inject({ method: 'GET', url: '/login' });
+  const csrf = cookies(login).find((pair) => pair.startsWith('berth_csrf=')) ?? '';
+  const form = new URLSearchParams({ csrf: csrf.slice('berth_csrf='.length), username: user, password: `${user}-password`, next: '/' });
+  const res = await app.berth.app.inject({ method: 'POST', url: '/login', headers: { cookie: csrf, 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() });
+  assert.equal(res.statusCode, 303, res.body);
+  return [csrf, ...cookies(res)].join('; ');
+}
+
 describe('retention policies: what a package keeps, previewed and applied as soft deletions', () => {
   it('delete_untagged_older_than_days: an old untagged image goes, a young one and an old tagged one stay; the preview changes nothing and lists what apply deletes; the deleted version names the policy and restores', async (t) => {
     const app = await authApp(t);
@@ -320,6 +331,32 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     retention.plan = plan;
     assert.equal(await manifestStatus(app, 'alice/app', 'promoted', auth), 200);
     assert.deepEqual((await app.berth.packages.applyRetention(pkg)).versions, [], 'tagged now: the untagged rule no longer takes it');
+  });
+
+  it('GET …/settings shows the policy that applies and what it would delete; the deleted versions page names the policy', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const auth = basic('alice', alice.token);
+    const base = '/api/user/packages/container/app';
+    const old = await pushLabelledImage(app.berth, 'alice/app', auth, { seed: 'old' });
+    await age(app.berth, 10, old);
+    const cookie = await signIn(app, 'alice');
+    const page = async (url: string) => {
+      const res = await app.berth.app.inject({ method: 'GET', url, headers: { cookie } });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.body;
+    };
+    const settings = '/users/alice/packages/container/app/settings';
+    assert.match(await page(settings), /No retention policy applies/);
+    await setPolicy(app, '/api/user/packages/retention', alice.token, { delete_untagged_older_than_days: 7 });
+    const html = await page(settings);
+    assert.match(html, /The policy of <strong>alice<\/strong> applies/);
+    assert.match(html, /<code>delete_untagged_older_than_days<\/code>: 7/);
+    assert.match(html, /It would delete 1 version now/);
+    assert.ok(html.includes(`<code>${old.digest}</code>`));
+    await apply(app, base, alice.token);
+    assert.match(await page(settings), /It would delete nothing now/);
+    assert.match(await page('/users/alice/packages/container/app/versions?filter=deleted'), /Deleted \d{4}-\d\d-\d\d by the retention policy of alice/);
   });
 
   it('berth package retention: sets a policy from flags, --dry-run lists what it would delete, --apply deletes it; an owner default covers packages without their own', async (t) => {
