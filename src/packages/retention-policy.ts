@@ -149,7 +149,7 @@ export function planRetention(
   // Kept: every version not chosen that stands on its own (top-level) or carries a tag, and
   // whatever those hold, at any depth.
   const kept = new Set<string>();
-  const stack = versions.filter((version) => !chosen.has(version.digest) && (version.tags.length > 0 || !listed.has(version.digest) && !referrers.has(version.digest))).map((version) => version.digest);
+  const stack = versions.filter((version) => !chosen.has(version.digest) && (version.tags.length > 0 || (!listed.has(version.digest) && !referrers.has(version.digest)))).map((version) => version.digest);
   while (stack.length > 0) {
     const digest = stack.pop() as string;
     if (kept.has(digest)) continue;

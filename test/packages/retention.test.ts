@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import type { Berth } from '../../src/server.js';
-import { authApp, basic, berthCli } from '../auth/helpers.js';
+import { authApp, basic, berthCli, sha256 } from '../auth/helpers.js';
 import { type Pushed, pushBlob, pushIndex, pushLabelledImage, putManifest } from './helpers.js';
 
 type App = Awaited<ReturnType<typeof authApp>>;
@@ -48,8 +48,7 @@ async function pushReferrer(app: App, repo: string, auth: string, subject: Pushe
     layers: [{ mediaType: 'application/octet-stream', digest: layer.digest, size: layer.size }],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
   };
-  const { createHash } = await import('node:crypto');
-  const reference = tag ?? `sha256:${createHash('sha256').update(JSON.stringify(manifest)).digest('hex')}`;
+  const reference = tag ?? sha256(JSON.stringify(manifest));
   return putManifest(app.berth, repo, auth, reference, manifest);
 }
 
