@@ -169,10 +169,21 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   }
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
+  // Retention policies delete (softly) what packages no longer keep; one line per package that lost versions.
+  const applyRetention = async () => {
+    for (const result of await packageService.applyAllRetention()) {
+      if ('error' in result) {
+        app.log.warn({ err: result.error, package: result.repository }, 'applying a retention policy failed');
+      } else if (result.outcome.versions.length > 0) {
+        app.log.info({ package: result.repository, policy: result.outcome.by, versions: result.outcome.versions.length }, 'retention policy deleted versions');
+      }
+    }
+  };
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period, by
-  // one node at a time when several share the database.
+  // one node at a time when several share the database; retention policies are applied then too.
   const sweepOnce = async () => {
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
+    await applyRetention().catch((error: unknown) => app.log.error({ err: error }, 'applying retention policies failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
     await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
     await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import type { PackageRole, Visibility } from '../db/schema.js';
 import { parsePatterns } from '../packages/immutable-tags.js';
+import type { PackageRecord, PackageService, RetentionOutcome } from '../packages/package-service.js';
+import { type RetentionPolicy, parseRetentionPolicy, retentionPolicyJson } from '../packages/retention-policy.js';
 import { isPackageRole, isVisibility, packageRoles, visibilities } from '../packages/roles.js';
 import { withDataDir, withStores } from './data-dir.js';
 
@@ -26,7 +28,60 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** `berth package list|show|visibility|grant|revoke|link|unlink|inherit|org-settings|immutable-tags`, for operators. */
+function whole(value: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`expected a whole number, got "${value}"`);
+  return Number(value);
+}
+
+type RetentionFlags = Flags & {
+  keepNewest?: number;
+  keepTag: string[];
+  deleteUntaggedAfter?: number;
+  deleteTaggedAfter?: number;
+  deleteTag: string[];
+  keepAll?: boolean;
+  clear?: boolean;
+  dryRun?: boolean;
+  apply?: boolean;
+};
+
+/** The policy the flags give, checked as the API checks one; undefined when they give none. */
+function policyOfFlags(flags: RetentionFlags): RetentionPolicy | undefined {
+  const given =
+    flags.keepNewest !== undefined || flags.keepTag.length > 0 || flags.deleteUntaggedAfter !== undefined || flags.deleteTaggedAfter !== undefined || flags.deleteTag.length > 0;
+  if (given && flags.keepAll) throw new Error('--keep-all sets a policy without rules: give no rules with it');
+  if (!given) return flags.keepAll ? {} : undefined;
+  return parseRetentionPolicy({
+    keep_newest: flags.keepNewest,
+    keep_tags: flags.keepTag,
+    delete_untagged_older_than_days: flags.deleteUntaggedAfter,
+    delete_tagged_older_than_days: flags.deleteTaggedAfter,
+    delete_tags: flags.deleteTag,
+  });
+}
+
+function policyLine(label: string, policy: RetentionPolicy | undefined): string {
+  if (!policy) return `${label}\tnone`;
+  const json = retentionPolicyJson(policy);
+  const rules = Object.entries(json)
+    .filter(([, value]) => value !== null && !(Array.isArray(value) && value.length === 0))
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`);
+  return `${label}\t${rules.length > 0 ? rules.join(' ') : 'keeps everything'}`;
+}
+
+function outcomeLines(verb: string, pkg: PackageRecord, outcome: RetentionOutcome): string[] {
+  return outcome.versions.map((version) => `${verb}\t${pkg.repository}\t${version.id}\t${version.digest}\t${version.tags.join(',') || '-'}\t${version.reason}`);
+}
+
+/** Previews or applies the policy that applies to `pkg`, or `policy` in its place. */
+async function runRetention(packages: PackageService, pkg: PackageRecord, flags: RetentionFlags, by: string, policy: RetentionPolicy | undefined): Promise<string[]> {
+  const applied = policy && { policy, by };
+  if (flags.dryRun) return outcomeLines('would delete', pkg, await packages.previewRetention(pkg, applied));
+  if (flags.apply) return outcomeLines('deleted', pkg, await packages.applyRetention(pkg, applied));
+  return [];
+}
+
+/** `berth package list|show|visibility|grant|revoke|link|unlink|inherit|org-settings|immutable-tags|retention`, for operators. */
 export function packageCommand(): Command {
   const pkg = new Command('package').description('manage packages (repositories owned by users and organizations)');
   withDataDir(pkg.command('list <namespace>'))
@@ -127,6 +182,48 @@ export function packageCommand(): Command {
         if (!owner) throw new Error(`account "${target}" not found`);
         if (change) await packages.immutableTags.setForOwner(owner.id, next(await packages.immutableTags.ofOwner(owner.id)));
         return (await packages.immutableTags.ofOwner(owner.id)).map((pattern) => `${owner.name}\t${pattern}`);
+      });
+      for (const line of lines) process.stdout.write(`${line}\n`);
+    });
+  withDataDir(pkg.command('retention <target>'))
+    .description('show or set the retention policy of a package (NAMESPACE/NAME), or the default of a user or organization (NAME) for its packages; preview or apply it')
+    .option('--keep-newest <n>', 'keep the N newest top-level versions', whole)
+    .option('--keep-tag <pattern>', 'keep versions with a tag this pattern matches (repeatable)', collect, [])
+    .option('--delete-untagged-after <days>', 'delete untagged top-level versions older than this', whole)
+    .option('--delete-tagged-after <days>', 'delete top-level versions whose tags all match a --delete-tag pattern, older than this', whole)
+    .option('--delete-tag <pattern>', 'a pattern for --delete-tagged-after (repeatable)', collect, [])
+    .option('--keep-all', 'set a policy without rules: the package keeps everything, whatever its owner sets')
+    .option('--clear', "remove the target's policy (a package takes its owner's default again)")
+    .option('--dry-run', 'list what the policy (the one given, unsaved) would delete now')
+    .option('--apply', 'save the policy given, if any, and apply it now')
+    .action(async (target: string, flags: RetentionFlags) => {
+      if (flags.dryRun && (flags.apply || flags.clear)) throw new Error('--dry-run changes nothing: give neither --apply nor --clear with it');
+      const policy = policyOfFlags(flags);
+      if (policy && flags.clear) throw new Error('--clear removes the policy: give no rules with it');
+      const lines = await withStores(flags, async ({ accounts, packages }) => {
+        const save = !flags.dryRun;
+        if (target.includes('/')) {
+          const found = await packages.require(target);
+          if (flags.clear) await packages.retention.clearForPackage(found.id);
+          if (policy && save) await packages.retention.setForPackage(found.id, policy);
+          const run = await runRetention(packages, found, flags, `package:${found.repository}`, flags.dryRun ? policy : undefined);
+          const current = await packages.retention.ofPackage(found);
+          return [policyLine('package', current.policy), policyLine(found.owner.login, current.ownerPolicy), ...run];
+        }
+        const owner = await accounts.find(target);
+        if (!owner) throw new Error(`account "${target}" not found`);
+        if (flags.clear) await packages.retention.clearForOwner(owner.id);
+        if (policy && save) await packages.retention.setForOwner(owner.id, policy);
+        const run: string[] = [];
+        if (flags.dryRun || flags.apply) {
+          // Every package that takes the owner's default: those without a policy of their own.
+          const tried = flags.dryRun ? policy : undefined;
+          for (const each of await packages.listByOwner(owner.id)) {
+            if ((await packages.retention.ofPackage(each)).policy) continue;
+            run.push(...(await runRetention(packages, each, flags, `${owner.kind}:${owner.name}`, tried ?? (await packages.retention.ofOwner(owner.id)))));
+          }
+        }
+        return [policyLine(owner.name, await packages.retention.ofOwner(owner.id)), ...run];
       });
       for (const line of lines) process.stdout.write(`${line}\n`);
     });

@@ -388,6 +388,31 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').addColumn('storage_quota_bytes', 'bigint').execute();
     },
   },
+  '0014-retention-policies': {
+    async up(db: Kysely<unknown>) {
+      // Which versions a package keeps (src/packages/retention-policy.ts): a package's own policy,
+      // and the default a user or organization sets for its packages. Rules are columns, null
+      // when unset; pattern lists are JSON arrays of strings.
+      for (const [table, key, references] of [
+        ['package_retention_policies', 'package_id', 'packages.id'],
+        ['account_retention_policies', 'account_id', 'accounts.id'],
+      ] as const) {
+        await db.schema
+          .createTable(table)
+          .addColumn(key, 'integer', (c) => c.primaryKey().references(references).onDelete('cascade'))
+          .addColumn('keep_newest', 'integer')
+          .addColumn('keep_tags', 'text')
+          .addColumn('delete_untagged_days', 'integer')
+          .addColumn('delete_tagged_days', 'integer')
+          .addColumn('delete_tags', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await notifyChangesOf(db, table);
+      }
+      // The policy (`package:<name>`, `org:<name>`, `user:<name>`) that soft-deleted a version.
+      await db.schema.alterTable('package_versions').addColumn('deleted_by_policy', 'text').execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

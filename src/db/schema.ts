@@ -164,6 +164,8 @@ export interface PackageVersionsTable {
   content: Uint8Array | null;
   /** JSON array of the tags the version had when deleted. */
   tags: string | null;
+  /** The retention policy that deleted the version (`package:<name>`, `org:<name>`, `user:<name>`). */
+  deleted_by_policy: Generated<string | null>;
 }
 
 export interface PackageRolesTable {
@@ -196,6 +198,29 @@ export interface AccountImmutableTagsTable {
   account_id: number;
   pattern: string;
   created_at: Timestamp;
+}
+
+/**
+ * A retention policy's rules (src/packages/retention-policy.ts), each null when unset; pattern
+ * lists are JSON arrays of regular expressions.
+ */
+interface RetentionRules {
+  keep_newest: number | null;
+  keep_tags: string | null;
+  delete_untagged_days: number | null;
+  delete_tagged_days: number | null;
+  delete_tags: string | null;
+  updated_at: Timestamp;
+}
+
+/** A package's own retention policy, which replaces its owner's default. */
+export interface PackageRetentionPoliciesTable extends RetentionRules {
+  package_id: number;
+}
+
+/** The retention policy a user or organization sets for those of its packages without one. */
+export interface AccountRetentionPoliciesTable extends RetentionRules {
+  account_id: number;
 }
 
 /** Source repositories (`OWNER/REPO`) that packages link to and inherit access from. */
@@ -292,6 +317,8 @@ export interface Schema {
   sign_in_failures: SignInFailuresTable;
   package_immutable_tags: PackageImmutableTagsTable;
   account_immutable_tags: AccountImmutableTagsTable;
+  package_retention_policies: PackageRetentionPoliciesTable;
+  account_retention_policies: AccountRetentionPoliciesTable;
 }
 
 export type Database = Kysely<Schema>;

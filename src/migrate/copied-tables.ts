@@ -48,6 +48,8 @@ const settings = {
   sign_in_failures: { key: ['key'] },
   package_immutable_tags: { key: ['package_id', 'pattern'] },
   account_immutable_tags: { key: ['account_id', 'pattern'] },
+  package_retention_policies: { key: ['package_id'] },
+  account_retention_policies: { key: ['account_id'] },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 
 export const copiedTables: readonly CopiedTable[] = Object.entries(settings).map(([name, table]: [string, AnyTableSettings]) => ({

@@ -111,6 +111,11 @@ function backtrackingRisk(pattern: string): string | undefined {
 /** Compiled patterns, shared by every check: a few dozen distinct patterns is the usual. */
 const compiled = new Map<string, RegExp>();
 
+/** Whether a pattern checked by `parsePatterns` matches the whole tag. */
+export function patternMatches(pattern: string, tag: string): boolean {
+  return matcher(pattern).test(tag);
+}
+
 function matcher(pattern: string): RegExp {
   let regex = compiled.get(pattern);
   if (!regex) {
@@ -220,6 +225,7 @@ export class ImmutableTags {
   }
 }
 
-function firstMatch(rules: readonly ImmutableTagRule[], tag: string): ImmutableTagRule | undefined {
-  return rules.find((rule) => matcher(rule.pattern).test(tag));
+/** The first of `rules` that makes `tag` immutable, if any. */
+export function firstMatch(rules: readonly ImmutableTagRule[], tag: string): ImmutableTagRule | undefined {
+  return rules.find((rule) => patternMatches(rule.pattern, tag));
 }

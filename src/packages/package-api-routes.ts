@@ -11,7 +11,8 @@ import { PackageConflictError, PackageForbiddenError, PackageNotFoundError, Pack
 import { type PackageImmutableTags, parsePatterns } from './immutable-tags.js';
 import { type AnySubject, type PackageAccess, isRepositorySubject } from './package-access.js';
 import type { PackageJson } from './package-json.js';
-import { type PackageOwner, type PackageRecord, type PackageService, factsOf } from './package-service.js';
+import { type PackageOwner, type PackageRecord, type PackageService, type RetentionOutcome, factsOf } from './package-service.js';
+import { type RetentionPolicy, parseRetentionPolicy, retentionPolicyJson } from './retention-policy.js';
 import type { SourceRepositoryService } from './source-repositories.js';
 import { isPackageRole, isVisibility, roleAtLeast } from './roles.js';
 
@@ -160,6 +161,61 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       return sendJson(reply, immutableTagsJson(await options.packages.immutableTags.ofPackage(pkg.id, pkg.owner.id)));
     });
 
+    // Beyond GitHub's API: retention policies (src/packages/retention-policy.ts), the owner's
+    // default for its packages and each package's own, which replaces the default.
+    app.get(`${prefix}/packages/retention`, async (request, reply) => {
+      const owner = await ownerSettingsFor(kind, request, false);
+      return sendJson(reply, { policy: policyJson(await options.packages.retention.ofOwner(owner.id)) });
+    });
+
+    app.put(`${prefix}/packages/retention`, async (request, reply) => {
+      const owner = await ownerSettingsFor(kind, request, true);
+      const policy = parseRetentionPolicy(await readJsonObject(request));
+      await options.packages.retention.setForOwner(owner.id, policy);
+      return sendJson(reply, { policy: policyJson(policy) });
+    });
+
+    app.delete(`${prefix}/packages/retention`, async (request, reply) => {
+      const owner = await ownerSettingsFor(kind, request, true);
+      await options.packages.retention.clearForOwner(owner.id);
+      return reply.code(204).send();
+    });
+
+    const retentionJson = async (pkg: PackageRecord) => {
+      const { policy, ownerPolicy } = await options.packages.retention.ofPackage(pkg);
+      return { policy: policyJson(policy), owner_policy: policyJson(ownerPolicy), applies: policy ? 'package' : ownerPolicy ? 'owner' : 'none' };
+    };
+
+    app.get(`${pkgPath}/retention`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      return sendJson(reply, await retentionJson(pkg));
+    });
+
+    app.put(`${pkgPath}/retention`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      await options.packages.retention.setForPackage(pkg.id, parseRetentionPolicy(await readJsonObject(request)));
+      return sendJson(reply, await retentionJson(pkg));
+    });
+
+    app.delete(`${pkgPath}/retention`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      await options.packages.retention.clearForPackage(pkg.id);
+      return reply.code(204).send();
+    });
+
+    app.post(`${pkgPath}/retention/preview`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'settings');
+      // Without a body, the policy that applies; with `{"policy": {...}}`, that one, unsaved.
+      const given = (await readJsonObject(request, { optional: true }))['policy'];
+      const applied = given === undefined ? undefined : { policy: parseRetentionPolicy(given), by: `package:${pkg.repository}` };
+      return sendJson(reply, outcomeJson(pkg, await options.packages.previewRetention(pkg, applied)));
+    });
+
+    app.post(`${pkgPath}/retention/apply`, async (request, reply) => {
+      const { pkg } = await packageFor(kind, request, 'delete');
+      return sendJson(reply, outcomeJson(pkg, await options.packages.applyRetention(pkg)));
+    });
+
     app.get(pkgPath, async (request, reply) => {
       const { pkg } = await packageFor(kind, request, 'read');
       return sendJson(reply, options.json.package(pkg));
@@ -286,6 +342,18 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
 
 function immutableTagsJson(tags: PackageImmutableTags): { patterns: string[]; owner_patterns: string[] } {
   return { patterns: tags.patterns, owner_patterns: tags.ownerPatterns };
+}
+
+function policyJson(policy: RetentionPolicy | undefined) {
+  return policy ? retentionPolicyJson(policy) : null;
+}
+
+/** A preview's or an application's answer: whose policy, and each version it deletes with why. */
+function outcomeJson(pkg: PackageRecord, outcome: RetentionOutcome) {
+  return {
+    policy: outcome.by ?? null,
+    versions: outcome.versions.map((version) => ({ id: version.id, name: version.digest, tags: version.tags, reason: version.reason })),
+  };
 }
 
 function principalOf(body: Record<string, unknown>): { principalKind: PrincipalKind; principal: string } {

@@ -79,7 +79,7 @@ export class PackageJson {
       html_url: `${this.publicUrl}${packagePathPrefix(pkg)}/${version.id}`,
       created_at: version.createdAt,
       updated_at: version.updatedAt,
-      ...(version.deletedAt ? { deleted_at: version.deletedAt } : {}),
+      ...(version.deletedAt ? { deleted_at: version.deletedAt, deleted_by_policy: version.deletedByPolicy } : {}),
       metadata: { package_type: 'container', container: { tags: version.tags } },
       // Berth's extras.
       media_type: version.mediaType,

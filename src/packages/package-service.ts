@@ -1,4 +1,4 @@
-import { type Transaction, sql } from 'kysely';
+import { type NotNull, type Transaction, sql } from 'kysely';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
 import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
@@ -9,6 +9,8 @@ import { type NewManifest, type RegistryMetadata, newManifest } from '../registr
 import { ListedByTaggedIndexError, PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { ImmutableTags } from './immutable-tags.js';
+import { type AppliedPolicy, RetentionPolicies } from './retention-policies.js';
+import type { RetentionDeletion } from './retention-policy.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -74,6 +76,15 @@ export interface VersionRecord {
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;
+  /** The retention policy that deleted it (`package:<name>`, `org:<name>`, `user:<name>`), if one did. */
+  deletedByPolicy: string | null;
+}
+
+/** What a retention policy deletes (or, in a preview, would delete) of a package, and whose policy it is. */
+export interface RetentionOutcome {
+  /** `package:<name>`, `org:<name>` or `user:<name>`; undefined when no policy applies. */
+  by: string | undefined;
+  versions: RetentionDeletion[];
 }
 
 export interface NewVersion {
@@ -112,6 +123,8 @@ export class PackageService {
   private readonly pushes: ReturnType<typeof pushStatements>;
   /** The immutable tag patterns of packages and owners, over the same database (or transaction). */
   readonly immutableTags: ImmutableTags;
+  /** The retention policies of packages and owners, and their plans; applied by `applyRetention`. */
+  readonly retention: RetentionPolicies;
 
   constructor(
     private readonly db: Database,
@@ -121,6 +134,7 @@ export class PackageService {
   ) {
     this.pushes = pushes ?? pushStatements(db);
     this.immutableTags = new ImmutableTags(db, clock);
+    this.retention = new RetentionPolicies(db, this.immutableTags, clock);
   }
 
   /** The same service with every query inside `trx`, so a push's package writes commit as one. */
@@ -288,7 +302,82 @@ export class PackageService {
       force: options.force ?? false,
       hint: 'delete that index first, or pass force=true to break it',
     });
-    await this.softDelete(pkg.id, pkg.repository, [version.digest], false);
+    await this.softDelete(pkg.id, pkg.repository, [version.digest], { withPackage: false });
+  }
+
+  /**
+   * What a retention policy would delete of a package now: `applied` if given (to try a policy
+   * before setting it), else the one that applies to the package. Changes nothing.
+   */
+  async previewRetention(pkg: PackageRecord, applied?: AppliedPolicy): Promise<RetentionOutcome> {
+    const policy = applied ?? (await this.retention.applying(pkg));
+    if (!policy) return { by: undefined, versions: [] };
+    return { by: policy.by, versions: await this.retention.plan(pkg, policy) };
+  }
+
+  /**
+   * Applies the retention policy of a package (or `applied`): soft-deletes what its plan lists, in
+   * one transaction, each version recording the policy. The plan is computed outside the
+   * transaction; if the package changed since in a way that touches it (a tag set on one of its
+   * versions, a manifest listing or referring to one), nothing is deleted and a
+   * `PackageConflictError` says so: the next run plans again.
+   */
+  async applyRetention(pkg: PackageRecord, applied?: AppliedPolicy): Promise<RetentionOutcome> {
+    const planned = await this.previewRetention(pkg, applied);
+    if (planned.by === undefined || planned.versions.length === 0) return planned;
+    const digests = planned.versions.map((version) => version.digest as Digest);
+    const expected = new Map(planned.versions.map((version) => [version.digest, version]));
+    await this.softDelete(pkg.id, pkg.repository, digests, {
+      withPackage: false,
+      deletedByPolicy: planned.by,
+      before: (trx) => this.within(trx).refuseChangedPlan(pkg.repository, expected),
+    });
+    return planned;
+  }
+
+  /** Applies every package's retention policy (the sweep); one outcome per package a policy applies to. */
+  async applyAllRetention(): Promise<Array<{ repository: string } & ({ outcome: RetentionOutcome } | { error: unknown })>> {
+    const results: Array<{ repository: string } & ({ outcome: RetentionOutcome } | { error: unknown })> = [];
+    for (const repository of await this.retention.packagesWithPolicies()) {
+      try {
+        const pkg = await this.get(repository);
+        if (pkg) results.push({ repository, outcome: await this.applyRetention(pkg) });
+      } catch (error) {
+        results.push({ repository, error });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * In the deletion's transaction: the versions a retention plan deletes still have the tags it
+   * saw, and no manifest lists or refers to them but those it saw.
+   */
+  private async refuseChangedPlan(repository: string, expected: ReadonlyMap<string, { tags: readonly string[]; heldBy: readonly string[] }>): Promise<void> {
+    const digests = [...expected.keys()];
+    const changed = () => new PackageConflictError(`${repository} changed while its retention policy was applied: nothing was deleted, the next run decides again`);
+    const tags = await this.tagsOf(repository, digests);
+    for (const [digest, seen] of expected) {
+      if ([...(tags.get(digest) ?? [])].sort().join('\u0000') !== [...seen.tags].sort().join('\u0000')) throw changed();
+    }
+    const holders = await this.db
+      .selectFrom('manifest_references')
+      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+      .select(['manifest_references.manifest_digest as holder', 'manifest_references.referenced_digest as held'])
+      .where('repositories.name', '=', repository)
+      .where('manifest_references.kind', '=', 'manifest')
+      .where('manifest_references.referenced_digest', 'in', digests)
+      .union((eb) =>
+        eb
+          .selectFrom('manifests')
+          .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+          .select(['manifests.digest as holder', 'manifests.subject_digest as held'])
+          .where('repositories.name', '=', repository)
+          .where('manifests.subject_digest', 'in', digests)
+          .$narrowType<{ held: NotNull }>(),
+      )
+      .execute();
+    if (holders.some(({ holder, held }) => !expected.get(held)?.heldBy.includes(holder))) throw changed();
   }
 
   /**
@@ -334,8 +423,10 @@ export class PackageService {
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     if (live) throw new PackageConflictError(`${row.digest} was pushed again as version ${live.id}`);
+    // A restore is activity: a retention policy counts the version's age from it.
+    const now = this.now();
     await this.metadata.putManifests(pkg.repository, await this.reinstatable(pkg.repository, [row]), async (trx) => {
-      await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('id', '=', id).execute();
+      await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, deleted_by_policy: null, content: null, tags: null, updated_at: now }).where('id', '=', id).execute();
     });
   }
 
@@ -349,8 +440,12 @@ export class PackageService {
     const now = this.now();
     // Newest first, so that indexes go before the manifests they list.
     const digests = live.map((row) => row.digest as Digest);
-    await this.softDelete(pkg.id, pkg.repository, digests, true, now, async (trx) => {
-      await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+    await this.softDelete(pkg.id, pkg.repository, digests, {
+      withPackage: true,
+      now,
+      alongside: async (trx) => {
+        await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+      },
     });
   }
 
@@ -360,7 +455,12 @@ export class PackageService {
     const rows = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).orderBy('id').execute();
     const now = this.now();
     await this.metadata.putManifests(pkg.repository as RepositoryName, await this.reinstatable(pkg.repository, rows), async (trx) => {
-      await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).execute();
+      await trx
+        .updateTable('package_versions')
+        .set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null, updated_at: now })
+        .where('package_id', '=', pkg.id)
+        .where('deleted_with_package', '=', 1)
+        .execute();
       await trx.updateTable('packages').set({ deleted_at: null, updated_at: now }).where('id', '=', pkg.id).execute();
     });
     return this.require(repository);
@@ -504,22 +604,32 @@ export class PackageService {
 
   /**
    * Marks versions deleted, keeping what a restore needs, and deletes their manifests, all in one
-   * transaction with `alongside`.
+   * transaction with `alongside` (after) and `before` (first, and may refuse).
    */
   private async softDelete(
     packageId: number,
     repository: RepositoryName,
     digests: Digest[],
-    withPackage: boolean,
-    now = this.now(),
-    alongside?: (trx: Transaction<Schema>) => Promise<void>,
+    options: {
+      withPackage: boolean;
+      now?: string;
+      deletedByPolicy?: string;
+      alongside?: (trx: Transaction<Schema>) => Promise<void>;
+      before?: (trx: Transaction<Schema>) => Promise<void>;
+    },
   ): Promise<void> {
+    const now = options.now ?? this.now();
     const snapshots = await this.snapshots(repository, digests);
-    await this.metadata.deleteManifests(repository, digests, async (trx) => {
-      const inside = this.within(trx);
-      for (const snapshot of snapshots) await inside.markDeleted(packageId, snapshot, withPackage, now);
-      if (alongside) await alongside(trx);
-    });
+    await this.metadata.deleteManifests(
+      repository,
+      digests,
+      async (trx) => {
+        const inside = this.within(trx);
+        for (const snapshot of snapshots) await inside.markDeleted(packageId, snapshot, options.withPackage, now, options.deletedByPolicy);
+        if (options.alongside) await options.alongside(trx);
+      },
+      options.before,
+    );
   }
 
   /** What a restore of each version needs: its manifest's bytes and its tags, read before deletion. */
@@ -534,10 +644,17 @@ export class PackageService {
     return snapshots;
   }
 
-  private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string): Promise<void> {
+  private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string, deletedByPolicy?: string): Promise<void> {
     await this.db
       .updateTable('package_versions')
-      .set({ deleted_at: now, updated_at: now, deleted_with_package: toFlag(withPackage), content: snapshot.content, tags: JSON.stringify(snapshot.tags) })
+      .set({
+        deleted_at: now,
+        updated_at: now,
+        deleted_with_package: toFlag(withPackage),
+        deleted_by_policy: deletedByPolicy ?? null,
+        content: snapshot.content,
+        tags: JSON.stringify(snapshot.tags),
+      })
       .where('package_id', '=', packageId)
       .where('digest', '=', snapshot.digest)
       .where('deleted_at', 'is', null)
@@ -593,6 +710,7 @@ export class PackageService {
       created_at: string;
       updated_at: string;
       deleted_at: string | null;
+      deleted_by_policy: string | null;
       tags: string | null;
     }>,
   ): Promise<VersionRecord[]> {
@@ -624,6 +742,7 @@ export class PackageService {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       deletedAt: row.deleted_at,
+      deletedByPolicy: row.deleted_at === null ? null : row.deleted_by_policy,
     }));
   }
 

@@ -264,12 +264,19 @@ export class RegistryMetadata {
 
   /**
    * Deletes manifests in the order given (an index before the manifests it lists), in one
-   * transaction with `alongside`; answers how many there were. `alongside` runs even when none was.
+   * transaction with `alongside`; answers how many there were. `alongside` runs even when none was;
+   * `before` runs first, and may refuse by throwing.
    */
-  async deleteManifests(name: RepositoryName, digests: readonly Digest[], alongside?: (trx: Transaction<Schema>) => Promise<void>): Promise<number> {
+  async deleteManifests(
+    name: RepositoryName,
+    digests: readonly Digest[],
+    alongside?: (trx: Transaction<Schema>) => Promise<void>,
+    before?: (trx: Transaction<Schema>) => Promise<void>,
+  ): Promise<number> {
     const repositoryId = await this.repositoryId(name);
     if (repositoryId === undefined && !alongside) return 0;
     return this.write(async (trx) => {
+      if (before) await before(trx);
       let deleted = 0;
       if (repositoryId !== undefined) {
         for (const digest of digests) {

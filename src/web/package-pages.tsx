@@ -111,11 +111,13 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
   const settingsPage = async (request: FastifyRequest, reply: FastifyReply, context: PageContext, pkg: PackageRecord, status: number, notice?: { kind: 'ok' | 'error'; text: string }) => {
     const allowed: readonly Visibility[] = pkg.owner.kind === 'org' ? visibilities : visibilities.filter((each) => each !== 'internal');
     const repositoryAccess = (await options.repositories.access(pkg.id)).map((item) => ({ repository: `${item.repository.owner}/${item.repository.name}`, role: item.role }));
+    const applied = await options.packages.retention.applying(pkg);
+    const retention = { by: applied?.by, policy: applied?.policy, preview: applied ? (await options.packages.previewRetention(pkg, applied)).versions : [] };
     return kit.sendPage(
       request,
       reply,
       status,
-      <PackageSettingsPage context={context} pkg={pkg} grants={await options.packages.roles(pkg)} allowed={allowed} repositoryAccess={repositoryAccess} notice={notice} />,
+      <PackageSettingsPage context={context} pkg={pkg} grants={await options.packages.roles(pkg)} allowed={allowed} repositoryAccess={repositoryAccess} retention={retention} notice={notice} />,
     );
   };
 

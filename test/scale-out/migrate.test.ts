@@ -46,7 +46,7 @@ interface Source {
 describe('berth migrate: a data directory to PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
   const stores = scaleOutStores();
 
-  /** Users, an organization, a private and a public package, a tag, a deleted version, tokens and immutable tag patterns; closed before it is migrated. */
+  /** Users, an organization, a private and a public package, a tag, a deleted version, tokens, immutable tag patterns and retention policies; closed before it is migrated. */
   async function sourceInstallation(t: TestContext): Promise<Source> {
     const app = await authApp(t);
     const alice = await app.user('alice');
@@ -73,6 +73,8 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
     const appPackage = await app.berth.packages.require('alice/app');
     await app.berth.packages.immutableTags.setForPackage(appPackage.id, ['v\\d+']);
     await app.berth.packages.immutableTags.setForOwner(appPackage.owner.id, ['release-.*']);
+    await app.berth.packages.retention.setForPackage(appPackage.id, { keepNewest: 5, keepTags: ['v\\d+'], deleteUntaggedOlderThanDays: 7 });
+    await app.berth.packages.retention.setForOwner(appPackage.owner.id, { deleteTaggedOlderThanDays: 30, deleteTags: ['pr-.*'] });
     // Closing writes what the server kept in memory; authApp's own close afterwards does nothing.
     await app.berth.close();
     return { app, alice, bob, image, largeLayer: { digest: layer.digest, bytes }, deleted, publicImage };
@@ -135,7 +137,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
     assert.equal(lineOf(first.stdout, 'blobs recorded in the database:'), 'blobs recorded in the database: 1 copied, 0 already present, 0 failed');
     assert.equal(lineOf(first.stdout, 'other blobs in the store:'), 'other blobs in the store: 0 copied, 0 already present, 0 failed');
     assert.equal(lineOf(first.stdout, 'table accounts:'), 'table accounts: 4 copied, 0 already there');
-    assert.equal(tableLines(first.stdout).length, 25);
+    assert.equal(tableLines(first.stdout).length, 27);
     assert.ok(tableLines(first.stdout).every((line) => line.endsWith(', 0 already there')));
     assert.match(lineOf(first.stdout, 'summary:'), /^summary: rows: \d+ copied, 0 already there; blobs: 1 copied, 0 already present, 0 failed$/);
 

@@ -1,6 +1,7 @@
 import type { PackageRole, Visibility } from '../../db/schema.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
+import { type RetentionDeletion, type RetentionPolicy, retentionPolicyJson } from '../../packages/retention-policy.js';
 import { visibilities } from '../../packages/roles.js';
 import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
 
@@ -18,11 +19,16 @@ export interface SettingsPageProps {
   allowed: readonly Visibility[];
   /** The source repositories whose tokens may use the package, with their roles. */
   repositoryAccess: Array<{ repository: string; role: PackageRole }>;
+  /** The retention policy that applies (`by` names it) and what it would delete now. */
+  retention: { by: string | undefined; policy: RetentionPolicy | undefined; preview: RetentionDeletion[] };
   notice?: { kind: 'ok' | 'error'; text: string };
 }
 
+/** The most planned deletions the page lists; the API's preview lists them all. */
+const previewShown = 50;
+
 /** `…/container/{name}/settings`, for the package's admins: access, visibility, deletion. */
-export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryAccess, notice }: SettingsPageProps) {
+export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryAccess, retention, notice }: SettingsPageProps) {
   const base = settingsPath(pkg);
   return (
     <Layout context={context} title={`Settings of ${pkg.repository}`}>
@@ -142,6 +148,9 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
         </div>
       </form>
 
+      <h2 id="retention">Retention policy</h2>
+      <RetentionSection retention={retention} />
+
       <h2>Danger zone</h2>
       <form class="stack" method="post" action={`${base}/visibility`}>
         <CsrfField context={context} />
@@ -176,5 +185,58 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
         </div>
       </form>
     </Layout>
+  );
+}
+
+/** The policy in effect and its preview; policies are set through the API or `berth package retention`. */
+function RetentionSection({ retention }: { retention: SettingsPageProps['retention'] }) {
+  if (!retention.by || !retention.policy) return <p class="muted">No retention policy applies: every version is kept until deleted by hand.</p>;
+  const rules = Object.entries(retentionPolicyJson(retention.policy)).filter(([, value]) => value !== null && !(Array.isArray(value) && value.length === 0));
+  return (
+    <>
+      <p>
+        The policy of <strong>{retention.by.startsWith('package:') ? 'this package' : retention.by.replace(/^(org|user):/, '')}</strong> applies
+        {rules.length === 0 ? ', and it keeps every version.' : ':'}
+      </p>
+      {rules.length > 0 && (
+        <ul>
+          {rules.map(([rule, value]) => (
+            <li>
+              <code>{rule}</code>: {Array.isArray(value) ? value.map((pattern) => <code>{pattern} </code>) : String(value)}
+            </li>
+          ))}
+        </ul>
+      )}
+      {retention.preview.length === 0 ? (
+        <p class="muted">It would delete nothing now.</p>
+      ) : (
+        <>
+          <p>
+            It would delete {retention.preview.length} version{retention.preview.length === 1 ? '' : 's'} now (restorable for 30 days):
+          </p>
+          <table aria-labelledby="retention">
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {retention.preview.slice(0, previewShown).map((version) => (
+                <tr>
+                  <td>
+                    <code>{version.digest}</code>
+                  </td>
+                  <td>{version.tags.length > 0 ? version.tags.join(', ') : <span class="muted">untagged</span>}</td>
+                  <td>{version.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {retention.preview.length > previewShown && <p class="muted">and {retention.preview.length - previewShown} more.</p>}
+        </>
+      )}
+    </>
   );
 }

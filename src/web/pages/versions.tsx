@@ -49,7 +49,9 @@ export function VersionsPage({ context, pkg, filter, versions, page, hasMore, ad
               </a>
               <div>{version.tags.length > 0 ? version.tags.join(', ') : <span class="muted">untagged</span>}</div>
               <div class="muted">
-                {version.deletedAt ? `Deleted ${version.deletedAt.slice(0, 10)}` : `Published ${version.createdAt.slice(0, 10)}`}
+                {version.deletedAt
+                  ? `Deleted ${version.deletedAt.slice(0, 10)}${version.deletedByPolicy ? ` by the retention policy of ${policyOwner(version.deletedByPolicy)}` : ''}`
+                  : `Published ${version.createdAt.slice(0, 10)}`}
               </div>
               {admin && (
                 <PostButton
@@ -79,4 +81,9 @@ export function versionsPath(pkg: PackageRecord): string {
 /** A version's page, the REST API's `html_url` of a version. */
 export function versionPath(pkg: PackageRecord, id: number): string {
   return `${packagePathPrefix(pkg)}/${id}`;
+}
+
+/** `package:acme/app` reads "acme/app", `org:acme` "acme". */
+function policyOwner(by: string): string {
+  return by.slice(by.indexOf(':') + 1);
 }
