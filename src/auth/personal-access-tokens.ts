@@ -133,7 +133,10 @@ export class PersonalAccessTokenService {
         .where('last_used_at', 'is', null)
         .returning(['id', 'user_id', 'hint', 'note'])
         .executeTakeFirst();
-      if (row) await recordAudit(trx, { action: 'token.first_use', ...(await tokenSubject(trx, row)), details: tokenDetails(row) }, now);
+      if (!row) return;
+      // Called while the token is being checked, before the request knows whom it acts for.
+      const subject = await tokenSubject(trx, row);
+      await recordAudit(trx, { action: 'token.first_use', actor: { kind: 'user', ...subject.owner }, ...subject, details: tokenDetails(row) }, now);
     });
   }
 
