@@ -7,7 +7,7 @@ import path from 'node:path';
 import { postgresInstalled, startPostgres } from '../test/support/postgres-process.js';
 import { postgresProfileVariable } from '../test/support/profile-database.js';
 
-const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc'];
+const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc', 'test/audit'];
 
 async function testFiles(): Promise<string[]> {
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');

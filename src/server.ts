@@ -3,6 +3,9 @@ import { AccountService } from './accounts/account-service.js';
 import { ensureFirstAdmin } from './accounts/first-admin.js';
 import { orgApiRoutes } from './accounts/org-api-routes.js';
 import { userApiRoutes } from './accounts/user-api-routes.js';
+import { auditApiRoutes } from './audit/audit-api-routes.js';
+import { withAuditContext } from './audit/audit-context.js';
+import { AuditLog } from './audit/audit-log.js';
 import { PersonalAccessTokenService } from './auth/personal-access-tokens.js';
 import { type Authorizer, anonymousAuthorizer } from './auth/access.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -59,6 +62,8 @@ export interface Berth {
   /** Garbage collection: scheduled, and run on demand. */
   collections: CollectionRuns;
   quotas: StorageQuotas;
+  /** The security log: who did what, from where. */
+  audit: AuditLog;
   /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
@@ -108,6 +113,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     error: (fields, message) => app.log.error(fields, message),
   });
   const accessTokens = new PersonalAccessTokenService(db);
+  const audit = new AuditLog(db);
   const sessions = new SessionService(db);
   const authOn = options.auth ?? config.auth;
   // Nodes behind one load balancer must count a client's failures together.
@@ -124,18 +130,19 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await ensureFirstAdmin(accounts, options.env ?? process.env, config.dataDir, options.print ?? ((text) => process.stderr.write(`${text}\n`)), config.publicUrl);
     const realm = tokenRealm(config.publicUrl);
     const registryTokens = new RegistryTokens(await loadSigningKeys(db, legacySigningKeysFile(config.dataDir)), config.publicUrl, realm.service, Math.max(1, Math.round(config.tokenTtl / 1000)), { now: options.now });
-    const authenticator = new Authenticator(accounts, accessTokens, signInLimiter, repositoryTokens);
+    const authenticator = new Authenticator(accounts, accessTokens, signInLimiter, repositoryTokens, audit);
     const policy = new RepositoryPolicy(packageAccess);
     authorizer = new TokenAuthorizer({ realm, authenticator, policy, registryTokens, accessTokens, repositoryTokens });
     routes = async (app) => {
       await app.register(tokenEndpoint, { authenticator, policy, registryTokens });
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(orgApiRoutes, { accounts, authenticator });
-      await app.register(gcApiRoutes, { accounts, authenticator, collections });
+      await app.register(gcApiRoutes, { accounts, authenticator, collections, audit });
       await app.register(storageApiRoutes, { accounts, authenticator, quotas });
+      await app.register(auditApiRoutes, { accounts, authenticator, audit });
       await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
-      await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
+      await app.register(webRoutes, { accounts, authenticator, sessions, audit, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
     };
   }
 
@@ -186,10 +193,11 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await applyRetention().catch((error: unknown) => app.log.error({ err: error }, 'applying retention policies failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
     await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
+    await accessTokens.recordExpired().catch((error: unknown) => app.log.error({ err: error }, 'recording expired personal access tokens failed'));
     await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));
     await sharedFailures?.prune().catch((error: unknown) => app.log.error({ err: error }, 'removing ended sign-in failure windows failed'));
   };
-  const sweep = () => engine.exclusively('sweep', sweepOnce).catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'));
+  const sweep = () => withAuditContext({ actor: { kind: 'system', name: 'sweep' } }, () => engine.exclusively('sweep', sweepOnce)).catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'));
   await sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
@@ -222,5 +230,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, reloadCertificate, close };
 }

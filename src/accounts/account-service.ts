@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import type { AccountKind, Database, OrgRole, Schema } from '../db/schema.js';
 import { AccountConflictError, AccountNotFoundError } from './errors.js';
@@ -50,7 +51,11 @@ export class AccountService {
   ) {}
 
   async createUser(name: AccountName, options: { passwordHash?: string; isAdmin?: boolean } = {}): Promise<Account> {
-    return this.create(name, 'user', options.passwordHash ?? null, options.isAdmin ?? false);
+    return this.db.transaction().execute(async (trx) => {
+      const user = await this.within(trx).create(name, 'user', options.passwordHash ?? null, options.isAdmin ?? false);
+      await recordAudit(trx, accountEntry(user, 'admin.user_create', { site_admin: user.isAdmin }));
+      return user;
+    });
   }
 
   /** Creates an organization with its first owner. */
@@ -63,6 +68,7 @@ export class AccountService {
         .insertInto('org_members')
         .values({ org_id: org.id, user_id: user.id, role: 'owner', created_at: new Date().toISOString() })
         .execute();
+      await recordAudit(trx, accountEntry(org, 'org.create', { owner: user.name }));
       return org;
     });
   }
@@ -110,6 +116,7 @@ export class AccountService {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('accounts').set({ suspended_at: suspendedAt }).where('id', '=', user.id).execute();
       if (suspended) await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      await recordAudit(trx, accountEntry(user, suspended ? 'admin.user_suspend' : 'admin.user_unsuspend'));
     });
     return { ...user, suspendedAt };
   }
@@ -117,13 +124,19 @@ export class AccountService {
   /** Makes a user a site administrator (who has `/admin`), or no longer one. */
   async setAdmin(name: string, isAdmin: boolean): Promise<Account> {
     const { passwordHash: _hash, ...user } = await this.requireUser(name);
-    await this.db.updateTable('accounts').set({ is_admin: toFlag(isAdmin) }).where('id', '=', user.id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ is_admin: toFlag(isAdmin) }).where('id', '=', user.id).execute();
+      await recordAudit(trx, accountEntry(user, isAdmin ? 'admin.user_promote' : 'admin.user_demote'));
+    });
     return { ...user, isAdmin };
   }
 
   async setPassword(name: string, passwordHash: string): Promise<void> {
     const user = await this.requireUser(name);
-    await this.db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
+      await recordAudit(trx, accountEntry(user, 'user.password_change'));
+    });
   }
 
   /**
@@ -185,6 +198,7 @@ export class AccountService {
         }
       }
       await trx.deleteFrom('accounts').where('id', '=', account.id).execute();
+      await recordAudit(trx, accountEntry(account, account.kind === 'user' ? 'admin.user_delete' : 'admin.org_delete'));
       return key;
     });
     this.contents.forgetRepositories((repository) => repository.startsWith(`${namespace}/`));
@@ -195,6 +209,12 @@ export class AccountService {
     const userAccount = await this.requireUser(user);
     await this.db.transaction().execute(async (trx) => {
       if (role === 'member') await ensureAnotherOwner(trx, orgAccount, userAccount);
+      const before = await trx.selectFrom('org_members').select('role').where('org_id', '=', orgAccount.id).where('user_id', '=', userAccount.id).executeTakeFirst();
+      if (before?.role === role) return;
+      await recordAudit(trx, {
+        ...accountEntry(orgAccount, before ? 'org.member_role_change' : 'org.member_add', { user: userAccount.name, role, ...(before && { from: before.role }) }),
+        target: `${orgAccount.name}: ${userAccount.name}`,
+      });
       await trx
         .insertInto('org_members')
         .values({ org_id: orgAccount.id, user_id: userAccount.id, role, created_at: new Date().toISOString() })
@@ -216,6 +236,7 @@ export class AccountService {
       if (Number(deleted.numDeletedRows) === 0) throw new AccountNotFoundError(`member of ${orgAccount.name}`, userAccount.name);
       const teams = trx.selectFrom('teams').select('id').where('org_id', '=', orgAccount.id);
       await trx.deleteFrom('team_members').where('user_id', '=', userAccount.id).where('team_id', 'in', teams).execute();
+      await recordAudit(trx, { ...accountEntry(orgAccount, 'org.member_remove', { user: userAccount.name }), target: `${orgAccount.name}: ${userAccount.name}` });
     });
   }
 
@@ -251,11 +272,15 @@ export class AccountService {
   async createTeam(org: string, team: AccountName): Promise<Team> {
     const orgAccount = await this.requireOrg(org);
     if (await this.teamOf(orgAccount, team)) throw new AccountConflictError(`team ${orgAccount.name}/${team} already exists`);
-    return this.db
-      .insertInto('teams')
-      .values({ org_id: orgAccount.id, name: team, name_key: nameKey(team), created_at: new Date().toISOString() })
-      .returning(['id', 'name'])
-      .executeTakeFirstOrThrow();
+    return this.db.transaction().execute(async (trx) => {
+      const created = await trx
+        .insertInto('teams')
+        .values({ org_id: orgAccount.id, name: team, name_key: nameKey(team), created_at: new Date().toISOString() })
+        .returning(['id', 'name'])
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, { ...accountEntry(orgAccount, 'team.create', { team: created.name }), target: `${orgAccount.name}/${created.name}` });
+      return created;
+    });
   }
 
   /** The organization's team of that name (compared regardless of case, as GitHub's slugs are). */
@@ -281,11 +306,16 @@ export class AccountService {
       .where('user_id', '=', userAccount.id)
       .executeTakeFirst();
     if (!member) throw new AccountConflictError(`${userAccount.name} is not a member of ${orgAccount.name}`);
-    await this.db
-      .insertInto('team_members')
-      .values({ team_id: teamRow.id, user_id: userAccount.id, created_at: new Date().toISOString() })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      const added = await trx
+        .insertInto('team_members')
+        .values({ team_id: teamRow.id, user_id: userAccount.id, created_at: new Date().toISOString() })
+        .onConflict((oc) => oc.doNothing())
+        .returning('user_id')
+        .executeTakeFirst();
+      if (!added) return;
+      await recordAudit(trx, { ...accountEntry(orgAccount, 'team.member_add', { team: teamRow.name, user: userAccount.name }), target: `${orgAccount.name}/${teamRow.name}` });
+    });
   }
 
   /** Takes a user off one of the organization's teams; they stay a member of the organization. */
@@ -293,8 +323,11 @@ export class AccountService {
     const orgAccount = await this.requireOrg(org);
     const userAccount = await this.requireUser(user);
     const teamRow = await this.requireTeam(orgAccount, team);
-    const deleted = await this.db.deleteFrom('team_members').where('team_id', '=', teamRow.id).where('user_id', '=', userAccount.id).executeTakeFirst();
-    if (Number(deleted.numDeletedRows) === 0) throw new AccountNotFoundError(`member of ${orgAccount.name}/${teamRow.name}`, userAccount.name);
+    await this.db.transaction().execute(async (trx) => {
+      const deleted = await trx.deleteFrom('team_members').where('team_id', '=', teamRow.id).where('user_id', '=', userAccount.id).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) throw new AccountNotFoundError(`member of ${orgAccount.name}/${teamRow.name}`, userAccount.name);
+      await recordAudit(trx, { ...accountEntry(orgAccount, 'team.member_remove', { team: teamRow.name, user: userAccount.name }), target: `${orgAccount.name}/${teamRow.name}` });
+    });
   }
 
   /** The organization's teams by name, each with its members. */
@@ -365,6 +398,11 @@ export class AccountService {
     return row;
   }
 
+}
+
+/** An audit entry about an account, which belongs to that account. */
+function accountEntry(account: { id: number; name: string }, action: AuditEntry['action'], details?: Record<string, unknown>): AuditEntry {
+  return { action, owner: { id: account.id, name: account.name }, target: account.name, ...(details && { details }) };
 }
 
 /**

@@ -1,4 +1,7 @@
 import type { AccountService } from '../accounts/account-service.js';
+import { maxAccountNameLength } from '../accounts/names.js';
+import { setAuditActor } from '../audit/audit-context.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { PersonalAccessTokenService } from './personal-access-tokens.js';
 import type { BasicCredentials } from './credentials.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -48,6 +51,7 @@ export class Authenticator {
     private readonly tokens: PersonalAccessTokenService,
     private readonly limiter: SignInLimiter,
     private readonly repositoryTokens?: RepositoryTokenService,
+    private readonly audit?: AuditLog,
   ) {}
 
   /** Whether a secret has the shape of a repository token (checked with `signInRepository`). */
@@ -63,19 +67,32 @@ export class Authenticator {
     const identity = await this.repositoryTokens?.verify(secret);
     if (!identity) {
       await this.limiter.fail(keys);
+      await this.failed(undefined, 'repository_token');
       throw new InvalidCredentialsError();
     }
+    setAuditActor({ kind: 'repository_token', id: identity.tokenId, name: identity.repository });
     return identity;
   }
 
-  async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean }): Promise<Identity> {
+  /**
+   * `confirming`: the signed-in user types their password again (to change it), which is no new
+   * sign-in for the audit log; a wrong one is still a failure.
+   */
+  async signIn(clientAddress: string, credentials: BasicCredentials, options: { allowPassword: boolean; confirming?: boolean }): Promise<Identity> {
     const keys = [`ip:${clientAddress}`];
     const wait = await this.limiter.retryAfter(keys);
     if (wait > 0) throw new TooManySignInsError(wait);
     const identity = await this.check(credentials, options.allowPassword);
     if (!identity) {
       await this.limiter.fail(keys);
+      await this.failed(credentials.username, isWellFormedToken(credentials.password) ? 'personal_access_token' : 'password');
       throw new InvalidCredentialsError();
+    }
+    const actor = { kind: 'user' as const, id: identity.userId, name: identity.userName };
+    setAuditActor(actor);
+    // A password sign-in is recorded; a token's use is recorded once, at its first use.
+    if (identity.tokenId === undefined && !options.confirming) {
+      await this.audit?.record({ action: 'user.sign_in', actor, owner: { id: identity.userId, name: identity.userName }, target: identity.userName, details: { credential: 'password' } });
     }
     return identity;
   }
@@ -89,9 +106,26 @@ export class Authenticator {
     const owner = token.length <= 1024 ? await this.tokens.verify(undefined, token) : undefined;
     if (!owner) {
       await this.limiter.fail(keys);
+      await this.failed(undefined, 'personal_access_token');
       throw new InvalidCredentialsError();
     }
+    setAuditActor({ kind: 'user', id: owner.userId, name: owner.userName });
     return { userId: owner.userId, userName: owner.userName, scopes: owner.scopes, tokenId: owner.tokenId };
+  }
+
+  /**
+   * A refused credential, with the client address (from the request). The user name is kept only
+   * when it has the shape of one, so that a secret typed into the wrong field is not written down;
+   * the secret never is. The failure limit bounds how many a client can cause.
+   */
+  private async failed(username: string | undefined, credential: 'password' | 'personal_access_token' | 'repository_token'): Promise<void> {
+    const named = username !== undefined && username.length <= maxAccountNameLength && /^[A-Za-z0-9-]+$/.test(username) ? username : undefined;
+    await this.audit?.record({
+      action: 'user.sign_in_failed',
+      actor: { kind: 'system', name: 'anonymous' },
+      target: named ?? '',
+      details: { credential, ...(named !== undefined && { username: named }) },
+    });
   }
 
   private async check({ username, password }: BasicCredentials, allowPassword: boolean): Promise<Identity | undefined> {

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/audit-log.js';
 import type { Database } from '../db/schema.js';
 import { generateToken, hashesEqual, hashToken, isWellFormedToken, tokenHint } from './personal-access-token-format.js';
 import type { TokenScope } from './scopes.js';
@@ -40,19 +41,23 @@ export class PersonalAccessTokenService {
 
   async create(userId: number, scopes: TokenScope[], options: { expiresAt?: Date; note?: string } = {}): Promise<{ token: string; info: AccessTokenInfo }> {
     const token = generateToken();
-    const row = await this.db
-      .insertInto('access_tokens')
-      .values({
-        user_id: userId,
-        token_hash: hashToken(token),
-        hint: tokenHint(token),
-        scopes: scopes.join(' '),
-        note: options.note ?? null,
-        expires_at: options.expiresAt?.toISOString() ?? null,
-        created_at: new Date().toISOString(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('access_tokens')
+        .values({
+          user_id: userId,
+          token_hash: hashToken(token),
+          hint: tokenHint(token),
+          scopes: scopes.join(' '),
+          note: options.note ?? null,
+          expires_at: options.expiresAt?.toISOString() ?? null,
+          created_at: new Date().toISOString(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, { action: 'token.create', ...(await tokenSubject(trx, row)), details: { ...tokenDetails(row), scopes, expires_at: row.expires_at } });
+      return row;
+    });
     return { token, info: toInfo(row) };
   }
 
@@ -63,14 +68,18 @@ export class PersonalAccessTokenService {
 
   /** Revokes one of the user's tokens; effective for the next request, registry tokens included. */
   async revoke(userId: number, id: number): Promise<void> {
-    const result = await this.db
-      .updateTable('access_tokens')
-      .set({ revoked_at: new Date().toISOString() })
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new AccessTokenNotFoundError(id);
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .returning(['id', 'user_id', 'hint', 'note'])
+        .executeTakeFirst();
+      if (!row) throw new AccessTokenNotFoundError(id);
+      await recordAudit(trx, { action: 'token.revoke', ...(await tokenSubject(trx, row)), details: tokenDetails(row) });
+    });
     this.recentlyActive.delete(id);
   }
 
@@ -102,10 +111,55 @@ export class PersonalAccessTokenService {
     if (!row || !hashesEqual(row.token_hash, hash)) return undefined;
     if (userName !== undefined && row.name_key !== userName.toLowerCase()) return undefined;
     if (!isActive(row, now)) return undefined;
-    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > lastUsedResolutionMs) {
+    if (!row.last_used_at) {
+      await this.firstUse(row.id, now);
+    } else if (now.getTime() - Date.parse(row.last_used_at) > lastUsedResolutionMs) {
       await this.db.updateTable('access_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
     }
     return { tokenId: row.id, userId: row.user_id, userName: row.name, scopes: splitScopes(row.scopes) };
+  }
+
+  /**
+   * The first use of a token is in the audit log, with the client that used it: a token used from
+   * somewhere unexpected before its owner used it is a leak. Only the request that sets
+   * `last_used_at` from null records it, so concurrent first uses make one entry.
+   */
+  private async firstUse(id: number, now: Date): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('access_tokens')
+        .set({ last_used_at: now.toISOString() })
+        .where('id', '=', id)
+        .where('last_used_at', 'is', null)
+        .returning(['id', 'user_id', 'hint', 'note'])
+        .executeTakeFirst();
+      if (!row) return;
+      // Called while the token is being checked, before the request knows whom it acts for.
+      const subject = await tokenSubject(trx, row);
+      await recordAudit(trx, { action: 'token.first_use', actor: { kind: 'user', ...subject.owner }, ...subject, details: tokenDetails(row) }, now);
+    });
+  }
+
+  /**
+   * Records the expiry of tokens that have expired since the last sweep, once each (a flag on the
+   * token says it is recorded). An expired token is refused from its expiry on, whether or not the
+   * sweep ran; this only writes it down, as Berth itself, within a sweep interval of the expiry.
+   */
+  async recordExpired(now = new Date()): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('access_tokens')
+        .set({ expiry_recorded: 1 })
+        .where('expires_at', '<=', now.toISOString())
+        .where('expiry_recorded', '=', 0)
+        .where('revoked_at', 'is', null)
+        .returning(['id', 'user_id', 'hint', 'note', 'expires_at'])
+        .execute();
+      for (const row of rows) {
+        await recordAudit(trx, { action: 'token.expire', actor: { kind: 'system', name: 'sweep' }, ...(await tokenSubject(trx, row)), details: { ...tokenDetails(row), expires_at: row.expires_at } }, now);
+      }
+      return rows.length;
+    });
   }
 
   /**
@@ -135,6 +189,17 @@ export class PersonalAccessTokenService {
 }
 
 const activeCheckReuseMs = 1000;
+
+/** What the audit log says of a token: its id, hint and note, never the token nor its hash. */
+function tokenDetails(row: { id: number; hint: string; note: string | null }): Record<string, unknown> {
+  return { kind: 'personal_access_token', token_id: row.id, hint: row.hint, ...(row.note !== null && { note: row.note }) };
+}
+
+/** A token's entries belong to its user. */
+async function tokenSubject(db: Database, row: { id: number; user_id: number }): Promise<{ owner: { id: number; name: string }; target: string }> {
+  const user = await db.selectFrom('accounts').select(['id', 'name']).where('id', '=', row.user_id).executeTakeFirstOrThrow();
+  return { owner: user, target: `${user.name}: personal access token ${row.id}` };
+}
 
 function isActive(row: { expires_at: string | null; revoked_at: string | null }, now: Date): boolean {
   if (row.revoked_at !== null) return false;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { recordAudit } from '../audit/audit-log.js';
 import type { Database, PackageRole } from '../db/schema.js';
 import { hashToken, hashesEqual } from './personal-access-token-format.js';
 import { allScopes } from './scopes.js';
@@ -94,20 +95,24 @@ export class RepositoryTokenService {
   async create(repositoryId: number, ttlMs: number, now = new Date(), minter?: TokenMinter): Promise<{ id: number; token: string; expiresAt: string }> {
     const token = repositoryTokenPrefix + randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + ttlMs).toISOString();
-    const row = await this.db
-      .insertInto('repository_tokens')
-      .values({
-        repository_id: repositoryId,
-        token_hash: hashToken(token),
-        hint: token.slice(0, repositoryTokenPrefix.length + 4),
-        expires_at: expiresAt,
-        created_at: now.toISOString(),
-        user_id: minter?.userId ?? null,
-        access_token_id: minter?.accessTokenId ?? null,
-        scopes: minter ? minter.scopes.join(' ') : null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const row = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('repository_tokens')
+        .values({
+          repository_id: repositoryId,
+          token_hash: hashToken(token),
+          hint: token.slice(0, repositoryTokenPrefix.length + 4),
+          expires_at: expiresAt,
+          created_at: now.toISOString(),
+          user_id: minter?.userId ?? null,
+          access_token_id: minter?.accessTokenId ?? null,
+          scopes: minter ? minter.scopes.join(' ') : null,
+        })
+        .returning(['id', 'repository_id', 'hint'])
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, { action: 'token.create', ...(await tokenSubject(trx, row)), details: { ...tokenDetails(row), expires_at: expiresAt } }, now);
+      return row;
+    });
     return { id: row.id, token, expiresAt };
   }
 
@@ -146,13 +151,21 @@ export class RepositoryTokenService {
 
   /** Revokes a token of the repository at once: it is deleted. */
   async revoke(repositoryId: number, id: number): Promise<void> {
-    const result = await this.db.deleteFrom('repository_tokens').where('repository_id', '=', repositoryId).where('id', '=', id).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new RepositoryTokenNotFoundError(id);
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx.deleteFrom('repository_tokens').where('repository_id', '=', repositoryId).where('id', '=', id).returning(['id', 'repository_id', 'hint']).executeTakeFirst();
+      if (!row) throw new RepositoryTokenNotFoundError(id);
+      await recordAudit(trx, { action: 'token.revoke', ...(await tokenSubject(trx, row)), details: tokenDetails(row) });
+    });
   }
 
-  /** Expired tokens are of no use; the sweep removes them. */
+  /** Expired tokens are of no use; the sweep removes them, and records each expiry as Berth's. */
   async deleteExpired(now = new Date()): Promise<void> {
-    await this.db.deleteFrom('repository_tokens').where('expires_at', '<=', now.toISOString()).execute();
+    await this.db.transaction().execute(async (trx) => {
+      const rows = await trx.deleteFrom('repository_tokens').where('expires_at', '<=', now.toISOString()).returning(['id', 'repository_id', 'hint', 'expires_at']).execute();
+      for (const row of rows) {
+        await recordAudit(trx, { action: 'token.expire', actor: { kind: 'system', name: 'sweep' }, ...(await tokenSubject(trx, row)), details: { ...tokenDetails(row), expires_at: row.expires_at } }, now);
+      }
+    });
   }
 
   private lookup() {
@@ -196,4 +209,21 @@ export class RepositoryTokenService {
     }
     return { repositoryId: row.repository_id, repository: `${row.owner}/${row.name}`, tokenId: row.id, scopes };
   }
+}
+
+/** What the audit log says of a repository token: its id and hint, never the token nor its hash. */
+function tokenDetails(row: { id: number; hint: string }): Record<string, unknown> {
+  return { kind: 'repository_token', token_id: row.id, hint: row.hint };
+}
+
+/** A repository token's entries belong to the repository's owner. */
+async function tokenSubject(db: Database, row: { id: number; repository_id: number }): Promise<{ owner?: { id: number; name: string }; target: string }> {
+  const repo = await db
+    .selectFrom('source_repositories as repo')
+    .innerJoin('accounts', 'accounts.id', 'repo.owner_id')
+    .select(['accounts.id', 'accounts.name as owner', 'repo.name'])
+    .where('repo.id', '=', row.repository_id)
+    .executeTakeFirst();
+  if (!repo) return { target: `repository token ${row.id}` };
+  return { owner: { id: repo.id, name: repo.owner }, target: `${repo.owner}/${repo.name}: repository token ${row.id}` };
 }

@@ -1,3 +1,4 @@
+import { setAuditActor } from '../audit/audit-context.js';
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { PersonalAccessTokenService } from './personal-access-tokens.js';
@@ -121,6 +122,8 @@ export class TokenAuthorizer implements Authorizer {
         (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
         (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
       if (!claims || !active) throw this.unauthorized('invalid or expired token', scope, 'invalid_token');
+      if (claims.uid !== undefined) setAuditActor({ kind: 'user', id: claims.uid, name: claims.sub });
+      else if (claims.rtk !== undefined) setAuditActor({ kind: 'repository_token', id: claims.rtk, name: claims.sub.replace(/^repository:/, '') });
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);

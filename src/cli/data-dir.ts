@@ -1,6 +1,8 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
+import { withAuditContext } from '../audit/audit-context.js';
 import { PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import { openDatabase } from '../db/open-database.js';
@@ -40,7 +42,9 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
   try {
     const metadata = new RegistryMetadata(engine);
     const access = new PackageAccess(db);
-    return await run({
+    // What a command changes is the operator's doing on the server's host: the audit log names
+    // the command line and the operating system's user, with no client address.
+    return await withAuditContext({ actor: { kind: 'system', name: `cli:${operatorName()}` } }, () => run({
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
@@ -49,9 +53,17 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
       // The server's default upload expiry: how long an unreferenced upload counts as pending.
       quotas: new StorageQuotas(db, new StorageUsage(db, 24 * 60 * 60 * 1000)),
-    });
+    }));
   } finally {
     await engine.close();
+  }
+}
+
+function operatorName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
+import { auditCommand } from './audit-command.js';
 import { gcCommand } from './gc-command.js';
 import { keysCommand } from './key-commands.js';
 import { migrateCommand } from './migrate-command.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(keysCommand());
   program.addCommand(migrateCommand());
   program.addCommand(gcCommand());
+  program.addCommand(auditCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {

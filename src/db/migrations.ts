@@ -413,6 +413,36 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('package_versions').addColumn('deleted_by_policy', 'text').execute();
     },
   },
+  '0016-audit-log': {
+    async up(db: Kysely<unknown>) {
+      // Append-only: no foreign keys, so that deleting an account, package or token keeps the
+      // entries that name it (by id and by name, as text).
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('actor_kind', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'integer')
+        .addColumn('actor_name', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'integer')
+        .addColumn('owner_name', 'text')
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('details', 'text')
+        .addColumn('client_address', 'text')
+        .addColumn('request_id', 'text')
+        .execute();
+      // An organization's owners read their organization's entries, newest first.
+      await db.schema.createIndex('audit_log_owner').on('audit_log').columns(['owner_id', 'id']).execute();
+      await db.schema.createIndex('audit_log_created').on('audit_log').column('created_at').execute();
+      // The sweep records each expired personal access token once.
+      await db.schema.alterTable('access_tokens').addColumn('expiry_recorded', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // Every insert then wakes the other nodes' caches. Entries come with changes that already
+      // do (a session, a token's first use, a package change); those that come alone are sign-in
+      // failures, which the failure limit bounds per client address.
+      await notifyChangesOf(db, 'audit_log');
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

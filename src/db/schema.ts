@@ -120,6 +120,8 @@ export interface AccessTokensTable {
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
   created_at: Timestamp;
+  /** Its expiry is in the audit log (`Flag`): the sweep records each expiry once. */
+  expiry_recorded: Generated<Flag>;
 }
 
 export type Visibility = 'private' | 'internal' | 'public';
@@ -291,6 +293,28 @@ export interface SignInFailuresTable {
   reset_at: Timestamp;
 }
 
+/**
+ * The security log, append-only (`src/audit/audit-log.ts`). No foreign keys: an entry outlives the
+ * account, package or token it names, which is why names are kept as text next to ids.
+ */
+export interface AuditLogTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  actor_kind: 'user' | 'repository_token' | 'system';
+  /** The user's or repository token's id; null for Berth itself. */
+  actor_id: number | null;
+  actor_name: string;
+  action: string;
+  /** The account whose entry this is (a package's owner, the organization, the token's user). */
+  owner_id: number | null;
+  owner_name: string | null;
+  target: string;
+  /** JSON object, or null when there is nothing more to say. */
+  details: string | null;
+  client_address: string | null;
+  request_id: string | null;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -319,6 +343,7 @@ export interface Schema {
   account_immutable_tags: AccountImmutableTagsTable;
   package_retention_policies: PackageRetentionPoliciesTable;
   account_retention_policies: AccountRetentionPoliciesTable;
+  audit_log: AuditLogTable;
 }
 
 export type Database = Kysely<Schema>;

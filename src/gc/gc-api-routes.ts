@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { ApiSignIn } from '../auth/api-sign-in.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { ApiError, apiErrorHandler, readJsonObject } from '../http/api-error.js';
@@ -11,6 +12,7 @@ export interface GcApiOptions {
   accounts: AccountService;
   authenticator: Authenticator;
   collections: CollectionRuns;
+  audit: AuditLog;
 }
 
 /**
@@ -33,6 +35,7 @@ export const gcApiRoutes: FastifyPluginAsync<GcApiOptions> = async (app, options
     if (!dryRun && !identity.scopes.includes('delete:packages')) throw new ApiError(403, 'a garbage collection needs a token with the delete:packages scope');
     const report = await options.collections.run({ dryRun });
     if (!report) throw new ApiError(409, 'a garbage collection is running already');
+    await options.audit.record({ action: 'admin.gc', target: 'garbage collection', details: { dry_run: dryRun, blobs_removed: report.blobsRemoved, bytes_reclaimed: report.bytesReclaimed } });
     return sendJson(reply, reportJson(report));
   });
 };

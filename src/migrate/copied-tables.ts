@@ -50,6 +50,7 @@ const settings = {
   account_immutable_tags: { key: ['account_id', 'pattern'] },
   package_retention_policies: { key: ['package_id'] },
   account_retention_policies: { key: ['account_id'] },
+  audit_log: { key: ['id'], generatedId: true },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 
 export const copiedTables: readonly CopiedTable[] = Object.entries(settings).map(([name, table]: [string, AnyTableSettings]) => ({

@@ -1,3 +1,6 @@
+import type { Transaction } from 'kysely';
+import { recordAudit } from '../audit/audit-log.js';
+import type { Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { ParsedManifest } from '../oci/manifest.js';
@@ -54,7 +57,7 @@ export class PackageEvents implements ManifestEvents {
           before: (trx) => refused(this.packages.within(trx).immutableTags.refuseMoving(event.name, tag, event.digest, rule)),
         }),
       write: async (trx) => {
-        recorded = await this.record(this.packages.within(trx), event, metadata);
+        recorded = await this.record(trx, event, metadata);
       },
       after: async () => {
         if (!recorded) return;
@@ -66,7 +69,8 @@ export class PackageEvents implements ManifestEvents {
   }
 
   /** The package (created at the first push) and its version for a pushed manifest. */
-  private async record(packages: PackageService, event: PushedManifestEvent, metadata: ImageMetadata | undefined) {
+  private async record(trx: Transaction<Schema>, event: PushedManifestEvent, metadata: ImageMetadata | undefined) {
+    const packages = this.packages.within(trx);
     const { manifest } = event;
     const pkg = await packages.ensure(event.name, event.actor.userId);
     if (!pkg) return undefined;
@@ -88,6 +92,11 @@ export class PackageEvents implements ManifestEvents {
     // the source only on the index: the first publish lasts until the first tag.
     const firstPublish = !pkg.published;
     await packages.pushed(pkg.id, { tagged: event.tag !== undefined, metadata });
+    // The first tag publishes the package; later pushes are the registry's request log's business.
+    if (firstPublish && event.tag !== undefined) {
+      const owner = await trx.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
+      await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created } });
+    }
     return { pkg, firstPublish };
   }
 

@@ -1,4 +1,5 @@
 import { type NotNull, type Transaction, sql } from 'kysely';
+import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
 import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
@@ -302,7 +303,11 @@ export class PackageService {
       force: options.force ?? false,
       hint: 'delete that index first, or pass force=true to break it',
     });
-    await this.softDelete(pkg.id, pkg.repository, [version.digest], { withPackage: false });
+    await this.softDelete(pkg.id, pkg.repository, [version.digest], {
+      withPackage: false,
+      alongside: (trx) =>
+        recordAudit(trx, versionEntry(pkg, 'package_version.delete', version.id, version.digest, { tags: version.tags, ...(options.force && { force: true }) })),
+    });
   }
 
   /**
@@ -331,6 +336,12 @@ export class PackageService {
       withPackage: false,
       deletedByPolicy: planned.by,
       before: (trx) => this.within(trx).refuseChangedPlan(pkg.repository, expected),
+      alongside: async (trx) => {
+        const actor = { kind: 'system' as const, name: `retention:${planned.by}` };
+        for (const version of planned.versions) {
+          await recordAudit(trx, { ...versionEntry(pkg, 'package_version.delete', version.id, version.digest, { tags: version.tags, policy: planned.by }), actor });
+        }
+      },
     });
     return planned;
   }
@@ -391,7 +402,13 @@ export class PackageService {
     await this.refuseDeletion(repository, digest, { what: `manifest ${digest}`, force: false, hint: 'delete that index first' });
     const [snapshot] = await this.snapshots(repository, [digest]);
     const now = this.now();
-    return (trx) => this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
+    const owner = await this.db.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
+    return async (trx) => {
+      const version = await this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
+      if (version !== undefined) {
+        await recordAudit(trx, { action: 'package_version.delete', owner, target: `${repository}@${digest}`, details: { version_id: version, digest, tags: snapshot!.tags, via: 'registry' } });
+      }
+    };
   }
 
   /** Called before the registry deletes a tag (`DELETE /v2/.../manifests/<tag>`): an immutable one stays. */
@@ -427,6 +444,7 @@ export class PackageService {
     const now = this.now();
     await this.metadata.putManifests(pkg.repository, await this.reinstatable(pkg.repository, [row]), async (trx) => {
       await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, deleted_by_policy: null, content: null, tags: null, updated_at: now }).where('id', '=', id).execute();
+      await recordAudit(trx, versionEntry(pkg, 'package_version.restore', id, row.digest));
     });
   }
 
@@ -445,6 +463,7 @@ export class PackageService {
       now,
       alongside: async (trx) => {
         await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+        await recordAudit(trx, packageEntry(pkg, 'package.delete', { versions: digests.length }));
       },
     });
   }
@@ -462,6 +481,7 @@ export class PackageService {
         .where('deleted_with_package', '=', 1)
         .execute();
       await trx.updateTable('packages').set({ deleted_at: null, updated_at: now }).where('id', '=', pkg.id).execute();
+      await recordAudit(trx, packageEntry(pkg, 'package.restore', { versions: rows.length }));
     });
     return this.require(repository);
   }
@@ -501,11 +521,17 @@ export class PackageService {
         throw new PackageRuleError(`${pkg.owner.login} lets members choose only ${settings.visibilities.join(', ')} visibility`);
       }
     }
-    await this.db.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+      await recordAudit(trx, packageEntry(pkg, 'package.visibility', { from: pkg.visibility, to: visibility }));
+    });
   }
 
   async setInheritAccess(pkg: PackageRecord, inherit: boolean): Promise<void> {
-    await this.db.updateTable('packages').set({ inherit_access: toFlag(inherit), updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('packages').set({ inherit_access: toFlag(inherit), updated_at: this.now() }).where('id', '=', pkg.id).execute();
+      await recordAudit(trx, packageEntry(pkg, 'package.inherit_access', { from: pkg.inheritAccess, to: inherit }));
+    });
   }
 
   /**
@@ -518,23 +544,30 @@ export class PackageService {
       const member = await this.db.selectFrom('org_members').select('role').where('org_id', '=', pkg.owner.id).where('user_id', '=', target.id).executeTakeFirst();
       if (!member) throw new PackageRuleError(`${target.name} is not a member of ${pkg.owner.login}: only members can be granted a role on its ${pkg.visibility} packages`);
     }
-    await this.db
-      .insertInto('package_roles')
-      .values({ package_id: pkg.id, principal_kind: kind, principal_id: target.id, role, created_at: this.now() })
-      .onConflict((c) => c.columns(['package_id', 'principal_kind', 'principal_id']).doUpdateSet({ role }))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('package_roles')
+        .values({ package_id: pkg.id, principal_kind: kind, principal_id: target.id, role, created_at: this.now() })
+        .onConflict((c) => c.columns(['package_id', 'principal_kind', 'principal_id']).doUpdateSet({ role }))
+        .execute();
+      await recordAudit(trx, packageEntry(pkg, 'package.role_grant', { [kind]: target.name, role }));
+    });
     return { kind, id: target.id, name: target.name, role };
   }
 
   async revoke(pkg: PackageRecord, kind: PrincipalKind, principal: string): Promise<void> {
     const target = await this.principal(pkg, kind, principal);
-    const result = await this.db
-      .deleteFrom('package_roles')
-      .where('package_id', '=', pkg.id)
-      .where('principal_kind', '=', kind)
-      .where('principal_id', '=', target.id)
-      .executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new PackageNotFoundError(`role of ${kind} ${principal} on ${pkg.repository}`);
+    await this.db.transaction().execute(async (trx) => {
+      const removed = await trx
+        .deleteFrom('package_roles')
+        .where('package_id', '=', pkg.id)
+        .where('principal_kind', '=', kind)
+        .where('principal_id', '=', target.id)
+        .returning('role')
+        .executeTakeFirst();
+      if (!removed) throw new PackageNotFoundError(`role of ${kind} ${principal} on ${pkg.repository}`);
+      await recordAudit(trx, packageEntry(pkg, 'package.role_revoke', { [kind]: target.name, role: removed.role }));
+    });
   }
 
   async roles(pkg: PackageRecord): Promise<RoleGrant[]> {
@@ -644,8 +677,9 @@ export class PackageService {
     return snapshots;
   }
 
-  private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string, deletedByPolicy?: string): Promise<void> {
-    await this.db
+  /** The id of the version marked deleted; undefined when there was no live one. */
+  private async markDeleted(packageId: number, snapshot: VersionSnapshot, withPackage: boolean, now: string, deletedByPolicy?: string): Promise<number | undefined> {
+    const row = await this.db
       .updateTable('package_versions')
       .set({
         deleted_at: now,
@@ -658,7 +692,9 @@ export class PackageService {
       .where('package_id', '=', packageId)
       .where('digest', '=', snapshot.digest)
       .where('deleted_at', 'is', null)
-      .execute();
+      .returning('id')
+      .executeTakeFirst();
+    return row?.id;
   }
 
   /**
@@ -876,4 +912,13 @@ function pushStatements(db: Database) {
         .where('id', '=', packageId),
     ),
   };
+}
+
+/** An audit entry about a package, which belongs to the package's owner. */
+function packageEntry(pkg: PackageRecord, action: AuditEntry['action'], details?: Record<string, unknown>): AuditEntry {
+  return { action, owner: { id: pkg.owner.id, name: pkg.owner.login }, target: pkg.repository, ...(details && { details }) };
+}
+
+function versionEntry(pkg: PackageRecord, action: AuditEntry['action'], id: number, digest: string, details: Record<string, unknown> = {}): AuditEntry {
+  return { ...packageEntry(pkg, action, { version_id: id, digest, ...details }), target: `${pkg.repository}@${digest}` };
 }

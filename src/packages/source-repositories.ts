@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/audit-log.js';
 import { toFlag } from '../db/flags.js';
 import type { Database, PackageRole, PrincipalKind } from '../db/schema.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
@@ -164,17 +165,30 @@ export class SourceRepositoryService {
       .where('packages.id', '=', packageId)
       .executeTakeFirstOrThrow();
     if (pkg.owner_id !== repo.ownerId) throw new PackageRuleError(`a package of ${pkg.name} can only be linked to a repository of ${pkg.name}`);
-    await this.db
-      .updateTable('packages')
-      .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: toFlag(options.inherit) }) })
-      .where('id', '=', packageId)
-      .execute();
-    // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).
-    await this.setAccess(packageId, repo, 'admin', { keepExisting: true });
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('packages')
+        .set({ source_repository_id: repo.id, ...(options.inherit === undefined ? {} : { inherit_access: toFlag(options.inherit) }) })
+        .where('id', '=', packageId)
+        .execute();
+      // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).
+      await insertAccess(trx, packageId, repo, 'admin', true);
+      await recordAudit(trx, { action: 'package.link', ...(await packageSubject(trx, packageId)), details: { repository: `${repo.owner}/${repo.name}`, ...(options.inherit !== undefined && { inherit_access: options.inherit }) } });
+    });
   }
 
   async unlink(packageId: number): Promise<void> {
-    await this.db.updateTable('packages').set({ source_repository_id: null, inherit_access: 0 }).where('id', '=', packageId).execute();
+    await this.db.transaction().execute(async (trx) => {
+      const before = await trx
+        .selectFrom('packages')
+        .leftJoin('source_repositories as repo', 'repo.id', 'packages.source_repository_id')
+        .leftJoin('accounts', 'accounts.id', 'repo.owner_id')
+        .select(['repo.name', 'accounts.name as owner'])
+        .where('packages.id', '=', packageId)
+        .executeTakeFirst();
+      await trx.updateTable('packages').set({ source_repository_id: null, inherit_access: 0 }).where('id', '=', packageId).execute();
+      await recordAudit(trx, { action: 'package.unlink', ...(await packageSubject(trx, packageId)), ...(before?.name && { details: { repository: `${before.owner}/${before.name}` } }) });
+    });
   }
 
   /** The package's repository access list: which repositories' tokens may use it, and how. */
@@ -193,18 +207,20 @@ export class SourceRepositoryService {
     return result;
   }
 
-  async setAccess(packageId: number, repo: SourceRepository, role: PackageRole, options: { keepExisting?: boolean } = {}): Promise<void> {
-    const values = { package_id: packageId, repository_id: repo.id, role, created_at: new Date().toISOString() };
-    await this.db
-      .insertInto('package_repository_access')
-      .values(values)
-      .onConflict((c) => (options.keepExisting ? c.doNothing() : c.columns(['package_id', 'repository_id']).doUpdateSet({ role })))
-      .execute();
+  /** A repository's role on the package: recorded as a role granted, as to a user or team. */
+  async setAccess(packageId: number, repo: SourceRepository, role: PackageRole): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await insertAccess(trx, packageId, repo, role, false);
+      await recordAudit(trx, { action: 'package.role_grant', ...(await packageSubject(trx, packageId)), details: { repository: `${repo.owner}/${repo.name}`, role } });
+    });
   }
 
   async removeAccess(packageId: number, repo: SourceRepository): Promise<void> {
-    const result = await this.db.deleteFrom('package_repository_access').where('package_id', '=', packageId).where('repository_id', '=', repo.id).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new PackageNotFoundError(`access of ${repo.owner}/${repo.name}`);
+    await this.db.transaction().execute(async (trx) => {
+      const removed = await trx.deleteFrom('package_repository_access').where('package_id', '=', packageId).where('repository_id', '=', repo.id).returning('role').executeTakeFirst();
+      if (!removed) throw new PackageNotFoundError(`access of ${repo.owner}/${repo.name}`);
+      await recordAudit(trx, { action: 'package.role_revoke', ...(await packageSubject(trx, packageId)), details: { repository: `${repo.owner}/${repo.name}`, role: removed.role } });
+    });
   }
 }
 
@@ -212,4 +228,23 @@ function splitFullName(fullName: string): { owner: string; repo: string } {
   const [owner, repo, extra] = fullName.split('/');
   if (!owner || !repo || extra !== undefined || !repositoryName.test(repo)) throw new PackageRuleError(`invalid repository "${fullName.slice(0, 120)}": use OWNER/REPO`);
   return { owner, repo };
+}
+
+async function insertAccess(db: Database, packageId: number, repo: SourceRepository, role: PackageRole, keepExisting: boolean): Promise<void> {
+  await db
+    .insertInto('package_repository_access')
+    .values({ package_id: packageId, repository_id: repo.id, role, created_at: new Date().toISOString() })
+    .onConflict((c) => (keepExisting ? c.doNothing() : c.columns(['package_id', 'repository_id']).doUpdateSet({ role })))
+    .execute();
+}
+
+/** A package's entries belong to its owner. */
+async function packageSubject(db: Database, packageId: number): Promise<{ owner: { id: number; name: string }; target: string }> {
+  const row = await db
+    .selectFrom('packages')
+    .innerJoin('accounts', 'accounts.id', 'packages.owner_id')
+    .select(['packages.name as repository', 'accounts.id', 'accounts.name'])
+    .where('packages.id', '=', packageId)
+    .executeTakeFirstOrThrow();
+  return { owner: { id: row.id, name: row.name }, target: row.repository };
 }

@@ -1,14 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { AccountConflictError, AccountNotFoundError } from '../accounts/errors.js';
 import { InvalidNameError, parseAccountName } from '../accounts/names.js';
 import { hashPassword, randomPassword } from '../auth/passwords.js';
 import type { PageContext } from './layout.js';
 import type { PageKit } from './page-kit.js';
 import { AdminPage, type AdminPageProps } from './pages/admin.js';
+import { AuditLogPage } from './pages/audit-log.js';
 
 /** `/admin`: site administrators only; to anyone else it does not exist. */
-export async function adminPages(app: FastifyInstance, kit: PageKit, options: { accounts: AccountService }): Promise<void> {
+export async function adminPages(app: FastifyInstance, kit: PageKit, options: { accounts: AccountService; audit: AuditLog }): Promise<void> {
   const { accounts } = options;
 
   /** The viewer's context when they are a site administrator; otherwise the 404 page is sent. */
@@ -34,6 +36,13 @@ export async function adminPages(app: FastifyInstance, kit: PageKit, options: { 
   app.get('/admin', async (request, reply) => {
     const context = await adminContext(request, reply);
     return context ? page(request, reply, context, 200) : reply;
+  });
+
+  app.get('/admin/audit-log', async (request, reply) => {
+    const context = await adminContext(request, reply);
+    if (!context) return reply;
+    const { items } = await options.audit.page({}, 100, 0);
+    return kit.sendPage(request, reply, 200, <AuditLogPage context={context} entries={items} />);
   });
 
   // A suspended user's credentials stop working at once; nothing of theirs is deleted. An

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
 import { render } from 'preact-render-to-string';
 import type { AccountService } from '../accounts/account-service.js';
+import { setAuditActor } from '../audit/audit-context.js';
 import { readSmallBody } from '../http/read-body.js';
 import { parseCookies, setCookie } from './cookies.js';
 import { csrfCookie, csrfField, csrfMatches, csrfValueOf, newCsrfValue } from './csrf.js';
@@ -44,6 +45,7 @@ export function createPageKit(options: { accounts: AccountService; sessions: Ses
     const session = await options.sessions.find(secret);
     if (!session) return undefined;
     const account = await options.accounts.findById(session.userId);
+    if (account?.kind === 'user') setAuditActor({ kind: 'user', id: account.id, name: account.name });
     return account && account.kind === 'user' ? { userId: account.id, name: account.name, sessionId: session.id, isAdmin: account.isAdmin } : undefined;
   };
 

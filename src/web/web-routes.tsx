@@ -3,6 +3,7 @@ import { hashPassword } from '../auth/passwords.js';
 import type { PageContext, Viewer } from './layout.js';
 import { AccountSettingsPage } from './pages/account-settings.js';
 import type { AccountService } from '../accounts/account-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { InvalidCredentialsError, TooManySignInsError, type Authenticator } from '../auth/authenticator.js';
 import { isWellFormedToken } from '../auth/personal-access-token-format.js';
 import { AccessTokenNotFoundError, type PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
@@ -27,6 +28,7 @@ export interface WebOptions {
   accounts: AccountService;
   authenticator: Authenticator;
   sessions: SessionService;
+  audit: AuditLog;
   packages: PackageService;
   access: PackageAccess;
   tokens: PersonalAccessTokenService;
@@ -168,7 +170,7 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, options) =>
     if (next.length < 8 || next.length > 1024) return accountSettings(request, reply, context, 422, { kind: 'error', text: 'The new password must have 8 to 1024 characters.' });
     try {
       if (isWellFormedToken(current)) throw new InvalidCredentialsError();
-      await options.authenticator.signIn(request.ip, { username: context.viewer.name, password: current }, { allowPassword: true });
+      await options.authenticator.signIn(request.ip, { username: context.viewer.name, password: current }, { allowPassword: true, confirming: true });
     } catch (error) {
       if (error instanceof TooManySignInsError) return accountSettings(request, reply, context, 429, { kind: 'error', text: `Too many failed attempts. Try again in ${error.retryAfterSeconds} seconds.` });
       if (error instanceof InvalidCredentialsError) return accountSettings(request, reply, context, 401, { kind: 'error', text: 'The current password is not right.' });

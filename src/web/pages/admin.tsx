@@ -16,6 +16,9 @@ export function AdminPage({ context, users, orgs, created, notice }: AdminPagePr
     <Layout context={context} title="Site administration">
       <h1>Site administration</h1>
       <Notice notice={notice} />
+      <p>
+        <a href="/admin/audit-log">Audit log</a>
+      </p>
       {created && (
         <section class="notice ok" aria-labelledby="created-user">
           <h2 id="created-user">{created.name} is created</h2>
