@@ -160,7 +160,7 @@ describe('chunked blob uploads (Content-Range)', () => {
   }
 
   it('chunks of 6 MiB, whose background flushes outlive their PATCH, commit to the same bytes', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const data = randomBytes(18 * 1024 * 1024);
     let location = await startUpload(app, 'acme/app');
     for (let start = 0; start < data.length; start += 6 * 1024 * 1024) {
@@ -179,7 +179,7 @@ describe('chunked blob uploads (Content-Range)', () => {
   });
 
   it('DELETE right after a 6 MiB chunk ends the upload and leaves no file behind', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const location = await startUpload(app, 'acme/app');
     const chunk = randomBytes(6 * 1024 * 1024);
     assert.equal((await app.inject(patch(location, chunk, `0-${chunk.length - 1}`))).statusCode, 202);

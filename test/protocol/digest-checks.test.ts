@@ -84,7 +84,7 @@ describe('content is stored only under its own digest', () => {
   });
 
   it("PATCH then PUT ?digest=<wrong> on a session (100 KiB, last chunk in the PUT) answers 400 DIGEST_INVALID and commits nothing", async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const location = await startUpload(app, 'acme/app');
     const half = 50 * KiB;
     const patch = await app.inject({

@@ -64,7 +64,7 @@ describe('the OCI error envelope', () => {
   });
 
   it('a blob whose file was removed from disk answers 404 BLOB_UNKNOWN, not 500', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     // Larger than the blobs kept in the metadata, so that it is a file.
     const blob = await pushBlob(app, 'acme/app', patternBytes(100 * 1024));
     const hex = blob.digest.slice('sha256:'.length);

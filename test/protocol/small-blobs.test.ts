@@ -34,7 +34,7 @@ describe('small blobs, kept in the metadata database', () => {
   });
 
   it('one byte more is stored as a file', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const blob = await pushBlob(app, 'acme/app', patternBytes(inlineBlobBytes + 1, 4));
     const files = await storedFiles(app.dataDir);
     assert.deepEqual(files, [path.join('blobs', 'sha256', blob.digest.slice(7, 9), blob.digest.slice(7))]);

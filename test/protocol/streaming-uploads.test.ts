@@ -96,7 +96,7 @@ describe('streamed uploads on a real socket', () => {
   });
 
   it('a client that aborts mid-PATCH resumes from the Range the server reports, and PUT verifies the whole blob', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const base = await app.listen();
     const data = patternBytes(6 * MiB, 5);
     const digest = sha256(data);

@@ -4,6 +4,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Berth } from '../../src/server.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
+import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { sha256, sha512 } from '../support/digests.js';
 import { mediaTypes as registryMediaTypes } from '../../src/oci/media-types.js';
 import { tempBerth } from '../support/temp-berth.js';
@@ -46,6 +47,11 @@ export interface TestAppOptions {
   config?: Partial<Record<'uploadExpiry' | 'maxBlobBytes' | 'shutdownTimeout' | 'bodyTimeout', string>>;
   /** A blob store of the test's own, over the data directory. */
   blobStore?: (dataDir: string) => Promise<BlobStore>;
+  /**
+   * For a test of what the filesystem store leaves in the data directory (its files, the bytes
+   * an interrupted append kept): the blobs stay there whatever store the suites' profile names.
+   */
+  filesystem?: boolean;
 }
 
 export interface TestApp {
@@ -65,7 +71,7 @@ export async function testApp(t: TestContext, options: TestAppOptions = {}): Pro
   const { berth, dataDir } = await tempBerth(
     t,
     { logLevel: 'silent', shutdownTimeout: '1s', ...options.config },
-    { logger: false, auth: false, dataDir: options.dataDir, blobStoreAt: options.blobStore },
+    { logger: false, auth: false, dataDir: options.dataDir, blobStoreAt: options.blobStore ?? (options.filesystem ? filesystemStore : undefined) },
   );
   return {
     berth,
@@ -253,4 +259,10 @@ export function patternBytes(size: number, seed = 1): Buffer {
     buffer[i] = state & 0xff;
   }
   return buffer;
+}
+
+async function filesystemStore(dataDir: string): Promise<BlobStore> {
+  const store = new FsBlobStore(dataDir);
+  await store.init();
+  return store;
 }

@@ -8,7 +8,7 @@ const day = 24 * 60 * 60 * 1000;
 
 describe('abandoned upload expiry', () => {
   it('expire() two days later removes an upload: its status answers 404 BLOB_UPLOAD_UNKNOWN and its file leaves <dataDir>/uploads', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const location = await startUpload(app, 'acme/app');
     const id = location.split('/').pop() as string;
     await app.inject({ method: 'PATCH', url: location, payload: 'partial bytes' });
@@ -53,7 +53,7 @@ describe('abandoned upload expiry', () => {
   });
 
   it('expire() removes an old upload file that no session owns', async (t) => {
-    const app = await testApp(t);
+    const app = await testApp(t, { filesystem: true });
     const orphan = path.join(app.dataDir, 'uploads', '11111111-1111-4111-8111-111111111111');
     await writeFile(orphan, 'left behind by a crash');
     const old = new Date(Date.now() - 3 * day);

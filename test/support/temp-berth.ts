@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { type Berth, type BerthOptions, createBerth } from '../../src/server.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
+import { profileBlobStore } from './profile-blob-store.js';
 import { profileDatabase } from './profile-database.js';
 
 export interface TempBerth {
@@ -25,7 +26,8 @@ export async function tempBerth(
   const { dataDir: given, blobStoreAt, ...berthOptions } = options;
   const dataDir = given ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
   const database = berthOptions.database ?? (await profileDatabase(dataDir));
-  const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, database, blobStore: await blobStoreAt?.(dataDir) });
+  const blobStore = blobStoreAt ? await blobStoreAt(dataDir) : profileBlobStore(dataDir);
+  const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, database, blobStore });
   t.after(async () => {
     await berth.close();
     if (given === undefined) await rm(dataDir, { recursive: true, force: true });
