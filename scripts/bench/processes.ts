@@ -95,10 +95,15 @@ export async function startBerth(dataDir: string, logDir: string, options: Berth
 
 /** Creates the user `bench` and a personal access token for it, with the CLI; returns the token. */
 export async function createBenchUser(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  await berthCli(dataDir, env, 'user', 'create', 'bench');
+  return berthCli(dataDir, env, 'token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench');
+}
+
+/** Runs a `berth` CLI command on a data directory, as an operator would; returns what it printed. */
+export async function berthCli(dataDir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
   const bin = path.join(repoRoot, 'bin/berth.js');
-  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000, env: { ...process.env, ...env } });
-  await cli('user', 'create', 'bench');
-  return (await cli('token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench')).stdout.trim();
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000, env: { ...process.env, ...env } });
+  return stdout.trim();
 }
 
 /** `berth serve` on a data directory that already has the bench's account (a start or a restart). */

@@ -213,6 +213,11 @@ export class RegistryClient {
     });
   }
 
+  /** `DELETE` of a manifest by digest (202); a registry that soft-deletes still answers 404 for it afterwards. */
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    await this.send(202, { method: 'DELETE', url: `/v2/${repository}/manifests/${digest}`, headers: this.auth(repository) });
+  }
+
   async getManifest(repository: string, reference: string, method: 'GET' | 'HEAD'): Promise<HttpResponse> {
     return this.http.expect(200, {
       method,

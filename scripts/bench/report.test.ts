@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { profileHeading, profileSection, writeProfileSection } from './report.js';
+import { gcProfileHeading, profileHeading, profileSection, writeProfileSection } from './report.js';
 
-describe('the scale-out section of the report', () => {
+describe('the profiles\' sections of the report', () => {
   it('is written after the rest of the file, then replaced in place, the rest kept', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-report-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
@@ -16,6 +16,20 @@ describe('the scale-out section of the report', () => {
     const text = await readFile(file, 'utf8');
     assert.equal(text, `# Performance\n\n## Results\n\n| a |\n\n${profileHeading}\n\nsecond\n`);
     assert.equal(profileSection(text), `${profileHeading}\n\nsecond\n`);
+  });
+
+  it('is replaced in place when another profile\'s section follows it, which is kept', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-report-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'performance.md');
+    await writeFile(file, '# Performance\n\n## Results\n\n| a |\n');
+    await writeProfileSection(file, `${profileHeading}\n\n### Rounds\n\nfirst\n`);
+    await writeProfileSection(file, `${gcProfileHeading}\n\ngc first\n`, gcProfileHeading);
+    await writeProfileSection(file, `${profileHeading}\n\nsecond\n`);
+    await writeProfileSection(file, `${gcProfileHeading}\n\ngc second\n`, gcProfileHeading);
+    const text = await readFile(file, 'utf8');
+    assert.equal(text, `# Performance\n\n## Results\n\n| a |\n\n${profileHeading}\n\nsecond\n\n${gcProfileHeading}\n\ngc second\n`);
+    assert.equal(profileSection(text), `${profileHeading}\n\nsecond\n\n${gcProfileHeading}\n\ngc second\n`);
   });
 
   it('is absent from a report without its heading', () => {

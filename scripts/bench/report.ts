@@ -114,21 +114,43 @@ export function roundsTable(
 }
 
 /**
- * The heading of the scale-out profile's section of docs/performance.md. That profile writes only
- * its section, the last of the file; `npm run bench` rewrites the rest and keeps it.
+ * The heading of the scale-out profile's section of docs/performance.md. The profiles each write
+ * only their own section, after the rest of the file; `npm run bench` rewrites the rest and keeps them.
  */
 export const profileHeading = '## Scale-out profile: PostgreSQL + S3';
 
-/** The scale-out section of a report (from its heading to the end), if it has one. */
-export function profileSection(text: string): string | undefined {
-  const at = text.indexOf(`\n${profileHeading}\n`);
-  return at === -1 ? undefined : text.slice(at + 1);
+/** The heading of the garbage collection profile's section (`npm run bench:gc`). */
+export const gcProfileHeading = '## Garbage collection profile';
+
+/** Every profile's heading: a profile's section runs from its heading to the next of these, or to the end. */
+const profileHeadings = [profileHeading, gcProfileHeading];
+
+function sectionStart(text: string, heading: string): number {
+  const at = text.indexOf(`\n${heading}\n`);
+  return at === -1 ? -1 : at + 1;
 }
 
-/** Writes `section` as the scale-out section of `file`, replacing the one there, keeping the rest. */
-export async function writeProfileSection(file: string, section: string): Promise<void> {
+/** The profiles' sections of a report (from the first of their headings to the end), if it has any. */
+export function profileSection(text: string): string | undefined {
+  const starts = profileHeadings.map((heading) => sectionStart(text, heading)).filter((at) => at !== -1);
+  return starts.length === 0 ? undefined : text.slice(Math.min(...starts));
+}
+
+/**
+ * Writes `section` as the section of `heading` in `file`: in place of the one there, or after
+ * everything else when there is none. The rest of the file, other profiles' sections included, is kept.
+ */
+export async function writeProfileSection(file: string, section: string, heading: string = profileHeading): Promise<void> {
   const existing = await readFile(file, 'utf8').catch(() => '');
-  const at = existing.indexOf(`\n${profileHeading}\n`);
-  const rest = (at === -1 ? existing : existing.slice(0, at)).trimEnd();
-  await writeFile(file, rest ? `${rest}\n\n${section}` : section);
+  const body = `${section.trimEnd()}\n`;
+  const at = sectionStart(existing, heading);
+  if (at === -1) {
+    const rest = existing.trimEnd();
+    await writeFile(file, rest ? `${rest}\n\n${body}` : body);
+    return;
+  }
+  const next = profileHeadings.map((other) => sectionStart(existing, other)).filter((start) => start > at).sort((a, b) => a - b)[0];
+  const before = existing.slice(0, at).trimEnd();
+  const after = next === undefined ? '' : existing.slice(next);
+  await writeFile(file, `${before ? `${before}\n\n` : ''}${body}${after ? `\n${after}` : ''}`);
 }
