@@ -1,5 +1,5 @@
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { Schema } from '../db/schema.js';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import type { AuditLogTable, Schema } from '../db/schema.js';
 import { type AuditActor, currentAuditContext } from './audit-context.js';
 
 /**
@@ -184,20 +184,7 @@ function conditions(eb: ExpressionBuilder<Schema, 'audit_log'>, filter: AuditFil
   return eb.and(all);
 }
 
-function toRecord(row: {
-  id: number;
-  created_at: string;
-  actor_kind: AuditActor['kind'];
-  actor_id: number | null;
-  actor_name: string;
-  action: string;
-  owner_id: number | null;
-  owner_name: string | null;
-  target: string;
-  details: string | null;
-  client_address: string | null;
-  request_id: string | null;
-}): AuditRecord {
+function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
   const actor: AuditActor = row.actor_kind === 'system' ? { kind: 'system', name: row.actor_name } : { kind: row.actor_kind, id: Number(row.actor_id), name: row.actor_name };
   return {
     id: Number(row.id),
