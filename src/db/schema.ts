@@ -264,6 +264,58 @@ export interface SignInFailuresTable {
   reset_at: Timestamp;
 }
 
+export type HookFormat = 'github' | 'distribution';
+export type HookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+/**
+ * A webhook of an account (every package of it) or of one package (`src/webhooks/`). `secret`
+ * signs each delivery, so it is kept as given; it is never answered nor logged. `events` is a
+ * JSON array of event names.
+ */
+export interface HooksTable {
+  id: Generated<number>;
+  account_id: number | null;
+  package_id: number | null;
+  url: string;
+  secret: string;
+  events: string;
+  format: HookFormat;
+  insecure_ssl: Flag;
+  active: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/**
+ * One delivery of one event to one hook: written in the transaction of the change (the outbox),
+ * sent in order per hook and package (`ordering_key`), retried until `next_attempt_at` passes a
+ * day after `created_at`. The last attempt's answer is kept.
+ */
+export interface HookDeliveriesTable {
+  id: Generated<number>;
+  /** The delivery id sent in `X-GitHub-Delivery`, the same for every attempt. */
+  guid: string;
+  hook_id: number;
+  event: string;
+  action: string | null;
+  ordering_key: string;
+  package_id: number | null;
+  redelivery: Flag;
+  /** JSON object of the request headers, the signature included (it reveals nothing of the secret). */
+  request_headers: string;
+  body: string;
+  state: HookDeliveryState;
+  attempts: number;
+  next_attempt_at: Timestamp;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+  status_code: number | null;
+  status: string | null;
+  response_headers: string | null;
+  response_body: string | null;
+  duration_ms: number | null;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -290,6 +342,8 @@ export interface Schema {
   sign_in_failures: SignInFailuresTable;
   package_immutable_tags: PackageImmutableTagsTable;
   account_immutable_tags: AccountImmutableTagsTable;
+  hooks: HooksTable;
+  hook_deliveries: HookDeliveriesTable;
 }
 
 export type Database = Kysely<Schema>;

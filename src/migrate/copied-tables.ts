@@ -48,6 +48,8 @@ const settings = {
   sign_in_failures: { key: ['key'] },
   package_immutable_tags: { key: ['package_id', 'pattern'] },
   account_immutable_tags: { key: ['account_id', 'pattern'] },
+  hooks: { key: ['id'], generatedId: true },
+  hook_deliveries: { key: ['id'], generatedId: true },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 
 export const copiedTables: readonly CopiedTable[] = Object.entries(settings).map(([name, table]: [string, AnyTableSettings]) => ({
