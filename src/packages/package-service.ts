@@ -9,6 +9,7 @@ import { type NewManifest, type RegistryMetadata, newManifest } from '../registr
 import { ListedByTaggedIndexError, PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { ImmutableTags } from './immutable-tags.js';
+import type { PackageAction, PackageChanges } from './package-changes.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -117,6 +118,8 @@ export class PackageService {
     private readonly db: Database,
     private readonly metadata: RegistryMetadata,
     private readonly clock: Clock = () => new Date(),
+    /** Told of every change to a package or its versions, inside the change's transaction. */
+    private readonly changes?: PackageChanges,
     pushes?: ReturnType<typeof pushStatements>,
   ) {
     this.pushes = pushes ?? pushStatements(db);
@@ -125,7 +128,7 @@ export class PackageService {
 
   /** The same service with every query inside `trx`, so a push's package writes commit as one. */
   within(trx: Transaction<Schema>): PackageService {
-    return new PackageService(trx, this.metadata, this.clock, this.pushes);
+    return new PackageService(trx, this.metadata, this.clock, this.changes, this.pushes);
   }
 
   /** The live package of a repository, or (with `deleted`) the most recently deleted one. */
@@ -134,6 +137,43 @@ export class PackageService {
     query = options.deleted ? query.where('packages.deleted_at', 'is not', null).orderBy('packages.deleted_at', 'desc') : query.where('packages.deleted_at', 'is', null);
     const row = await query.executeTakeFirst();
     return row && this.toRecord(row);
+  }
+
+  /** A package by id, live or deleted. */
+  async byId(id: number): Promise<PackageRecord | undefined> {
+    const row = await this.packageQuery().where('packages.id', '=', id).executeTakeFirst();
+    return row && this.toRecord(row);
+  }
+
+  /** The newest version of a package with this digest, live or deleted. */
+  async versionByDigest(pkg: PackageRecord, digest: string): Promise<VersionRecord | undefined> {
+    const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('digest', '=', digest).orderBy('id', 'desc').executeTakeFirst();
+    return row && (await this.toVersions(pkg, [row]))[0];
+  }
+
+  /**
+   * Tells `PackageChanges` of a change, in the transaction this service runs in (see `within`),
+   * after the change is written there.
+   */
+  async report(
+    action: PackageAction,
+    target: { packageId: number; ownerId: number; digest?: string; tag?: string; actorId?: number; from?: Visibility },
+  ): Promise<void> {
+    if (!this.changes) return;
+    await this.changes.record(this.db, {
+      action,
+      ...target,
+      load: async () => {
+        const pkg = await this.byId(target.packageId);
+        if (!pkg) throw new PackageNotFoundError(`package ${target.packageId}`);
+        return { pkg, version: target.digest === undefined ? undefined : await this.versionByDigest(pkg, target.digest) };
+      },
+    });
+  }
+
+  /** Once a transaction that reported changes has committed. */
+  committed(): void {
+    this.changes?.committed();
   }
 
   async require(repository: string, options: { deleted?: boolean } = {}): Promise<PackageRecord> {
@@ -174,9 +214,9 @@ export class PackageService {
    * organization allows), with the creator as admin. Answers the live package, whether it is new,
    * and whether it was published (tagged) before.
    */
-  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; created: boolean; published: boolean } | undefined> {
+  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; ownerId: number; created: boolean; published: boolean } | undefined> {
     const [existing] = (await this.pushes.livePackage(this.db, repository)).rows;
-    if (existing) return { id: existing.id, created: false, published: existing.published_at !== null };
+    if (existing) return { id: existing.id, ownerId: existing.owner_id, created: false, published: existing.published_at !== null };
     const owner = await this.db.selectFrom('accounts').select(['id', 'kind']).where('name_key', '=', namespaceOf(repository)).executeTakeFirst();
     if (!owner) return undefined;
     const allowed = owner.kind === 'org' ? (await this.orgSettings(owner.id)).visibilities : ['private' as const];
@@ -191,19 +231,23 @@ export class PackageService {
     if (!row) {
       // A concurrent first push created it.
       const raced = await this.db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-      return { id: raced.id, created: false, published: raced.published_at !== null };
+      return { id: raced.id, ownerId: owner.id, created: false, published: raced.published_at !== null };
     }
     if (creatorId !== undefined && !(owner.kind === 'user' && owner.id === creatorId)) {
       await this.db.insertInto('package_roles').values({ package_id: row.id, principal_kind: 'user', principal_id: creatorId, role: 'admin', created_at: now }).execute();
     }
-    return { id: row.id, created: true, published: false };
+    return { id: row.id, ownerId: owner.id, created: true, published: false };
   }
 
-  /** Records a pushed manifest as a version; a known one (a new tag on it) is only touched. */
-  async recordVersion(packageId: number, version: NewVersion): Promise<void> {
+  /**
+   * Records a pushed manifest as a version; a known one (a new tag on it) is only touched.
+   * Answers whether the version is new.
+   */
+  async recordVersion(packageId: number, version: NewVersion): Promise<boolean> {
     const now = this.now();
     const platforms = version.platforms.length > 0 ? JSON.stringify(version.platforms) : null;
-    await this.pushes.upsertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now);
+    const [row] = (await this.pushes.upsertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now)).rows;
+    return row?.created_at === now;
   }
 
   /** Total size of a live version, if recorded. */
@@ -280,7 +324,7 @@ export class PackageService {
    * version that carries an immutable tag, or that an index with one lists, is refused even then:
    * `force` is for breaking an index knowingly, and an immutable tag promises it stays whole.
    */
-  async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean } = {}): Promise<void> {
+  async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean; actorId?: number } = {}): Promise<void> {
     const version = await this.version(pkg, id);
     if (version.deletedAt) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);
     await this.refuseDeletion(pkg.repository, version.digest, {
@@ -288,7 +332,10 @@ export class PackageService {
       force: options.force ?? false,
       hint: 'delete that index first, or pass force=true to break it',
     });
-    await this.softDelete(pkg.id, pkg.repository, [version.digest], false);
+    await this.softDelete(pkg.id, pkg.repository, [version.digest], false, undefined, (trx) =>
+      this.within(trx).report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner.id, digest: version.digest, actorId: options.actorId }),
+    );
+    this.committed();
   }
 
   /**
@@ -297,12 +344,16 @@ export class PackageService {
    * transaction to keep the version restorable.
    */
   async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
-    const pkg = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
+    const pkg = await this.db.selectFrom('packages').select(['id', 'owner_id']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
     if (!pkg) return undefined;
     await this.refuseDeletion(repository, digest, { what: `manifest ${digest}`, force: false, hint: 'delete that index first' });
     const [snapshot] = await this.snapshots(repository, [digest]);
     const now = this.now();
-    return (trx) => this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
+    return async (trx) => {
+      const inside = this.within(trx);
+      await inside.markDeleted(pkg.id, snapshot!, false, now);
+      await inside.report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner_id, digest });
+    };
   }
 
   /** Called before the registry deletes a tag (`DELETE /v2/.../manifests/<tag>`): an immutable one stays. */
@@ -323,7 +374,7 @@ export class PackageService {
     await this.immutableTags.refuseRemoving(repository, tagged.flatMap((parent) => parent.tags), `delete ${options.what}, which the index it points at lists`);
   }
 
-  async restoreVersion(pkg: PackageRecord, id: number): Promise<void> {
+  async restoreVersion(pkg: PackageRecord, id: number, options: { actorId?: number } = {}): Promise<void> {
     const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('id', '=', id).executeTakeFirst();
     if (!row || !row.deleted_at || !row.content) throw new PackageNotFoundError(`deleted version ${id} of ${pkg.repository}`);
     const live = await this.db
@@ -336,11 +387,13 @@ export class PackageService {
     if (live) throw new PackageConflictError(`${row.digest} was pushed again as version ${live.id}`);
     await this.metadata.putManifests(pkg.repository, await this.reinstatable(pkg.repository, [row]), async (trx) => {
       await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('id', '=', id).execute();
+      await this.within(trx).report('version_restored', { packageId: pkg.id, ownerId: pkg.owner.id, digest: row.digest, actorId: options.actorId });
     });
+    this.committed();
   }
 
   /** Deletes a package with all its versions, restorable for 30 days if the name is not reused. */
-  async deletePackage(pkg: PackageRecord): Promise<void> {
+  async deletePackage(pkg: PackageRecord, options: { actorId?: number } = {}): Promise<void> {
     // A package with an immutable tag is not deleted whole either: its admins clear the package's
     // patterns first (an owner's default pattern, by its owner), which says they mean it.
     const tags = await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', pkg.repository).orderBy('tags.name').execute();
@@ -351,10 +404,12 @@ export class PackageService {
     const digests = live.map((row) => row.digest as Digest);
     await this.softDelete(pkg.id, pkg.repository, digests, true, now, async (trx) => {
       await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
+      await this.within(trx).report('deleted', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId });
     });
+    this.committed();
   }
 
-  async restorePackage(repository: string): Promise<PackageRecord> {
+  async restorePackage(repository: string, options: { actorId?: number } = {}): Promise<PackageRecord> {
     const pkg = await this.require(repository, { deleted: true });
     if (await this.get(repository)) throw new PackageConflictError(`the name ${repository} is in use by a new package`);
     const rows = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).orderBy('id').execute();
@@ -362,7 +417,9 @@ export class PackageService {
     await this.metadata.putManifests(pkg.repository as RepositoryName, await this.reinstatable(pkg.repository, rows), async (trx) => {
       await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, content: null, tags: null }).where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).execute();
       await trx.updateTable('packages').set({ deleted_at: null, updated_at: now }).where('id', '=', pkg.id).execute();
+      await this.within(trx).report('restored', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId });
     });
+    this.committed();
     return this.require(repository);
   }
 
@@ -392,7 +449,7 @@ export class PackageService {
    * Changes the visibility. Public is final (as on ghcr.io), internal is for organization packages,
    * and an organization may limit what its members choose.
    */
-  async setVisibility(pkg: PackageRecord, visibility: Visibility, options: { byOrgOwner: boolean }): Promise<void> {
+  async setVisibility(pkg: PackageRecord, visibility: Visibility, options: { byOrgOwner: boolean; actorId?: number }): Promise<void> {
     if (pkg.visibility === 'public' && visibility !== 'public') throw new PackageRuleError('a public package cannot be made private or internal again');
     if (visibility === 'internal' && pkg.owner.kind !== 'org') throw new PackageRuleError('only organization packages can be internal');
     if (pkg.owner.kind === 'org' && !options.byOrgOwner) {
@@ -401,7 +458,15 @@ export class PackageService {
         throw new PackageRuleError(`${pkg.owner.login} lets members choose only ${settings.visibilities.join(', ')} visibility`);
       }
     }
-    await this.db.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+    if (visibility === pkg.visibility || !this.changes) {
+      await this.db.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
+      await this.within(trx).report('visibility_changed', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId, from: pkg.visibility });
+    });
+    this.committed();
   }
 
   async setInheritAccess(pkg: PackageRecord, inherit: boolean): Promise<void> {
@@ -716,12 +781,13 @@ export class PackageService {
 
 function pushStatements(db: Database) {
   return {
-    livePackage: preparedStatement<{ id: number; published_at: string | null }, [string]>((repository) =>
-      db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
+    livePackage: preparedStatement<{ id: number; owner_id: number; published_at: string | null }, [string]>((repository) =>
+      db.selectFrom('packages').select(['id', 'owner_id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
     ),
     // A live version pushed again is only touched: one statement, where an update and then an
     // insert were two.
-    upsertVersion: preparedStatement<never, [number, string, string, string | null, string | null, number, string | null, string]>(
+    // Returning the creation time tells a new version (created now) from a touched one.
+    upsertVersion: preparedStatement<{ created_at: string }, [number, string, string, string | null, string | null, number, string | null, string]>(
       (packageId, digest, mediaType, artifactType, subject, size, platforms, now) =>
         db
           .insertInto('package_versions')
@@ -744,7 +810,8 @@ function pushStatements(db: Database) {
               .columns(['package_id', 'digest'])
               .where('deleted_at', 'is', null)
               .doUpdateSet({ updated_at: (eb) => eb.ref('excluded.updated_at') }),
-          ),
+          )
+          .returning('created_at'),
     ),
     versionSize: preparedStatement<{ size: number }, [number, string]>((packageId, digest) =>
       db.selectFrom('package_versions').select('size').where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),
