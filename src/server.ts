@@ -40,6 +40,12 @@ import { type PageKit, createPageKit } from './web/page-kit.js';
 import { webRoutes } from './web/web-routes.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { openBlobStore } from './storage/open-blob-store.js';
+import { AddressGuard } from './webhooks/address-guard.js';
+import { hookApiRoutes } from './webhooks/hook-api-routes.js';
+import { HookDeliverer } from './webhooks/hook-deliverer.js';
+import { HookOutbox } from './webhooks/hook-outbox.js';
+import { HookPayloads } from './webhooks/hook-payloads.js';
+import { HookService } from './webhooks/hook-service.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -55,6 +61,8 @@ export interface Berth {
   downloads: DownloadCounter;
   /** Garbage collection: scheduled, and run on demand. */
   collections: CollectionRuns;
+  /** Webhooks of accounts and packages, and their deliveries. */
+  hooks: HookService;
   /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
@@ -94,7 +102,16 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const packageAccess = new PackageAccess(db);
   const repositoryTokens = new RepositoryTokenService(db, (userId, repositoryId) => packageAccess.repositoryRole(userId, repositoryId));
   const services = createRegistryServices(engine, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry });
-  const packageService = new PackageService(db, services.metadata);
+  // Webhooks: the outbox is written in each package change's transaction; the deliverer sends it.
+  const hookGuard = new AddressGuard(config.webhookAllowedNetworks);
+  const packageJson = new PackageJson(config.publicUrl);
+  const hookPayloads = new HookPayloads(packageJson, config.publicUrl);
+  const deliverer = new HookDeliverer(db, (name, run) => engine.exclusively(name, run), hookGuard, {
+    warn: (fields, message) => app.log.warn(fields, message),
+    error: (fields, message) => app.log.error(fields, message),
+  });
+  const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
+  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(hookPayloads, () => deliverer.poke()));
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const collections = new CollectionRuns(new GarbageCollector(engine, store, { graceMs: config.uploadExpiry }), (name, run) => engine.exclusively(name, run), {
@@ -126,7 +143,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(userApiRoutes, { accounts, accessTokens, authenticator });
       await app.register(orgApiRoutes, { accounts, authenticator });
       await app.register(gcApiRoutes, { accounts, authenticator, collections });
-      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
+      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: packageJson });
+      await app.register(hookApiRoutes, { accounts, authenticator, hooks, packages: packageService, access: packageAccess, publicUrl: config.publicUrl });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
       await app.register(webRoutes, { accounts, authenticator, sessions, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
     };
@@ -175,12 +193,15 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
   if (config.gc) collections.every(config.gcInterval);
+  // Deliveries left by a previous run (or another node, or the CLI) go out from the start.
+  deliverer.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
       const collectionStopped = collections.stop();
+      const deliveriesStopped = deliverer.stop();
       // An HTTP/2 server has neither: Fastify ends its sessions on close (GOAWAY).
       const server = app.server as Partial<Pick<typeof app.server, 'closeAllConnections' | 'closeIdleConnections'>>;
       const forced = setTimeout(() => server.closeAllConnections?.(), config.shutdownTimeout);
@@ -195,6 +216,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         clearInterval(idle);
         await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
         await collectionStopped;
+        await deliveriesStopped;
         await engine.close();
       }
     })();
@@ -203,5 +225,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, hooks, reloadCertificate, close };
 }
