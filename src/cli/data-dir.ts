@@ -9,6 +9,12 @@ import { PackageAccess } from '../packages/package-access.js';
 import { PackageService } from '../packages/package-service.js';
 import { SourceRepositoryService } from '../packages/source-repositories.js';
 import { RegistryMetadata } from '../registry/metadata.js';
+import { loadConfig } from '../config.js';
+import { PackageJson } from '../packages/package-json.js';
+import { AddressGuard } from '../webhooks/address-guard.js';
+import { HookOutbox } from '../webhooks/hook-outbox.js';
+import { HookPayloads } from '../webhooks/hook-payloads.js';
+import { HookService } from '../webhooks/hook-service.js';
 
 export interface Stores {
   db: Database;
@@ -17,6 +23,7 @@ export interface Stores {
   packages: PackageService;
   repositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
+  hooks: HookService;
 }
 
 /** Adds where the database is (`--data-dir`, or `--database` for PostgreSQL) to an administrative command. */
@@ -37,16 +44,31 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
   try {
     const metadata = new RegistryMetadata(engine);
     const access = new PackageAccess(db);
+    // What the server's settings say of webhooks, from the same environment: the URL deliveries
+    // name, and the networks hooks may reach. The server sends what the commands queue.
+    const settings = webhookSettings(dir);
+    const payloads = new HookPayloads(new PackageJson(settings.publicUrl), settings.publicUrl);
+    const guard = new AddressGuard(settings.webhookAllowedNetworks);
     return await run({
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
-      packages: new PackageService(db, metadata),
+      packages: new PackageService(db, metadata, undefined, new HookOutbox(payloads)),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
+      hooks: new HookService(db, guard, payloads),
     });
   } finally {
     await engine.close();
+  }
+}
+
+function webhookSettings(dataDir: string): { publicUrl: string; webhookAllowedNetworks: string[] } {
+  try {
+    return loadConfig({ dataDir }, process.env);
+  } catch {
+    // A command that changes no package needs neither; one that does names the default URL.
+    return { publicUrl: 'http://localhost:5000', webhookAllowedNetworks: [] };
   }
 }
 
