@@ -1,4 +1,4 @@
-// Runs the in-process suites (protocol, auth, packages, web, gc) again with every Berth they make on
+// Runs the in-process suites (protocol, auth, packages, web, gc, webhooks) again with every Berth they make on
 // PostgreSQL instead of SQLite, on a throwaway server from Debian's package: the services must
 // not know which engine they are on. Usage: node dist-test/scripts/test-on-postgres.js [files...]
 import { spawn } from 'node:child_process';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { postgresInstalled, startPostgres } from '../test/support/postgres-process.js';
 import { postgresProfileVariable } from '../test/support/profile-database.js';
 
-const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc'];
+const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc', 'test/webhooks'];
 
 async function testFiles(): Promise<string[]> {
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
