@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { Database } from '../db/schema.js';
+import type { Updateable } from 'kysely';
+import type { Database, HookDeliveriesTable } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
 
 export interface DelivererOptions {
@@ -79,6 +80,7 @@ export class HookDeliverer {
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private stopped = false;
+  private readonly recorder: OutcomeRecorder;
 
   constructor(
     private readonly db: Database,
@@ -93,6 +95,7 @@ export class HookDeliverer {
     this.retryBaseMs = options.retryBaseMs ?? 2000;
     this.giveUpAfterMs = options.giveUpAfterMs ?? 24 * 60 * 60 * 1000;
     this.clock = options.clock ?? (() => new Date());
+    this.recorder = new OutcomeRecorder(db);
   }
 
   start(): void {
@@ -133,89 +136,110 @@ export class HookDeliverer {
     }
   }
 
-  /** Sends what is due until nothing is, or nothing can be sent before an earlier delivery of its package. */
+  /**
+   * Sends what is due until nothing is. Each hook and package is a lane: its oldest pending
+   * delivery (the head) goes first, and the lane goes on with the next only once the head is
+   * recorded as delivered; a head that failed holds its lane until its retry is due.
+   */
   private async deliverDue(): Promise<void> {
-    const inFlight = new Map<string, Promise<void>>();
+    const lanes = new Map<string, Promise<void>>();
     for (;;) {
       if (!this.stopped) {
         this.wanted = false;
-        for (const row of await this.due()) {
-          const key = `${row.hook_id} ${row.ordering_key}`;
-          if (inFlight.has(key) || inFlight.size >= this.concurrency) continue;
-          const sending = this.deliver(row)
-            .catch((error: unknown) => this.log.error({ err: error, hook: row.hook_id, delivery: row.guid }, 'recording a webhook delivery failed'))
+        for (const head of await this.dueHeads()) {
+          const key = `${head.hook_id} ${head.ordering_key}`;
+          if (lanes.has(key) || lanes.size >= this.concurrency) continue;
+          const lane = this.runLane(head)
+            .catch((error: unknown) => this.log.error({ err: error, hook: head.hook_id }, 'recording a webhook delivery failed'))
             .finally(() => {
-              inFlight.delete(key);
+              lanes.delete(key);
               this.wanted = true;
               this.wakeUp?.();
             });
-          inFlight.set(key, sending);
+          lanes.set(key, lane);
         }
       }
-      if (inFlight.size === 0) return;
-      // Until a delivery ends (its package's next may be due) or something new is poked.
+      if (lanes.size === 0) return;
+      // Until a lane ends or something new is poked.
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
         if (this.wanted || this.stopped) resolve();
       });
       this.wakeUp = undefined;
-      if (this.stopped) await Promise.all(inFlight.values());
+      if (this.stopped) await Promise.all(lanes.values());
     }
   }
 
-  /** Pending deliveries that are due and have no earlier pending delivery of the same hook and package. */
-  private due(): Promise<DueDelivery[]> {
-    return this.db
-      .selectFrom('hook_deliveries as d')
-      .innerJoin('hooks as h', 'h.id', 'd.hook_id')
-      .select(['d.id', 'd.guid', 'd.hook_id', 'd.ordering_key', 'd.attempts', 'd.created_at', 'd.request_headers', 'd.body', 'h.url', 'h.secret', 'h.insecure_ssl'])
-      .where('d.state', '=', 'pending')
+  /** Sends a lane's deliveries in order from `head` while they succeed and are due. */
+  private async runLane(head: DueDelivery): Promise<void> {
+    let row: DueDelivery | undefined = head;
+    while (row && !this.stopped) {
+      if (!(await this.deliver(row))) return;
+      row = await this.laneRow(row.hook_id, row.ordering_key, row.id);
+    }
+  }
+
+  /** The oldest pending delivery of each hook and package (each lane's head), where it is due. */
+  private async dueHeads(): Promise<DueDelivery[]> {
+    const heads = await this.db
+      .selectFrom('hook_deliveries')
+      .select((eb) => eb.fn.min('id').as('id'))
+      .where('state', '=', 'pending')
+      .groupBy(['hook_id', 'ordering_key'])
+      .execute();
+    if (heads.length === 0) return [];
+    return this.deliveryQuery()
+      .where('d.id', 'in', heads.map((head) => Number(head.id)))
       .where('d.next_attempt_at', '<=', this.clock().toISOString())
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('hook_deliveries as e')
-              .select('e.id')
-              .whereRef('e.hook_id', '=', 'd.hook_id')
-              .whereRef('e.ordering_key', '=', 'd.ordering_key')
-              .where('e.state', '=', 'pending')
-              .whereRef('e.id', '<', 'd.id'),
-          ),
-        ),
-      )
       .orderBy('d.id')
-      .limit(this.concurrency * 4)
       .execute();
   }
 
-  private async deliver(row: DueDelivery): Promise<void> {
+  /** The next pending delivery of a lane after `afterId`, if it is due. */
+  private laneRow(hookId: number, orderingKey: string, afterId: number): Promise<DueDelivery | undefined> {
+    return this.deliveryQuery()
+      .where('d.hook_id', '=', hookId)
+      .where('d.ordering_key', '=', orderingKey)
+      .where('d.state', '=', 'pending')
+      .where('d.id', '>', afterId)
+      .where('d.next_attempt_at', '<=', this.clock().toISOString())
+      .orderBy('d.id')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  private deliveryQuery() {
+    return this.db
+      .selectFrom('hook_deliveries as d')
+      .innerJoin('hooks as h', 'h.id', 'd.hook_id')
+      .select(['d.id', 'd.guid', 'd.hook_id', 'd.ordering_key', 'd.attempts', 'd.created_at', 'd.request_headers', 'd.body', 'h.url', 'h.secret', 'h.insecure_ssl']);
+  }
+
+  /** Sends one delivery and records the outcome; answers whether it was delivered. */
+  private async deliver(row: DueDelivery): Promise<boolean> {
     const outcome = await this.send(row);
     const now = this.clock();
     const attempts = Number(row.attempts) + 1;
     const retryAt = new Date(now.getTime() + Math.min(this.retryBaseMs * 2 ** (attempts - 1), maxRetryWaitMs));
     const givenUp = !outcome.ok && retryAt.getTime() > Date.parse(row.created_at) + this.giveUpAfterMs;
-    await this.db
-      .updateTable('hook_deliveries')
-      .set({
-        state: outcome.ok ? 'delivered' : givenUp ? 'failed' : 'pending',
-        attempts,
-        next_attempt_at: outcome.ok || givenUp ? now.toISOString() : retryAt.toISOString(),
-        delivered_at: now.toISOString(),
-        status_code: outcome.statusCode,
-        status: outcome.status,
-        request_headers: JSON.stringify(outcome.sentHeaders),
-        response_headers: outcome.headers && JSON.stringify(outcome.headers),
-        response_body: outcome.body,
-        duration_ms: Math.round(outcome.durationMs),
-      })
-      .where('id', '=', row.id)
-      .where('state', '=', 'pending')
-      .execute();
+    await this.recorder.record(row.id, {
+      state: outcome.ok ? 'delivered' : givenUp ? 'failed' : 'pending',
+      attempts,
+      next_attempt_at: outcome.ok || givenUp ? now.toISOString() : retryAt.toISOString(),
+      delivered_at: now.toISOString(),
+      status_code: outcome.statusCode,
+      status: outcome.status,
+      request_headers: JSON.stringify(outcome.sentHeaders),
+      response_headers: outcome.headers && JSON.stringify(outcome.headers),
+      response_body: outcome.body,
+      duration_ms: Math.round(outcome.durationMs),
+    });
     if (!outcome.ok) {
       // The URL may carry a receiver's token in its query: the log names the hook, not the URL.
       this.log.warn({ hook: row.hook_id, delivery: row.guid, attempts, status: outcome.status, ...(givenUp ? {} : { retryAt: retryAt.toISOString() }) }, givenUp ? 'webhook delivery given up' : 'webhook delivery failed');
     }
+    // A given-up delivery no longer holds its lane.
+    return outcome.ok || givenUp;
   }
 
   private async send(row: DueDelivery): Promise<Outcome> {
@@ -287,5 +311,41 @@ export class HookDeliverer {
       request.on('error', (error) => finish(failed(error.message)));
       request.end(body);
     });
+  }
+}
+
+/**
+ * Writes the outcomes of deliveries that end together in one transaction: each lane waits for its
+ * outcome to be committed before it sends its next delivery, and lanes to several hooks would
+ * otherwise make a commit (an fsync on SQLite) each, competing with pushes for the writer.
+ */
+class OutcomeRecorder {
+  private queued: Array<{ id: number; values: Updateable<HookDeliveriesTable>; done: () => void; failed: (error: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(private readonly db: Database) {}
+
+  record(id: number, values: Updateable<HookDeliveriesTable>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ id, values, done: resolve, failed: reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    this.scheduled = false;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        // Only a pending delivery is changed: one deleted with its hook meanwhile stays deleted.
+        for (const each of batch) await trx.updateTable('hook_deliveries').set(each.values).where('id', '=', each.id).where('state', '=', 'pending').execute();
+      });
+      for (const each of batch) each.done();
+    } catch (error) {
+      for (const each of batch) each.failed(error);
+    }
   }
 }
