@@ -45,6 +45,7 @@ import { hookApiRoutes } from './webhooks/hook-api-routes.js';
 import { HookDeliverer } from './webhooks/hook-deliverer.js';
 import { HookOutbox } from './webhooks/hook-outbox.js';
 import { HookPayloads } from './webhooks/hook-payloads.js';
+import { HookRenderer } from './webhooks/hook-renderer.js';
 import { HookService } from './webhooks/hook-service.js';
 
 export interface Berth {
@@ -106,12 +107,14 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const hookGuard = new AddressGuard(config.webhookAllowedNetworks);
   const packageJson = new PackageJson(config.publicUrl);
   const hookPayloads = new HookPayloads(packageJson, config.publicUrl);
-  const deliverer = new HookDeliverer(db, (name, run) => engine.exclusively(name, run), hookGuard, {
+  // Bodies are made from the package as read outside any change's transaction.
+  const renderer = new HookRenderer(db, new PackageService(db, services.metadata), hookPayloads);
+  const deliverer = new HookDeliverer(db, (name, run) => engine.exclusively(name, run), hookGuard, renderer, {
     warn: (fields, message) => app.log.warn(fields, message),
     error: (fields, message) => app.log.error(fields, message),
   });
   const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
-  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(hookPayloads, () => deliverer.poke()));
+  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(() => deliverer.poke()));
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const collections = new CollectionRuns(new GarbageCollector(engine, store, { graceMs: config.uploadExpiry }), (name, run) => engine.exclusively(name, run), {

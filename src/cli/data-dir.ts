@@ -53,7 +53,7 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
-      packages: new PackageService(db, metadata, undefined, new HookOutbox(payloads)),
+      packages: new PackageService(db, metadata, undefined, new HookOutbox()),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
       hooks: new HookService(db, guard, payloads),

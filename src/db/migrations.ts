@@ -416,6 +416,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('redelivery', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('request_headers', 'text', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('facts', 'text')
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('next_attempt_at', 'text', (c) => c.notNull())

@@ -303,7 +303,14 @@ export interface HookDeliveriesTable {
   redelivery: Flag;
   /** JSON object of the request headers, the signature included (it reveals nothing of the secret). */
   request_headers: string;
+  /** The body as sent; empty until a package event's is made from `facts` at its first attempt. */
   body: string;
+  /**
+   * What a package event's body is made of (JSON: the action, package, digest, tag, actor, previous
+   * visibility), as the change's transaction knew it: that transaction writes only this, and the
+   * body is made and kept when the delivery is first sent.
+   */
+  facts: string | null;
   state: HookDeliveryState;
   attempts: number;
   next_attempt_at: Timestamp;

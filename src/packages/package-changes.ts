@@ -1,5 +1,4 @@
 import type { Database, Visibility } from '../db/schema.js';
-import type { PackageRecord, VersionRecord } from './package-service.js';
 
 /**
  * What happened to a package: `published` (a new version), `updated` (a tag moved onto a version
@@ -23,17 +22,13 @@ export interface PackageChange {
   actorId?: number;
   /** The visibility before, for `visibility_changed`. */
   from?: Visibility;
-  /**
-   * Reads the package and version as they are in the transaction, once the change is written:
-   * called only by a listener that needs them, so a change nobody listens to costs no reads.
-   */
-  load(): Promise<{ pkg: PackageRecord; version: VersionRecord | undefined }>;
 }
 
 /**
  * Where `PackageService` reports changes, in the transaction that makes them (`db` is that
  * transaction), so that what a listener writes (the webhooks' outbox) commits or rolls back with
- * the change. `committed` is called once that transaction has committed.
+ * the change. `committed` is called once that transaction has committed. A push waits for
+ * `record`: it should write what it must and read little (the package is readable by id later).
  */
 export interface PackageChanges {
   record(db: Database, change: PackageChange): Promise<void>;

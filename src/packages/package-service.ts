@@ -159,16 +159,7 @@ export class PackageService {
     action: PackageAction,
     target: { packageId: number; ownerId: number; digest?: string; tag?: string; actorId?: number; from?: Visibility },
   ): Promise<void> {
-    if (!this.changes) return;
-    await this.changes.record(this.db, {
-      action,
-      ...target,
-      load: async () => {
-        const pkg = await this.byId(target.packageId);
-        if (!pkg) throw new PackageNotFoundError(`package ${target.packageId}`);
-        return { pkg, version: target.digest === undefined ? undefined : await this.versionByDigest(pkg, target.digest) };
-      },
-    });
+    await this.changes?.record(this.db, { action, ...target });
   }
 
   /** Once a transaction that reported changes has committed. */

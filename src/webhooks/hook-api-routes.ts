@@ -200,7 +200,7 @@ function fullDeliveryJson(delivery: DeliveryRecord, hookUrl: string) {
   return {
     ...deliveryJson(delivery),
     url: hookUrl,
-    request: { headers: delivery.requestHeaders, payload: JSON.parse(delivery.body) as unknown },
+    request: { headers: delivery.requestHeaders, payload: delivery.body === '' ? null : (JSON.parse(delivery.body) as unknown) },
     response: { headers: delivery.responseHeaders ?? {}, payload: delivery.responseBody },
   };
 }

@@ -5,6 +5,7 @@ import type { LookupFunction } from 'node:net';
 import type { Updateable } from 'kysely';
 import type { Database, HookDeliveriesTable } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
+import { type HookRenderer, PackageGoneError, type StoredFacts } from './hook-renderer.js';
 
 export interface DelivererOptions {
   /** How often to look for deliveries this node was not told of: other nodes' and the CLI's, and retries that came due. */
@@ -35,6 +36,7 @@ interface DueDelivery {
   created_at: string;
   request_headers: string;
   body: string;
+  facts: string | null;
   url: string;
   secret: string;
   insecure_ssl: number;
@@ -52,6 +54,8 @@ interface Outcome {
 
 const maxResponseBytes = 4096;
 const maxRetryWaitMs = 60 * 60 * 1000;
+/** How long outcomes gather before they are committed together. */
+const recordEveryMs = 20;
 
 /**
  * Sends the outbox's deliveries (`hook_deliveries` in state `pending`), each signed with its
@@ -86,6 +90,7 @@ export class HookDeliverer {
     private readonly db: Database,
     private readonly exclusively: <T>(name: string, run: () => Promise<T>) => Promise<T | undefined>,
     private readonly guard: AddressGuard,
+    private readonly renderer: HookRenderer,
     private readonly log: DelivererLog,
     options: DelivererOptions = {},
   ) {
@@ -138,8 +143,8 @@ export class HookDeliverer {
 
   /**
    * Sends what is due until nothing is. Each hook and package is a lane: its oldest pending
-   * delivery (the head) goes first, and the lane goes on with the next only once the head is
-   * recorded as delivered; a head that failed holds its lane until its retry is due.
+   * delivery (the head) goes first, the next once the one before was answered with success; a
+   * failed one holds its lane until its retry is due.
    */
   private async deliverDue(): Promise<void> {
     const lanes = new Map<string, Promise<void>>();
@@ -170,12 +175,29 @@ export class HookDeliverer {
     }
   }
 
-  /** Sends a lane's deliveries in order from `head` while they succeed and are due. */
+  /**
+   * Sends a lane's deliveries in order from `head` while they succeed and are due. Outcomes are
+   * committed in batches (`OutcomeRecorder`), not before the next delivery is sent: a crash then
+   * sends again, in order and with their ids, those whose outcome was not committed yet. The lane
+   * ends once all of its outcomes are, so that the next look at the heads sees them.
+   */
   private async runLane(head: DueDelivery): Promise<void> {
-    let row: DueDelivery | undefined = head;
-    while (row && !this.stopped) {
-      if (!(await this.deliver(row))) return;
-      row = await this.laneRow(row.hook_id, row.ordering_key, row.id);
+    const recorded: Array<Promise<void>> = [];
+    try {
+      let batch: DueDelivery[] = [head];
+      while (batch.length > 0 && !this.stopped) {
+        let last: DueDelivery | undefined;
+        for (const row of batch) {
+          if (this.stopped) return;
+          const { goOn, record } = await this.deliver(row);
+          recorded.push(record);
+          if (!goOn) return;
+          last = row;
+        }
+        batch = last ? await this.laneRows(last.hook_id, last.ordering_key, last.id) : [];
+      }
+    } finally {
+      await Promise.all(recorded);
     }
   }
 
@@ -195,40 +217,57 @@ export class HookDeliverer {
       .execute();
   }
 
-  /** The next pending delivery of a lane after `afterId`, if it is due. */
-  private laneRow(hookId: number, orderingKey: string, afterId: number): Promise<DueDelivery | undefined> {
-    return this.deliveryQuery()
+  /** The next pending deliveries of a lane after `afterId`, up to the first that is not due. */
+  private async laneRows(hookId: number, orderingKey: string, afterId: number): Promise<DueDelivery[]> {
+    const rows = await this.deliveryQuery()
+      .select('d.next_attempt_at')
       .where('d.hook_id', '=', hookId)
       .where('d.ordering_key', '=', orderingKey)
       .where('d.state', '=', 'pending')
       .where('d.id', '>', afterId)
-      .where('d.next_attempt_at', '<=', this.clock().toISOString())
       .orderBy('d.id')
-      .limit(1)
-      .executeTakeFirst();
+      .limit(32)
+      .execute();
+    const now = this.clock().toISOString();
+    const due = rows.findIndex((row) => row.next_attempt_at > now);
+    return due < 0 ? rows : rows.slice(0, due);
   }
 
   private deliveryQuery() {
     return this.db
       .selectFrom('hook_deliveries as d')
       .innerJoin('hooks as h', 'h.id', 'd.hook_id')
-      .select(['d.id', 'd.guid', 'd.hook_id', 'd.ordering_key', 'd.attempts', 'd.created_at', 'd.request_headers', 'd.body', 'h.url', 'h.secret', 'h.insecure_ssl']);
+      .select(['d.id', 'd.guid', 'd.hook_id', 'd.ordering_key', 'd.attempts', 'd.created_at', 'd.request_headers', 'd.body', 'd.facts', 'h.url', 'h.secret', 'h.insecure_ssl']);
   }
 
-  /** Sends one delivery and records the outcome; answers whether it was delivered. */
-  private async deliver(row: DueDelivery): Promise<boolean> {
+  /**
+   * Sends one delivery; answers whether its lane goes on (it was delivered, or given up) and the
+   * commit of its outcome.
+   */
+  private async deliver(row: DueDelivery): Promise<{ goOn: boolean; record: Promise<void> }> {
+    // A package event's body is made at its first attempt, and kept for the others.
+    const rendered = row.body === '' && row.facts !== null;
+    if (rendered) {
+      try {
+        row = { ...row, body: await this.renderer.render(row.guid, row.created_at, JSON.parse(row.facts!) as StoredFacts) };
+      } catch (error) {
+        if (!(error instanceof PackageGoneError)) throw error;
+        return { goOn: true, record: this.recorder.record(row.id, { state: 'failed', status: `not sent: ${error.message}`, delivered_at: this.clock().toISOString() }) };
+      }
+    }
     const outcome = await this.send(row);
     const now = this.clock();
     const attempts = Number(row.attempts) + 1;
     const retryAt = new Date(now.getTime() + Math.min(this.retryBaseMs * 2 ** (attempts - 1), maxRetryWaitMs));
     const givenUp = !outcome.ok && retryAt.getTime() > Date.parse(row.created_at) + this.giveUpAfterMs;
-    await this.recorder.record(row.id, {
+    const record = this.recorder.record(row.id, {
       state: outcome.ok ? 'delivered' : givenUp ? 'failed' : 'pending',
       attempts,
       next_attempt_at: outcome.ok || givenUp ? now.toISOString() : retryAt.toISOString(),
       delivered_at: now.toISOString(),
       status_code: outcome.statusCode,
       status: outcome.status,
+      ...(rendered ? { body: row.body } : {}),
       request_headers: JSON.stringify(outcome.sentHeaders),
       response_headers: outcome.headers && JSON.stringify(outcome.headers),
       response_body: outcome.body,
@@ -238,8 +277,9 @@ export class HookDeliverer {
       // The URL may carry a receiver's token in its query: the log names the hook, not the URL.
       this.log.warn({ hook: row.hook_id, delivery: row.guid, attempts, status: outcome.status, ...(givenUp ? {} : { retryAt: retryAt.toISOString() }) }, givenUp ? 'webhook delivery given up' : 'webhook delivery failed');
     }
-    // A given-up delivery no longer holds its lane.
-    return outcome.ok || givenUp;
+    // A given-up delivery no longer holds its lane; a failed one waits for its outcome, which says when to retry.
+    if (!outcome.ok) await record;
+    return { goOn: outcome.ok || givenUp, record };
   }
 
   private async send(row: DueDelivery): Promise<Outcome> {
@@ -315,9 +355,8 @@ export class HookDeliverer {
 }
 
 /**
- * Writes the outcomes of deliveries that end together in one transaction: each lane waits for its
- * outcome to be committed before it sends its next delivery, and lanes to several hooks would
- * otherwise make a commit (an fsync on SQLite) each, competing with pushes for the writer.
+ * Writes the outcomes of deliveries in batches, one transaction every few milliseconds: a commit
+ * (an fsync on SQLite) per delivery would compete with pushes for the writer.
  */
 class OutcomeRecorder {
   private queued: Array<{ id: number; values: Updateable<HookDeliveriesTable>; done: () => void; failed: (error: unknown) => void }> = [];
@@ -330,7 +369,7 @@ class OutcomeRecorder {
       this.queued.push({ id, values, done: resolve, failed: reject });
       if (this.scheduled) return;
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setTimeout(() => void this.flush(), recordEveryMs);
     });
   }
 

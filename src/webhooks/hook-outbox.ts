@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, HookFormat } from '../db/schema.js';
 import { type PackageAction, type PackageChange, type PackageChanges, packageActions } from '../packages/package-changes.js';
-import { type GithubEventName, type HookEventFacts, type HookPayloads, distributionEnvelopeType } from './hook-payloads.js';
+import { type GithubEventName, distributionEnvelopeType } from './hook-payloads.js';
+import type { StoredFacts } from './hook-renderer.js';
 
 /** A hook as the outbox needs it. */
 export interface OutboxHook {
@@ -19,7 +20,8 @@ export interface QueuedDelivery {
   /** Deliveries of one hook with the same key are sent in order: a package's id, or `ping`. */
   orderingKey: string;
   packageId: number | null;
-  body: Record<string, unknown>;
+  /** The body, or (a package event's) what it is made of when first sent, by `HookRenderer`. */
+  content: { body: Record<string, unknown> } | { facts: StoredFacts } | { sent: string };
   redelivery?: boolean;
 }
 
@@ -64,7 +66,8 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
       package_id: delivery.packageId,
       redelivery: delivery.redelivery ? 1 : 0,
       request_headers: JSON.stringify(headers),
-      body: JSON.stringify(delivery.body),
+      body: 'body' in delivery.content ? JSON.stringify(delivery.content.body) : 'sent' in delivery.content ? delivery.content.sent : '',
+      facts: 'facts' in delivery.content ? JSON.stringify(delivery.content.facts) : null,
       state: 'pending',
       attempts: 0,
       next_attempt_at: now,
@@ -84,12 +87,12 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
 /**
  * The outbox: for each change to a package, one delivery row per active hook of the package or
  * of its owner that wants it, written in the change's transaction, so that the change and its
- * deliveries commit together or not at all. `committed` wakes the deliverer on this node; other
- * nodes' deliverers find the rows when they next look.
+ * deliveries commit together or not at all. A row holds the change's facts; its body is made when
+ * it is first sent (`HookRenderer`), so the transaction reads nothing more. `committed` wakes the
+ * deliverer on this node; other nodes' deliverers find the rows when they next look.
  */
 export class HookOutbox implements PackageChanges {
   constructor(
-    private readonly payloads: HookPayloads,
     private readonly wake: () => void = () => {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -103,19 +106,26 @@ export class HookOutbox implements PackageChanges {
       .where((eb) => eb.or([eb('account_id', '=', change.ownerId), eb('package_id', '=', change.packageId)]))
       .orderBy('id')
       .execute();
-    const wanting = hooks.filter((hook) => wants(JSON.parse(hook.events) as string[], change.action));
-    if (wanting.length === 0) return;
-    const { pkg, version } = await change.load();
-    const sender = change.actorId === undefined ? undefined : await db.selectFrom('accounts').select(['id', 'name as login']).where('id', '=', change.actorId).executeTakeFirst();
-    const facts: HookEventFacts = { action: change.action, pkg, version, tag: change.tag, from: change.from, sender };
     const now = this.clock().toISOString();
-    for (const hook of wanting) {
-      const guid = randomUUID();
+    const changeId = randomUUID();
+    for (const hook of hooks) {
       const events = JSON.parse(hook.events) as string[];
-      const githubEvent = githubEventOf(events);
-      const body = hook.format === 'distribution' ? this.payloads.distribution(guid, now, facts) : this.payloads.github(githubEvent, facts);
-      if (!body) continue;
-      await enqueue(db, hook, { event: githubEvent, action: change.action, orderingKey: String(change.packageId), packageId: change.packageId, body }, now, guid);
+      if (!wants(events, change.action)) continue;
+      // Distribution's notifications have no counterpart of these (see `HookPayloads.distribution`).
+      if (hook.format === 'distribution' && (change.action === 'restored' || change.action === 'visibility_changed')) continue;
+      const event = githubEventOf(events);
+      const facts: StoredFacts = {
+        changeId,
+        format: hook.format,
+        event,
+        action: change.action,
+        packageId: change.packageId,
+        ...(change.digest !== undefined ? { digest: change.digest } : {}),
+        ...(change.tag !== undefined ? { tag: change.tag } : {}),
+        ...(change.actorId !== undefined ? { actorId: change.actorId } : {}),
+        ...(change.from !== undefined ? { from: change.from } : {}),
+      };
+      await enqueue(db, hook, { event, action: change.action, orderingKey: String(change.packageId), packageId: change.packageId, content: { facts } }, now);
     }
   }
 

@@ -5,6 +5,7 @@ import { AddressGuard as Guard } from './address-guard.js';
 import { HookNotFoundError, HookSettingsError } from './errors.js';
 import { type OutboxHook, enqueue, hookEventNames } from './hook-outbox.js';
 import type { HookPayloads } from './hook-payloads.js';
+import type { StoredFacts } from './hook-renderer.js';
 
 /** Whose hook: an account's (every package of that user or organization) or one package's. */
 export type HookScope = { kind: 'account'; accountId: number } | { kind: 'package'; packageId: number };
@@ -49,7 +50,9 @@ export interface DeliveryRecord {
   durationMs: number | null;
   packageId: number | null;
   requestHeaders: Record<string, string>;
+  /** As sent; empty until a package event's first attempt makes it from `facts`. */
   body: string;
+  facts: string | null;
   responseHeaders: Record<string, string> | null;
   responseBody: string | null;
 }
@@ -165,10 +168,12 @@ export class HookService {
     const hook = await this.get(scope, hookId);
     const original = await this.delivery(scope, hookId, deliveryId);
     const row = await this.db.selectFrom('hook_deliveries').select('ordering_key').where('id', '=', deliveryId).executeTakeFirstOrThrow();
+    // The body as sent; one not sent yet is made from the same facts.
+    const content = original.body !== '' ? { sent: original.body } : { facts: JSON.parse(original.facts ?? '{}') as StoredFacts };
     const id = await enqueue(
       this.db,
       this.outboxHook(hook),
-      { event: original.event, action: original.action, orderingKey: row.ordering_key, packageId: original.packageId, body: JSON.parse(original.body) as Record<string, unknown>, redelivery: true },
+      { event: original.event, action: original.action, orderingKey: row.ordering_key, packageId: original.packageId, content, redelivery: true },
       this.now(),
     );
     this.wake();
@@ -215,7 +220,7 @@ export class HookService {
   }
 
   private pingOf(hook: HookRecord, sender: { id: number; login: string } | undefined) {
-    return { event: 'ping', action: null, orderingKey: 'ping', packageId: null, body: this.payloads.ping(hook.format, hookPingJson(hook), sender) };
+    return { event: 'ping', action: null, orderingKey: 'ping', packageId: null, content: { body: this.payloads.ping(hook.format, hookPingJson(hook), sender) } };
   }
 
   private outboxHook(hook: HookRecord): OutboxHook {
@@ -304,6 +309,7 @@ function toDelivery(row: {
   package_id: number | null;
   request_headers: string;
   body: string;
+  facts: string | null;
   response_headers: string | null;
   response_body: string | null;
 }): DeliveryRecord {
@@ -325,6 +331,7 @@ function toDelivery(row: {
     packageId: row.package_id,
     requestHeaders: JSON.parse(row.request_headers) as Record<string, string>,
     body: row.body,
+    facts: row.facts,
     responseHeaders: row.response_headers === null ? null : (JSON.parse(row.response_headers) as Record<string, string>),
     responseBody: row.response_body,
   };
