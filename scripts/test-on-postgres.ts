@@ -10,7 +10,7 @@ import { s3ProfileVariable } from '../test/support/profile-blob-store.js';
 import { postgresProfileVariable } from '../test/support/profile-database.js';
 import { startS3 } from '../test/support/s3-process.js';
 
-const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc', 'test/audit', 'test/quotas'];
+const suites = ['test/protocol', 'test/auth', 'test/packages', 'test/web', 'test/gc', 'test/audit', 'test/quotas', 'test/webhooks'];
 
 async function testFiles(): Promise<string[]> {
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');

@@ -70,6 +70,12 @@ const configSchema = z
     authFailureWindow: duration.default(15 * 60 * 1000),
     /** Proxies whose X-Forwarded-For names the client (for the sign-in limit and the log); none by default. */
     trustProxy: proxyList.default([]),
+    /**
+     * Addresses and CIDR ranges webhooks may be delivered to although they are loopback, private,
+     * link-local or reserved (refused by default, against server-side request forgery): for
+     * receivers on the site's own network. None by default.
+     */
+    webhookAllowedNetworks: proxyList.default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** PEM files: the certificate (with any intermediates after it) and its private key. Both serve HTTPS. */
     tlsCert: z.string().min(1).optional(),
@@ -121,6 +127,7 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_AUTH_FAILURE_LIMIT: 'authFailureLimit',
   BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
   BERTH_TRUST_PROXY: 'trustProxy',
+  BERTH_WEBHOOK_ALLOWED_NETWORKS: 'webhookAllowedNetworks',
   BERTH_TLS_CERT: 'tlsCert',
   BERTH_TLS_KEY: 'tlsKey',
   BERTH_HTTP2: 'http2',

@@ -46,6 +46,13 @@ import { openBlobStore } from './storage/open-blob-store.js';
 import { storageApiRoutes } from './quotas/storage-api-routes.js';
 import { StorageQuotas } from './quotas/storage-quotas.js';
 import { StorageUsage } from './quotas/storage-usage.js';
+import { AddressGuard } from './webhooks/address-guard.js';
+import { hookApiRoutes } from './webhooks/hook-api-routes.js';
+import { HookDeliverer } from './webhooks/hook-deliverer.js';
+import { HookOutbox } from './webhooks/hook-outbox.js';
+import { HookPayloads } from './webhooks/hook-payloads.js';
+import { HookRenderer } from './webhooks/hook-renderer.js';
+import { HookService } from './webhooks/hook-service.js';
 
 export interface Berth {
   app: FastifyInstance;
@@ -64,6 +71,8 @@ export interface Berth {
   quotas: StorageQuotas;
   /** The security log: who did what, from where. */
   audit: AuditLog;
+  /** Webhooks of accounts and packages, and their deliveries. */
+  hooks: HookService;
   /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
@@ -105,7 +114,18 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   // Blobs uploaded and not referenced yet count towards a quota for as long as an upload may last.
   const quotas = new StorageQuotas(db, new StorageUsage(db, config.uploadExpiry));
   const services = createRegistryServices(engine, store, { maxBlobBytes: config.maxBlobBytes, expiryMs: config.uploadExpiry }, quotas);
-  const packageService = new PackageService(db, services.metadata);
+  // Webhooks: the outbox is written in each package change's transaction; the deliverer sends it.
+  const hookGuard = new AddressGuard(config.webhookAllowedNetworks);
+  const packageJson = new PackageJson(config.publicUrl);
+  const hookPayloads = new HookPayloads(packageJson, config.publicUrl);
+  // Bodies are made from the package as read outside any change's transaction.
+  const renderer = new HookRenderer(db, new PackageService(db, services.metadata), hookPayloads);
+  const deliverer = new HookDeliverer(db, (name, run) => engine.exclusively(name, run), hookGuard, renderer, {
+    warn: (fields, message) => app.log.warn(fields, message),
+    error: (fields, message) => app.log.error(fields, message),
+  });
+  const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
+  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(() => deliverer.poke()));
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const collections = new CollectionRuns(new GarbageCollector(engine, store, { graceMs: config.uploadExpiry }), (name, run) => engine.exclusively(name, run), {
@@ -140,7 +160,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       await app.register(gcApiRoutes, { accounts, authenticator, collections, audit });
       await app.register(storageApiRoutes, { accounts, authenticator, quotas });
       await app.register(auditApiRoutes, { accounts, authenticator, audit });
-      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: new PackageJson(config.publicUrl) });
+      await app.register(packageApiRoutes, { accounts, authenticator, packages: packageService, access: packageAccess, repositories: sourceRepositories, json: packageJson });
+      await app.register(hookApiRoutes, { accounts, authenticator, hooks, packages: packageService, access: packageAccess, publicUrl: config.publicUrl });
       await app.register(repositoryApiRoutes, { accounts, authenticator, access: packageAccess, repositories: sourceRepositories, repositoryTokens });
       await app.register(webRoutes, { accounts, authenticator, sessions, audit, packages: packageService, access: packageAccess, tokens: accessTokens, metadata: services.metadata, repositories: sourceRepositories, kit });
     };
@@ -202,12 +223,15 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
   if (config.gc) collections.every(config.gcInterval);
+  // Deliveries left by a previous run (or another node, or the CLI) go out from the start.
+  deliverer.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
       const collectionStopped = collections.stop();
+      const deliveriesStopped = deliverer.stop();
       // An HTTP/2 server has neither: Fastify ends its sessions on close (GOAWAY).
       const server = app.server as Partial<Pick<typeof app.server, 'closeAllConnections' | 'closeIdleConnections'>>;
       const forced = setTimeout(() => server.closeAllConnections?.(), config.shutdownTimeout);
@@ -222,6 +246,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         clearInterval(idle);
         await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
         await collectionStopped;
+        await deliveriesStopped;
         await engine.close();
       }
     })();
@@ -230,5 +255,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, hooks, reloadCertificate, close };
 }

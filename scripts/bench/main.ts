@@ -2,7 +2,7 @@
  * `npm run bench`: Berth against CNCF Distribution and the machine's limits, on loopback.
  * See docs/performance.md for what it measures and the last results. Environment:
  *   BENCH_ROUNDS (default 3; 1 with BENCH_QUICK), BENCH_QUICK=1 (small sizes, under two minutes),
- *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,tokens,scale,big,pages (a subset),
+ *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,tokens,scale,big,pages,hooks (a subset),
  *   BENCH_BERTH_USER / BENCH_BERTH_TOKEN (credentials for Berth when it requires them),
  *   BENCH_BERTH_NODE_ARGS (extra node flags for Berth, e.g. --cpu-prof), BENCH_OUTPUT (report
  *   file; full runs default to docs/performance.md, quick runs print only), BENCH_KEEP=1 (keep data).
@@ -51,7 +51,7 @@ import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load
 import { GiB, MiB, formatNumber } from './stats.js';
 
 const config = benchConfig();
-const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'scale', 'big', 'pages'];
+const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'scale', 'big', 'pages', 'hooks'];
 const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : allScenarios);
 for (const name of selected) if (!allScenarios.includes(name)) throw new Error(`unknown scenario ${name}; known: ${allScenarios.join(',')}`);
 const runStart = performance.now();
@@ -84,6 +84,13 @@ async function pagesBench(): Promise<string> {
   log('web pages: a package of many versions, timed in the server');
   const env = { ...process.env, ...(config.quick ? { BENCH_PAGE_VERSIONS: '1000', BENCH_PAGE_TAGS: '20', BENCH_PAGE_REQUESTS: '50' } : {}) };
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist-test/scripts/bench/pages.js')], { env, maxBuffer: 1024 * 1024, timeout: 30 * 60_000 });
+  return stdout;
+}
+
+/** Manifest PUT with three active webhooks against none (`hooks.ts`, in its own process), as its markdown table. */
+async function hooksBench(): Promise<string> {
+  log('webhooks: manifest PUT with 3 active hooks against none');
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'dist-test/scripts/bench/hooks.js')], { env: process.env, maxBuffer: 1024 * 1024, timeout: 30 * 60_000 });
   return stdout;
 }
 
@@ -248,6 +255,7 @@ async function main(): Promise<void> {
 
   // Berth's own pages, once both registries are stopped: Distribution has none to compare.
   const pages = selected.has('pages') ? await pagesBench() : undefined;
+  const hooks = selected.has('hooks') ? await hooksBench() : undefined;
   const rows = summarize(results);
   const table = resultsTable(rows);
   const header = await machineDescription(root);
@@ -305,6 +313,7 @@ async function main(): Promise<void> {
     roundsTable(results),
     '',
     ...(pages ? ['## Web pages (Berth)', '', `From \`scripts/bench/pages.ts\` (also \`npm run bench:pages\`): server time through Fastify's \`inject\`, signed in.`, '', pages] : []),
+    ...(hooks ? ['', '## Webhooks (Berth)', '', 'From `scripts/bench/hooks.ts` (also `npm run bench:hooks`): manifest PUT on a Berth server with three active webhooks against none; the target is a ratio of at least 0.95.', '', hooks] : []),
   ].join('\n');
   log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
   process.stdout.write(`\n${table}\n\n${scaleTable(results.berth, { small: 'Small', large: 'Large' })}\n\n${machineTable(results.machine)}\n`);

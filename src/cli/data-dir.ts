@@ -13,6 +13,12 @@ import { SourceRepositoryService } from '../packages/source-repositories.js';
 import { StorageQuotas } from '../quotas/storage-quotas.js';
 import { StorageUsage } from '../quotas/storage-usage.js';
 import { RegistryMetadata } from '../registry/metadata.js';
+import { loadConfig } from '../config.js';
+import { PackageJson } from '../packages/package-json.js';
+import { AddressGuard } from '../webhooks/address-guard.js';
+import { HookOutbox } from '../webhooks/hook-outbox.js';
+import { HookPayloads } from '../webhooks/hook-payloads.js';
+import { HookService } from '../webhooks/hook-service.js';
 
 export interface Stores {
   db: Database;
@@ -22,6 +28,7 @@ export interface Stores {
   repositories: SourceRepositoryService;
   repositoryTokens: RepositoryTokenService;
   quotas: StorageQuotas;
+  hooks: HookService;
 }
 
 /** Adds where the database is (`--data-dir`, or `--database` for PostgreSQL) to an administrative command. */
@@ -42,15 +49,21 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
   try {
     const metadata = new RegistryMetadata(engine);
     const access = new PackageAccess(db);
+    // What the server's settings say of webhooks, from the same environment: the URL deliveries
+    // name, and the networks hooks may reach. The server sends what the commands queue.
+    const settings = webhookSettings(dir);
+    const payloads = new HookPayloads(new PackageJson(settings.publicUrl), settings.publicUrl);
+    const guard = new AddressGuard(settings.webhookAllowedNetworks);
     // What a command changes is the operator's doing on the server's host: the audit log names
     // the command line and the operating system's user, with no client address.
     return await withAuditContext({ actor: { kind: 'system', name: `cli:${operatorName()}` } }, () => run({
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
-      packages: new PackageService(db, metadata),
+      packages: new PackageService(db, metadata, undefined, new HookOutbox()),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
+      hooks: new HookService(db, guard, payloads),
       // The server's default upload expiry: how long an unreferenced upload counts as pending.
       quotas: new StorageQuotas(db, new StorageUsage(db, 24 * 60 * 60 * 1000)),
     }));
@@ -64,6 +77,15 @@ function operatorName(): string {
     return os.userInfo().username;
   } catch {
     return 'unknown';
+  }
+}
+
+function webhookSettings(dataDir: string): { publicUrl: string; webhookAllowedNetworks: string[] } {
+  try {
+    return loadConfig({ dataDir }, process.env);
+  } catch {
+    // A command that changes no package needs neither; one that does names the default URL.
+    return { publicUrl: 'http://localhost:5000', webhookAllowedNetworks: [] };
   }
 }
 

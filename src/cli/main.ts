@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { orgCommand, teamCommand, userCommand } from './account-commands.js';
 import { auditCommand } from './audit-command.js';
 import { gcCommand } from './gc-command.js';
+import { hookCommand } from './hook-commands.js';
 import { keysCommand } from './key-commands.js';
 import { migrateCommand } from './migrate-command.js';
 import { packageCommand, repoCommand } from './package-commands.js';
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(migrateCommand());
   program.addCommand(gcCommand());
   program.addCommand(auditCommand());
+  program.addCommand(hookCommand());
   try {
     await program.parseAsync(argv);
   } catch (error) {

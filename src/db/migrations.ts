@@ -413,6 +413,58 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('package_versions').addColumn('deleted_by_policy', 'text').execute();
     },
   },
+  '0015-webhooks': {
+    async up(db: Kysely<unknown>) {
+      // A hook belongs to an account (every package of that user or organization) or to one
+      // package: exactly one of the two is set.
+      await db.schema
+        .createTable('hooks')
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
+        .addColumn('account_id', 'integer', (c) => c.references('accounts.id').onDelete('cascade'))
+        .addColumn('package_id', 'integer', (c) => c.references('packages.id').onDelete('cascade'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('insecure_ssl', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('hooks_account').on('hooks').column('account_id').execute();
+      await db.schema.createIndex('hooks_package').on('hooks').column('package_id').execute();
+      // The outbox and the delivery history in one: a row is written in the transaction of the
+      // change it reports, then sent (and retried) by the deliverer, which records each attempt.
+      await db.schema
+        .createTable('hook_deliveries')
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
+        .addColumn('guid', 'text', (c) => c.notNull().unique())
+        .addColumn('hook_id', 'integer', (c) => c.notNull().references('hooks.id').onDelete('cascade'))
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('action', 'text')
+        .addColumn('ordering_key', 'text', (c) => c.notNull())
+        .addColumn('package_id', 'integer')
+        .addColumn('redelivery', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('request_headers', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('facts', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('delivered_at', 'text')
+        .addColumn('status_code', 'integer')
+        .addColumn('status', 'text')
+        .addColumn('response_headers', 'text')
+        .addColumn('response_body', 'text')
+        .addColumn('duration_ms', 'integer')
+        .execute();
+      await db.schema.createIndex('hook_deliveries_due').on('hook_deliveries').columns(['state', 'next_attempt_at']).execute();
+      await db.schema.createIndex('hook_deliveries_order').on('hook_deliveries').columns(['hook_id', 'ordering_key', 'id']).execute();
+      await notifyChangesOf(db, 'hooks');
+      await notifyChangesOf(db, 'hook_deliveries');
+    },
+  },
   '0016-audit-log': {
     async up(db: Kysely<unknown>) {
       // Append-only: no foreign keys, so that deleting an account, package or token keeps the

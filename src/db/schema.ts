@@ -315,6 +315,65 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+export type HookFormat = 'github' | 'distribution';
+export type HookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+/**
+ * A webhook of an account (every package of it) or of one package (`src/webhooks/`). `secret`
+ * signs each delivery, so it is kept as given; it is never answered nor logged. `events` is a
+ * JSON array of event names.
+ */
+export interface HooksTable {
+  id: Generated<number>;
+  account_id: number | null;
+  package_id: number | null;
+  url: string;
+  secret: string;
+  events: string;
+  format: HookFormat;
+  insecure_ssl: Flag;
+  active: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/**
+ * One delivery of one event to one hook: written in the transaction of the change (the outbox),
+ * sent in order per hook and package (`ordering_key`), retried until `next_attempt_at` passes a
+ * day after `created_at`. The last attempt's answer is kept.
+ */
+export interface HookDeliveriesTable {
+  id: Generated<number>;
+  /** The delivery id sent in `X-GitHub-Delivery`, the same for every attempt. */
+  guid: string;
+  hook_id: number;
+  event: string;
+  action: string | null;
+  ordering_key: string;
+  package_id: number | null;
+  redelivery: Flag;
+  /** JSON object of the request headers, the signature included (it reveals nothing of the secret). */
+  request_headers: string;
+  /** The body as sent; empty until a package event's is made from `facts` at its first attempt. */
+  body: string;
+  /**
+   * What a package event's body is made of (JSON: the action, package, digest, tag, actor, previous
+   * visibility), as the change's transaction knew it: that transaction writes only this, and the
+   * body is made and kept when the delivery is first sent.
+   */
+  facts: string | null;
+  state: HookDeliveryState;
+  attempts: number;
+  next_attempt_at: Timestamp;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+  status_code: number | null;
+  status: string | null;
+  response_headers: string | null;
+  response_body: string | null;
+  duration_ms: number | null;
+}
+
 export interface Schema {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -344,6 +403,8 @@ export interface Schema {
   package_retention_policies: PackageRetentionPoliciesTable;
   account_retention_policies: AccountRetentionPoliciesTable;
   audit_log: AuditLogTable;
+  hooks: HooksTable;
+  hook_deliveries: HookDeliveriesTable;
 }
 
 export type Database = Kysely<Schema>;

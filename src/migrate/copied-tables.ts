@@ -51,6 +51,8 @@ const settings = {
   package_retention_policies: { key: ['package_id'] },
   account_retention_policies: { key: ['account_id'] },
   audit_log: { key: ['id'], generatedId: true },
+  hooks: { key: ['id'], generatedId: true },
+  hook_deliveries: { key: ['id'], generatedId: true },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 
 export const copiedTables: readonly CopiedTable[] = Object.entries(settings).map(([name, table]: [string, AnyTableSettings]) => ({

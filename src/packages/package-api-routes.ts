@@ -222,14 +222,14 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.delete(pkgPath, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'delete');
-      await options.packages.deletePackage(pkg);
+      const { pkg, subject } = await packageFor(kind, request, 'delete');
+      await options.packages.deletePackage(pkg, { actorId: actorOf(subject) });
       return reply.code(204).send();
     });
 
     app.post(`${pkgPath}/restore`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write', { deleted: true });
-      await options.packages.restorePackage(pkg.repository);
+      const { pkg, subject } = await packageFor(kind, request, 'admin-write', { deleted: true });
+      await options.packages.restorePackage(pkg.repository, { actorId: actorOf(subject) });
       return reply.code(204).send();
     });
 
@@ -240,7 +240,7 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
       if (body['visibility'] !== undefined) {
         if (!isVisibility(body['visibility'])) throw new ApiError(422, 'visibility must be public, private or internal');
         const byOrgOwner = pkg.owner.kind === 'org' && subject !== undefined && !isRepositorySubject(subject) && (await options.accounts.isOrgOwner(pkg.owner.login, subject.userId));
-        await options.packages.setVisibility(pkg, body['visibility'], { byOrgOwner });
+        await options.packages.setVisibility(pkg, body['visibility'], { byOrgOwner, actorId: actorOf(subject) });
       }
       if (body['inherit_access'] !== undefined) {
         if (typeof body['inherit_access'] !== 'boolean') throw new ApiError(422, 'inherit_access must be true or false');
@@ -326,19 +326,24 @@ export const packageApiRoutes: FastifyPluginAsync<PackageApiOptions> = async (ap
     });
 
     app.delete(`${pkgPath}/versions/:id`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'delete');
+      const { pkg, subject } = await packageFor(kind, request, 'delete');
       const force = (request.query as Record<string, string | undefined>)['force'] === 'true';
-      await options.packages.deleteVersion(pkg, versionId(request), { force });
+      await options.packages.deleteVersion(pkg, versionId(request), { force, actorId: actorOf(subject) });
       return reply.code(204).send();
     });
 
     app.post(`${pkgPath}/versions/:id/restore`, async (request, reply) => {
-      const { pkg } = await packageFor(kind, request, 'admin-write');
-      await options.packages.restoreVersion(pkg, versionId(request));
+      const { pkg, subject } = await packageFor(kind, request, 'admin-write');
+      await options.packages.restoreVersion(pkg, versionId(request), { actorId: actorOf(subject) });
       return reply.code(204).send();
     });
   }
 };
+
+/** The user a change is made by, as events report it; a repository token acts for no user. */
+function actorOf(subject: AnySubject | undefined): number | undefined {
+  return subject && !isRepositorySubject(subject) ? subject.userId : undefined;
+}
 
 function immutableTagsJson(tags: PackageImmutableTags): { patterns: string[]; owner_patterns: string[] } {
   return { patterns: tags.patterns, owner_patterns: tags.ownerPatterns };

@@ -61,6 +61,7 @@ export class PackageEvents implements ManifestEvents {
       },
       after: async () => {
         if (!recorded) return;
+        this.packages.committed();
         const { pkg, firstPublish } = recorded;
         if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
         if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
@@ -80,7 +81,7 @@ export class PackageEvents implements ManifestEvents {
     } else {
       for (const child of manifest.manifests) size += (await packages.versionSize(pkg.id, child.digest)) ?? child.size;
     }
-    await packages.recordVersion(pkg.id, {
+    const created = await packages.recordVersion(pkg.id, {
       digest: event.digest,
       mediaType: manifest.mediaType,
       artifactType: manifest.artifactType ?? null,
@@ -92,6 +93,10 @@ export class PackageEvents implements ManifestEvents {
     // the source only on the index: the first publish lasts until the first tag.
     const firstPublish = !pkg.published;
     await packages.pushed(pkg.id, { tagged: event.tag !== undefined, metadata });
+    // A new version is published; a tag set on one the package had moved (or was set again).
+    if (created || event.tag !== undefined) {
+      await packages.report(created ? 'published' : 'updated', { packageId: pkg.id, ownerId: pkg.ownerId, digest: event.digest, tag: event.tag, actorId: event.actor.userId });
+    }
     // The first tag publishes the package; later pushes are the registry's request log's business.
     if (firstPublish && event.tag !== undefined) {
       const owner = await trx.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
@@ -102,7 +107,7 @@ export class PackageEvents implements ManifestEvents {
 
   async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
     const write = await refused(this.packages.manifestDeleting(name, digest));
-    return write && { write, async after() {} };
+    return write && { write, after: async () => this.packages.committed() };
   }
 
   async tagDeleting(name: RepositoryName, tag: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { ImageMetadata } from './image-metadata.js';
 import { ImmutableTags } from './immutable-tags.js';
 import { type AppliedPolicy, RetentionPolicies } from './retention-policies.js';
 import type { RetentionDeletion } from './retention-policy.js';
+import type { PackageAction, PackageChanges } from './package-changes.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -131,6 +132,8 @@ export class PackageService {
     private readonly db: Database,
     private readonly metadata: RegistryMetadata,
     private readonly clock: Clock = () => new Date(),
+    /** Told of every change to a package or its versions, inside the change's transaction. */
+    private readonly changes?: PackageChanges,
     pushes?: ReturnType<typeof pushStatements>,
   ) {
     this.pushes = pushes ?? pushStatements(db);
@@ -140,7 +143,7 @@ export class PackageService {
 
   /** The same service with every query inside `trx`, so a push's package writes commit as one. */
   within(trx: Transaction<Schema>): PackageService {
-    return new PackageService(trx, this.metadata, this.clock, this.pushes);
+    return new PackageService(trx, this.metadata, this.clock, this.changes, this.pushes);
   }
 
   /** The live package of a repository, or (with `deleted`) the most recently deleted one. */
@@ -149,6 +152,34 @@ export class PackageService {
     query = options.deleted ? query.where('packages.deleted_at', 'is not', null).orderBy('packages.deleted_at', 'desc') : query.where('packages.deleted_at', 'is', null);
     const row = await query.executeTakeFirst();
     return row && this.toRecord(row);
+  }
+
+  /** A package by id, live or deleted. */
+  async byId(id: number): Promise<PackageRecord | undefined> {
+    const row = await this.packageQuery().where('packages.id', '=', id).executeTakeFirst();
+    return row && this.toRecord(row);
+  }
+
+  /** The newest version of a package with this digest, live or deleted. */
+  async versionByDigest(pkg: PackageRecord, digest: string): Promise<VersionRecord | undefined> {
+    const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('digest', '=', digest).orderBy('id', 'desc').executeTakeFirst();
+    return row && (await this.toVersions(pkg, [row]))[0];
+  }
+
+  /**
+   * Tells `PackageChanges` of a change, in the transaction this service runs in (see `within`),
+   * after the change is written there.
+   */
+  async report(
+    action: PackageAction,
+    target: { packageId: number; ownerId: number; digest?: string; tag?: string; actorId?: number; from?: Visibility },
+  ): Promise<void> {
+    await this.changes?.record(this.db, { action, ...target });
+  }
+
+  /** Once a transaction that reported changes has committed. */
+  committed(): void {
+    this.changes?.committed();
   }
 
   async require(repository: string, options: { deleted?: boolean } = {}): Promise<PackageRecord> {
@@ -189,9 +220,9 @@ export class PackageService {
    * organization allows), with the creator as admin. Answers the live package, whether it is new,
    * and whether it was published (tagged) before.
    */
-  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; created: boolean; published: boolean } | undefined> {
+  async ensure(repository: RepositoryName, creatorId: number | undefined): Promise<{ id: number; ownerId: number; created: boolean; published: boolean } | undefined> {
     const [existing] = (await this.pushes.livePackage(this.db, repository)).rows;
-    if (existing) return { id: existing.id, created: false, published: existing.published_at !== null };
+    if (existing) return { id: existing.id, ownerId: existing.owner_id, created: false, published: existing.published_at !== null };
     const owner = await this.db.selectFrom('accounts').select(['id', 'kind']).where('name_key', '=', namespaceOf(repository)).executeTakeFirst();
     if (!owner) return undefined;
     const allowed = owner.kind === 'org' ? (await this.orgSettings(owner.id)).visibilities : ['private' as const];
@@ -206,19 +237,23 @@ export class PackageService {
     if (!row) {
       // A concurrent first push created it.
       const raced = await this.db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-      return { id: raced.id, created: false, published: raced.published_at !== null };
+      return { id: raced.id, ownerId: owner.id, created: false, published: raced.published_at !== null };
     }
     if (creatorId !== undefined && !(owner.kind === 'user' && owner.id === creatorId)) {
       await this.db.insertInto('package_roles').values({ package_id: row.id, principal_kind: 'user', principal_id: creatorId, role: 'admin', created_at: now }).execute();
     }
-    return { id: row.id, created: true, published: false };
+    return { id: row.id, ownerId: owner.id, created: true, published: false };
   }
 
-  /** Records a pushed manifest as a version; a known one (a new tag on it) is only touched. */
-  async recordVersion(packageId: number, version: NewVersion): Promise<void> {
+  /**
+   * Records a pushed manifest as a version; a known one (a new tag on it) is only touched.
+   * Answers whether the version is new.
+   */
+  async recordVersion(packageId: number, version: NewVersion): Promise<boolean> {
     const now = this.now();
     const platforms = version.platforms.length > 0 ? JSON.stringify(version.platforms) : null;
-    await this.pushes.upsertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now);
+    const [row] = (await this.pushes.upsertVersion(this.db, packageId, version.digest, version.mediaType, version.artifactType, version.subject, version.size, platforms, now)).rows;
+    return row?.created_at === now;
   }
 
   /** Total size of a live version, if recorded. */
@@ -295,7 +330,7 @@ export class PackageService {
    * version that carries an immutable tag, or that an index with one lists, is refused even then:
    * `force` is for breaking an index knowingly, and an immutable tag promises it stays whole.
    */
-  async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean } = {}): Promise<void> {
+  async deleteVersion(pkg: PackageRecord, id: number, options: { force?: boolean; actorId?: number } = {}): Promise<void> {
     const version = await this.version(pkg, id);
     if (version.deletedAt) throw new PackageNotFoundError(`version ${id} of ${pkg.repository}`);
     await this.refuseDeletion(pkg.repository, version.digest, {
@@ -305,9 +340,12 @@ export class PackageService {
     });
     await this.softDelete(pkg.id, pkg.repository, [version.digest], {
       withPackage: false,
-      alongside: (trx) =>
-        recordAudit(trx, versionEntry(pkg, 'package_version.delete', version.id, version.digest, { tags: version.tags, ...(options.force && { force: true }) })),
+      alongside: async (trx) => {
+        await recordAudit(trx, versionEntry(pkg, 'package_version.delete', version.id, version.digest, { tags: version.tags, ...(options.force && { force: true }) }));
+        await this.within(trx).report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner.id, digest: version.digest, actorId: options.actorId });
+      },
     });
+    this.committed();
   }
 
   /**
@@ -340,9 +378,11 @@ export class PackageService {
         const actor = { kind: 'system' as const, name: `retention:${planned.by}` };
         for (const version of planned.versions) {
           await recordAudit(trx, { ...versionEntry(pkg, 'package_version.delete', version.id, version.digest, { tags: version.tags, policy: planned.by }), actor });
+          await this.within(trx).report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner.id, digest: version.digest });
         }
       },
     });
+    this.committed();
     return planned;
   }
 
@@ -397,17 +437,19 @@ export class PackageService {
    * transaction to keep the version restorable.
    */
   async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
-    const pkg = await this.db.selectFrom('packages').select('id').where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
+    const pkg = await this.db.selectFrom('packages').select(['id', 'owner_id']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
     if (!pkg) return undefined;
     await this.refuseDeletion(repository, digest, { what: `manifest ${digest}`, force: false, hint: 'delete that index first' });
     const [snapshot] = await this.snapshots(repository, [digest]);
     const now = this.now();
-    const owner = await this.db.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
+    const owner = await this.db.selectFrom('accounts').select(['id', 'name']).where('id', '=', pkg.owner_id).executeTakeFirstOrThrow();
     return async (trx) => {
-      const version = await this.within(trx).markDeleted(pkg.id, snapshot!, false, now);
+      const inside = this.within(trx);
+      const version = await inside.markDeleted(pkg.id, snapshot!, false, now);
       if (version !== undefined) {
         await recordAudit(trx, { action: 'package_version.delete', owner, target: `${repository}@${digest}`, details: { version_id: version, digest, tags: snapshot!.tags, via: 'registry' } });
       }
+      await inside.report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner_id, digest });
     };
   }
 
@@ -429,7 +471,7 @@ export class PackageService {
     await this.immutableTags.refuseRemoving(repository, tagged.flatMap((parent) => parent.tags), `delete ${options.what}, which the index it points at lists`);
   }
 
-  async restoreVersion(pkg: PackageRecord, id: number): Promise<void> {
+  async restoreVersion(pkg: PackageRecord, id: number, options: { actorId?: number } = {}): Promise<void> {
     const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('id', '=', id).executeTakeFirst();
     if (!row || !row.deleted_at || !row.content) throw new PackageNotFoundError(`deleted version ${id} of ${pkg.repository}`);
     const live = await this.db
@@ -445,11 +487,13 @@ export class PackageService {
     await this.metadata.putManifests(pkg.repository, await this.reinstatable(pkg.repository, [row]), async (trx) => {
       await trx.updateTable('package_versions').set({ deleted_at: null, deleted_with_package: 0, deleted_by_policy: null, content: null, tags: null, updated_at: now }).where('id', '=', id).execute();
       await recordAudit(trx, versionEntry(pkg, 'package_version.restore', id, row.digest));
+      await this.within(trx).report('version_restored', { packageId: pkg.id, ownerId: pkg.owner.id, digest: row.digest, actorId: options.actorId });
     });
+    this.committed();
   }
 
   /** Deletes a package with all its versions, restorable for 30 days if the name is not reused. */
-  async deletePackage(pkg: PackageRecord): Promise<void> {
+  async deletePackage(pkg: PackageRecord, options: { actorId?: number } = {}): Promise<void> {
     // A package with an immutable tag is not deleted whole either: its admins clear the package's
     // patterns first (an owner's default pattern, by its owner), which says they mean it.
     const tags = await this.db.selectFrom('tags').innerJoin('repositories', 'repositories.id', 'tags.repository_id').select('tags.name').where('repositories.name', '=', pkg.repository).orderBy('tags.name').execute();
@@ -464,11 +508,13 @@ export class PackageService {
       alongside: async (trx) => {
         await trx.updateTable('packages').set({ deleted_at: now, updated_at: now }).where('id', '=', pkg.id).execute();
         await recordAudit(trx, packageEntry(pkg, 'package.delete', { versions: digests.length }));
+        await this.within(trx).report('deleted', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId });
       },
     });
+    this.committed();
   }
 
-  async restorePackage(repository: string): Promise<PackageRecord> {
+  async restorePackage(repository: string, options: { actorId?: number } = {}): Promise<PackageRecord> {
     const pkg = await this.require(repository, { deleted: true });
     if (await this.get(repository)) throw new PackageConflictError(`the name ${repository} is in use by a new package`);
     const rows = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('deleted_with_package', '=', 1).orderBy('id').execute();
@@ -482,7 +528,9 @@ export class PackageService {
         .execute();
       await trx.updateTable('packages').set({ deleted_at: null, updated_at: now }).where('id', '=', pkg.id).execute();
       await recordAudit(trx, packageEntry(pkg, 'package.restore', { versions: rows.length }));
+      await this.within(trx).report('restored', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId });
     });
+    this.committed();
     return this.require(repository);
   }
 
@@ -512,7 +560,7 @@ export class PackageService {
    * Changes the visibility. Public is final (as on ghcr.io), internal is for organization packages,
    * and an organization may limit what its members choose.
    */
-  async setVisibility(pkg: PackageRecord, visibility: Visibility, options: { byOrgOwner: boolean }): Promise<void> {
+  async setVisibility(pkg: PackageRecord, visibility: Visibility, options: { byOrgOwner: boolean; actorId?: number }): Promise<void> {
     if (pkg.visibility === 'public' && visibility !== 'public') throw new PackageRuleError('a public package cannot be made private or internal again');
     if (visibility === 'internal' && pkg.owner.kind !== 'org') throw new PackageRuleError('only organization packages can be internal');
     if (pkg.owner.kind === 'org' && !options.byOrgOwner) {
@@ -524,7 +572,9 @@ export class PackageService {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('packages').set({ visibility, updated_at: this.now() }).where('id', '=', pkg.id).execute();
       await recordAudit(trx, packageEntry(pkg, 'package.visibility', { from: pkg.visibility, to: visibility }));
+      if (visibility !== pkg.visibility) await this.within(trx).report('visibility_changed', { packageId: pkg.id, ownerId: pkg.owner.id, actorId: options.actorId, from: pkg.visibility });
     });
+    this.committed();
   }
 
   async setInheritAccess(pkg: PackageRecord, inherit: boolean): Promise<void> {
@@ -871,12 +921,13 @@ export class PackageService {
 
 function pushStatements(db: Database) {
   return {
-    livePackage: preparedStatement<{ id: number; published_at: string | null }, [string]>((repository) =>
-      db.selectFrom('packages').select(['id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
+    livePackage: preparedStatement<{ id: number; owner_id: number; published_at: string | null }, [string]>((repository) =>
+      db.selectFrom('packages').select(['id', 'owner_id', 'published_at']).where('name', '=', repository).where('deleted_at', 'is', null),
     ),
     // A live version pushed again is only touched: one statement, where an update and then an
     // insert were two.
-    upsertVersion: preparedStatement<never, [number, string, string, string | null, string | null, number, string | null, string]>(
+    // Returning the creation time tells a new version (created now) from a touched one.
+    upsertVersion: preparedStatement<{ created_at: string }, [number, string, string, string | null, string | null, number, string | null, string]>(
       (packageId, digest, mediaType, artifactType, subject, size, platforms, now) =>
         db
           .insertInto('package_versions')
@@ -899,7 +950,8 @@ function pushStatements(db: Database) {
               .columns(['package_id', 'digest'])
               .where('deleted_at', 'is', null)
               .doUpdateSet({ updated_at: (eb) => eb.ref('excluded.updated_at') }),
-          ),
+          )
+          .returning('created_at'),
     ),
     versionSize: preparedStatement<{ size: number }, [number, string]>((packageId, digest) =>
       db.selectFrom('package_versions').select('size').where('package_id', '=', packageId).where('digest', '=', digest).where('deleted_at', 'is', null),

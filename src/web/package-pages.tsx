@@ -194,8 +194,8 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
         if (!pkg) return reply;
         if (id === undefined) return kit.notFound(request, reply);
         try {
-          if (action === 'delete') await options.packages.deleteVersion(pkg, id);
-          else await options.packages.restoreVersion(pkg, id);
+          if (action === 'delete') await options.packages.deleteVersion(pkg, id, { actorId: context.viewer.userId });
+          else await options.packages.restoreVersion(pkg, id, { actorId: context.viewer.userId });
         } catch (error) {
           const message = ruleBroken(error);
           if (message === undefined) throw error;
@@ -217,7 +217,7 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
       const pkg = owner && (await restorable(context.viewer.userId, owner.id)).find((each) => each.name === params.name.toLowerCase());
       if (!owner || !pkg) return kit.notFound(request, reply);
       try {
-        await options.packages.restorePackage(pkg.repository);
+        await options.packages.restorePackage(pkg.repository, { actorId: context.viewer.userId });
       } catch (error) {
         if (!(error instanceof PackageConflictError)) throw error;
         return ownerPackages(request, reply, context, owner, kind, defaultPackageListQuery, 409, error.message);
@@ -248,7 +248,7 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
           if (!isVisibility(visibility)) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: 'Choose a visibility.' });
           if (!confirmed) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: `Type ${pkg.name} to confirm the change of visibility.` });
           const byOrgOwner = pkg.owner.kind === 'org' && (await options.accounts.isOrgOwner(pkg.owner.login, context.viewer.userId));
-          await options.packages.setVisibility(pkg, visibility, { byOrgOwner });
+          await options.packages.setVisibility(pkg, visibility, { byOrgOwner, actorId: context.viewer.userId });
         } else if (change === 'roles') {
           const kindOf = form.get('kind') === 'team' ? 'team' : 'user';
           const role = form.get('role');
@@ -270,7 +270,7 @@ export async function packagePages(app: FastifyInstance, kit: PageKit, options: 
           await options.repositories.removeAccess(pkg.id, await options.repositories.require(form.get('repository') ?? ''));
         } else if (change === 'delete') {
           if (!confirmed) return settingsPage(request, reply, context, pkg, 422, { kind: 'error', text: `Type ${pkg.name} to confirm the deletion.` });
-          await options.packages.deletePackage(pkg);
+          await options.packages.deletePackage(pkg, { actorId: context.viewer.userId });
           return kit.redirect(reply, `/${kind}/${pkg.owner.login}/packages`);
         } else {
           return kit.notFound(request, reply);

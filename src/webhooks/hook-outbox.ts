@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, HookFormat } from '../db/schema.js';
+import { type PackageAction, type PackageChange, type PackageChanges, packageActions } from '../packages/package-changes.js';
+import { type GithubEventName, distributionEnvelopeType } from './hook-payloads.js';
+import type { StoredFacts } from './hook-renderer.js';
+
+/** A hook as the outbox needs it. */
+export interface OutboxHook {
+  id: number;
+  account_id: number | null;
+  package_id: number | null;
+  events: string;
+  format: HookFormat;
+}
+
+/** What one delivery carries. */
+export interface QueuedDelivery {
+  event: string;
+  action: string | null;
+  /** Deliveries of one hook with the same key are sent in order: a package's id, or `ping`. */
+  orderingKey: string;
+  packageId: number | null;
+  /** The body, or (a package event's) what it is made of when first sent, by `HookRenderer`. */
+  content: { body: Record<string, unknown> } | { facts: StoredFacts } | { sent: string };
+  redelivery?: boolean;
+}
+
+/** The event names a hook can ask for; `package`, `registry_package` and `*` mean all of a package's. */
+export const hookEventNames: readonly string[] = ['*', 'package', 'registry_package', ...packageActions.map((action) => `package.${action}`)];
+
+/** Whether a hook with these event names wants a change. */
+export function wants(events: readonly string[], action: PackageAction): boolean {
+  return events.some((name) => name === '*' || name === 'package' || name === 'registry_package' || name === `package.${action}`);
+}
+
+/** The GitHub event a hook's GitHub-form bodies follow: `registry_package` only when it asked for that and not `package`. */
+export function githubEventOf(events: readonly string[]): GithubEventName {
+  return events.includes('registry_package') && !events.includes('package') ? 'registry_package' : 'package';
+}
+
+/**
+ * Writes a delivery row, to be sent by `HookDeliverer`: its headers but the signature (made when
+ * it is sent, with the hook's secret as it is then), its body, due now.
+ */
+export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDelivery, now: string, guid: string = randomUUID()): Promise<number> {
+  const event = hook.format === 'distribution' && delivery.event !== 'ping' ? 'distribution' : delivery.event;
+  const headers: Record<string, string> = {
+    'Content-Type': hook.format === 'distribution' && delivery.event !== 'ping' ? distributionEnvelopeType : 'application/json',
+    'User-Agent': 'Berth-Hookshot/1',
+    'X-GitHub-Event': delivery.event,
+    'X-GitHub-Delivery': guid,
+    'X-GitHub-Hook-ID': String(hook.id),
+    'X-GitHub-Hook-Installation-Target-Type': hook.package_id !== null ? 'package' : 'account',
+    'X-GitHub-Hook-Installation-Target-ID': String(hook.package_id ?? hook.account_id),
+    'X-Berth-Event': event,
+    'X-Berth-Delivery': guid,
+  };
+  const row = await db
+    .insertInto('hook_deliveries')
+    .values({
+      guid,
+      hook_id: hook.id,
+      event: delivery.event,
+      action: delivery.action,
+      ordering_key: delivery.orderingKey,
+      package_id: delivery.packageId,
+      redelivery: delivery.redelivery ? 1 : 0,
+      request_headers: JSON.stringify(headers),
+      body: 'body' in delivery.content ? JSON.stringify(delivery.content.body) : 'sent' in delivery.content ? delivery.content.sent : '',
+      facts: 'facts' in delivery.content ? JSON.stringify(delivery.content.facts) : null,
+      state: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      created_at: now,
+      delivered_at: null,
+      status_code: null,
+      status: null,
+      response_headers: null,
+      response_body: null,
+      duration_ms: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * The outbox: for each change to a package, one delivery row per active hook of the package or
+ * of its owner that wants it, written in the change's transaction, so that the change and its
+ * deliveries commit together or not at all. A row holds the change's facts; its body is made when
+ * it is first sent (`HookRenderer`), so the transaction reads nothing more. `committed` wakes the
+ * deliverer on this node; other nodes' deliverers find the rows when they next look.
+ */
+export class HookOutbox implements PackageChanges {
+  constructor(
+    private readonly wake: () => void = () => {},
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async record(db: Database, change: PackageChange): Promise<void> {
+    // One indexed query when no hook listens: all a push pays without hooks.
+    const hooks = await db
+      .selectFrom('hooks')
+      .select(['id', 'account_id', 'package_id', 'events', 'format'])
+      .where('active', '=', 1)
+      .where((eb) => eb.or([eb('account_id', '=', change.ownerId), eb('package_id', '=', change.packageId)]))
+      .orderBy('id')
+      .execute();
+    const now = this.clock().toISOString();
+    const changeId = randomUUID();
+    for (const hook of hooks) {
+      const events = JSON.parse(hook.events) as string[];
+      if (!wants(events, change.action)) continue;
+      // Distribution's notifications have no counterpart of these (see `HookPayloads.distribution`).
+      if (hook.format === 'distribution' && (change.action === 'restored' || change.action === 'visibility_changed')) continue;
+      const event = githubEventOf(events);
+      const facts: StoredFacts = {
+        changeId,
+        format: hook.format,
+        event,
+        action: change.action,
+        packageId: change.packageId,
+        ...(change.digest !== undefined ? { digest: change.digest } : {}),
+        ...(change.tag !== undefined ? { tag: change.tag } : {}),
+        ...(change.actorId !== undefined ? { actorId: change.actorId } : {}),
+        ...(change.from !== undefined ? { from: change.from } : {}),
+      };
+      await enqueue(db, hook, { event, action: change.action, orderingKey: String(change.packageId), packageId: change.packageId, content: { facts } }, now);
+    }
+  }
+
+  committed(): void {
+    this.wake();
+  }
+}
