@@ -1,7 +1,7 @@
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
-import type { Database, HookDeliveryState, HookFormat, Schema } from '../db/schema.js';
+import type { Database, HookDeliveryState, HookFormat, HooksTable, Schema } from '../db/schema.js';
 import type { AddressGuard } from './address-guard.js';
 import { AddressGuard as Guard } from './address-guard.js';
 import { HookNotFoundError, HookSettingsError } from './errors.js';
@@ -275,19 +275,7 @@ function hookPingJson(hook: HookRecord): Record<string, unknown> {
   };
 }
 
-function toHook(row: {
-  id: number;
-  account_id: number | null;
-  package_id: number | null;
-  url: string;
-  secret: string;
-  events: string;
-  format: HookFormat;
-  insecure_ssl: number;
-  active: number;
-  created_at: string;
-  updated_at: string;
-}): HookRecord {
+function toHook(row: Selectable<HooksTable>): HookRecord {
   return {
     id: row.id,
     scope: row.package_id !== null ? { kind: 'package', packageId: row.package_id } : { kind: 'account', accountId: row.account_id ?? 0 },
