@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { preparedColumn, preparedQuery, preparedStatement } from './prepared-query.js';
+import { preparedColumn, preparedQuery, preparedStatement, statementPerDialect } from './prepared-query.js';
 import { tempDatabase } from '../../test/support/temp-database.js';
 
 it('a prepared query runs with each call’s arguments and keeps its constant parameters', async (t) => {
@@ -60,4 +60,21 @@ it('a prepared column answers the values of its one column, in order', async (t)
   assert.deepEqual(await names('', 10), ['a/app', 'b/app', 'c/app']);
   assert.deepEqual(await names('a/app', 1), ['b/app']);
   assert.deepEqual(await names('z', 10), []);
+});
+
+it('a statement per dialect is built once, and runs on the database and inside a transaction', async (t) => {
+  const { db } = await tempDatabase(t);
+  let builds = 0;
+  const byName = statementPerDialect<{ name: string }, [string]>((executor) => {
+    builds++;
+    return (name: never) => executor.selectFrom('repositories').select('name').where('name', '=', name);
+  });
+  await db.insertInto('repositories').values({ name: 'acme/app', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+  assert.deepEqual((await byName(db, 'acme/app')).rows, [{ name: 'acme/app' }]);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('repositories').values({ name: 'acme/web', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+    assert.deepEqual((await byName(trx, 'acme/web')).rows, [{ name: 'acme/web' }], 'sees the transaction’s own row');
+  });
+  assert.deepEqual((await byName(db, 'other/app')).rows, []);
+  assert.equal(builds, 1);
 });

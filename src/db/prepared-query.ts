@@ -1,4 +1,5 @@
 import { type Compilable, type CompiledQuery, type Kysely, type QueryResult, type SelectQueryBuilder, sql } from 'kysely';
+import { dialectOf } from './dialect.js';
 import type { Database, Schema } from './schema.js';
 
 /**
@@ -34,6 +35,25 @@ export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Ro
       return position >= 0 ? args[position] : parameter;
     });
     return executor.executeQuery<Row>({ ...compiled, parameters });
+  };
+}
+
+/**
+ * A statement compiled once for each dialect it meets (see `preparedStatement`), for code that is
+ * handed its executor at each call (the database, or a transaction) rather than built over one:
+ * `build` receives the executor of the first call of that dialect, only to build the statement.
+ *
+ * @example
+ * const hooksOf = statementPerDialect((db) => (ownerId) => db.selectFrom('hooks').selectAll().where('account_id', '=', ownerId));
+ * const { rows } = await hooksOf(trx, 7);
+ */
+export function statementPerDialect<Row, Args extends unknown[]>(build: (db: Kysely<Schema>) => Builder<Row>): PreparedStatement<Row, Args> {
+  const compiled = new Map<string, PreparedStatement<Row, Args>>();
+  return (executor, ...args) => {
+    const dialect = dialectOf(executor).name;
+    let statement = compiled.get(dialect);
+    if (!statement) compiled.set(dialect, (statement = preparedStatement<Row, Args>(build(executor))));
+    return statement(executor, ...args);
   };
 }
 

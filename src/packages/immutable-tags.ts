@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { statementPerDialect } from '../db/prepared-query.js';
 import type { Database } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { ImmutableTagError, PackageRuleError } from './errors.js';
@@ -126,6 +127,24 @@ function matcher(pattern: string): RegExp {
   return regex;
 }
 
+/** The package's and its owner's patterns: read by every tagged push, so compiled once. */
+const rulesOfRepository = statementPerDialect<{ pattern: string; of: string; set_on: 'package' | 'owner' }, [string, string]>(
+  (db) => (repository: never, namespace: never) =>
+    db
+      .selectFrom('package_immutable_tags')
+      .innerJoin('packages', 'packages.id', 'package_immutable_tags.package_id')
+      .select(['package_immutable_tags.pattern', 'packages.name as of', sql<'package' | 'owner'>`${sql.lit('package')}`.as('set_on')])
+      .where('packages.name', '=', repository)
+      .where('packages.deleted_at', 'is', null)
+      .unionAll((eb) =>
+        eb
+          .selectFrom('account_immutable_tags')
+          .innerJoin('accounts', 'accounts.id', 'account_immutable_tags.account_id')
+          .select(['account_immutable_tags.pattern', 'accounts.name as of', sql<'package' | 'owner'>`${sql.lit('owner')}`.as('set_on')])
+          .where('accounts.name_key', '=', namespace),
+      ),
+);
+
 /**
  * Immutable tags: patterns set on a package, and defaults set on a user or organization that
  * apply to every one of its packages. The two add up: a tag is immutable when it matches any
@@ -170,21 +189,7 @@ export class ImmutableTags {
 
   /** Every rule that applies to the live package of a repository (or to a new one in its namespace). */
   async rulesOf(repository: string): Promise<ImmutableTagRule[]> {
-    const namespace = namespaceOf(repository);
-    const rows = await this.db
-      .selectFrom('package_immutable_tags')
-      .innerJoin('packages', 'packages.id', 'package_immutable_tags.package_id')
-      .select(['package_immutable_tags.pattern', 'packages.name as of', sql<'package' | 'owner'>`${sql.lit('package')}`.as('set_on')])
-      .where('packages.name', '=', repository)
-      .where('packages.deleted_at', 'is', null)
-      .unionAll((eb) =>
-        eb
-          .selectFrom('account_immutable_tags')
-          .innerJoin('accounts', 'accounts.id', 'account_immutable_tags.account_id')
-          .select(['account_immutable_tags.pattern', 'accounts.name as of', sql<'package' | 'owner'>`${sql.lit('owner')}`.as('set_on')])
-          .where('accounts.name_key', '=', namespace),
-      )
-      .execute();
+    const { rows } = await rulesOfRepository(this.db, repository, namespaceOf(repository));
     return rows.map((row) => ({ pattern: row.pattern, of: row.of, setOn: row.set_on }));
   }
 

@@ -1,5 +1,6 @@
 import { nameKey } from '../accounts/names.js';
 import { AccountNotFoundError } from '../accounts/errors.js';
+import { preparedQuery } from '../db/prepared-query.js';
 import type { AccountKind, Database } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -22,10 +23,15 @@ export interface AccountStorage extends NamespaceStorage {
  * in flight at once, never by a push that starts after the namespace is full.
  */
 export class StorageQuotas implements StorageGuard {
+  /** Asked by every push (most namespaces have no quota), so compiled once. */
+  private readonly quotaOf: (namespace: string) => Promise<Array<{ storage_quota_bytes: number | string | null }>>;
+
   constructor(
     private readonly db: Database,
     readonly usage: StorageUsage,
-  ) {}
+  ) {
+    this.quotaOf = preparedQuery(db, (namespace) => db.selectFrom('accounts').select('storage_quota_bytes').where('name_key', '=', namespace));
+  }
 
   async excess(name: RepositoryName, additions: readonly StorageAddition[]): Promise<StorageExcess | undefined> {
     const namespace = name.slice(0, name.indexOf('/'));
@@ -84,7 +90,7 @@ export class StorageQuotas implements StorageGuard {
   }
 
   private async quotaOfNamespace(namespace: string): Promise<number | null> {
-    const row = await this.db.selectFrom('accounts').select('storage_quota_bytes').where('name_key', '=', namespace).executeTakeFirst();
+    const [row] = await this.quotaOf(namespace);
     return toBytes(row?.storage_quota_bytes ?? null);
   }
 }

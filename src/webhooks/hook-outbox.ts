@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, HookFormat } from '../db/schema.js';
+import type { Selectable } from 'kysely';
+import { statementPerDialect } from '../db/prepared-query.js';
+import type { Database, HookFormat, HooksTable } from '../db/schema.js';
 import { type PackageAction, type PackageChange, type PackageChanges, packageActions } from '../packages/package-changes.js';
 import { type GithubEventName, distributionEnvelopeType } from './hook-payloads.js';
 import type { StoredFacts } from './hook-renderer.js';
@@ -91,6 +93,17 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
  * it is first sent (`HookRenderer`), so the transaction reads nothing more. `committed` wakes the
  * deliverer on this node; other nodes' deliverers find the rows when they next look.
  */
+/** The active hooks of an owner and of one of its packages: read by every push, so compiled once. */
+const activeHooksOf = statementPerDialect<Pick<Selectable<HooksTable>, 'id' | 'account_id' | 'package_id' | 'events' | 'format'>, [number, number]>(
+  (db) => (ownerId: never, packageId: never) =>
+    db
+      .selectFrom('hooks')
+      .select(['id', 'account_id', 'package_id', 'events', 'format'])
+      .where('active', '=', 1)
+      .where((eb) => eb.or([eb('account_id', '=', ownerId), eb('package_id', '=', packageId)]))
+      .orderBy('id'),
+);
+
 export class HookOutbox implements PackageChanges {
   constructor(
     private readonly wake: () => void = () => {},
@@ -99,13 +112,7 @@ export class HookOutbox implements PackageChanges {
 
   async record(db: Database, change: PackageChange): Promise<void> {
     // One indexed query when no hook listens: all a push pays without hooks.
-    const hooks = await db
-      .selectFrom('hooks')
-      .select(['id', 'account_id', 'package_id', 'events', 'format'])
-      .where('active', '=', 1)
-      .where((eb) => eb.or([eb('account_id', '=', change.ownerId), eb('package_id', '=', change.packageId)]))
-      .orderBy('id')
-      .execute();
+    const { rows: hooks } = await activeHooksOf(db, change.ownerId, change.packageId);
     const now = this.clock().toISOString();
     const changeId = randomUUID();
     for (const hook of hooks) {
