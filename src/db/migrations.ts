@@ -495,6 +495,14 @@ export const migrations: Record<string, Migration> = {
       await notifyChangesOf(db, 'audit_log');
     },
   },
+  '0017-held-uploads': {
+    async up(db: Kysely<unknown>) {
+      // The bytes of an upload while they are few enough to become a blob kept in the metadata:
+      // such an upload never touches the blob store. Null once they are in the store (and for
+      // every upload begun before this column).
+      await db.schema.alterTable('uploads').addColumn('held', dialectOf(db).binary).execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

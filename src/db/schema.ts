@@ -59,12 +59,14 @@ export interface TagsTable {
   updated_at: Timestamp;
 }
 
-/** Upload sessions; their bytes live in the blob store's upload area under the same id. */
+/** Upload sessions; their bytes are held here while few, then live in the blob store's upload area under the same id. */
 export interface UploadsTable {
   id: string;
   repository: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The bytes received, while the upload is small enough to keep them here; null once they are in the blob store. */
+  held: Generated<Uint8Array | null>;
 }
 
 export type AccountKind = 'user' | 'org';

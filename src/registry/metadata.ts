@@ -72,8 +72,8 @@ export interface Referrer {
 export interface Upload {
   id: string;
   repository: RepositoryName;
-  createdAt: string;
-  updatedAt: string;
+  /** The bytes received so far, while they are kept here; undefined once they are in the blob store. */
+  held: Buffer | undefined;
 }
 
 /**
@@ -330,14 +330,25 @@ export class RegistryMetadata {
     }));
   }
 
+  /** A new upload session, its (no) bytes held here until they outgrow a blob kept in the metadata. */
   async createUpload(id: string, name: RepositoryName): Promise<void> {
     const now = timestamp();
-    await this.write((trx) => trx.insertInto('uploads').values({ id, repository: name, created_at: now, updated_at: now }).execute());
+    await this.write((trx) => this.pushes.insertUpload(trx, id, name, now, emptyBytes));
   }
 
   async upload(id: string): Promise<Upload | undefined> {
-    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && { id: row.id, repository: row.repository as RepositoryName, createdAt: row.created_at, updatedAt: row.updated_at };
+    const [row] = await this.reads.upload(id);
+    return row && { id: row.id, repository: row.repository as RepositoryName, held: asBuffer(row.held) };
+  }
+
+  /** Keeps the bytes an upload has received; they are all of them, not just the newest. */
+  async holdUploadBytes(id: string, bytes: Buffer): Promise<void> {
+    await this.write((trx) => this.pushes.holdUploadBytes(trx, id, bytes, timestamp()));
+  }
+
+  /** The upload's bytes are in the blob store now. */
+  async releaseUploadBytes(id: string): Promise<void> {
+    await this.write((trx) => trx.updateTable('uploads').set({ held: null, updated_at: timestamp() }).where('id', '=', id).execute());
   }
 
   async touchUpload(id: string): Promise<void> {
@@ -430,6 +441,9 @@ function inJsonArray(dialect: SchemaDialect, column: string, array: never) {
 
 function pullQueries({ db, dialect }: DatabaseEngine) {
   return {
+    upload: preparedQuery<{ id: string; repository: string; held: Uint8Array | null }, [string]>(db, (id) =>
+      db.selectFrom('uploads').select(['id', 'repository', 'held']).where('id', '=', id),
+    ),
     linkedBlobsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
       db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)),
     ),
@@ -498,6 +512,10 @@ function pushStatements({ db, dialect }: DatabaseEngine) {
     lockLinks: preparedStatement<{ digest: string }, [number, string]>((repositoryId, digests) =>
       dialect.lockRows(db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)), 'share'),
     ),
+    insertUpload: preparedStatement<never, [string, string, string, Buffer]>((id, name, now, held) =>
+      db.insertInto('uploads').values({ id, repository: name, created_at: now, updated_at: now, held }),
+    ),
+    holdUploadBytes: preparedStatement<never, [string, Buffer, string]>((id, held, now) => db.updateTable('uploads').set({ held, updated_at: now }).where('id', '=', id)),
     deleteUpload: preparedStatement<never, [string]>((id) => db.deleteFrom('uploads').where('id', '=', id)),
     insertManifest: preparedStatement<never, [number, Digest, string, string | null, Digest | null, number, Buffer, string | null, string]>(
       (repositoryId, digest, mediaType, artifactType, subject, size, content, annotations, now) =>
@@ -565,6 +583,8 @@ function asBuffer(bytes: Uint8Array | null | undefined): Buffer | undefined {
   if (!bytes) return undefined;
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
 }
+
+const emptyBytes = Buffer.alloc(0);
 
 function timestamp(): string {
   return new Date().toISOString();

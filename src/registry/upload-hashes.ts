@@ -18,7 +18,7 @@ export class UploadHashes {
   async at(id: string, size: number): Promise<Hash> {
     const state = this.states.get(id);
     if (state && state.offset === size) return state.hash;
-    const hash = await this.rebuild(id, 'sha256');
+    const hash = size === 0 ? createDigester('sha256') : await this.rebuild(id, 'sha256');
     this.states.set(id, { hash, offset: size });
     return hash;
   }

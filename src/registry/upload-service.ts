@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { DatabaseEngine } from '../db/engine.js';
 import { type Digest, createDigester, digestAlgorithm, digestOf, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { UploadNotFoundError, UploadOffsetError, UploadSpoiltError } from '../storage/errors.js';
-import { readAtMost } from '../streams/read-at-most.js';
+import { readAtMost, readOrContinue } from '../streams/read-at-most.js';
 import { DigestingStream, digestBody } from './digesting-stream.js';
 import { BlobCollectedError, type RegistryMetadata } from './metadata.js';
 import { type StorageAddition, type StorageGuard, admit, unlimitedStorage } from './storage-guard.js';
@@ -22,6 +22,13 @@ export interface UploadStatus {
   id: string;
   /** Bytes received so far. */
   size: number;
+}
+
+/** Where an upload's bytes are: held in the metadata while few, then in the blob store. */
+interface UploadBytes {
+  size: number;
+  /** The bytes, while the metadata holds them. */
+  held: Buffer | undefined;
 }
 
 export interface UploadLimits {
@@ -44,6 +51,11 @@ export const inlineBlobBytes = 64 * 1024;
  * Blob upload sessions (OCI Distribution "Pushing blobs"): monolithic, streamed and chunked. The
  * bytes are hashed as they stream to the store; the digest is checked before a blob is committed,
  * and the metadata is written only once the blob is durable.
+ *
+ * An upload's bytes are held in its metadata row while they would make a blob kept there (at most
+ * `inlineBlobBytes`), and moved to the store once they grow past that. The clients' flow for a
+ * small blob (`POST`, `PATCH`, `PUT ?digest=`) then costs three metadata writes, shared with
+ * concurrent ones in group commits, and never a file or an object of its own.
  */
 export class UploadService {
   private readonly hashes: UploadHashes;
@@ -77,7 +89,7 @@ export class UploadService {
 
   async start(name: RepositoryName): Promise<UploadStatus> {
     const id = randomUUID();
-    await this.store.createUpload(id);
+    // The store sees the upload only if its bytes outgrow what the metadata holds.
     await this.metadata.createUpload(id, name);
     this.touchedAt.set(id, Date.now());
     return { id, size: 0 };
@@ -118,7 +130,7 @@ export class UploadService {
   }
 
   async status(name: RepositoryName, id: string): Promise<UploadStatus> {
-    return { id, size: await this.existingSize(name, id) };
+    return { id, size: (await this.existing(name, id)).size };
   }
 
   /** Appends a chunk (`PATCH`); with a range, the chunk must start where the upload ends. */
@@ -130,9 +142,11 @@ export class UploadService {
     declaredLength: number | undefined,
   ): Promise<UploadStatus> {
     return this.exclusively(id, async () => {
-      const size = await this.existingSize(name, id);
-      await this.admitChunk(name, id, size, range, declaredLength);
-      return { id, size: await this.write(id, size, body, range, declaredLength) };
+      const before = await this.existing(name, id);
+      await this.admitChunk(name, id, before.size, range, declaredLength);
+      const after = await this.receive(id, before, body, range, declaredLength);
+      if (after.held) await this.metadata.holdUploadBytes(id, after.held);
+      return { id, size: after.size };
     });
   }
 
@@ -146,11 +160,13 @@ export class UploadService {
     declaredLength: number | undefined,
   ): Promise<void> {
     await this.exclusively(id, async () => {
-      let size = await this.existingSize(name, id);
+      let upload = await this.existing(name, id);
       if (body) {
-        await this.admitChunk(name, id, size, range, declaredLength);
-        size = await this.write(id, size, body, range, declaredLength);
+        await this.admitChunk(name, id, upload.size, range, declaredLength);
+        upload = await this.receive(id, upload, body, range, declaredLength);
       }
+      if (upload.held) return this.completeHeld(name, id, digest, upload.held);
+      const { size } = upload;
       const algorithm = digestAlgorithm(digest);
       const hash = algorithm === 'sha256' ? await this.hashes.at(id, size) : await this.hashes.rebuild(id, algorithm);
       verifyDigest(digest, `${algorithm}:${hash.copy().digest('hex')}`);
@@ -167,14 +183,28 @@ export class UploadService {
     });
   }
 
+  /** Ends an upload whose bytes the metadata holds: they become a blob kept there, in one write. */
+  private async completeHeld(name: RepositoryName, id: string, digest: Digest, held: Buffer): Promise<void> {
+    verifyDigest(digest, digestOf(held, digestAlgorithm(digest)));
+    await this.admitOrEnd(name, id, [{ digest, size: held.length }]);
+    await this.link(name, digest, held.length, id, held);
+    this.forget(id);
+  }
+
   /**
-   * Makes a verified upload a blob of the repository: a small one is kept in the metadata and its
-   * upload file removed, a larger one committed to the store. `session` is the upload session
-   * that ends with it, if any.
+   * Makes a verified upload in the store a blob of the repository: a small one is kept in the
+   * metadata and its upload file removed, a larger one committed to the store. `session` is the
+   * upload session that ends with it, if any.
    */
   private async commit(name: RepositoryName, id: string, digest: Digest, size: number, session: string | undefined): Promise<void> {
     const content = size <= inlineBlobBytes ? await readAtMost(await this.store.readUpload(id), inlineBlobBytes) : undefined;
     if (!content) await this.store.commitUpload(id, digest);
+    await this.link(name, digest, size, session, content);
+    // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
+    if (content) await this.store.deleteUpload(id);
+  }
+
+  private async link(name: RepositoryName, digest: Digest, size: number, session: string | undefined, content: Buffer | undefined): Promise<void> {
     try {
       await this.metadata.linkBlob(name, digest, size, { completedUpload: session, content });
     } catch (error) {
@@ -184,13 +214,11 @@ export class UploadService {
       if (session !== undefined) await this.remove(session);
       throw new RegistryError('BLOB_UPLOAD_INVALID', `${digest} was being removed by garbage collection as the upload ended; push it again`);
     }
-    // Its bytes are in the metadata now; were this lost, expiry would remove the orphan file.
-    if (content) await this.store.deleteUpload(id);
   }
 
   async cancel(name: RepositoryName, id: string): Promise<void> {
     await this.exclusively(id, async () => {
-      await this.existingSize(name, id);
+      await this.existing(name, id);
       await this.remove(id);
     });
   }
@@ -209,13 +237,18 @@ export class UploadService {
     return expired.length + orphans.length;
   }
 
-  private async write(
+  /**
+   * Takes a chunk: added to the bytes the metadata holds while they stay few (the caller keeps
+   * them), or else appended in the store, where held bytes move first.
+   */
+  private async receive(
     id: string,
-    size: number,
+    upload: UploadBytes,
     body: Readable,
     range: ChunkRange | undefined,
     declaredLength: number | undefined,
-  ): Promise<number> {
+  ): Promise<UploadBytes> {
+    const { size, held } = upload;
     if (range) {
       if (range.start !== size) throw chunkOutOfPlace(range.start, size);
       const chunkLength = range.end - range.start + 1;
@@ -224,6 +257,39 @@ export class UploadService {
       }
     }
     this.checkLength(declaredLength, size);
+    if (!held) return { size: await this.write(id, size, body), held: undefined };
+    const room = inlineBlobBytes - size;
+    const chunk = declaredLength !== undefined && declaredLength > room ? { whole: body } : await readOrContinue(body, room);
+    if ('content' in chunk) {
+      const bytes = Buffer.concat([held, chunk.content]);
+      if (chunk.failure !== undefined) {
+        // A chunk cut short: like the store, the upload keeps what arrived, for the client to resume.
+        if (chunk.content.length > 0) await this.metadata.holdUploadBytes(id, bytes);
+        throw chunk.failure;
+      }
+      if (declaredLength !== undefined && chunk.content.length !== declaredLength) {
+        throw new RegistryError('SIZE_INVALID', `received ${chunk.content.length} bytes, Content-Length said ${declaredLength}`);
+      }
+      return { size: bytes.length, held: bytes };
+    }
+    await this.moveToStore(id, held);
+    return { size: await this.write(id, size, chunk.whole), held: undefined };
+  }
+
+  /**
+   * Moves the bytes the metadata holds into a new upload in the store, where the upload goes on.
+   * One left by a move that was cut short is replaced: the metadata still holds all its bytes.
+   */
+  private async moveToStore(id: string, held: Buffer): Promise<void> {
+    await this.store.deleteUpload(id);
+    await this.store.createUpload(id);
+    if (held.length > 0) await this.store.appendUpload(id, 0, Readable.from([held]));
+    await this.metadata.releaseUploadBytes(id);
+    this.hashes.advance(id, createDigester('sha256').update(held), held.length);
+  }
+
+  /** Appends a chunk to the upload in the store, hashing it as it streams; answers the new size. */
+  private async write(id: string, size: number, body: Readable): Promise<number> {
     const hash = await this.hashes.at(id, size);
     const digesting = new DigestingStream(hash, this.limits.maxBlobBytes - size);
     try {
@@ -270,14 +336,14 @@ export class UploadService {
     }
   }
 
-  private async existingSize(name: RepositoryName, id: string): Promise<number> {
-    const unknown = uploadUnknown(id);
-    if (!uploadIdGrammar.test(id)) throw unknown;
+  private async existing(name: RepositoryName, id: string): Promise<UploadBytes> {
+    if (!uploadIdGrammar.test(id)) throw uploadUnknown(id);
     const upload = await this.metadata.upload(id);
-    if (!upload || upload.repository !== name) throw unknown;
+    if (!upload || upload.repository !== name) throw uploadUnknown(id);
+    if (upload.held) return { size: upload.held.length, held: upload.held };
     const size = await this.store.uploadSize(id);
-    if (size === undefined) throw unknown;
-    return size;
+    if (size === undefined) throw uploadUnknown(id);
+    return { size, held: undefined };
   }
 
   private async remove(id: string): Promise<void> {
@@ -293,12 +359,12 @@ export class UploadService {
   }
 
   private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const busy = new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
-    if (this.busy.has(id)) throw busy;
+    const busy = () => new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
+    if (this.busy.has(id)) throw busy();
     this.busy.add(id);
     try {
       const done = await this.acrossNodes(uploadLock(id), async () => ({ result: await work() }));
-      if (!done) throw busy;
+      if (!done) throw busy();
       return done.result;
     } finally {
       this.busy.delete(id);

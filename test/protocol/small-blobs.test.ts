@@ -143,3 +143,101 @@ describe('small blobs, kept in the metadata database', () => {
     }
   });
 });
+
+describe('uploads whose bytes the metadata holds until they outgrow a small blob', () => {
+  it('the clients\' flow (POST, PATCH, PUT ?digest=) of a small blob never writes an upload file, and GET status reports its bytes', async (t) => {
+    const app = await testApp(t, { filesystem: true });
+    const data = patternBytes(4096, 7);
+    const location = await startUpload(app, 'acme/app');
+    const patch = await app.inject({ method: 'PATCH', url: location, headers: { 'content-type': 'application/octet-stream' }, payload: data });
+    assert.equal(patch.statusCode, 202);
+    assert.equal(patch.headers.range, '0-4095');
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const status = await app.inject({ method: 'GET', url: location });
+    assert.equal(status.statusCode, 204);
+    assert.equal(status.headers.range, '0-4095');
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(data)) });
+    assert.equal(put.statusCode, 201);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+    const ended = await app.inject({ method: 'GET', url: location });
+    assert.equal(ended.statusCode, 404);
+    assert.equal(errorCode(ended), 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('a POST then one PUT with the whole small blob (containerd\'s flow) keeps it in the metadata', async (t) => {
+    const app = await testApp(t, { filesystem: true });
+    const data = Buffer.from('a configuration sent with the PUT');
+    const location = await startUpload(app, 'acme/app');
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(data)), headers: { 'content-type': 'application/octet-stream' }, payload: data });
+    assert.equal(put.statusCode, 201);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+  });
+
+  it('chunks that together outgrow a small blob move to the store, and the blob is verified and stored whole', async (t) => {
+    const app = await testApp(t, { filesystem: true });
+    const data = patternBytes(inlineBlobBytes + 5000, 8);
+    const half = 40 * 1024;
+    const location = await startUpload(app, 'acme/app');
+    const first = await app.inject({ method: 'PATCH', url: location, headers: { 'content-range': `0-${half - 1}` }, payload: data.subarray(0, half) });
+    assert.equal(first.statusCode, 202);
+    assert.deepEqual(await storedFiles(app.dataDir), []);
+    const second = await app.inject({ method: 'PATCH', url: location, headers: { 'content-range': `${half}-${data.length - 1}` }, payload: data.subarray(half) });
+    assert.equal(second.statusCode, 202);
+    assert.equal(second.headers.range, `0-${data.length - 1}`);
+    assert.deepEqual(await storedFiles(app.dataDir), [path.join('uploads', location.split('/').pop() as string)]);
+    const wrong = await app.inject({ method: 'PUT', url: withDigest(location, sha256('other bytes')) });
+    assert.equal(wrong.statusCode, 400);
+    assert.equal(errorCode(wrong), 'DIGEST_INVALID');
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(data)) });
+    assert.equal(put.statusCode, 201);
+    const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+  });
+
+  it('a PATCH without Content-Length (chunked) is held when small and streamed to the store when not', async (t) => {
+    const app = await testApp(t, { filesystem: true });
+    const base = await app.listen();
+    const patchChunked = (location: string, data: Buffer) =>
+      new Promise<{ status: number; range: string | undefined }>((resolve, reject) => {
+        const request = http.request(new URL(location, base), { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } });
+        request.on('error', reject);
+        request.on('response', (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, range: response.headers.range });
+        });
+        for (let offset = 0; offset < data.length; offset += 16 * 1024) request.write(data.subarray(offset, offset + 16 * 1024));
+        request.end();
+      });
+    for (const size of [3000, inlineBlobBytes + 1]) {
+      const data = patternBytes(size, size);
+      const location = await startUpload(app, 'acme/app');
+      assert.deepEqual(await patchChunked(location, data), { status: 202, range: `0-${size - 1}` });
+      const uploadFiles = (await storedFiles(app.dataDir)).filter((file) => file.startsWith('uploads'));
+      assert.deepEqual(uploadFiles, size > inlineBlobBytes ? [path.join('uploads', location.split('/').pop() as string)] : []);
+      const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(data)) });
+      assert.equal(put.statusCode, 201);
+      const get = await app.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+      assert.deepEqual(get.rawPayload, data);
+    }
+  });
+
+  it('a held upload survives a restart and completes on the new process', async (t) => {
+    const first = await testApp(t);
+    const data = Buffer.from('bytes held across a restart');
+    const location = await startUpload(first, 'acme/app');
+    const patch = await first.inject({ method: 'PATCH', url: location, payload: data.subarray(0, 10) });
+    assert.equal(patch.statusCode, 202);
+    await first.close();
+    const second = await testApp(t, { dataDir: first.dataDir });
+    const status = await second.inject({ method: 'GET', url: location });
+    assert.equal(status.headers.range, '0-9');
+    const put = await second.inject({ method: 'PUT', url: withDigest(location, sha256(data)), headers: { 'content-range': `10-${data.length - 1}` }, payload: data.subarray(10) });
+    assert.equal(put.statusCode, 201);
+    const get = await second.inject({ method: 'GET', url: `/v2/acme/app/blobs/${sha256(data)}` });
+    assert.deepEqual(get.rawPayload, data);
+  });
+});

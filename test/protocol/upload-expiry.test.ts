@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { inlineBlobBytes } from '../../src/registry/upload-service.js';
 import { errorCode, sha256, startUpload, testApp, withDigest } from './test-app.js';
 
 const day = 24 * 60 * 60 * 1000;
@@ -11,9 +12,11 @@ describe('abandoned upload expiry', () => {
     const app = await testApp(t, { filesystem: true });
     const location = await startUpload(app, 'acme/app');
     const id = location.split('/').pop() as string;
-    await app.inject({ method: 'PATCH', url: location, payload: 'partial bytes' });
+    // More than the metadata holds of an upload, so that its bytes are in the store.
+    const partial = Buffer.alloc(inlineBlobBytes + 13, 'p');
+    await app.inject({ method: 'PATCH', url: location, payload: partial });
     const file = path.join(app.dataDir, 'uploads', id);
-    assert.equal((await stat(file)).size, 13);
+    assert.equal((await stat(file)).size, partial.length);
 
     const removed = await app.services.uploads.expire(new Date(Date.now() + 2 * day));
     assert.equal(removed, 1);
@@ -22,9 +25,22 @@ describe('abandoned upload expiry', () => {
     const status = await app.inject({ method: 'GET', url: location });
     assert.equal(status.statusCode, 404);
     assert.equal(errorCode(status), 'BLOB_UPLOAD_UNKNOWN');
-    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256('partial bytes')) });
+    const put = await app.inject({ method: 'PUT', url: withDigest(location, sha256(partial)) });
     assert.equal(put.statusCode, 404);
     assert.equal(errorCode(put), 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('expire() two days later removes an upload whose few bytes the metadata holds: its status answers 404 BLOB_UPLOAD_UNKNOWN', async (t) => {
+    const app = await testApp(t, { filesystem: true });
+    const location = await startUpload(app, 'acme/app');
+    const patch = await app.inject({ method: 'PATCH', url: location, payload: 'partial bytes' });
+    assert.equal(patch.headers.range, '0-12');
+    assert.deepEqual(await readdir(path.join(app.dataDir, 'uploads')), []);
+
+    assert.equal(await app.services.uploads.expire(new Date(Date.now() + 2 * day)), 1);
+    const status = await app.inject({ method: 'GET', url: location });
+    assert.equal(status.statusCode, 404);
+    assert.equal(errorCode(status), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('expire() now keeps an upload touched within the expiry period', async (t) => {
