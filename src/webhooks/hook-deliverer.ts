@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { Updateable } from 'kysely';
-import type { Database, HookDeliveriesTable } from '../db/schema.js';
+import { preparedStatement } from '../db/prepared-query.js';
+import type { Database, HookDeliveryState } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
 import { type HookRenderer, PackageGoneError, type StoredFacts } from './hook-renderer.js';
 
@@ -252,7 +252,9 @@ export class HookDeliverer {
         row = { ...row, body: await this.renderer.render(row.guid, row.created_at, JSON.parse(row.facts!) as StoredFacts) };
       } catch (error) {
         if (!(error instanceof PackageGoneError)) throw error;
-        return { goOn: true, record: this.recorder.record(row.id, { state: 'failed', status: `not sent: ${error.message}`, delivered_at: this.clock().toISOString() }) };
+        const now = this.clock().toISOString();
+        const notSent: RecordedOutcome = { ...noAnswer, state: 'failed', attempts: Number(row.attempts), next_attempt_at: now, delivered_at: now, status: `not sent: ${error.message}`, body: row.body, request_headers: row.request_headers };
+        return { goOn: true, record: this.recorder.record(row.id, notSent) };
       }
     }
     const outcome = await this.send(row);
@@ -267,7 +269,7 @@ export class HookDeliverer {
       delivered_at: now.toISOString(),
       status_code: outcome.statusCode,
       status: outcome.status,
-      ...(rendered ? { body: row.body } : {}),
+      body: row.body,
       request_headers: JSON.stringify(outcome.sentHeaders),
       response_headers: outcome.headers && JSON.stringify(outcome.headers),
       response_body: outcome.body,
@@ -354,19 +356,59 @@ export class HookDeliverer {
   }
 }
 
+/** What a delivery's row says after an attempt. */
+interface RecordedOutcome {
+  state: HookDeliveryState;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string;
+  status_code: number | null;
+  status: string;
+  body: string;
+  request_headers: string;
+  response_headers: string | null;
+  response_body: string | null;
+  duration_ms: number | null;
+}
+
+const noAnswer = { status_code: null, response_headers: null, response_body: null, duration_ms: null };
+
 /**
  * Writes the outcomes of deliveries in batches, one transaction every few milliseconds: a commit
  * (an fsync on SQLite) per delivery would compete with pushes for the writer.
  */
 class OutcomeRecorder {
-  private queued: Array<{ id: number; values: Updateable<HookDeliveriesTable>; done: () => void; failed: (error: unknown) => void }> = [];
+  private queued: Array<{ id: number; outcome: RecordedOutcome; done: () => void; failed: (error: unknown) => void }> = [];
   private scheduled = false;
+  /** Each delivery sent writes one: compiled once. Only a pending delivery is changed: one deleted with its hook meanwhile stays deleted. */
+  private readonly update;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    this.update = preparedStatement<never, [number, ...RecordedOutcomeValues]>(
+      (id: never, state: never, attempts: never, nextAttemptAt: never, deliveredAt: never, statusCode: never, status: never, body: never, requestHeaders: never, responseHeaders: never, responseBody: never, durationMs: never) =>
+        db
+          .updateTable('hook_deliveries')
+          .set({
+            state,
+            attempts,
+            next_attempt_at: nextAttemptAt,
+            delivered_at: deliveredAt,
+            status_code: statusCode,
+            status,
+            body,
+            request_headers: requestHeaders,
+            response_headers: responseHeaders,
+            response_body: responseBody,
+            duration_ms: durationMs,
+          })
+          .where('id', '=', id)
+          .where('state', '=', 'pending'),
+    );
+  }
 
-  record(id: number, values: Updateable<HookDeliveriesTable>): Promise<void> {
+  record(id: number, outcome: RecordedOutcome): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ id, values, done: resolve, failed: reject });
+      this.queued.push({ id, outcome, done: resolve, failed: reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setTimeout(() => void this.flush(), recordEveryMs);
@@ -379,8 +421,9 @@ class OutcomeRecorder {
     this.scheduled = false;
     try {
       await this.db.transaction().execute(async (trx) => {
-        // Only a pending delivery is changed: one deleted with its hook meanwhile stays deleted.
-        for (const each of batch) await trx.updateTable('hook_deliveries').set(each.values).where('id', '=', each.id).where('state', '=', 'pending').execute();
+        for (const { id, outcome: o } of batch) {
+          await this.update(trx, id, o.state, o.attempts, o.next_attempt_at, o.delivered_at, o.status_code, o.status, o.body, o.request_headers, o.response_headers, o.response_body, o.duration_ms);
+        }
       });
       for (const each of batch) each.done();
     } catch (error) {
@@ -388,3 +431,5 @@ class OutcomeRecorder {
     }
   }
 }
+
+type RecordedOutcomeValues = [HookDeliveryState, number, string, string, number | null, string, string, string, string | null, string | null, number | null];

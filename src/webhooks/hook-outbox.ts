@@ -40,6 +40,36 @@ export function githubEventOf(events: readonly string[]): GithubEventName {
   return events.includes('registry_package') && !events.includes('package') ? 'registry_package' : 'package';
 }
 
+/** A pending delivery, due now; written by every push to a package with hooks, so compiled once. */
+const insertDelivery = statementPerDialect<{ id: number }, [string, number, string, string | null, string, number | null, number, string, string, string | null, string]>(
+  (db) => (guid: never, hookId: never, event: never, action: never, orderingKey: never, packageId: never, redelivery: never, headers: never, body: never, facts: never, now: never) =>
+    db
+      .insertInto('hook_deliveries')
+      .values({
+        guid,
+        hook_id: hookId,
+        event,
+        action,
+        ordering_key: orderingKey,
+        package_id: packageId,
+        redelivery,
+        request_headers: headers,
+        body,
+        facts,
+        state: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+        delivered_at: null,
+        status_code: null,
+        status: null,
+        response_headers: null,
+        response_body: null,
+        duration_ms: null,
+      })
+      .returning('id'),
+);
+
 /**
  * Writes a delivery row, to be sent by `HookDeliverer`: its headers but the signature (made when
  * it is sent, with the hook's secret as it is then), its body, due now.
@@ -57,32 +87,10 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
     'X-Berth-Event': event,
     'X-Berth-Delivery': guid,
   };
-  const row = await db
-    .insertInto('hook_deliveries')
-    .values({
-      guid,
-      hook_id: hook.id,
-      event: delivery.event,
-      action: delivery.action,
-      ordering_key: delivery.orderingKey,
-      package_id: delivery.packageId,
-      redelivery: delivery.redelivery ? 1 : 0,
-      request_headers: JSON.stringify(headers),
-      body: 'body' in delivery.content ? JSON.stringify(delivery.content.body) : 'sent' in delivery.content ? delivery.content.sent : '',
-      facts: 'facts' in delivery.content ? JSON.stringify(delivery.content.facts) : null,
-      state: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      created_at: now,
-      delivered_at: null,
-      status_code: null,
-      status: null,
-      response_headers: null,
-      response_body: null,
-      duration_ms: null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const body = 'body' in delivery.content ? JSON.stringify(delivery.content.body) : 'sent' in delivery.content ? delivery.content.sent : '';
+  const facts = 'facts' in delivery.content ? JSON.stringify(delivery.content.facts) : null;
+  const { rows } = await insertDelivery(db, guid, hook.id, delivery.event, delivery.action, delivery.orderingKey, delivery.packageId, delivery.redelivery ? 1 : 0, JSON.stringify(headers), body, facts, now);
+  const row = rows[0]!;
   return row.id;
 }
 

@@ -34,7 +34,7 @@ export class HookRenderer {
    * What was read for recent changes, for a second: the hooks of one package (its own and its
    * owner's) get the same change at about the same time, and read it once.
    */
-  private readonly recent = new Map<string, { at: number; read: ReturnType<HookRenderer['read']> }>();
+  private readonly recent = new Map<string, { at: number; read: ReturnType<HookRenderer['read']>; githubBodies?: Map<GithubEventName, string> }>();
 
   constructor(
     private readonly db: Database,
@@ -54,9 +54,12 @@ export class HookRenderer {
     }
     const { pkg, version, sender } = await entry.read;
     const event = { action: facts.action, pkg, version, tag: facts.tag, from: facts.from, sender };
-    const body = facts.format === 'distribution' ? this.payloads.distribution(guid, createdAt, event) : this.payloads.github(facts.event, event);
-    if (!body) throw new PackageGoneError('its version no longer exists');
-    return JSON.stringify(body);
+    if (facts.format === 'distribution') return bodyOf(this.payloads.distribution(guid, createdAt, event));
+    // A GitHub-form body is the same for every hook that gets the change as the same event.
+    entry.githubBodies ??= new Map();
+    let body = entry.githubBodies.get(facts.event);
+    if (body === undefined) entry.githubBodies.set(facts.event, (body = bodyOf(this.payloads.github(facts.event, event))));
+    return body;
   }
 
   private async read(facts: StoredFacts) {
@@ -66,4 +69,9 @@ export class HookRenderer {
     const sender = facts.actorId === undefined ? undefined : await this.db.selectFrom('accounts').select(['id', 'name as login']).where('id', '=', facts.actorId).executeTakeFirst();
     return { pkg, version, sender };
   }
+}
+
+function bodyOf(payload: object | undefined): string {
+  if (!payload) throw new PackageGoneError('its version no longer exists');
+  return JSON.stringify(payload);
 }
