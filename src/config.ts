@@ -76,6 +76,11 @@ const configSchema = z
      * receivers on the site's own network. None by default.
      */
     webhookAllowedNetworks: proxyList.default([]),
+    /**
+     * How long webhook deliveries may wait, in a row, for the node to serve no request: a burst of
+     * pushes keeps the CPUs, its deliveries follow it. 0 sends them at once.
+     */
+    webhookYield: duration.default(1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** PEM files: the certificate (with any intermediates after it) and its private key. Both serve HTTPS. */
     tlsCert: z.string().min(1).optional(),
@@ -128,6 +133,7 @@ const environment: Record<string, keyof ConfigInput> = {
   BERTH_AUTH_FAILURE_WINDOW: 'authFailureWindow',
   BERTH_TRUST_PROXY: 'trustProxy',
   BERTH_WEBHOOK_ALLOWED_NETWORKS: 'webhookAllowedNetworks',
+  BERTH_WEBHOOK_YIELD: 'webhookYield',
   BERTH_TLS_CERT: 'tlsCert',
   BERTH_TLS_KEY: 'tlsKey',
   BERTH_HTTP2: 'http2',

@@ -26,6 +26,7 @@ import { CollectionRuns } from './gc/collection-runs.js';
 import { gcApiRoutes } from './gc/gc-api-routes.js';
 import { GarbageCollector } from './gc/garbage-collector.js';
 import { buildApp } from './http/app.js';
+import { RequestsInFlight } from './http/requests-in-flight.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
 import { digestOf } from './oci/digest.js';
 import { tightenPermissions } from './private-files.js';
@@ -120,10 +121,19 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const hookPayloads = new HookPayloads(packageJson, config.publicUrl);
   // Bodies are made from the package as read outside any change's transaction.
   const renderer = new HookRenderer(db, new PackageService(db, services.metadata), hookPayloads);
-  const deliverer = new HookDeliverer(db, (name, run) => engine.exclusively(name, run), hookGuard, renderer, {
-    warn: (fields, message) => app.log.warn(fields, message),
-    error: (fields, message) => app.log.error(fields, message),
-  });
+  // Deliveries yield to the requests the node is serving (see IdleGate).
+  const requestsInFlight = new RequestsInFlight();
+  const deliverer = new HookDeliverer(
+    db,
+    (name, run) => engine.exclusively(name, run),
+    hookGuard,
+    renderer,
+    {
+      warn: (fields, message) => app.log.warn(fields, message),
+      error: (fields, message) => app.log.error(fields, message),
+    },
+    { busy: () => requestsInFlight.count > 0, yieldMs: config.webhookYield },
+  );
   const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
   const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(() => deliverer.poke()));
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
@@ -172,6 +182,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const redact = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'err.rawPacket'];
   const tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   const app = await buildApp({
+    requestsInFlight,
     services,
     authorizer,
     routes,

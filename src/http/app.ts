@@ -10,6 +10,7 @@ import { answerClientError, answerFrameworkError } from './client-error.js';
 import { sendError } from './error-reply.js';
 import { type AccountStorageSample, createMetrics } from './metrics.js';
 import { closeIfBodyUnread } from './request-body.js';
+import type { RequestsInFlight } from './requests-in-flight.js';
 import { sendJson } from './send-json.js';
 import type { TlsCredentials } from './tls.js';
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   lastCollection?: () => CollectionReport | undefined;
   /** Storage per account for `/metrics` (with accounts on). */
   storage?: () => Promise<AccountStorageSample[]>;
+  /** Counts the requests being served, for background work to yield to. */
+  requestsInFlight?: RequestsInFlight;
 }
 
 declare module 'fastify' {
@@ -88,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
+  options.requestsInFlight?.track(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

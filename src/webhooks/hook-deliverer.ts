@@ -6,6 +6,7 @@ import { preparedStatement } from '../db/prepared-query.js';
 import type { Database, HookDeliveryState } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
 import { type HookRenderer, PackageGoneError, type StoredFacts } from './hook-renderer.js';
+import { IdleGate } from './idle-gate.js';
 
 export interface DelivererOptions {
   /** How often to look for deliveries this node was not told of: other nodes' and the CLI's, and retries that came due. */
@@ -18,6 +19,9 @@ export interface DelivererOptions {
   retryBaseMs?: number;
   /** A delivery still failing this long after its event is given up. */
   giveUpAfterMs?: number;
+  /** Whether the node is serving requests, which deliveries yield to (for at most `yieldMs` in a row). */
+  busy?: () => boolean;
+  yieldMs?: number;
   clock?: () => Date;
 }
 
@@ -66,6 +70,9 @@ const recordEveryMs = 20;
  * `failed`. A hook's deliveries for one package go one at a time, in the order of their events:
  * the next waits until the one before is delivered or given up.
  *
+ * Sending yields to the requests the node is serving (`IdleGate`): a burst of pushes is not slowed
+ * by the deliveries it causes, which follow it, at most `yieldMs` later.
+ *
  * All sending runs under `exclusively('hook-deliveries')`, so that nodes sharing a database never
  * send one delivery twice at once; the node holding it sends everyone's, and another takes over
  * when that node stops or dies. A delivery is marked delivered after its answer, so one sent by a
@@ -85,6 +92,7 @@ export class HookDeliverer {
   private wakeUp: (() => void) | undefined;
   private stopped = false;
   private readonly recorder: OutcomeRecorder;
+  private readonly gate: IdleGate;
 
   constructor(
     private readonly db: Database,
@@ -101,6 +109,7 @@ export class HookDeliverer {
     this.giveUpAfterMs = options.giveUpAfterMs ?? 24 * 60 * 60 * 1000;
     this.clock = options.clock ?? (() => new Date());
     this.recorder = new OutcomeRecorder(db);
+    this.gate = new IdleGate(options.busy ?? (() => false), options.yieldMs ?? 1000);
   }
 
   start(): void {
@@ -188,6 +197,8 @@ export class HookDeliverer {
       while (batch.length > 0 && !this.stopped) {
         let last: DueDelivery | undefined;
         for (const row of batch) {
+          // Sending takes CPU the node's requests would otherwise have: a burst of pushes goes first.
+          await this.gate.pass(() => this.stopped);
           if (this.stopped) return;
           const { goOn, record } = await this.deliver(row);
           recorded.push(record);

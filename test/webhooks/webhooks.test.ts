@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
@@ -129,6 +131,40 @@ describe('webhooks', () => {
       deliveries.json.map((each: { action: string; status_code: number; state: string }) => [each.action, each.status_code, each.state]),
       [['restored', 204, 'delivered'], ['deleted', 204, 'delivered'], ['visibility_changed', 204, 'delivered']],
     );
+  });
+
+  it('deliveries wait while the node serves a request, and go as soon as it serves none', async (t) => {
+    // A long yield, so that the request below is what holds the delivery back, however slow the machine.
+    const app = await authApp(t, { ...allowLoopback, webhookYield: '60s' });
+    const alice = await app.user('alice');
+    const auth = basic('alice', alice.token);
+    const hook = await receiver(t, secret);
+    await createHook(app, '/api/user/hooks', alice.token, hook);
+    await eventually(() => hook.of('ping'), (pings) => pings.length === 1);
+
+    // A request in flight: a chunk of an upload whose body is still coming, on a real socket.
+    const base = await app.berth.app.listen({ host: '127.0.0.1', port: 0 });
+    const started = await app.berth.app.inject({ method: 'POST', url: '/v2/alice/app/blobs/uploads/', headers: { authorization: auth } });
+    const chunk = http.request(new URL(String(started.headers.location), base), {
+      method: 'PATCH',
+      headers: { authorization: auth, 'content-type': 'application/octet-stream', 'content-length': '22' },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      chunk.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      chunk.on('error', reject);
+    });
+    chunk.write('first ten ');
+    await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
+    await sleep(300);
+    assert.deepEqual(hook.of('package'), [], 'the push\'s delivery waits while the upload\'s request is in flight');
+
+    chunk.end('and the rest');
+    assert.equal(await answered, 202);
+    const [published] = await eventually(() => hook.of('package'), (list) => list.length === 1, 10_000);
+    assert.equal(published?.json.action, 'published');
   });
 
   it('a package hook in Distribution\'s format gets its notification envelope; an organization\'s package names the organization', async (t) => {

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IdleGate } from './idle-gate.js';
+
+/** A gate over a busy flag and a clock the test moves. */
+function gate(maxWaitMs: number) {
+  const state = { busy: false, now: 0 };
+  return { state, gate: new IdleGate(() => state.busy, maxWaitMs, () => state.now, 1) };
+}
+
+/** Whether `promise` has settled after the gate had a few polls. */
+async function settled(promise: Promise<void>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await sleep(20);
+  return done;
+}
+
+describe('IdleGate', () => {
+  it('lets work pass at once while the node is idle', async () => {
+    const { gate: idle } = gate(1000);
+    assert.equal(await settled(idle.pass()), true);
+  });
+
+  it('holds work while the node is busy, and lets it pass once the node is idle', async () => {
+    const { state, gate: held } = gate(1000);
+    state.busy = true;
+    const passing = held.pass();
+    assert.equal(await settled(passing), false);
+    state.busy = false;
+    assert.equal(await settled(passing), true);
+  });
+
+  it('lets work pass after it was held back for maxWaitMs in a row, and everything after until the node is next idle', async () => {
+    const { state, gate: held } = gate(1000);
+    state.busy = true;
+    const first = held.pass();
+    state.now = 999;
+    assert.equal(await settled(first), false);
+    state.now = 1000;
+    assert.equal(await settled(first), true);
+    assert.equal(await settled(held.pass()), true, 'still busy, but the wait is over');
+    state.busy = false;
+    await held.pass();
+    state.busy = true;
+    assert.equal(await settled(held.pass()), false, 'after an idle moment the next burst holds work again');
+  });
+
+  it('lets work pass at once when it is released (stopping)', async () => {
+    const { state, gate: held } = gate(1000);
+    state.busy = true;
+    let released = false;
+    const passing = held.pass(() => released);
+    assert.equal(await settled(passing), false);
+    released = true;
+    assert.equal(await settled(passing), true);
+  });
+});
