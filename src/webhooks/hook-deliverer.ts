@@ -159,6 +159,8 @@ export class HookDeliverer {
     const lanes = new Map<string, Promise<void>>();
     for (;;) {
       if (!this.stopped) {
+        // A look waits too: during a burst every push would otherwise ask for the pending deliveries.
+        await this.gate.pass(() => this.stopped);
         this.wanted = false;
         for (const head of await this.dueHeads()) {
           const key = `${head.hook_id} ${head.ordering_key}`;
