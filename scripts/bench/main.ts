@@ -2,7 +2,7 @@
  * `npm run bench`: Berth against CNCF Distribution and the machine's limits, on loopback.
  * See docs/performance.md for what it measures and the last results. Environment:
  *   BENCH_ROUNDS (default 3; 1 with BENCH_QUICK), BENCH_QUICK=1 (small sizes, under two minutes),
- *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,tokens,scale,big,pages,hooks (a subset),
+ *   BENCH_SCENARIOS=push,pull,chunked,small,manifestPut,reads,bigReads,tags,tokens,scale,realClients,big,pages,hooks (a subset),
  *   BENCH_BERTH_USER / BENCH_BERTH_TOKEN (credentials for Berth when it requires them),
  *   BENCH_BERTH_NODE_ARGS (extra node flags for Berth, e.g. --cpu-prof), BENCH_OUTPUT (report
  *   file; full runs default to docs/performance.md, quick runs print only), BENCH_KEEP=1 (keep data).
@@ -28,6 +28,7 @@ import {
   stopProcess,
 } from './processes.js';
 import { type Credentials, RegistryClient, type RegistryKind } from './registry-client.js';
+import { SkopeoCopies, layoutShapes, skopeoBinary } from './real-clients.js';
 import { type Results, machineTable, profileSection, resultsTable, roundsTable, scaleTable, summarize } from './report.js';
 import {
   BenchData,
@@ -49,9 +50,12 @@ import {
 } from './scenarios.js';
 import { cpuSnapshot, foreignShare, loadAverage, type CpuSnapshot } from './load.js';
 import { GiB, MiB, formatNumber } from './stats.js';
+import { type ContainersEnv, createContainersEnv } from '../../test/support/containers-env.js';
 
 const config = benchConfig();
-const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'scale', 'big', 'pages', 'hooks'];
+const allScenarios = ['push', 'pull', 'chunked', 'small', 'manifestPut', 'reads', 'bigReads', 'tags', 'tokens', 'scale', 'realClients', 'big', 'pages', 'hooks'];
+// A quick run leaves out the 256 MiB layer: writing its layouts and copying them took half a minute a round.
+const skopeoShapes = config.quick ? layoutShapes.filter((shape) => shape.key !== 'Big') : layoutShapes;
 const selected = new Set(process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : allScenarios);
 for (const name of selected) if (!allScenarios.includes(name)) throw new Error(`unknown scenario ${name}; known: ${allScenarios.join(',')}`);
 const runStart = performance.now();
@@ -106,7 +110,7 @@ async function machineDescription(dataDir: string): Promise<string[]> {
     `- CPU: ${shell('nproc', [])} online CPUs (${cpu}); memory ${(memKb / 1024 / 1024).toFixed(1)} GiB`,
     `- Kernel: ${shell('uname', ['-srm'])}`,
     `- Disk of the data directories: ${mount} (rotational=${rotational.trim()})`,
-    `- Node ${process.version}; ${shell('/usr/bin/docker-registry', ['--version'])}`,
+    `- Node ${process.version}; ${shell('/usr/bin/docker-registry', ['--version'])}; ${shell(skopeoBinary, ['--version'])}`,
   ];
 }
 
@@ -115,6 +119,7 @@ interface Target {
   server: ServerProcess;
   http: HttpClient;
   client: RegistryClient;
+  credentials: Credentials | undefined;
   prepared?: Prepared;
 }
 
@@ -125,6 +130,7 @@ async function main(): Promise<void> {
   log(`data and logs in ${root}; ${config.rounds} round(s)${config.quick ? ', quick sizes' : ''}; scenarios ${[...selected].join(',')}`);
   const started: ServerProcess[] = [];
   const clients: Array<{ close(): void }> = [];
+  let containers: ContainersEnv | undefined;
   const results: Results = { berth: {}, distribution: {}, machine: {} };
   const notes: string[] = [];
   let commands: string[] = [];
@@ -149,7 +155,7 @@ async function main(): Promise<void> {
       const http = new HttpClient(server.url, 128);
       const client = new RegistryClient(kind, http, auth);
       clients.push(client);
-      return { kind, server, http, client };
+      return { kind, server, http, client, credentials: auth };
     };
     const targets = [makeTarget('berth', berth, credentials(berth.credentials)), makeTarget('distribution', distribution, undefined)];
     const bareHttp = new HttpClient(bare.url, 128);
@@ -167,6 +173,11 @@ async function main(): Promise<void> {
       const start = performance.now();
       scaleSetup = await prepareScale(berthTarget.client, config);
       log(`berth: scale setup (${config.scaleTagCount} tags, ${config.scaleRepositoryCount} repositories) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
+    let copies: SkopeoCopies | undefined;
+    if (selected.has('realClients')) {
+      containers = await createContainersEnv([]);
+      copies = new SkopeoCopies(containers, path.join(root, 'skopeo'), skopeoShapes);
     }
     const berthClient = targets[0]?.client;
     berthAuth = berthClient?.authenticated ? (berthClient.tokenRealm ? `on (Bearer token from ${berthClient.tokenRealm.realm})` : 'on (credential sent on every request)') : 'off (anonymous push and pull; no credentials given)';
@@ -213,6 +224,10 @@ async function main(): Promise<void> {
         record(results.berth, figures);
         log(`round ${round + 1} scale berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
       }
+      if (copies) {
+        const figures = await copies.round(order.map((target) => ({ kind: target.kind, url: target.server.url, credentials: target.credentials })), round, log);
+        for (const kind of ['berth', 'distribution', 'machine'] as const) record(results[kind], figures[kind]);
+      }
       if (selected.has('tokens')) {
         await berthTarget.client.refreshAuthorizations();
         const figures = await tokenIssues(berthTarget.client, config);
@@ -250,6 +265,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const client of clients) client.close();
+    await containers?.cleanup();
     for (const server of started.reverse()) await stopProcess(server).catch((error: unknown) => log(`stopping ${server.name}: ${String(error)}`));
   }
 
@@ -291,6 +307,8 @@ async function main(): Promise<void> {
     '- Clients: manifest GET and HEAD are loaded by ApacheBench (`ab -k -c64 -t10`, Debian\'s apache2-utils; a 1 s run first warms up), after one request checked by the bench\'s own client; blob pulls by curl (one process per download, into /dev/null; the rate of a single pull is curl\'s own transfer time, of 8 parallel ones the wall time of all), since a Node client took a whole CPU at pull rates and capped both registries at its own; small pushes, manifest PUTs and upload starts by the bench\'s lean HTTP/1.1 client (`raw-http.ts`: keep-alive sockets, each request written as one buffer, answers parsed only for status, headers and length), since through node:http the bench took 150-180 µs of CPU per manifest PUT (a third of Berth\'s own), this client 65-75 µs; everything else by the bench process over node:http, with one Agent per server (keepAlive, maxSockets 128). All run on the same CPUs as the servers; their ceilings against a bare server are in the machine table.',
     '- Monolithic push: Berth gets `POST /blobs/uploads/?digest=` with the body (one request); Distribution 2.8 has no single-POST upload, so it gets `POST` then `PUT <location>?digest=` with the body. 4 KiB pushes use the same paths. Chunked: `POST`, `PATCH` with `Content-Range` per chunk, `PUT ?digest=` without a body.',
     `- Blob pushes and pulls run ${config.transferRepeats} times per round (a new blob for each push); a round keeps their median.`,
+    `- Real clients: skopeo (Debian's, in its own configuration directory) copies OCI image layouts of ${skopeoShapes.map((shape) => shape.label).join('; ')}${config.quick ? '; BENCH_QUICK leaves out the layer of 256 MiB' : ''}.`,
+    '  Every copy is a `skopeo copy --preserve-digests` (with `--all` for the index), timed from the start of the process to its exit. A round first takes the floor, skopeo\'s copy of a layout into a new local one (`oci:` to `oci:`, in the machine table); then, for each registry in the round\'s order, a push of a new layout to a new repository (`oci:` to `docker://`; Berth with the bench\'s credentials, Distribution with none) and a pull of it into a new local layout (`docker://` to `oci:`). Layers are gzip\'d tars (stored, not deflated) of random bytes, new for every copy, so no registry holds a blob before its push and skopeo\'s blob-info cache offers none to mount: both registries receive the same requests. A figure "above the local copy" is the copy\'s time less that round\'s floor; the targets are on Berth\'s over Distribution\'s: at most 0.5 for pushes, 0.8 for pulls. This skopeo sends every request on a new connection (`Connection: close`) and pushes from a layout one blob at a time (two HEADs, then POST, one PATCH with the whole blob and PUT `?digest=`), but pulls several blobs at a time: a pull of many small layers can take less than the floor, and its figure above the floor is then negative (no ratio is given when Distribution\'s is).',
     '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it.',
     ...notes.map((note) => `- ${note}`),
     '',

@@ -1,4 +1,5 @@
 /** The figures the bench reports, how to read them, and the targets of issue 5 they answer to. */
+import { layoutShapes } from './real-clients.js';
 
 export type Target =
   /** Berth/Distribution at least `value` (figures where higher is better). */
@@ -49,6 +50,13 @@ export const metrics: MetricDef[] = [
   { key: 'bigPush', label: 'Push big blob streamed (see sizes)', unit: 'MiB/s', better: 'higher' },
   { key: 'bigPull', label: 'Pull big blob', unit: 'MiB/s', better: 'higher' },
   { key: 'bigRss', label: 'Peak RSS pushing+pulling the big blob', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 150 } },
+  // skopeo's copies (real-clients.ts): wall times, and the same above skopeo's local copy of the layout.
+  ...layoutShapes.flatMap((shape): MetricDef[] => [
+    { key: `skopeoPush${shape.key}`, label: `skopeo push, ${shape.label}`, unit: 'ms', better: 'lower' },
+    { key: `skopeoPush${shape.key}Over`, label: `skopeo push, ${shape.label}, above the local copy`, unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.5 } },
+    { key: `skopeoPull${shape.key}`, label: `skopeo pull, ${shape.label}`, unit: 'ms', better: 'lower' },
+    { key: `skopeoPull${shape.key}Over`, label: `skopeo pull, ${shape.label}, above the local copy`, unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.8 } },
+  ]),
 ];
 
 /**
@@ -102,6 +110,7 @@ export const machineMetrics: Array<{ key: string; label: string; unit: string }>
   { key: 'ceilingPostRate', label: 'Client ceiling: lean client 4 KiB POST c=32', unit: 'req/s' },
   { key: 'ceilingPutRate', label: 'Client ceiling: lean client manifest-sized PUT c=16', unit: 'req/s' },
   { key: 'ceilingPull', label: 'Client ceiling: curl GET of the blob size from memory', unit: 'MiB/s' },
+  ...layoutShapes.map((shape) => ({ key: `skopeoFloor${shape.key}`, label: `skopeo local copy (oci: to oci:), ${shape.label}`, unit: 'ms' })),
 ];
 
 /**

@@ -8,6 +8,7 @@ import { freePort, stopChild } from '../../test/support/child-process.js';
 import type { Credentials } from './registry-client.js';
 import { abBinary } from './ab.js';
 import { curlBinary } from './curl.js';
+import { skopeoBinary } from './real-clients.js';
 
 /** The repository root (this file runs from dist-test/scripts/bench/). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -16,14 +17,15 @@ export const distributionBinary = '/usr/bin/docker-registry';
 
 /**
  * Installs what the bench runs that may be missing, from Debian: docker-registry (CNCF
- * Distribution), ApacheBench (apache2-utils, the read scenarios' load) and curl (the pulls'). The
- * bench runs as root.
+ * Distribution), ApacheBench (apache2-utils, the read scenarios' load), curl (the pulls') and
+ * skopeo (the real-client scenario's). The bench runs as root.
  */
 export async function ensureBenchToolsInstalled(): Promise<void> {
   const missing = [
     ['docker-registry', distributionBinary],
     ['apache2-utils', abBinary],
     ['curl', curlBinary],
+    ['skopeo', skopeoBinary],
   ].flatMap(([pkg, binary]) => (existsSync(binary as string) ? [] : [pkg as string]));
   if (missing.length === 0) return;
   const run = promisify(execFile);

@@ -3,7 +3,19 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { gcProfileHeading, profileHeading, profileSection, writeProfileSection } from './report.js';
+import { gcProfileHeading, profileHeading, profileSection, summarize, writeProfileSection } from './report.js';
+
+describe('the results table', () => {
+  it('gives no ratio and no verdict when Distribution\'s figure is not positive (a time above a floor that was below it)', () => {
+    const metric = { key: 'above', label: 'Push, above the local copy', unit: 'ms', better: 'lower' as const, target: { kind: 'ratioAtMost' as const, value: 0.5 } };
+    const [below] = summarize({ berth: { above: [-50] }, distribution: { above: [-100] }, machine: {} }, [metric]);
+    assert.ok(Number.isNaN(below?.ratio));
+    assert.equal(below?.verdict, 'n/a');
+    const [above] = summarize({ berth: { above: [-50] }, distribution: { above: [100] }, machine: {} }, [metric]);
+    assert.equal(above?.ratio, -0.5);
+    assert.equal(above?.verdict, 'met');
+  });
+});
 
 describe('the profiles\' sections of the report', () => {
   it('is written after the rest of the file, then replaced in place, the rest kept', async (t) => {

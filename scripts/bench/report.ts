@@ -37,7 +37,8 @@ export function summarize(results: Results, defs: MetricDef[] = metrics): RowSum
     .map((metric) => {
       const berth = median(results.berth[metric.key] ?? []);
       const distribution = median(results.distribution[metric.key] ?? []);
-      const ratio = berth / distribution;
+      // A time above a floor can be below it (negative); a ratio to one that is not positive says nothing.
+      const ratio = distribution > 0 ? berth / distribution : Number.NaN;
       const bound = metric.bound ? median(results.machine[metric.bound.key] ?? []) : Number.NaN;
       const boundVerdict = metric.bound?.atLeast !== undefined && Number.isFinite(bound) ? (berth / bound >= metric.bound.atLeast ? 'met' : 'missed') : 'n/a';
       return { metric, berth, distribution, ratio, bound, verdict: verdict(metric.target, berth, ratio), boundVerdict };
