@@ -43,7 +43,12 @@ export class RegistryError extends Error {
     message?: string,
     options: { detail?: unknown; condition?: ErrorCondition; headers?: Record<string, string> } = {},
   ) {
+    // An answer to the client, not a fault: where it was made tells nobody anything, and capturing
+    // the stack is a noticeable part of a 404 for a blob (clients ask for many that are absent).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? errorCodes[code].message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'RegistryError';
     this.code = code;
     this.condition = options.condition;
