@@ -157,18 +157,28 @@ export class HookDeliverer {
    */
   private async deliverDue(): Promise<void> {
     const lanes = new Map<string, Promise<void>>();
+    let lanesEnded = 0;
     for (;;) {
       if (!this.stopped) {
         // A look waits too: during a burst every push would otherwise ask for the pending deliveries.
         await this.gate.pass(() => this.stopped);
         this.wanted = false;
-        for (const head of await this.dueHeads()) {
+        const endedBefore = lanesEnded;
+        let heads = await this.dueHeads();
+        if (lanesEnded !== endedBefore) {
+          // A lane that ended during the look may have sent a head read before its outcome was
+          // committed: sending that again would deliver it twice. Look again instead.
+          heads = [];
+          this.wanted = true;
+        }
+        for (const head of heads) {
           const key = `${head.hook_id} ${head.ordering_key}`;
           if (lanes.has(key) || lanes.size >= this.concurrency) continue;
           const lane = this.runLane(head)
             .catch((error: unknown) => this.log.error({ err: error, hook: head.hook_id }, 'recording a webhook delivery failed'))
             .finally(() => {
               lanes.delete(key);
+              lanesEnded += 1;
               this.wanted = true;
               this.wakeUp?.();
             });

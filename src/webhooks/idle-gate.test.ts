@@ -44,7 +44,10 @@ describe('IdleGate', () => {
     state.busy = false;
     await held.pass();
     state.busy = true;
-    assert.equal(await settled(held.pass()), false, 'after an idle moment the next burst holds work again');
+    const next = held.pass();
+    assert.equal(await settled(next), false, 'after an idle moment the next burst holds work again');
+    state.busy = false;
+    await next;
   });
 
   it('lets work pass at once when it is released (stopping)', async () => {
