@@ -13,6 +13,7 @@ import { ImmutableTags } from './immutable-tags.js';
 import { type AppliedPolicy, RetentionPolicies } from './retention-policies.js';
 import type { RetentionDeletion } from './retention-policy.js';
 import type { PackageAction, PackageChanges } from './package-changes.js';
+import { type RoleGrant, findRoleHolder, listRoleHolders } from './role-holders.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -96,13 +97,6 @@ export interface NewVersion {
   subject: string | null;
   size: number;
   platforms: string[];
-}
-
-export interface RoleGrant {
-  kind: PrincipalKind;
-  id: number;
-  name: string;
-  role: PackageRole;
 }
 
 export interface OrgPackageSettings {
@@ -621,23 +615,7 @@ export class PackageService {
   }
 
   async roles(pkg: PackageRecord): Promise<RoleGrant[]> {
-    const users = await this.db
-      .selectFrom('package_roles')
-      .innerJoin('accounts', 'accounts.id', 'package_roles.principal_id')
-      .select(['accounts.id', 'accounts.name', 'package_roles.role'])
-      .where('package_roles.package_id', '=', pkg.id)
-      .where('package_roles.principal_kind', '=', 'user')
-      .orderBy('accounts.name_key')
-      .execute();
-    const teams = await this.db
-      .selectFrom('package_roles')
-      .innerJoin('teams', 'teams.id', 'package_roles.principal_id')
-      .select(['teams.id', 'teams.name', 'package_roles.role'])
-      .where('package_roles.package_id', '=', pkg.id)
-      .where('package_roles.principal_kind', '=', 'team')
-      .orderBy('teams.name_key')
-      .execute();
-    return [...users.map((row) => ({ kind: 'user' as const, ...row })), ...teams.map((row) => ({ kind: 'team' as const, ...row }))];
+    return listRoleHolders(this.db, this.db.selectFrom('package_roles').select(['principal_kind', 'principal_id', 'role']).where('package_id', '=', pkg.id));
   }
 
   async orgSettings(orgId: number): Promise<OrgPackageSettings> {
@@ -657,15 +635,8 @@ export class PackageService {
   }
 
   private async principal(pkg: PackageRecord, kind: PrincipalKind, name: string): Promise<{ id: number; name: string }> {
-    if (kind === 'team') {
-      if (pkg.owner.kind !== 'org') throw new PackageRuleError('teams can be granted roles only on organization packages');
-      const team = await this.db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', pkg.owner.id).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
-      if (!team) throw new PackageNotFoundError(`team ${pkg.owner.login}/${name}`);
-      return team;
-    }
-    const user = await this.db.selectFrom('accounts').select(['id', 'name']).where('name_key', '=', name.toLowerCase()).where('kind', '=', 'user').executeTakeFirst();
-    if (!user) throw new PackageNotFoundError(`user ${name}`);
-    return user;
+    if (kind === 'team' && pkg.owner.kind !== 'org') throw new PackageRuleError('teams can be granted roles only on organization packages');
+    return findRoleHolder(this.db, kind, name, pkg.owner);
   }
 
   /** Tagged indexes of the repository that list the digest. */

@@ -1,6 +1,7 @@
 import type { PackageRole, Visibility } from '../../db/schema.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
-import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
+import type { PackageRecord } from '../../packages/package-service.js';
+import type { RoleGrant } from '../../packages/role-holders.js';
 import { type RetentionDeletion, type RetentionPolicy, retentionPolicyJson } from '../../packages/retention-policy.js';
 import { visibilities } from '../../packages/roles.js';
 import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
