@@ -10,6 +10,7 @@ import { type NewManifest, type RegistryMetadata, newManifest } from '../registr
 import { ListedByTaggedIndexError, PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { ImmutableTags } from './immutable-tags.js';
+import { indexListings } from './index-listings.js';
 import { type AppliedPolicy, RetentionPolicies } from './retention-policies.js';
 import type { RetentionDeletion } from './retention-policy.js';
 import type { PackageAction, PackageChanges } from './package-changes.js';
@@ -405,12 +406,8 @@ export class PackageService {
     for (const [digest, seen] of expected) {
       if ([...(tags.get(digest) ?? [])].sort().join('\u0000') !== [...seen.tags].sort().join('\u0000')) throw changed();
     }
-    const holders = await this.db
-      .selectFrom('manifest_references')
-      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+    const holders = await indexListings(this.db, repository)
       .select(['manifest_references.manifest_digest as holder', 'manifest_references.referenced_digest as held'])
-      .where('repositories.name', '=', repository)
-      .where('manifest_references.kind', '=', 'manifest')
       .where('manifest_references.referenced_digest', 'in', digests)
       .union((eb) =>
         eb
@@ -641,14 +638,10 @@ export class PackageService {
 
   /** Tagged indexes of the repository that list the digest. */
   private async taggedParents(repository: string, digest: string): Promise<Array<{ digest: string; tags: string[] }>> {
-    const rows = await this.db
-      .selectFrom('manifest_references')
-      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+    const rows = await indexListings(this.db, repository)
       .innerJoin('tags', (join) => join.onRef('tags.repository_id', '=', 'manifest_references.repository_id').onRef('tags.digest', '=', 'manifest_references.manifest_digest'))
       .select(['manifest_references.manifest_digest', 'tags.name'])
-      .where('repositories.name', '=', repository)
       .where('manifest_references.referenced_digest', '=', digest)
-      .where('manifest_references.kind', '=', 'manifest')
       .orderBy('tags.name')
       .execute();
     const parents = new Map<string, string[]>();
@@ -775,12 +768,8 @@ export class PackageService {
     const tags = await this.tagsOf(pkg.repository, live);
     const parents = new Map<string, string[]>();
     if (rows.length > 0) {
-      const refs = await this.db
-        .selectFrom('manifest_references')
-        .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+      const refs = await indexListings(this.db, pkg.repository)
         .select(['manifest_references.manifest_digest', 'manifest_references.referenced_digest'])
-        .where('repositories.name', '=', pkg.repository)
-        .where('manifest_references.kind', '=', 'manifest')
         .where('manifest_references.referenced_digest', 'in', rows.map((row) => row.digest))
         .execute();
       for (const ref of refs) parents.set(ref.referenced_digest, [...(parents.get(ref.referenced_digest) ?? []), ref.manifest_digest]);
