@@ -1,8 +1,8 @@
-import { type NotNull, type Transaction, sql } from 'kysely';
+import { type NotNull, type Selectable, type Transaction, sql } from 'kysely';
 import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
-import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
+import type { AccountKind, Database, PackageRole, PackageVersionsTable, PrincipalKind, Schema, Visibility } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -91,14 +91,7 @@ export interface RetentionOutcome {
   versions: RetentionDeletion[];
 }
 
-export interface NewVersion {
-  digest: Digest;
-  mediaType: string;
-  artifactType: string | null;
-  subject: string | null;
-  size: number;
-  platforms: string[];
-}
+export type NewVersion = Pick<VersionRecord, 'digest' | 'mediaType' | 'artifactType' | 'subject' | 'size' | 'platforms'>;
 
 export interface OrgPackageSettings {
   membersCanCreate: boolean;
@@ -746,24 +739,7 @@ export class PackageService {
     return result;
   }
 
-  private async toVersions(
-    pkg: PackageRecord,
-    rows: Array<{
-      id: number;
-      digest: string;
-      media_type: string;
-      artifact_type: string | null;
-      subject_digest: string | null;
-      size: number;
-      platforms: string | null;
-      download_count: number;
-      created_at: string;
-      updated_at: string;
-      deleted_at: string | null;
-      deleted_by_policy: string | null;
-      tags: string | null;
-    }>,
-  ): Promise<VersionRecord[]> {
+  private async toVersions(pkg: PackageRecord, rows: Array<Selectable<PackageVersionsTable>>): Promise<VersionRecord[]> {
     const live = rows.filter((row) => row.deleted_at === null).map((row) => row.digest);
     const tags = await this.tagsOf(pkg.repository, live);
     const parents = new Map<string, string[]>();
