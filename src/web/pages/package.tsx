@@ -1,4 +1,5 @@
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
+import { Day } from '../day.js';
 import { CopyableCommand, ExternalLink, Layout, type PageContext } from '../layout.js';
 import { Table } from '../table.js';
 import { settingsPath } from './package-settings.js';
@@ -92,7 +93,7 @@ export function PackagePage({ context, pkg, versions, admin }: PackagePageProps)
                     </a>
                   </td>
                   <td>
-                    <time datetime={version.createdAt}>{version.createdAt.slice(0, 10)}</time>
+                    <Day at={version.createdAt} />
                   </td>
                 </tr>
               ))}
@@ -165,7 +166,7 @@ export function PackagePage({ context, pkg, versions, admin }: PackagePageProps)
                 <>
                   <dt>Last published</dt>
                   <dd>
-                    <time datetime={newest.createdAt}>{newest.createdAt.slice(0, 10)}</time>
+                    <Day at={newest.createdAt} />
                   </dd>
                   <dt>Size</dt>
                   <dd>{formatBytes(newest.size)}</dd>

@@ -1,6 +1,7 @@
 import { packagePagePath } from '../../packages/package-json.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
 import type { Referrer } from '../../registry/metadata.js';
+import { Day } from '../day.js';
 import { CopyableCommand, Layout, type PageContext } from '../layout.js';
 import { Table } from '../table.js';
 import { versionsPath } from './versions.js';
@@ -37,7 +38,7 @@ export function VersionPage({ context, pkg, version, parts, referrers }: { conte
         <dd>{version.size} bytes (manifest)</dd>
         <dt>Published</dt>
         <dd>
-          <time datetime={version.createdAt}>{version.createdAt.slice(0, 10)}</time>
+          <Day at={version.createdAt} />
         </dd>
         {version.deletedAt && (
           <>
