@@ -9,6 +9,20 @@ import { Table } from '../table.js';
 
 const roles: readonly PackageRole[] = ['read', 'write', 'admin'];
 
+/** A form's `role` field: one of the package roles. */
+function RoleField({ id }: { id: string }) {
+  return (
+    <>
+      <label for={id}>Role</label>
+      <select id={id} name="role">
+        {roles.map((role) => (
+          <option value={role}>{role}</option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 export function settingsPath(pkg: PackageRecord): string {
   return `${packagePathPrefix(pkg)}/settings`;
 }
@@ -67,12 +81,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
           <option value="user">user</option>
           {pkg.owner.kind === 'org' && <option value="team">team of {pkg.owner.login}</option>}
         </select>
-        <label for="role">Role</label>
-        <select id="role" name="role">
-          {roles.map((role) => (
-            <option value={role}>{role}</option>
-          ))}
-        </select>
+        <RoleField id="role" />
         <div>
           <button type="submit">Add</button>
         </div>
@@ -121,12 +130,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
         <CsrfField context={context} />
         <label for="access-repository">Repository (OWNER/REPO)</label>
         <input type="text" id="access-repository" name="repository" required maxLength={140} />
-        <label for="access-role">Role</label>
-        <select id="access-role" name="role">
-          {roles.map((role) => (
-            <option value={role}>{role}</option>
-          ))}
-        </select>
+        <RoleField id="access-role" />
         <div>
           <button type="submit">Add repository</button>
         </div>
