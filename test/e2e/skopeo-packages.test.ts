@@ -2,26 +2,18 @@
 // then shows the description, license, source link, versions and platforms they set.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
 import { createContainersEnv } from '../support/containers-env.js';
 import type { ContainersEnv } from '../support/containers-env.js';
 import { missingTools } from '../support/exec.js';
 import { buildImage, buildIndex, writeImageLayout, writeIndexLayout } from '../support/oci-layout.js';
-import { repoRoot, startRegistry, targetKind, tempDir } from '../support/registry-process.js';
+import { repoRoot, startRegistry, targetKind, testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { Skopeo } from '../support/skopeo.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['skopeo'])) || (targetKind() !== 'berth' ? 'packages are Berth’s' : false);
-
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** `berth ARGS --data-dir DIR` while the server runs (SQLite WAL). */
 function cli(args: string[], dataDir: string): Promise<void> {
