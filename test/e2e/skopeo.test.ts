@@ -4,8 +4,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createContainersEnv } from '../support/containers-env.js';
-import type { ContainersEnv } from '../support/containers-env.js';
 import { missingTools } from '../support/exec.js';
 import {
   MediaType,
@@ -20,9 +18,9 @@ import {
 } from '../support/oci-layout.js';
 import type { BuiltImage, Descriptor, OciIndexJson } from '../support/oci-layout.js';
 import { getManifest, pushImage, pushIndex, registryFetch } from '../support/registry-http.js';
-import { startRegistry, testDir } from '../support/registry-process.js';
+import { testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
-import { Skopeo } from '../support/skopeo.js';
+import { type Skopeo, startRegistryWithSkopeo } from '../support/skopeo.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['skopeo']));
@@ -37,19 +35,14 @@ async function assertImageInLayout(dir: string, image: BuiltImage): Promise<void
 
 describe('skopeo', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
-  let containers: ContainersEnv;
   let skopeo: Skopeo;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    registry = await startRegistry();
-    containers = await createContainersEnv([registry.host]);
-    skopeo = new Skopeo(containers, registry);
+    ({ registry, skopeo, close } = await startRegistryWithSkopeo());
   });
 
-  after(async () => {
-    await registry?.close();
-    await containers?.cleanup();
-  });
+  after(() => close?.());
 
   it('copy oci: -> registry -> oci: keeps a multi-layer OCI image byte-identical', async (t) => {
     const image = buildImage({
