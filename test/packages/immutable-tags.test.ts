@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { authApp, basic, berthCli, tryBerthCli } from '../auth/helpers.js';
 import { apiRequest } from '../support/api-request.js';
-import { pushIndex, pushLabelledImage } from './helpers.js';
+import { pushLabelledImage, pushMultiArch } from './helpers.js';
 
 type App = Awaited<ReturnType<typeof authApp>>;
 
@@ -73,18 +73,7 @@ describe('immutable tags: patterns on a package and its owner keep tags where th
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
     const base = '/api/user/packages/container/app';
-    const amd = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'amd64' });
-    const arm = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'arm64' });
-    const index = await pushIndex(
-      app.berth,
-      'alice/app',
-      auth,
-      [
-        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-        { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-      { tag: 'stable' },
-    );
+    const { arm, index } = await pushMultiArch(app.berth, 'alice/app', auth, { index: { tag: 'stable' } });
     await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'stable-old', seed: 'old' });
     assert.equal((await apiRequest(app, 'PUT', `${base}/immutable-tags`, alice.token, { patterns: ['stable'] })).statusCode, 200);
     const rule = 'tag "stable" is immutable (pattern "stable" of package alice/app)';

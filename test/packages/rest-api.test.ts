@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { authApp, basic, publicUrl } from '../auth/helpers.js';
 import { apiRequest } from '../support/api-request.js';
-import { pushIndex, pushLabelledImage } from './helpers.js';
+import { pushLabelledImage, pushMultiArch } from './helpers.js';
 
 const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -88,18 +88,7 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
-    const amd = await pushLabelledImage(app.berth, 'alice/multi', auth, { arch: 'amd64' });
-    const arm = await pushLabelledImage(app.berth, 'alice/multi', auth, { arch: 'arm64' });
-    const index = await pushIndex(
-      app.berth,
-      'alice/multi',
-      auth,
-      [
-        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-        { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-      { tag: 'latest' },
-    );
+    const { amd, arm, index } = await pushMultiArch(app.berth, 'alice/multi', auth, { index: { tag: 'latest' } });
     const base = '/api/user/packages/container/multi';
     const versions = (await apiRequest(app, 'GET', `${base}/versions`, alice.token)).json() as Array<Record<string, any>>;
     assert.deepEqual(versions.map((v) => v['name']), [index.digest, arm.digest, amd.digest]);
