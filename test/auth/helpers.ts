@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
@@ -67,6 +68,18 @@ export async function berthCli(dataDir: string, args: readonly string[]): Promis
 /** Runs `berth ARGS` on a data directory and returns the result whatever the exit code. */
 export async function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
   return runBerth(args, { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)) } });
+}
+
+/** Mints a repository token for `repo` (`OWNER/REPO`) through the API with a personal access token; it must answer 201. */
+export async function mintRepositoryToken(app: AuthApp, repo: string, pat: string): Promise<{ id: number; token: string; scopes: string[] }> {
+  const res = await app.berth.app.inject({
+    method: 'POST',
+    url: `/api/repos/${repo}/tokens`,
+    headers: { authorization: `Bearer ${pat}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ expires_in: '1h' }),
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json();
 }
 
 export function basic(user: string, secret: string): string {

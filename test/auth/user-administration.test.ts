@@ -4,7 +4,7 @@ import { parseAccountName } from '../../src/accounts/names.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { eventually } from '../support/eventually.js';
 import { type WebSession, webSignIn } from '../support/web-sign-in.js';
-import { type AuthApp, adminPassword, authApp, basic, berthCli } from './helpers.js';
+import { type AuthApp, adminPassword, authApp, basic, berthCli, mintRepositoryToken } from './helpers.js';
 
 function adminPost(app: AuthApp, as: WebSession, url: string) {
   return app.berth.app.inject({
@@ -23,14 +23,7 @@ describe('site administration of users: suspension and administrators', () => {
     await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
     await app.berth.sourceRepositories.create('acme/widget');
     await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
-    const minted = await app.berth.app.inject({
-      method: 'POST',
-      url: '/api/repos/acme/widget/tokens',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify({ expires_in: '1h' }),
-    });
-    assert.equal(minted.statusCode, 201, minted.body);
-    const repositoryToken = minted.json().token as string;
+    const { token: repositoryToken } = await mintRepositoryToken(app, 'acme/widget', alice.token);
     const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
     const registryToken = issued.json().token as string;
     const browser = await webSignIn(app.berth.app, 'alice', 'alice-password');
