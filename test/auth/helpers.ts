@@ -4,6 +4,7 @@ import type { TestContext } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
+import type { Account } from '../../src/accounts/account-service.js';
 import type { Berth, BerthOptions } from '../../src/server.js';
 import { runBerth } from '../support/berth-cli.js';
 import { ExecError, type ExecResult } from '../support/exec.js';
@@ -56,6 +57,19 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
       return { name: account.name, token, id: account.id };
     },
   };
+}
+
+type TestUser = Awaited<ReturnType<AuthApp['user']>>;
+
+/** An `authApp` where alice owns the organization acme, bob is a member of it and carol belongs to nothing. */
+export async function aliceOwnsAcme(t: TestContext): Promise<{ app: AuthApp; alice: TestUser; bob: TestUser; carol: TestUser; org: Account }> {
+  const app = await authApp(t);
+  const alice = await app.user('alice');
+  const bob = await app.user('bob');
+  const carol = await app.user('carol');
+  const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+  await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+  return { app, alice, bob, carol, org };
 }
 
 /** Runs `berth ARGS` on a data directory (the server may be running on it); fails on a non-zero exit. */

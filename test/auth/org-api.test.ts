@@ -2,20 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { apiRequest } from '../support/api-request.js';
-import { authApp } from './helpers.js';
+import { aliceOwnsAcme } from './helpers.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/** alice owns acme; bob is a member of it; carol belongs to nothing. */
-async function acme(t: Parameters<typeof authApp>[0]) {
-  const app = await authApp(t);
-  const alice = await app.user('alice');
-  const bob = await app.user('bob');
-  const carol = await app.user('carol');
-  const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
-  await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
-  return { app, alice, bob, carol, org };
-}
 
 const user = (account: { name: string; id: number }, siteAdmin = false) => ({ login: account.name, id: account.id, type: 'User', site_admin: siteAdmin });
 const notFound = { message: 'Not Found' };
@@ -36,7 +25,7 @@ const endpoints: Array<[Method, string, object?]> = [
 
 describe('organization API: members and teams in GitHub shapes under /api/orgs', () => {
   it('an owner adds a member (PUT memberships 200), a team (POST teams 201) and a team member (PUT team memberships 200); GETs answer them', async (t) => {
-    const { app, alice, bob, org } = await acme(t);
+    const { app, alice, bob, org } = await aliceOwnsAcme(t);
     const dave = await app.user('dave');
     const root = (await app.berth.accounts.find('root'))!;
 
@@ -92,7 +81,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('a member reads members, memberships and teams (200) but gets 403 on every write', async (t) => {
-    const { app, alice, bob, org } = await acme(t);
+    const { app, alice, bob, org } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await app.berth.accounts.addTeamMember('acme', 'devs', 'bob');
 
@@ -118,7 +107,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('an owner\'s token without every package scope reads but changes nothing: 403 naming the missing scopes', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     const readOnly = await app.user('alice', ['read:packages']);
     const pushing = await app.user('alice', ['read:packages', 'write:packages']);
@@ -136,7 +125,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('an outsider gets 404 Not Found on every endpoint, as for an organization that does not exist or a user', async (t) => {
-    const { app, alice, carol } = await acme(t);
+    const { app, alice, carol } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     for (const [method, path, body] of endpoints) {
       for (const [org, token] of [['acme', carol.token], ['nowhere', carol.token], ['alice', alice.token], ['nowhere', alice.token]] as const) {
@@ -156,7 +145,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('without credentials 401 Requires authentication; with a suspended user\'s token 401 Bad credentials', async (t) => {
-    const { app, alice, bob } = await acme(t);
+    const { app, alice, bob } = await aliceOwnsAcme(t);
     for (const [method, path, body] of endpoints) {
       const res = await apiRequest(app, method, `/api/orgs/acme${path}`, undefined, body);
       assert.equal(res.statusCode, 401, `${method} ${path}`);
@@ -185,7 +174,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('GET /api/orgs/{org}/members pages with per_page (default 30, at most 100) and page, with a Link header', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     const names: string[] = [];
     for (let i = 0; i < 103; i++) {
       const name = `user-${String(i).padStart(3, '0')}`;
@@ -226,7 +215,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('demoting or removing the last owner is 422; with a second owner both work', async (t) => {
-    const { app, alice, bob } = await acme(t);
+    const { app, alice, bob } = await aliceOwnsAcme(t);
     const demote = await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/alice', alice.token, { role: 'member' });
     assert.equal(demote.statusCode, 422);
     assert.deepEqual(demote.json(), { message: 'alice is the last owner of acme' });
@@ -246,7 +235,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('two owners demoting each other at the same moment leave one owner: one change succeeds, the other is refused (on PostgreSQL, truly at once)', async (t) => {
-    const { app } = await acme(t);
+    const { app } = await aliceOwnsAcme(t);
     await app.berth.accounts.setOrgMember('acme', 'bob', 'owner');
     for (let round = 0; round < 5; round += 1) {
       const answers = await Promise.all([
@@ -261,7 +250,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('DELETE /api/orgs/{org}/memberships/{username} also takes the user off the organization\'s teams', async (t) => {
-    const { app, alice, bob } = await acme(t);
+    const { app, alice, bob } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await app.berth.accounts.createTeam('acme', parseAccountName('ops'));
     await app.berth.accounts.addTeamMember('acme', 'devs', 'bob');
@@ -281,7 +270,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('bad input: unknown roles, team names and bodies are 422 or 400; a missing user 404; a team member must belong to the organization (422)', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     await app.user('carol');
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     const cases: Array<[Method, string, object | string | undefined, number, object]> = [

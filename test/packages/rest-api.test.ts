@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic, publicUrl } from '../auth/helpers.js';
+import { aliceOwnsAcme, authApp, basic, publicUrl } from '../auth/helpers.js';
 import { apiRequest } from '../support/api-request.js';
 import { pushLabelledImage, pushMultiArch } from './helpers.js';
 
@@ -151,12 +151,7 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
   });
 
   it('roles: grant, list, revoke; only organization members on private org packages; teams only for org packages', async (t) => {
-    const app = await authApp(t);
-    const alice = await app.user('alice');
-    const bob = await app.user('bob');
-    const carol = await app.user('carol');
-    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
-    await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+    const { app, alice, bob, carol } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await pushLabelledImage(app.berth, 'acme/app', basic('alice', alice.token), { tag: 'v1' });
     const base = '/api/orgs/acme/packages/container/app';
