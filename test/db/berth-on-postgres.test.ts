@@ -1,30 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { openPostgres } from '../../src/db/postgres/engine.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { apiRequest } from '../support/api-request.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
-import { requiredTools } from '../support/required-tools.js';
+import { newDatabase } from '../support/postgres-process.js';
+import { postgresSuite, skipWithoutPostgres } from '../support/postgres-suite.js';
 
 /**
  * The whole of Berth on the PostgreSQL engine, through its HTTP surfaces: accounts, tokens,
  * pushes, package pages of the API, visibility, deletion and restore. The services do not know
  * which engine they run on; these flows would fail where a query of theirs is SQLite-only.
  */
-describe('Berth on PostgreSQL', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
-  let server: PostgresHandle;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.close();
-  });
+describe('Berth on PostgreSQL', { skip: await skipWithoutPostgres() }, () => {
+  const postgres = postgresSuite();
 
   async function berthOnPostgres(t: TestContext): Promise<AuthApp> {
     // Berth closes the engine it is given.
-    return authApp(t, {}, { database: await openPostgres(await newDatabase(server)) });
+    return authApp(t, {}, { database: await openPostgres(await newDatabase(postgres.server)) });
   }
 
   it('pushes, pulls, and answers the package with its labels; private to others until made public', async (t) => {

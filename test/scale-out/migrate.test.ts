@@ -18,9 +18,9 @@ import { runBerth } from '../support/berth-cli.js';
 import { imageManifest } from '../support/berth-pushes.js';
 import { sha256 } from '../support/digests.js';
 import type { ExecResult } from '../support/exec.js';
-import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
+import { newDatabase } from '../support/postgres-process.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { databaseUrl } from '../support/profile-database.js';
-import { requiredTools } from '../support/required-tools.js';
 import { s3rverCredentials } from '../support/s3-process.js';
 import { scaleOutStores } from '../support/scale-out-stores.js';
 
@@ -43,7 +43,7 @@ interface Source {
  * `berth migrate` from a data directory (SQLite and blob files) to PostgreSQL and S3, through the
  * built CLI, then a Berth on the target answering as the source did.
  */
-describe('berth migrate: a data directory to PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+describe('berth migrate: a data directory to PostgreSQL and S3', { skip: await skipWithoutPostgres() }, () => {
   const stores = scaleOutStores();
 
   /** Users, an organization, a private and a public package, a tag, a deleted version, tokens, immutable tag patterns and retention policies; closed before it is migrated. */

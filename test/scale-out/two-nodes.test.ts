@@ -8,9 +8,9 @@ import { advisoryLockKey } from '../../src/db/postgres/node-locks.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
-import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
+import { newDatabase } from '../support/postgres-process.js';
 import { eventually } from '../support/eventually.js';
-import { requiredTools } from '../support/required-tools.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { s3Client } from '../support/s3-process.js';
 import { scaleOutStores } from '../support/scale-out-stores.js';
 
@@ -19,7 +19,7 @@ import { scaleOutStores } from '../support/scale-out-stores.js';
  * S3 bucket, as behind a load balancer: whatever a client starts on one node it can go on with on
  * the other.
  */
-describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+describe('two nodes on PostgreSQL and S3', { skip: await skipWithoutPostgres() }, () => {
   const stores = scaleOutStores();
 
   async function twoNodes(t: TestContext, settings: Record<string, string> = {}): Promise<[AuthApp, AuthApp]> {
