@@ -96,6 +96,13 @@ export async function mintRepositoryToken(app: AuthApp, repo: string, pat: strin
   return res.json();
 }
 
+/** The registry token `GET /token` issues for `scope` to `authorization` (to nobody without); it must answer 200. */
+export async function registryToken(app: { berth: Berth }, scope: string, authorization?: string): Promise<string> {
+  const res = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent(scope)}`, headers: authorization ? { authorization } : {} });
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json().token as string;
+}
+
 export function basic(user: string, secret: string): string {
   return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 }

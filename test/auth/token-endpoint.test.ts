@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authApp, basic, jwtPayload, publicUrl } from './helpers.js';
+import { authApp, basic, jwtPayload, publicUrl, registryToken } from './helpers.js';
 
 describe('token service', () => {
   it('GET /token without credentials answers 200 with an anonymous token and no refresh_token', async (t) => {
@@ -137,12 +137,7 @@ describe('token service', () => {
   it('a registry token stops working on /v2 as soon as its PAT is revoked', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
-    const res = await app.berth.app.inject({
-      method: 'GET',
-      url: '/token?scope=repository:alice/app:pull',
-      headers: { authorization: basic('alice', alice.token) },
-    });
-    const bearer = `Bearer ${res.json().token}`;
+    const bearer = `Bearer ${await registryToken(app, 'repository:alice/app:pull', basic('alice', alice.token))}`;
     const before = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization: bearer } });
     assert.equal(before.statusCode, 404); // allowed; the repository does not exist yet
     await app.berth.accessTokens.revoke(alice.id, (await app.berth.accessTokens.list(alice.id))[0]!.id);
@@ -155,15 +150,11 @@ describe('token service', () => {
     const app = await authApp(t);
     const other = await authApp(t);
     const alice = await other.user('alice');
-    const foreign = await other.berth.app.inject({
-      method: 'GET',
-      url: '/token?scope=repository:alice/app:pull',
-      headers: { authorization: basic('alice', alice.token) },
-    });
+    const foreign = await registryToken(other, 'repository:alice/app:pull', basic('alice', alice.token));
     const res = await app.berth.app.inject({
       method: 'GET',
       url: '/v2/alice/app/tags/list',
-      headers: { authorization: `Bearer ${foreign.json().token}` },
+      headers: { authorization: `Bearer ${foreign}` },
     });
     assert.equal(res.statusCode, 401);
     assert.match(res.headers['www-authenticate'] as string, /error="invalid_token"/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
-import { type AuthApp, authApp, basic, berthCli, jwtPayload, mintRepositoryToken, tryBerthCli } from '../auth/helpers.js';
+import { type AuthApp, authApp, basic, berthCli, jwtPayload, mintRepositoryToken, registryToken, tryBerthCli } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
 
 /** An organization `acme` owned by boss, with the source repository `acme/widget`. */
@@ -69,16 +69,11 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal((await app.berth.app.inject({ method: 'HEAD', url: '/v2/acme/unlisted/manifests/v1', headers: { authorization: auth } })).statusCode, 404);
 
     // The Docker token flow with the repository token as the password.
-    const tokenRes = await app.berth.app.inject({
-      method: 'GET',
-      url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete repository:acme/unlisted:pull,push')}`,
-      headers: { authorization: auth },
-    });
-    assert.equal(tokenRes.statusCode, 200);
-    const claims = jwtPayload(tokenRes.json().token);
+    const issued = await registryToken(app, 'repository:acme/built:pull,push,delete repository:acme/unlisted:pull,push', auth);
+    const claims = jwtPayload(issued);
     assert.equal(claims['sub'], 'repository:acme/widget');
     assert.deepEqual(claims.access.map((entry) => entry.actions), [['pull', 'push', 'delete'], []]);
-    const viaBearer = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: `Bearer ${tokenRes.json().token}` } });
+    const viaBearer = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: `Bearer ${issued}` } });
     assert.equal(viaBearer.statusCode, 403);
     assert.equal(viaBearer.json().errors[0].message, 'permission_denied: write_package');
 
@@ -100,14 +95,14 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal(viaBasic.statusCode, 200, viaBasic.body);
     assert.deepEqual(viaBasic.json().repositories, ['acme/built']);
 
-    const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}`, headers: { authorization: basic('ci', token) } });
-    assert.deepEqual(jwtPayload(issued.json().token).access, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
-    const viaBearer = await catalog(`Bearer ${issued.json().token}`);
+    const issued = await registryToken(app, 'registry:catalog:*', basic('ci', token));
+    assert.deepEqual(jwtPayload(issued).access, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const viaBearer = await catalog(`Bearer ${issued}`);
     assert.equal(viaBearer.statusCode, 200, viaBearer.body);
     assert.deepEqual(viaBearer.json().repositories, ['acme/built']);
 
-    const anonymous = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}` });
-    const refused = await catalog(`Bearer ${anonymous.json().token}`);
+    const anonymous = await registryToken(app, 'registry:catalog:*');
+    const refused = await catalog(`Bearer ${anonymous}`);
     assert.equal(refused.statusCode, 401);
     assert.match(refused.headers['www-authenticate'] as string, /error="insufficient_scope"/);
   });
@@ -141,12 +136,8 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const del = await app.berth.app.inject({ method: 'DELETE', url: `/v2/acme/built/manifests/${image.digest}`, headers: { authorization: basic('ci', minted.token) } });
     assert.equal(del.statusCode, 403);
     assert.equal(del.json().errors[0].code, 'DENIED');
-    const tokenRes = await app.berth.app.inject({
-      method: 'GET',
-      url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`,
-      headers: { authorization: basic('ci', minted.token) },
-    });
-    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push']);
+    const issued = await registryToken(app, 'repository:acme/built:pull,push,delete', basic('ci', minted.token));
+    assert.deepEqual(jwtPayload(issued).access[0]?.actions, ['pull', 'push']);
     assert.equal((await app.berth.packages.require('acme/built')).versionCount, 1);
     assert.deepEqual(minted.scopes, ['read:packages', 'write:packages']);
   });
@@ -156,9 +147,8 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const { token: pat, info } = await app.berth.accessTokens.create(boss.id, parseTokenScopes('read:packages,write:packages,delete:packages'));
     const minted = await mintRepositoryToken(app, 'acme/widget', pat);
     await pushLabelledImage(app.berth, 'acme/built', basic('ci', minted.token), { tag: 'v1' });
-    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull')}`, headers: { authorization: basic('ci', minted.token) } });
-    const registryToken = tokenRes.json().token as string;
-    const viaRegistryToken = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: `Bearer ${registryToken}` } });
+    const issued = await registryToken(app, 'repository:acme/built:pull', basic('ci', minted.token));
+    const viaRegistryToken = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: `Bearer ${issued}` } });
     assert.equal((await viaRegistryToken()).statusCode, 200);
 
     const revoked = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${info.id}`, headers: { authorization: `Bearer ${boss.token}` } });
@@ -219,8 +209,7 @@ describe('repository tokens: the analogue of a workflow token', () => {
 
     // An operator's token (no minting token) has every scope, and is listed and revoked by the CLI.
     const made = (await berthCli(app.dataDir, ['token', 'create', '--repo', 'acme/widget'])).stdout.trim();
-    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`, headers: { authorization: basic('ci', made) } });
-    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push', 'delete']);
+    assert.deepEqual(jwtPayload(await registryToken(app, 'repository:acme/built:pull,push,delete', basic('ci', made))).access[0]?.actions, ['pull', 'push', 'delete']);
     const lines = (await berthCli(app.dataDir, ['token', 'list', '--repo', 'acme/widget'])).stdout.trim().split('\n').map((line) => line.split('\t'));
     assert.deepEqual(lines.map((cells) => [cells[1], cells[2], cells[3], cells[5]]), [
       [`${second.token.slice(0, 14)}…`, 'read:packages,write:packages,delete:packages', 'active', 'created-by=boss'],
