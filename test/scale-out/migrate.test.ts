@@ -14,6 +14,7 @@ import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { type Pushed, pushBlob, pushLabelledImage, putManifest } from '../packages/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { runBerth } from '../support/berth-cli.js';
 import { imageManifest } from '../support/berth-pushes.js';
 import { sha256 } from '../support/digests.js';
@@ -169,7 +170,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: await s
     assert.equal(shown.statusCode, 200, shown.body);
     assert.equal(shown.headers['docker-content-digest'], source.publicImage.digest);
 
-    const api = (method: 'GET' | 'POST', url: string) => target.berth.app.inject({ method, url, headers: { authorization: `Bearer ${source.alice.token}` } });
+    const api = (method: 'GET' | 'POST', url: string) => apiRequest(target, method, url, source.alice.token);
     const deleted = await api('GET', '/api/user/packages/container/app/versions?state=deleted');
     assert.equal(deleted.statusCode, 200, deleted.body);
     const versions = deleted.json() as Array<{ id: number; name: string }>;
