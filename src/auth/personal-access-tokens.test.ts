@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { sql } from 'kysely';
 import { tempDatabase } from '../../test/support/temp-database.js';
-import { parseAccountName } from '../accounts/names.js';
+import { insertUser } from '../../test/support/user-rows.js';
 import type { Database } from '../db/schema.js';
 import { PersonalAccessTokenService } from './personal-access-tokens.js';
 
@@ -11,13 +11,7 @@ const at = (ms: number) => new Date(t0.getTime() + ms);
 
 async function setUp(t: TestContext): Promise<{ db: Database; tokens: PersonalAccessTokenService; userId: number }> {
   const { db } = await tempDatabase(t);
-  const now = t0.toISOString();
-  const account = await db
-    .insertInto('accounts')
-    .values({ name: parseAccountName('alice'), name_key: 'alice', kind: 'user', password_hash: null, is_admin: 0, created_at: now })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { db, tokens: new PersonalAccessTokenService(db), userId: account.id };
+  return { db, tokens: new PersonalAccessTokenService(db), userId: await insertUser(db, 'alice', t0) };
 }
 
 /** A revocation written by another process (the CLI), which this service's memo cannot see. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDatabase } from '../../test/support/temp-database.js';
-import { parseAccountName } from '../accounts/names.js';
+import { insertUser } from '../../test/support/user-rows.js';
 import type { PackageRole } from '../db/schema.js';
 import { PersonalAccessTokenService } from './personal-access-tokens.js';
 import { RepositoryTokenService } from './repository-tokens.js';
@@ -14,22 +14,17 @@ const hour = 3_600_000;
 /** A user who owns a source repository, a personal access token of theirs, and the two services. */
 async function setUp(t: TestContext) {
   const { db } = await tempDatabase(t);
-  const created = t0.toISOString();
-  const user = await db
-    .insertInto('accounts')
-    .values({ name: parseAccountName('alice'), name_key: 'alice', kind: 'user', password_hash: null, is_admin: 0, created_at: created })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const repository = await db.insertInto('source_repositories').values({ owner_id: user.id, name: 'app', name_key: 'app', created_at: created }).returning('id').executeTakeFirstOrThrow();
+  const userId = await insertUser(db, 'alice', t0);
+  const repository = await db.insertInto('source_repositories').values({ owner_id: userId, name: 'app', name_key: 'app', created_at: t0.toISOString() }).returning('id').executeTakeFirstOrThrow();
   let role: PackageRole | undefined = 'admin';
   const personal = new PersonalAccessTokenService(db);
   const tokens = new RepositoryTokenService(db, async () => role);
   const minted = async (scopes: string[], options: { patExpiresAt?: Date } = {}) => {
-    const pat = await personal.create(user.id, scopes as never, { expiresAt: options.patExpiresAt });
-    const made = await tokens.create(repository.id, hour, t0, { userId: user.id, accessTokenId: pat.info.id, scopes });
+    const pat = await personal.create(userId, scopes as never, { expiresAt: options.patExpiresAt });
+    const made = await tokens.create(repository.id, hour, t0, { userId, accessTokenId: pat.info.id, scopes });
     return { ...made, patId: pat.info.id };
   };
-  return { db, personal, tokens, userId: user.id, repositoryId: repository.id, minted, setRole: (next: PackageRole | undefined) => (role = next) };
+  return { db, personal, tokens, userId, repositoryId: repository.id, minted, setRole: (next: PackageRole | undefined) => (role = next) };
 }
 
 describe('RepositoryTokenService', () => {

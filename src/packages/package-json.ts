@@ -1,4 +1,5 @@
-import type { PackageOwner, PackageRecord, RoleGrant, VersionRecord } from './package-service.js';
+import type { PackageOwner, PackageRecord, VersionRecord } from './package-service.js';
+import type { RoleGrant } from './role-holders.js';
 
 /** The package page's path, GitHub's, which the web pages serve. */
 export function packagePagePath(pkg: Pick<PackageRecord, 'owner' | 'name'>): string {

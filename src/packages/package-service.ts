@@ -1,8 +1,8 @@
-import { type NotNull, type Transaction, sql } from 'kysely';
+import { type NotNull, type Selectable, type Transaction, sql } from 'kysely';
 import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
-import type { AccountKind, Database, PackageRole, PrincipalKind, Schema, Visibility } from '../db/schema.js';
+import type { AccountKind, Database, PackageRole, PackageVersionsTable, PrincipalKind, Schema, Visibility } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -10,9 +10,11 @@ import { type NewManifest, type RegistryMetadata, newManifest } from '../registr
 import { ListedByTaggedIndexError, PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
 import type { ImageMetadata } from './image-metadata.js';
 import { ImmutableTags } from './immutable-tags.js';
+import { indexListings } from './index-listings.js';
 import { type AppliedPolicy, RetentionPolicies } from './retention-policies.js';
 import type { RetentionDeletion } from './retention-policy.js';
 import type { PackageAction, PackageChanges } from './package-changes.js';
+import { type RoleGrant, findRoleHolder, listRoleHolders } from './role-holders.js';
 import { namespaceOf } from './package-access.js';
 import { type PackageFacts, visibilities } from './roles.js';
 
@@ -89,21 +91,7 @@ export interface RetentionOutcome {
   versions: RetentionDeletion[];
 }
 
-export interface NewVersion {
-  digest: Digest;
-  mediaType: string;
-  artifactType: string | null;
-  subject: string | null;
-  size: number;
-  platforms: string[];
-}
-
-export interface RoleGrant {
-  kind: PrincipalKind;
-  id: number;
-  name: string;
-  role: PackageRole;
-}
+export type NewVersion = Pick<VersionRecord, 'digest' | 'mediaType' | 'artifactType' | 'subject' | 'size' | 'platforms'>;
 
 export interface OrgPackageSettings {
   membersCanCreate: boolean;
@@ -411,12 +399,8 @@ export class PackageService {
     for (const [digest, seen] of expected) {
       if ([...(tags.get(digest) ?? [])].sort().join('\u0000') !== [...seen.tags].sort().join('\u0000')) throw changed();
     }
-    const holders = await this.db
-      .selectFrom('manifest_references')
-      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+    const holders = await indexListings(this.db, repository)
       .select(['manifest_references.manifest_digest as holder', 'manifest_references.referenced_digest as held'])
-      .where('repositories.name', '=', repository)
-      .where('manifest_references.kind', '=', 'manifest')
       .where('manifest_references.referenced_digest', 'in', digests)
       .union((eb) =>
         eb
@@ -621,23 +605,7 @@ export class PackageService {
   }
 
   async roles(pkg: PackageRecord): Promise<RoleGrant[]> {
-    const users = await this.db
-      .selectFrom('package_roles')
-      .innerJoin('accounts', 'accounts.id', 'package_roles.principal_id')
-      .select(['accounts.id', 'accounts.name', 'package_roles.role'])
-      .where('package_roles.package_id', '=', pkg.id)
-      .where('package_roles.principal_kind', '=', 'user')
-      .orderBy('accounts.name_key')
-      .execute();
-    const teams = await this.db
-      .selectFrom('package_roles')
-      .innerJoin('teams', 'teams.id', 'package_roles.principal_id')
-      .select(['teams.id', 'teams.name', 'package_roles.role'])
-      .where('package_roles.package_id', '=', pkg.id)
-      .where('package_roles.principal_kind', '=', 'team')
-      .orderBy('teams.name_key')
-      .execute();
-    return [...users.map((row) => ({ kind: 'user' as const, ...row })), ...teams.map((row) => ({ kind: 'team' as const, ...row }))];
+    return listRoleHolders(this.db, this.db.selectFrom('package_roles').select(['principal_kind', 'principal_id', 'role']).where('package_id', '=', pkg.id));
   }
 
   async orgSettings(orgId: number): Promise<OrgPackageSettings> {
@@ -657,27 +625,16 @@ export class PackageService {
   }
 
   private async principal(pkg: PackageRecord, kind: PrincipalKind, name: string): Promise<{ id: number; name: string }> {
-    if (kind === 'team') {
-      if (pkg.owner.kind !== 'org') throw new PackageRuleError('teams can be granted roles only on organization packages');
-      const team = await this.db.selectFrom('teams').select(['id', 'name']).where('org_id', '=', pkg.owner.id).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
-      if (!team) throw new PackageNotFoundError(`team ${pkg.owner.login}/${name}`);
-      return team;
-    }
-    const user = await this.db.selectFrom('accounts').select(['id', 'name']).where('name_key', '=', name.toLowerCase()).where('kind', '=', 'user').executeTakeFirst();
-    if (!user) throw new PackageNotFoundError(`user ${name}`);
-    return user;
+    if (kind === 'team' && pkg.owner.kind !== 'org') throw new PackageRuleError('teams can be granted roles only on organization packages');
+    return findRoleHolder(this.db, kind, name, pkg.owner);
   }
 
   /** Tagged indexes of the repository that list the digest. */
   private async taggedParents(repository: string, digest: string): Promise<Array<{ digest: string; tags: string[] }>> {
-    const rows = await this.db
-      .selectFrom('manifest_references')
-      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+    const rows = await indexListings(this.db, repository)
       .innerJoin('tags', (join) => join.onRef('tags.repository_id', '=', 'manifest_references.repository_id').onRef('tags.digest', '=', 'manifest_references.manifest_digest'))
       .select(['manifest_references.manifest_digest', 'tags.name'])
-      .where('repositories.name', '=', repository)
       .where('manifest_references.referenced_digest', '=', digest)
-      .where('manifest_references.kind', '=', 'manifest')
       .orderBy('tags.name')
       .execute();
     const parents = new Map<string, string[]>();
@@ -782,34 +739,13 @@ export class PackageService {
     return result;
   }
 
-  private async toVersions(
-    pkg: PackageRecord,
-    rows: Array<{
-      id: number;
-      digest: string;
-      media_type: string;
-      artifact_type: string | null;
-      subject_digest: string | null;
-      size: number;
-      platforms: string | null;
-      download_count: number;
-      created_at: string;
-      updated_at: string;
-      deleted_at: string | null;
-      deleted_by_policy: string | null;
-      tags: string | null;
-    }>,
-  ): Promise<VersionRecord[]> {
+  private async toVersions(pkg: PackageRecord, rows: Array<Selectable<PackageVersionsTable>>): Promise<VersionRecord[]> {
     const live = rows.filter((row) => row.deleted_at === null).map((row) => row.digest);
     const tags = await this.tagsOf(pkg.repository, live);
     const parents = new Map<string, string[]>();
     if (rows.length > 0) {
-      const refs = await this.db
-        .selectFrom('manifest_references')
-        .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
+      const refs = await indexListings(this.db, pkg.repository)
         .select(['manifest_references.manifest_digest', 'manifest_references.referenced_digest'])
-        .where('repositories.name', '=', pkg.repository)
-        .where('manifest_references.kind', '=', 'manifest')
         .where('manifest_references.referenced_digest', 'in', rows.map((row) => row.digest))
         .execute();
       for (const ref of refs) parents.set(ref.referenced_digest, [...(parents.get(ref.referenced_digest) ?? []), ref.manifest_digest]);

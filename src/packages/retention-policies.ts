@@ -1,5 +1,6 @@
 import type { Database } from '../db/schema.js';
 import { type ImmutableTags, firstMatch } from './immutable-tags.js';
+import { indexListings } from './index-listings.js';
 import { type RetentionDeletion, type RetentionPolicy, type RetentionVersion, planRetention } from './retention-policy.js';
 
 /** A policy and whose it is: `package:<name>`, `org:<name>` or `user:<name>`, as deleted versions record it. */
@@ -117,13 +118,7 @@ export class RetentionPolicies {
       .where('repositories.name', '=', pkg.repository)
       .orderBy('tags.name')
       .execute();
-    const references = await this.db
-      .selectFrom('manifest_references')
-      .innerJoin('repositories', 'repositories.id', 'manifest_references.repository_id')
-      .select(['manifest_references.manifest_digest', 'manifest_references.referenced_digest'])
-      .where('repositories.name', '=', pkg.repository)
-      .where('manifest_references.kind', '=', 'manifest')
-      .execute();
+    const references = await indexListings(this.db, pkg.repository).select(['manifest_references.manifest_digest', 'manifest_references.referenced_digest']).execute();
     const tagsOf = new Map<string, Array<{ name: string; updatedAt: string }>>();
     for (const tag of tags) tagsOf.set(tag.digest, [...(tagsOf.get(tag.digest) ?? []), { name: tag.name, updatedAt: tag.updated_at }]);
     const lists = new Map<string, string[]>();

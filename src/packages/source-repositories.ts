@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import { toFlag } from '../db/flags.js';
 import type { Database, PackageRole, PrincipalKind } from '../db/schema.js';
 import { PackageConflictError, PackageNotFoundError, PackageRuleError } from './errors.js';
+import { findRoleHolder, listRoleHolders } from './role-holders.js';
 
 export interface SourceRepository {
   id: number;
@@ -96,42 +97,18 @@ export class SourceRepositoryService {
   /** Gives a user, or a team of the owning organization, a role on the repository. */
   async setCollaborator(fullName: string, kind: PrincipalKind, name: string, role: PackageRole): Promise<void> {
     const repo = await this.require(fullName);
-    let principalId: number;
-    if (kind === 'team') {
-      const team = await this.db.selectFrom('teams').select('id').where('org_id', '=', repo.ownerId).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
-      if (!team) throw new PackageNotFoundError(`team ${repo.owner}/${name}`);
-      principalId = team.id;
-    } else {
-      const user = await this.db.selectFrom('accounts').select('id').where('name_key', '=', name.toLowerCase()).where('kind', '=', 'user').executeTakeFirst();
-      if (!user) throw new PackageNotFoundError(`user ${name}`);
-      principalId = user.id;
-    }
+    const holder = await findRoleHolder(this.db, kind, name, { id: repo.ownerId, login: repo.owner });
     await this.db
       .insertInto('source_repository_roles')
-      .values({ repository_id: repo.id, principal_kind: kind, principal_id: principalId, role, created_at: new Date().toISOString() })
+      .values({ repository_id: repo.id, principal_kind: kind, principal_id: holder.id, role, created_at: new Date().toISOString() })
       .onConflict((c) => c.columns(['repository_id', 'principal_kind', 'principal_id']).doUpdateSet({ role }))
       .execute();
   }
 
   async collaborators(fullName: string): Promise<Collaborator[]> {
     const repo = await this.require(fullName);
-    const users = await this.db
-      .selectFrom('source_repository_roles')
-      .innerJoin('accounts', 'accounts.id', 'source_repository_roles.principal_id')
-      .select(['accounts.name', 'source_repository_roles.role'])
-      .where('source_repository_roles.repository_id', '=', repo.id)
-      .where('source_repository_roles.principal_kind', '=', 'user')
-      .orderBy('accounts.name_key')
-      .execute();
-    const teams = await this.db
-      .selectFrom('source_repository_roles')
-      .innerJoin('teams', 'teams.id', 'source_repository_roles.principal_id')
-      .select(['teams.name', 'source_repository_roles.role'])
-      .where('source_repository_roles.repository_id', '=', repo.id)
-      .where('source_repository_roles.principal_kind', '=', 'team')
-      .orderBy('teams.name_key')
-      .execute();
-    return [...users.map((row) => ({ kind: 'user' as const, ...row })), ...teams.map((row) => ({ kind: 'team' as const, ...row }))];
+    const holders = await listRoleHolders(this.db, this.db.selectFrom('source_repository_roles').select(['principal_kind', 'principal_id', 'role']).where('repository_id', '=', repo.id));
+    return holders.map(({ kind, name, role }) => ({ kind, name, role }));
   }
 
   /**

@@ -67,12 +67,17 @@ function listener(name: string, log: string[], services: RegistryServices, failA
   };
 }
 
+/** A registry with listeners subscribed in the order given, each named and failing at its step, if any, and their shared log. */
+async function listening(t: TestContext, ...listeners: Array<[name: string, failAt?: 'write' | 'after']>): Promise<{ services: RegistryServices; log: string[] }> {
+  const services = await registry(t);
+  const log: string[] = [];
+  for (const [name, failAt] of listeners) services.events.subscribe(listener(name, log, services, failAt));
+  return { services, log };
+}
+
 describe('ManifestListeners', () => {
   it('hands a push to every listener in order: each write in the manifest\'s transaction, each after once committed', async (t) => {
-    const services = await registry(t);
-    const log: string[] = [];
-    services.events.subscribe(listener('first', log, services));
-    services.events.subscribe(listener('second', log, services));
+    const { services, log } = await listening(t, ['first'], ['second']);
 
     await services.manifests.push(repository, 'v1', index, mediaTypes.ociIndex);
     assert.deepEqual(log, [
@@ -86,10 +91,7 @@ describe('ManifestListeners', () => {
   });
 
   it('stores nothing when a listener\'s write fails', async (t) => {
-    const services = await registry(t);
-    const log: string[] = [];
-    services.events.subscribe(listener('first', log, services));
-    services.events.subscribe(listener('second', log, services, 'write'));
+    const { services, log } = await listening(t, ['first'], ['second', 'write']);
 
     await assert.rejects(services.manifests.push(repository, 'v1', index, mediaTypes.ociIndex), /second write failed/);
     assert.equal(await services.metadata.manifestByDigest(repository, indexDigest), undefined);
@@ -98,10 +100,7 @@ describe('ManifestListeners', () => {
   });
 
   it('runs every after even when an earlier one fails, then reports the failure', async (t) => {
-    const services = await registry(t);
-    const log: string[] = [];
-    services.events.subscribe(listener('first', log, services, 'after'));
-    services.events.subscribe(listener('second', log, services));
+    const { services, log } = await listening(t, ['first', 'after'], ['second']);
 
     await assert.rejects(services.manifests.push(repository, 'v1', index, mediaTypes.ociIndex), /first after failed/);
     assert.ok(log.includes('second after sees manifest: true'));
@@ -109,10 +108,7 @@ describe('ManifestListeners', () => {
   });
 
   it('tells every listener of deletions and downloads', async (t) => {
-    const services = await registry(t);
-    const log: string[] = [];
-    services.events.subscribe(listener('first', log, services));
-    services.events.subscribe(listener('second', log, services));
+    const { services, log } = await listening(t, ['first'], ['second']);
     await services.manifests.push(repository, indexDigest, index, mediaTypes.ociIndex);
     log.length = 0;
 
@@ -131,9 +127,7 @@ describe('ManifestListeners', () => {
   });
 
   it('keeps the manifest when a listener\'s write for its deletion fails', async (t) => {
-    const services = await registry(t);
-    const log: string[] = [];
-    services.events.subscribe(listener('first', log, services, 'write'));
+    const { services, log } = await listening(t, ['first', 'write']);
     await services.metadata.putManifest(repository, newManifest(indexDigest, index, parseManifest(index, mediaTypes.ociIndex)), 'v1');
 
     await assert.rejects(services.manifests.delete(repository, indexDigest), /first delete write failed/);

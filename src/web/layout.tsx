@@ -109,15 +109,6 @@ export function Notice({ notice }: { notice: { kind: 'ok' | 'error'; text: strin
   );
 }
 
-/** The header of a table's last column, which holds buttons: named for screen readers only. */
-export function ActionsHeader() {
-  return (
-    <th scope="col">
-      <span class="visually-hidden">Actions</span>
-    </th>
-  );
-}
-
 /**
  * A form of one button that posts to `action` (with the CSRF field and any hidden `fields`);
  * `what` names the row it acts on for screen readers, `confirm` asks first where scripts run.

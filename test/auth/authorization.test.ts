@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic, jwtPayload, pushImage, sha256 } from './helpers.js';
+import { authApp, basic, jwtPayload, pushImage, registryToken, sha256 } from './helpers.js';
 
 const all = ['read:packages', 'write:packages', 'delete:packages'];
 const scopeSets: Record<string, string[]> = {
@@ -91,15 +91,11 @@ describe('authorization: PAT scope x membership x action', () => {
   it('a bearer token without the action answers 401 with error="insufficient_scope"', async (t) => {
     const { app } = await world(t);
     const reader = await app.user('alice', ['read:packages']);
-    const tokenRes = await app.berth.app.inject({
-      method: 'GET',
-      url: '/token?scope=repository:alice/app:pull,push',
-      headers: { authorization: basic('alice', reader.token) },
-    });
+    const token = await registryToken(app, 'repository:alice/app:pull,push', basic('alice', reader.token));
     const res = await app.berth.app.inject({
       method: 'POST',
       url: '/v2/alice/app/blobs/uploads/',
-      headers: { authorization: `Bearer ${tokenRes.json().token}` },
+      headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(res.statusCode, 401);
     assert.equal(res.json().errors[0].code, 'UNAUTHORIZED');

@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
+import type { Account } from '../../src/accounts/account-service.js';
 import type { Berth, BerthOptions } from '../../src/server.js';
 import { runBerth } from '../support/berth-cli.js';
 import { ExecError, type ExecResult } from '../support/exec.js';
@@ -57,6 +59,19 @@ export async function authApp(t: TestContext, settings: Record<string, string> =
   };
 }
 
+type TestUser = Awaited<ReturnType<AuthApp['user']>>;
+
+/** An `authApp` where alice owns the organization acme, bob is a member of it and carol belongs to nothing. */
+export async function aliceOwnsAcme(t: TestContext): Promise<{ app: AuthApp; alice: TestUser; bob: TestUser; carol: TestUser; org: Account }> {
+  const app = await authApp(t);
+  const alice = await app.user('alice');
+  const bob = await app.user('bob');
+  const carol = await app.user('carol');
+  const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
+  await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+  return { app, alice, bob, carol, org };
+}
+
 /** Runs `berth ARGS` on a data directory (the server may be running on it); fails on a non-zero exit. */
 export async function berthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
   const result = await tryBerthCli(dataDir, args);
@@ -67,6 +82,25 @@ export async function berthCli(dataDir: string, args: readonly string[]): Promis
 /** Runs `berth ARGS` on a data directory and returns the result whatever the exit code. */
 export async function tryBerthCli(dataDir: string, args: readonly string[]): Promise<ExecResult> {
   return runBerth(args, { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)) } });
+}
+
+/** Mints a repository token for `repo` (`OWNER/REPO`) through the API with a personal access token; it must answer 201. */
+export async function mintRepositoryToken(app: AuthApp, repo: string, pat: string): Promise<{ id: number; token: string; scopes: string[] }> {
+  const res = await app.berth.app.inject({
+    method: 'POST',
+    url: `/api/repos/${repo}/tokens`,
+    headers: { authorization: `Bearer ${pat}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ expires_in: '1h' }),
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json();
+}
+
+/** The registry token `GET /token` issues for `scope` to `authorization` (to nobody without); it must answer 200. */
+export async function registryToken(app: { berth: Berth }, scope: string, authorization?: string): Promise<string> {
+  const res = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent(scope)}`, headers: authorization ? { authorization } : {} });
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json().token as string;
 }
 
 export function basic(user: string, secret: string): string {

@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { type AuthApp, authApp } from './helpers.js';
+import { apiRequest } from '../support/api-request.js';
+import { aliceOwnsAcme } from './helpers.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-async function api(app: AuthApp, method: Method, url: string, token?: string, payload?: object | string) {
-  return app.berth.app.inject({
-    method,
-    url,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
-  });
-}
-
-/** alice owns acme; bob is a member of it; carol belongs to nothing. */
-async function acme(t: Parameters<typeof authApp>[0]) {
-  const app = await authApp(t);
-  const alice = await app.user('alice');
-  const bob = await app.user('bob');
-  const carol = await app.user('carol');
-  const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
-  await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
-  return { app, alice, bob, carol, org };
-}
 
 const user = (account: { name: string; id: number }, siteAdmin = false) => ({ login: account.name, id: account.id, type: 'User', site_admin: siteAdmin });
 const notFound = { message: 'Not Found' };
@@ -44,15 +25,15 @@ const endpoints: Array<[Method, string, object?]> = [
 
 describe('organization API: members and teams in GitHub shapes under /api/orgs', () => {
   it('an owner adds a member (PUT memberships 200), a team (POST teams 201) and a team member (PUT team memberships 200); GETs answer them', async (t) => {
-    const { app, alice, bob, org } = await acme(t);
+    const { app, alice, bob, org } = await aliceOwnsAcme(t);
     const dave = await app.user('dave');
     const root = (await app.berth.accounts.find('root'))!;
 
-    const added = await api(app, 'PUT', '/api/orgs/acme/memberships/dave', alice.token, {});
+    const added = await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/dave', alice.token, {});
     assert.equal(added.statusCode, 200);
     assert.deepEqual(added.json(), { state: 'active', role: 'member', organization: { login: 'acme', id: org.id }, user: user(dave) });
 
-    const rootAdmin = await api(app, 'PUT', '/api/orgs/ACME/memberships/root', alice.token, { role: 'admin' });
+    const rootAdmin = await apiRequest(app, 'PUT', '/api/orgs/ACME/memberships/root', alice.token, { role: 'admin' });
     assert.equal(rootAdmin.statusCode, 200);
     assert.deepEqual(rootAdmin.json(), { state: 'active', role: 'admin', organization: { login: 'acme', id: org.id }, user: user(root, true) });
 
@@ -61,64 +42,64 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
     assert.equal(noBody.statusCode, 200);
     assert.equal(noBody.json().role, 'member');
 
-    const members = await api(app, 'GET', '/api/orgs/acme/members', alice.token);
+    const members = await apiRequest(app, 'GET', '/api/orgs/acme/members', alice.token);
     assert.equal(members.statusCode, 200);
     assert.equal(members.headers['link'], undefined);
     assert.deepEqual(members.json(), [user(alice), user(bob), user(dave), user(root, true)]);
 
-    const created = await api(app, 'POST', '/api/orgs/acme/teams', alice.token, { name: 'Dev-Ops' });
+    const created = await apiRequest(app, 'POST', '/api/orgs/acme/teams', alice.token, { name: 'Dev-Ops' });
     assert.equal(created.statusCode, 201);
     const team = { id: created.json().id, name: 'Dev-Ops', slug: 'dev-ops', privacy: 'closed', permission: 'pull' };
     assert.equal(typeof team.id, 'number');
     assert.deepEqual(created.json(), team);
 
-    const joined = await api(app, 'PUT', '/api/orgs/acme/teams/dev-ops/memberships/dave', alice.token, { role: 'member' });
+    const joined = await apiRequest(app, 'PUT', '/api/orgs/acme/teams/dev-ops/memberships/dave', alice.token, { role: 'member' });
     assert.equal(joined.statusCode, 200);
     assert.deepEqual(joined.json(), { state: 'active', role: 'member' });
-    assert.equal((await api(app, 'PUT', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token)).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token)).statusCode, 200);
 
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/teams', alice.token)).json(), [team]);
-    const teamMembers = await api(app, 'GET', '/api/orgs/acme/teams/dev-ops/members', alice.token);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/teams', alice.token)).json(), [team]);
+    const teamMembers = await apiRequest(app, 'GET', '/api/orgs/acme/teams/dev-ops/members', alice.token);
     assert.equal(teamMembers.statusCode, 200);
     assert.deepEqual(teamMembers.json(), [user(bob), user(dave)]);
     assert.deepEqual(await app.berth.accounts.listTeamMembers('acme', 'Dev-Ops'), ['bob', 'dave']);
 
-    const left = await api(app, 'DELETE', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token);
+    const left = await apiRequest(app, 'DELETE', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token);
     assert.equal(left.statusCode, 204);
     assert.equal(left.body, '');
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/teams/dev-ops/members', alice.token)).json(), [user(dave)]);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/teams/dev-ops/members', alice.token)).json(), [user(dave)]);
     assert.deepEqual(await app.berth.accounts.listOrgMembers('acme').then((list) => list.map((m) => m.name)), ['alice', 'bob', 'dave', 'root'], 'leaving a team keeps the organization membership');
-    const again = await api(app, 'DELETE', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token);
+    const again = await apiRequest(app, 'DELETE', '/api/orgs/acme/teams/dev-ops/memberships/bob', alice.token);
     assert.equal(again.statusCode, 404);
     assert.deepEqual(again.json(), { message: 'member of acme/Dev-Ops "bob" not found' });
 
-    const removed = await api(app, 'DELETE', '/api/orgs/acme/memberships/dave', alice.token);
+    const removed = await apiRequest(app, 'DELETE', '/api/orgs/acme/memberships/dave', alice.token);
     assert.equal(removed.statusCode, 204);
-    const gone = await api(app, 'GET', '/api/orgs/acme/memberships/dave', alice.token);
+    const gone = await apiRequest(app, 'GET', '/api/orgs/acme/memberships/dave', alice.token);
     assert.equal(gone.statusCode, 404);
     assert.deepEqual(gone.json(), notFound);
   });
 
   it('a member reads members, memberships and teams (200) but gets 403 on every write', async (t) => {
-    const { app, alice, bob, org } = await acme(t);
+    const { app, alice, bob, org } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await app.berth.accounts.addTeamMember('acme', 'devs', 'bob');
 
-    const members = await api(app, 'GET', '/api/orgs/acme/members', bob.token);
+    const members = await apiRequest(app, 'GET', '/api/orgs/acme/members', bob.token);
     assert.equal(members.statusCode, 200);
     assert.deepEqual(members.json(), [user(alice), user(bob)]);
-    const aliceMembership = await api(app, 'GET', '/api/orgs/acme/memberships/Alice', bob.token);
+    const aliceMembership = await apiRequest(app, 'GET', '/api/orgs/acme/memberships/Alice', bob.token);
     assert.equal(aliceMembership.statusCode, 200);
     assert.deepEqual(aliceMembership.json(), { state: 'active', role: 'admin', organization: { login: 'acme', id: org.id }, user: user(alice) });
-    const teams = await api(app, 'GET', '/api/orgs/acme/teams', bob.token);
+    const teams = await apiRequest(app, 'GET', '/api/orgs/acme/teams', bob.token);
     assert.equal(teams.statusCode, 200);
     assert.deepEqual(teams.json(), [{ id: teams.json()[0].id, name: 'devs', slug: 'devs', privacy: 'closed', permission: 'pull' }]);
-    const teamMembers = await api(app, 'GET', '/api/orgs/acme/teams/devs/members', bob.token);
+    const teamMembers = await apiRequest(app, 'GET', '/api/orgs/acme/teams/devs/members', bob.token);
     assert.equal(teamMembers.statusCode, 200);
     assert.deepEqual(teamMembers.json(), [user(bob)]);
 
     for (const [method, path, body] of endpoints.filter(([method]) => method !== 'GET')) {
-      const res = await api(app, method, `/api/orgs/acme${path}`, bob.token, body);
+      const res = await apiRequest(app, method, `/api/orgs/acme${path}`, bob.token, body);
       assert.equal(res.statusCode, 403, `${method} ${path}`);
       assert.deepEqual(res.json(), notOwner, `${method} ${path}`);
     }
@@ -126,47 +107,47 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('an owner\'s token without every package scope reads but changes nothing: 403 naming the missing scopes', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     const readOnly = await app.user('alice', ['read:packages']);
     const pushing = await app.user('alice', ['read:packages', 'write:packages']);
-    assert.equal((await api(app, 'GET', '/api/orgs/acme/members', readOnly.token)).statusCode, 200);
+    assert.equal((await apiRequest(app, 'GET', '/api/orgs/acme/members', readOnly.token)).statusCode, 200);
     for (const [method, path, body] of endpoints.filter(([method]) => method !== 'GET')) {
-      const res = await api(app, method, `/api/orgs/acme${path}`, readOnly.token, body);
+      const res = await apiRequest(app, method, `/api/orgs/acme${path}`, readOnly.token, body);
       assert.equal(res.statusCode, 403, `${method} ${path}`);
       assert.deepEqual(res.json(), { message: 'permission_denied: changing an organization needs a token with write:packages, delete:packages' });
     }
-    const promote = await api(app, 'PUT', '/api/orgs/acme/memberships/bob', pushing.token, { role: 'admin' });
+    const promote = await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/bob', pushing.token, { role: 'admin' });
     assert.equal(promote.statusCode, 403);
     assert.deepEqual(promote.json(), { message: 'permission_denied: changing an organization needs a token with delete:packages' });
     assert.equal(await app.berth.accounts.orgRoleOf('acme', (await app.berth.accounts.find('bob'))!.id), 'member', 'bob was not made an owner');
-    assert.equal((await api(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, { role: 'admin' })).statusCode, 200, 'a token with every package scope may');
+    assert.equal((await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, { role: 'admin' })).statusCode, 200, 'a token with every package scope may');
   });
 
   it('an outsider gets 404 Not Found on every endpoint, as for an organization that does not exist or a user', async (t) => {
-    const { app, alice, carol } = await acme(t);
+    const { app, alice, carol } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     for (const [method, path, body] of endpoints) {
       for (const [org, token] of [['acme', carol.token], ['nowhere', carol.token], ['alice', alice.token], ['nowhere', alice.token]] as const) {
-        const res = await api(app, method, `/api/orgs/${org}${path}`, token, body);
+        const res = await apiRequest(app, method, `/api/orgs/${org}${path}`, token, body);
         assert.equal(res.statusCode, 404, `${method} /api/orgs/${org}${path}`);
         assert.equal(res.body, '{"message":"Not Found"}', `${method} /api/orgs/${org}${path}`);
       }
     }
     // A member asking about a team that does not exist gets the same answer.
-    const noTeam = await api(app, 'GET', '/api/orgs/acme/teams/nope/members', alice.token);
+    const noTeam = await apiRequest(app, 'GET', '/api/orgs/acme/teams/nope/members', alice.token);
     assert.equal(noTeam.statusCode, 404);
     assert.equal(noTeam.body, '{"message":"Not Found"}');
     // And so does one asking about someone who is not a member.
-    const notMember = await api(app, 'GET', '/api/orgs/acme/memberships/carol', alice.token);
+    const notMember = await apiRequest(app, 'GET', '/api/orgs/acme/memberships/carol', alice.token);
     assert.equal(notMember.statusCode, 404);
     assert.equal(notMember.body, '{"message":"Not Found"}');
   });
 
   it('without credentials 401 Requires authentication; with a suspended user\'s token 401 Bad credentials', async (t) => {
-    const { app, alice, bob } = await acme(t);
+    const { app, alice, bob } = await aliceOwnsAcme(t);
     for (const [method, path, body] of endpoints) {
-      const res = await api(app, method, `/api/orgs/acme${path}`, undefined, body);
+      const res = await apiRequest(app, method, `/api/orgs/acme${path}`, undefined, body);
       assert.equal(res.statusCode, 401, `${method} ${path}`);
       assert.deepEqual(res.json(), { message: 'Requires authentication' });
       assert.equal(res.headers['www-authenticate'], 'Bearer realm="berth"');
@@ -181,7 +162,7 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
       [alice.token, 'POST', '/teams', { name: 'ops' }],
     ];
     for (const [token, method, path, body] of refused) {
-      const res = await api(app, method, `/api/orgs/acme${path}`, token, body);
+      const res = await apiRequest(app, method, `/api/orgs/acme${path}`, token, body);
       assert.equal(res.statusCode, 401, `${method} ${path}`);
       assert.deepEqual(res.json(), { message: 'Bad credentials' });
       assert.equal(res.headers['www-authenticate'], 'Bearer realm="berth"');
@@ -189,11 +170,11 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
     assert.deepEqual(await app.berth.accounts.listOrgMembers('acme').then((list) => list.map((m) => `${m.name}:${m.role}`)), ['alice:owner', 'bob:member']);
     assert.deepEqual(await app.berth.accounts.listTeams('acme'), []);
     await app.berth.accounts.setSuspended('bob', false);
-    assert.equal((await api(app, 'GET', '/api/orgs/acme/members', bob.token)).statusCode, 200);
+    assert.equal((await apiRequest(app, 'GET', '/api/orgs/acme/members', bob.token)).statusCode, 200);
   });
 
   it('GET /api/orgs/{org}/members pages with per_page (default 30, at most 100) and page, with a Link header', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     const names: string[] = [];
     for (let i = 0; i < 103; i++) {
       const name = `user-${String(i).padStart(3, '0')}`;
@@ -203,12 +184,12 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
     }
     const all = ['alice', 'bob', ...names];
 
-    const first = await api(app, 'GET', '/api/orgs/acme/members', alice.token);
+    const first = await apiRequest(app, 'GET', '/api/orgs/acme/members', alice.token);
     assert.equal(first.statusCode, 200);
     assert.deepEqual(first.json().map((u: { login: string }) => u.login), all.slice(0, 30));
     assert.equal(first.headers['link'], '</api/orgs/acme/members?page=2&per_page=30>; rel="next", </api/orgs/acme/members?page=4&per_page=30>; rel="last"');
 
-    const second = await api(app, 'GET', '/api/orgs/acme/members?per_page=2&page=2', alice.token);
+    const second = await apiRequest(app, 'GET', '/api/orgs/acme/members?per_page=2&page=2', alice.token);
     assert.deepEqual(second.json().map((u: { login: string }) => u.login), all.slice(2, 4));
     assert.equal(
       second.headers['link'],
@@ -220,41 +201,41 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
       ].join(', '),
     );
 
-    const capped = await api(app, 'GET', '/api/orgs/acme/members?per_page=500&page=2', alice.token);
+    const capped = await apiRequest(app, 'GET', '/api/orgs/acme/members?per_page=500&page=2', alice.token);
     assert.deepEqual(capped.json().map((u: { login: string }) => u.login), all.slice(100));
     assert.equal(capped.headers['link'], '</api/orgs/acme/members?per_page=100&page=1>; rel="first", </api/orgs/acme/members?per_page=100&page=1>; rel="prev"');
 
-    const past = await api(app, 'GET', '/api/orgs/acme/members?per_page=100&page=3', alice.token);
+    const past = await apiRequest(app, 'GET', '/api/orgs/acme/members?per_page=100&page=3', alice.token);
     assert.equal(past.statusCode, 200);
     assert.deepEqual(past.json(), []);
 
-    const bad = await api(app, 'GET', '/api/orgs/acme/members?per_page=0', alice.token);
+    const bad = await apiRequest(app, 'GET', '/api/orgs/acme/members?per_page=0', alice.token);
     assert.equal(bad.statusCode, 422);
     assert.deepEqual(bad.json(), { message: 'per_page must be a positive integer' });
   });
 
   it('demoting or removing the last owner is 422; with a second owner both work', async (t) => {
-    const { app, alice, bob } = await acme(t);
-    const demote = await api(app, 'PUT', '/api/orgs/acme/memberships/alice', alice.token, { role: 'member' });
+    const { app, alice, bob } = await aliceOwnsAcme(t);
+    const demote = await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/alice', alice.token, { role: 'member' });
     assert.equal(demote.statusCode, 422);
     assert.deepEqual(demote.json(), { message: 'alice is the last owner of acme' });
-    const remove = await api(app, 'DELETE', '/api/orgs/acme/memberships/alice', alice.token);
+    const remove = await apiRequest(app, 'DELETE', '/api/orgs/acme/memberships/alice', alice.token);
     assert.equal(remove.statusCode, 422);
     assert.deepEqual(remove.json(), { message: 'alice is the last owner of acme' });
     assert.equal(await app.berth.accounts.orgRoleOf('acme', alice.id), 'owner');
 
-    assert.equal((await api(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, { role: 'admin' })).statusCode, 200);
-    const demoted = await api(app, 'PUT', '/api/orgs/acme/memberships/alice', alice.token, { role: 'member' });
+    assert.equal((await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, { role: 'admin' })).statusCode, 200);
+    const demoted = await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/alice', alice.token, { role: 'member' });
     assert.equal(demoted.statusCode, 200);
     assert.equal(demoted.json().role, 'member');
     // alice is no longer an owner: her next write is refused.
-    assert.deepEqual((await api(app, 'DELETE', '/api/orgs/acme/memberships/bob', alice.token)).json(), notOwner);
-    assert.equal((await api(app, 'DELETE', '/api/orgs/acme/memberships/alice', bob.token)).statusCode, 204);
+    assert.deepEqual((await apiRequest(app, 'DELETE', '/api/orgs/acme/memberships/bob', alice.token)).json(), notOwner);
+    assert.equal((await apiRequest(app, 'DELETE', '/api/orgs/acme/memberships/alice', bob.token)).statusCode, 204);
     assert.deepEqual(await app.berth.accounts.listOrgMembers('acme').then((list) => list.map((m) => `${m.name}:${m.role}`)), ['bob:owner']);
   });
 
   it('two owners demoting each other at the same moment leave one owner: one change succeeds, the other is refused (on PostgreSQL, truly at once)', async (t) => {
-    const { app } = await acme(t);
+    const { app } = await aliceOwnsAcme(t);
     await app.berth.accounts.setOrgMember('acme', 'bob', 'owner');
     for (let round = 0; round < 5; round += 1) {
       const answers = await Promise.all([
@@ -269,27 +250,27 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
   });
 
   it('DELETE /api/orgs/{org}/memberships/{username} also takes the user off the organization\'s teams', async (t) => {
-    const { app, alice, bob } = await acme(t);
+    const { app, alice, bob } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await app.berth.accounts.createTeam('acme', parseAccountName('ops'));
     await app.berth.accounts.addTeamMember('acme', 'devs', 'bob');
     await app.berth.accounts.addTeamMember('acme', 'ops', 'bob');
     await app.berth.accounts.addTeamMember('acme', 'ops', 'alice');
 
-    assert.equal((await api(app, 'DELETE', '/api/orgs/acme/memberships/bob', alice.token)).statusCode, 204);
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/teams/devs/members', alice.token)).json(), []);
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/teams/ops/members', alice.token)).json(), [user(alice)]);
+    assert.equal((await apiRequest(app, 'DELETE', '/api/orgs/acme/memberships/bob', alice.token)).statusCode, 204);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/teams/devs/members', alice.token)).json(), []);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/teams/ops/members', alice.token)).json(), [user(alice)]);
     // bob, out of the organization, now sees it as not existing.
-    const after = await api(app, 'GET', '/api/orgs/acme/teams', bob.token);
+    const after = await apiRequest(app, 'GET', '/api/orgs/acme/teams', bob.token);
     assert.equal(after.statusCode, 404);
     assert.deepEqual(after.json(), notFound);
     // Back in the organization, he is on no team.
-    assert.equal((await api(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, {})).statusCode, 200);
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/teams/devs/members', bob.token)).json(), []);
+    assert.equal((await apiRequest(app, 'PUT', '/api/orgs/acme/memberships/bob', alice.token, {})).statusCode, 200);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/teams/devs/members', bob.token)).json(), []);
   });
 
   it('bad input: unknown roles, team names and bodies are 422 or 400; a missing user 404; a team member must belong to the organization (422)', async (t) => {
-    const { app, alice } = await acme(t);
+    const { app, alice } = await aliceOwnsAcme(t);
     await app.user('carol');
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     const cases: Array<[Method, string, object | string | undefined, number, object]> = [
@@ -309,11 +290,11 @@ describe('organization API: members and teams in GitHub shapes under /api/orgs',
       ['PUT', '/teams/nope/memberships/bob', {}, 404, { message: 'team "acme/nope" not found' }],
     ];
     for (const [method, path, body, status, answer] of cases) {
-      const res = await api(app, method, `/api/orgs/acme${path}`, alice.token, body);
+      const res = await apiRequest(app, method, `/api/orgs/acme${path}`, alice.token, body);
       assert.equal(res.statusCode, status, `${method} ${path} ${JSON.stringify(body)}`);
       assert.deepEqual(res.json(), answer, `${method} ${path} ${JSON.stringify(body)}`);
     }
-    const tooLarge = await api(app, 'POST', '/api/orgs/acme/teams', alice.token, { name: 'ops', description: 'x'.repeat(100 * 1024) });
+    const tooLarge = await apiRequest(app, 'POST', '/api/orgs/acme/teams', alice.token, { name: 'ops', description: 'x'.repeat(100 * 1024) });
     assert.equal(tooLarge.statusCode, 413);
     assert.deepEqual(tooLarge.json(), { message: 'the request body is larger than 65536 bytes' });
     assert.deepEqual(await app.berth.accounts.listTeams('acme'), [{ name: 'devs', members: [] }]);

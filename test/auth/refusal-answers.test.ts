@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
-import { adminPassword, authApp, basic, publicUrl } from './helpers.js';
+import { adminPassword, authApp, basic, publicUrl, registryToken } from './helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 
 const realm = `Bearer realm="${publicUrl}/token",service="registry.test:5000"`;
@@ -25,11 +25,7 @@ describe('the answers of /v2 refusals', () => {
     await pushLabelledImage(app.berth, 'bob/secret', basic('bob', bob.token), { tag: 'v1' });
     const v2 = (method: 'GET' | 'POST', url: string, authorization?: string) =>
       app.berth.app.inject({ method, url, headers: { ...(authorization !== undefined ? { authorization } : {}), ...(method === 'POST' ? { 'content-length': '0' } : {}) } });
-    const tokenFor = async (scope: string, authorization?: string): Promise<string> => {
-      const res = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent(scope)}`, headers: authorization ? { authorization } : {} });
-      assert.equal(res.statusCode, 200, res.body);
-      return `Bearer ${res.json().token as string}`;
-    };
+    const tokenFor = async (scope: string, authorization?: string): Promise<string> => `Bearer ${await registryToken(app, scope, authorization)}`;
 
     await t.test('no credentials: 401, the challenge names the scope', async () => {
       assertAnswer(await v2('GET', '/v2/alice/app/tags/list'), 401, `${realm},scope="repository:alice/app:pull"`, {

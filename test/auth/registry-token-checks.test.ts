@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CryptoKey, type JWK, type JWTPayload, SignJWT, generateKeyPair, importJWK } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
-import { authApp, basic, publicUrl } from './helpers.js';
+import { authApp, basic, publicUrl, registryToken } from './helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 
 /**
@@ -61,11 +61,7 @@ describe('registry token checks on /v2 (one instance, its signing key known)', (
     };
     const pushTo = (repo: string, token: string) =>
       app.berth.app.inject({ method: 'POST', url: `/v2/${repo}/blobs/uploads/`, headers: { authorization: `Bearer ${token}`, 'content-length': '0' } });
-    const issued = async (scope: string): Promise<string> => {
-      const res = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent(scope)}`, headers: { authorization: basic('alice', alice.token) } });
-      assert.equal(res.statusCode, 200, res.body);
-      return res.json().token as string;
-    };
+    const issued = (scope: string): Promise<string> => registryToken(app, scope, basic('alice', alice.token));
     const assertInvalidToken = (res: LightMyRequestResponse, repo: string) => {
       assert.equal(res.statusCode, 401, res.body);
       assert.equal(res.headers['content-type'], 'application/json');

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authApp, basic, jwtPayload, publicUrl } from './helpers.js';
+import { type AuthApp, authApp, basic, jwtPayload, publicUrl, registryToken } from './helpers.js';
+
+/** `POST /token` with an OAuth2 form body, as containerd asks for a token. */
+function postTokenForm(app: AuthApp, form: string) {
+  return app.berth.app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+}
 
 describe('token service', () => {
   it('GET /token without credentials answers 200 with an anonymous token and no refresh_token', async (t) => {
@@ -101,12 +106,7 @@ describe('token service', () => {
       service: 'registry.test:5000',
       scope: 'repository:alice/app:pull,push repository:alice/app:pull',
     });
-    const res = await app.berth.app.inject({
-      method: 'POST',
-      url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form.toString(),
-    });
+    const res = await postTokenForm(app, form.toString());
     assert.equal(res.statusCode, 200);
     const body = res.json();
     assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'issued_at', 'token']);
@@ -116,20 +116,10 @@ describe('token service', () => {
   it('POST /token with bad credentials answers 401, with a refresh_token grant 400', async (t) => {
     const app = await authApp(t);
     await app.user('alice');
-    const bad = await app.berth.app.inject({
-      method: 'POST',
-      url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'grant_type=password&username=alice&password=wrong',
-    });
+    const bad = await postTokenForm(app, 'grant_type=password&username=alice&password=wrong');
     assert.equal(bad.statusCode, 401);
     assert.equal(bad.json().errors[0].code, 'UNAUTHORIZED');
-    const refresh = await app.berth.app.inject({
-      method: 'POST',
-      url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'grant_type=refresh_token&refresh_token=x',
-    });
+    const refresh = await postTokenForm(app, 'grant_type=refresh_token&refresh_token=x');
     assert.equal(refresh.statusCode, 400);
     assert.equal(refresh.json().error, 'unsupported_grant_type');
   });
@@ -137,12 +127,7 @@ describe('token service', () => {
   it('a registry token stops working on /v2 as soon as its PAT is revoked', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
-    const res = await app.berth.app.inject({
-      method: 'GET',
-      url: '/token?scope=repository:alice/app:pull',
-      headers: { authorization: basic('alice', alice.token) },
-    });
-    const bearer = `Bearer ${res.json().token}`;
+    const bearer = `Bearer ${await registryToken(app, 'repository:alice/app:pull', basic('alice', alice.token))}`;
     const before = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization: bearer } });
     assert.equal(before.statusCode, 404); // allowed; the repository does not exist yet
     await app.berth.accessTokens.revoke(alice.id, (await app.berth.accessTokens.list(alice.id))[0]!.id);
@@ -155,15 +140,11 @@ describe('token service', () => {
     const app = await authApp(t);
     const other = await authApp(t);
     const alice = await other.user('alice');
-    const foreign = await other.berth.app.inject({
-      method: 'GET',
-      url: '/token?scope=repository:alice/app:pull',
-      headers: { authorization: basic('alice', alice.token) },
-    });
+    const foreign = await registryToken(other, 'repository:alice/app:pull', basic('alice', alice.token));
     const res = await app.berth.app.inject({
       method: 'GET',
       url: '/v2/alice/app/tags/list',
-      headers: { authorization: `Bearer ${foreign.json().token}` },
+      headers: { authorization: `Bearer ${foreign}` },
     });
     assert.equal(res.statusCode, 401);
     assert.match(res.headers['www-authenticate'] as string, /error="invalid_token"/);
@@ -176,12 +157,7 @@ describe('token service', () => {
     const get = (scopes: string[]) =>
       app.berth.app.inject({ method: 'GET', url: `/token?${scopes.map((scope) => `scope=${encodeURIComponent(scope)}`).join('&')}`, headers: { authorization } });
     const post = (scopes: string[]) =>
-      app.berth.app.inject({
-        method: 'POST',
-        url: '/token',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams([['grant_type', 'password'], ['username', 'alice'], ['password', alice.token], ...scopes.map((scope) => ['scope', scope])]).toString(),
-      });
+      postTokenForm(app, new URLSearchParams([['grant_type', 'password'], ['username', 'alice'], ['password', alice.token], ...scopes.map((scope) => ['scope', scope])]).toString());
     const ordinary = Array.from({ length: 50 }, (_, i) => `repository:alice/service-number-${i}:pull,push`);
     const refused: Array<[string, string[]]> = [
       ['51 scopes', [...ordinary, 'repository:alice/one-more:pull']],

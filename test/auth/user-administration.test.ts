@@ -4,7 +4,7 @@ import { parseAccountName } from '../../src/accounts/names.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { eventually } from '../support/eventually.js';
 import { type WebSession, webSignIn } from '../support/web-sign-in.js';
-import { type AuthApp, adminPassword, authApp, basic, berthCli } from './helpers.js';
+import { type AuthApp, adminPassword, authApp, basic, berthCli, mintRepositoryToken, registryToken } from './helpers.js';
 
 function adminPost(app: AuthApp, as: WebSession, url: string) {
   return app.berth.app.inject({
@@ -23,16 +23,8 @@ describe('site administration of users: suspension and administrators', () => {
     await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
     await app.berth.sourceRepositories.create('acme/widget');
     await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
-    const minted = await app.berth.app.inject({
-      method: 'POST',
-      url: '/api/repos/acme/widget/tokens',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify({ expires_in: '1h' }),
-    });
-    assert.equal(minted.statusCode, 201, minted.body);
-    const repositoryToken = minted.json().token as string;
-    const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
-    const registryToken = issued.json().token as string;
+    const { token: repositoryToken } = await mintRepositoryToken(app, 'acme/widget', alice.token);
+    const issued = await registryToken(app, 'repository:alice/app:pull', basic('alice', alice.token));
     const browser = await webSignIn(app.berth.app, 'alice', 'alice-password');
     const root = await webSignIn(app.berth.app, 'root', adminPassword);
 
@@ -41,7 +33,7 @@ describe('site administration of users: suspension and administrators', () => {
     const catalog = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization } });
     const home = () => app.berth.app.inject({ method: 'GET', url: '/', headers: { cookie: browser.cookie } });
     assert.equal((await tags(basic('alice', alice.token))).statusCode, 200);
-    assert.equal((await tags(`Bearer ${registryToken}`)).statusCode, 200);
+    assert.equal((await tags(`Bearer ${issued}`)).statusCode, 200);
     assert.equal((await catalog(basic('ci', repositoryToken))).statusCode, 200);
     assert.match((await home()).body, /Sign out alice/);
 
@@ -54,7 +46,7 @@ describe('site administration of users: suspension and administrators', () => {
     assert.equal((await apiUser(`Bearer ${alice.token}`)).statusCode, 401, 'personal access token on /api');
     assert.equal((await apiUser(basic('alice', 'alice-password'))).statusCode, 401, 'password on /api');
     assert.equal((await catalog(basic('ci', repositoryToken))).statusCode, 401, 'a repository token alice minted');
-    const late = await eventually(() => tags(`Bearer ${registryToken}`), (res) => res.statusCode === 401);
+    const late = await eventually(() => tags(`Bearer ${issued}`), (res) => res.statusCode === 401);
     assert.equal(late.statusCode, 401, 'a registry token issued before, once its one-second memo lapses');
     assert.match((await home()).body, /Sign in/, 'the browser session ended');
     assert.equal((await tags(basic('bob', bob.token))).statusCode, 404, 'others sign in as before (alice/app is private)');

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseEngine } from '../../src/db/engine.js';
-import { openPostgres } from '../../src/db/postgres/engine.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { mediaTypes } from '../../src/oci/media-types.js';
 import type { RepositoryName } from '../../src/oci/names.js';
 import { type NewManifest, RegistryMetadata } from '../../src/registry/metadata.js';
 import { eventually } from '../support/eventually.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
-import { requiredTools } from '../support/required-tools.js';
+import { postgresSuite, skipWithoutPostgres } from '../support/postgres-suite.js';
 
 const app = 'acme/app' as RepositoryName;
 
@@ -29,24 +27,11 @@ function caching(node: DatabaseEngine): boolean {
  * anything: every committed change is announced by the tables' triggers, and a node whose
  * listening connection is lost stops caching until it listens again.
  */
-describe('data versions on PostgreSQL, moved by change notifications', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
-  let server: PostgresHandle;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.close();
-  });
-
-  async function twoNodes(t: TestContext): Promise<{ database: pg.PoolConfig; nodes: [DatabaseEngine, DatabaseEngine] }> {
-    const database = await newDatabase(server);
-    const nodes = await Promise.all([openPostgres(database), openPostgres(database)]);
-    t.after(() => Promise.all(nodes.map((node) => node.close())));
-    return { database, nodes };
-  }
+describe('data versions on PostgreSQL, moved by change notifications', { skip: await skipWithoutPostgres() }, () => {
+  const postgres = postgresSuite();
 
   it('keeps the version while nothing changes, moves it at once for a write of its own, and soon for a write of another node', async (t) => {
-    const { nodes } = await twoNodes(t);
+    const { nodes } = await postgres.twoNodes(t);
     const [nodeA, nodeB] = nodes;
     assert.ok(caching(nodeA) && caching(nodeB));
     await nodeA.db.selectFrom('repositories').selectAll().execute();
@@ -68,7 +53,7 @@ describe('data versions on PostgreSQL, moved by change notifications', { skip: r
   });
 
   it('moves the version for a change made outside Berth, in a transaction committed by another client', async (t) => {
-    const { database, nodes } = await twoNodes(t);
+    const { database, nodes } = await postgres.twoNodes(t);
     const client = new pg.Client(database);
     await client.connect();
     t.after(() => client.end());
@@ -80,7 +65,7 @@ describe('data versions on PostgreSQL, moved by change notifications', { skip: r
   });
 
   it('serves a tag moved on another node from its cache no longer once the change is announced', async (t) => {
-    const { nodes } = await twoNodes(t);
+    const { nodes } = await postgres.twoNodes(t);
     const [writer, reader] = nodes.map((node) => new RegistryMetadata(node));
     const [first, second] = [manifest('first'), manifest('second')];
     await writer!.putManifest(app, first, 'latest');
@@ -97,7 +82,7 @@ describe('data versions on PostgreSQL, moved by change notifications', { skip: r
   });
 
   it('stops caching while its listening connection is lost, and caches again once it listens anew', async (t) => {
-    const { database, nodes } = await twoNodes(t);
+    const { database, nodes } = await postgres.twoNodes(t);
     const [node] = nodes;
     const admin = new pg.Client(database);
     await admin.connect();

@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { DatabaseEngine } from '../../src/db/engine.js';
-import { openPostgres } from '../../src/db/postgres/engine.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
-import { requiredTools } from '../support/required-tools.js';
+import { postgresSuite, skipWithoutPostgres } from '../support/postgres-suite.js';
 
-describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
-  let server: PostgresHandle;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.close();
-  });
-
-  async function twoNodes(t: TestContext): Promise<[DatabaseEngine, DatabaseEngine]> {
-    const database = await newDatabase(server);
-    const nodes = await Promise.all([openPostgres(database), openPostgres(database)]);
-    t.after(() => Promise.all(nodes.map((node) => node.close())));
-    return nodes;
-  }
+describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { skip: await skipWithoutPostgres() }, () => {
+  const postgres = postgresSuite();
 
   /** Starts the job `sweep` on a node and answers once it runs; it ends when released. */
   async function runningJob(node: DatabaseEngine, name = 'sweep'): Promise<{ done: Promise<string | undefined>; release: () => void }> {
@@ -42,7 +27,7 @@ describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { sk
   }
 
   it('a second node skips a job another node is running, runs it once that one is done, and runs other jobs meanwhile', async (t) => {
-    const [nodeA, nodeB] = await twoNodes(t);
+    const { nodes: [nodeA, nodeB] } = await postgres.twoNodes(t);
     const job = await runningJob(nodeA);
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), undefined, 'skipped while node A runs it');
     assert.equal(await nodeB.exclusively('another job', async () => 'b'), 'b');
@@ -52,7 +37,7 @@ describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { sk
   });
 
   it('a node whose connection dies lets go of the job, though its job had not finished', async (t) => {
-    const [nodeA, nodeB] = await twoNodes(t);
+    const { nodes: [nodeA, nodeB] } = await postgres.twoNodes(t);
     const job = await runningJob(nodeA);
     assert.equal(await nodeB.exclusively('sweep', async () => 'b'), undefined);
     // The connection holding the lock ends, as a killed node's does (waiting until it has).
@@ -64,7 +49,7 @@ describe('jobs that run on one node at a time (PostgreSQL advisory locks)', { sk
   });
 
   it('a node runs a name once at a time itself, and a run of any length keeps no pooled connection', { timeout: 60_000 }, async (t) => {
-    const [nodeA] = await twoNodes(t);
+    const { nodes: [nodeA] } = await postgres.twoNodes(t);
     const jobs = await Promise.all(Array.from({ length: 12 }, (_, index) => runningJob(nodeA, `upload ${index}`)));
     assert.equal(await nodeA.exclusively('upload 0', async () => 'again'), undefined, 'a second run of the same name on the same node');
     // More runs hold their locks than the pool has connections (10), and queries still get one.

@@ -4,8 +4,8 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { dialectOf } from '../../src/db/dialect.js';
 import { migrateToLatest } from '../../src/db/migrations.js';
-import { requiredTools } from '../support/required-tools.js';
-import { type PostgresHandle, postgresInstalled, startPostgres } from '../support/postgres-process.js';
+import { type PostgresHandle, startPostgres } from '../support/postgres-process.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { tempDatabase } from '../support/temp-database.js';
 
 /** Each table's columns, in order, as the database describes them after migration. */
@@ -35,7 +35,7 @@ function group(pairs: Array<[string, string]>): Map<string, string[]> {
  * The migrations on a real PostgreSQL 15: the same tables and columns as on SQLite, and the
  * statements whose form differs between the two (./src/db/dialect.ts) answering alike.
  */
-describe('migrations on PostgreSQL', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+describe('migrations on PostgreSQL', { skip: await skipWithoutPostgres() }, () => {
   let server: PostgresHandle;
   let db: Kysely<unknown>;
 

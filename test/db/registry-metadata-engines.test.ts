@@ -6,8 +6,8 @@ import { type Digest, digestOf } from '../../src/oci/digest.js';
 import { mediaTypes } from '../../src/oci/media-types.js';
 import type { RepositoryName } from '../../src/oci/names.js';
 import { type NewManifest, RegistryMetadata } from '../../src/registry/metadata.js';
-import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
-import { requiredTools } from '../support/required-tools.js';
+import { type PostgresHandle, newDatabase, startPostgres } from '../support/postgres-process.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { tempDatabase } from '../support/temp-database.js';
 
 const app = 'acme/app' as RepositoryName;
@@ -145,7 +145,7 @@ function metadataOnEngine(name: string, open: (t: TestContext) => Promise<Databa
 
 metadataOnEngine('SQLite', tempDatabase, false);
 
-const postgresMissing = requiredTools((await postgresInstalled()) ? [] : ['postgresql']);
+const postgresMissing = await skipWithoutPostgres();
 let server: PostgresHandle | undefined;
 before(async () => {
   if (!postgresMissing) server = await startPostgres();

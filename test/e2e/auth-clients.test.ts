@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startContainerd } from '../support/containerd-process.js';
 import { eventually } from '../support/eventually.js';
 import { missingTools } from '../support/exec.js';
 import { requiredTools } from '../support/required-tools.js';
@@ -258,39 +259,9 @@ describe('real clients with accounts and tokens', () => {
   it('containerd (ctr -u user:PAT, OAuth2 POST /token) fetches and pushes; a wrong token is refused', async (t) => {
     const skip = requiredTools(await missingTools(['ctr', 'containerd', 'skopeo']), { rootOnly: true });
     if (skip || !seed) return t.skip(skip || 'no seed image');
-    const cdir = path.join(dir, 'containerd');
-    await mkdir(cdir, { recursive: true });
-    const socket = path.join(cdir, 'containerd.sock');
-    const config = path.join(cdir, 'config.toml');
-    await writeFile(
-      config,
-      [
-        'version = 2',
-        `root = ${JSON.stringify(path.join(cdir, 'root'))}`,
-        `state = ${JSON.stringify(path.join(cdir, 'state'))}`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]',
-        '[grpc]',
-        `  address = ${JSON.stringify(socket)}`,
-        '[plugins."io.containerd.internal.v1.opt"]',
-        `  path = ${JSON.stringify(path.join(cdir, 'opt'))}`,
-        '',
-      ].join('\n'),
-    );
-    const containerd = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let containerdLog = '';
-    containerd.stderr.on('data', (chunk: Buffer) => (containerdLog += chunk.toString()));
-    const exited = new Promise((resolve) => containerd.on('exit', resolve));
-    t.after(async () => {
-      if (containerd.exitCode === null) {
-        process.kill(containerd.pid as number, 'SIGTERM');
-        await exited;
-      }
-    });
-    const ctr = (args: string[]) => run('ctr', ['--address', socket, '--namespace', 'berth-auth', ...args]);
-    for (let i = 0; (await ctr(['version'])).code !== 0; i += 1) {
-      if (i > 75) throw new Error(`containerd did not start\n${containerdLog.slice(-2000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const containerd = await startContainerd();
+    t.after(() => containerd.close());
+    const ctr = (args: string[]) => run('ctr', ['--address', containerd.socket, '--namespace', 'berth-auth', ...args]);
     const ref = seed;
     const fetched = await ctr(['content', 'fetch', '--plain-http', '-u', `admin:${token}`, ref]);
     assert.equal(fetched.code, 0, fetched.stderr);

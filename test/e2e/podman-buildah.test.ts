@@ -1,10 +1,9 @@
 // podman and buildah against the registry: push, pull, and a build whose base image comes from
 // the registry. Storage is vfs in temp dirs; no container is ever run (no runtime is needed).
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createContainersEnv } from '../support/containers-env.js';
 import type { ContainersEnv } from '../support/containers-env.js';
@@ -13,17 +12,11 @@ import type { ExecResult } from '../support/exec.js';
 import { MediaType, buildImage, readTar, writeImageLayout } from '../support/oci-layout.js';
 import type { Descriptor } from '../support/oci-layout.js';
 import { getBlob, getManifest, pushImage, registryFetch } from '../support/registry-http.js';
-import { startRegistry, tempDir } from '../support/registry-process.js';
+import { startRegistry, testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['podman', 'buildah']));
-
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 interface ManifestJson {
   mediaType?: string;

@@ -4,25 +4,18 @@
 // outlives the node it began on.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createContainersEnv, type ContainersEnv } from '../support/containers-env.js';
 import { missingTools } from '../support/exec.js';
 import { buildImage, findLayoutRef, readLayoutBlob, writeImageLayout } from '../support/oci-layout.js';
 import { type PostgresHandle, newDatabase, postgresInstalled, startPostgres } from '../support/postgres-process.js';
 import { databaseUrl } from '../support/profile-database.js';
-import { type RegistryHandle, startBerth, tempDir } from '../support/registry-process.js';
+import { type RegistryHandle, startBerth, testDir } from '../support/registry-process.js';
 import { requiredTools } from '../support/required-tools.js';
 import { type S3Handle, s3rverCredentials, startS3 } from '../support/s3-process.js';
 import { Skopeo } from '../support/skopeo.js';
 
 const skip = requiredTools([...(await missingTools(['skopeo'])), ...((await postgresInstalled()) ? [] : ['postgresql'])]);
-
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe('two Berth nodes on PostgreSQL and S3, with skopeo', { skip, timeout: 600_000 }, () => {
   let postgres: PostgresHandle;

@@ -2,26 +2,16 @@
 // then shows the description, license, source link, versions and platforms they set.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
-import { createContainersEnv } from '../support/containers-env.js';
-import type { ContainersEnv } from '../support/containers-env.js';
 import { missingTools } from '../support/exec.js';
 import { buildImage, buildIndex, writeImageLayout, writeIndexLayout } from '../support/oci-layout.js';
-import { repoRoot, startRegistry, targetKind, tempDir } from '../support/registry-process.js';
+import { repoRoot, targetKind, testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
-import { Skopeo } from '../support/skopeo.js';
+import { type Skopeo, startRegistryWithSkopeo } from '../support/skopeo.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['skopeo'])) || (targetKind() !== 'berth' ? 'packages are Berth’s' : false);
-
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** `berth ARGS --data-dir DIR` while the server runs (SQLite WAL). */
 function cli(args: string[], dataDir: string): Promise<void> {
@@ -36,8 +26,8 @@ function cli(args: string[], dataDir: string): Promise<void> {
 
 describe('skopeo pushes and package metadata', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
-  let containers: ContainersEnv;
   let skopeo: Skopeo;
+  let close: (() => Promise<void>) | undefined;
   const api = async (pathname: string) => {
     const res = await fetch(`${registry.url}/api${pathname}`, { headers: { authorization: `Bearer ${registry.credentials?.password ?? ''}` } });
     assert.equal(res.status, 200, `${pathname}: ${res.status}`);
@@ -45,16 +35,11 @@ describe('skopeo pushes and package metadata', { skip, timeout: 600_000 }, () =>
   };
 
   before(async () => {
-    registry = await startRegistry();
-    containers = await createContainersEnv([registry.host]);
-    skopeo = new Skopeo(containers, registry);
+    ({ registry, skopeo, close } = await startRegistryWithSkopeo());
     await cli(['repo', 'create', 'e2e/tools'], registry.dataDir);
   });
 
-  after(async () => {
-    await registry?.close();
-    await containers?.cleanup();
-  });
+  after(() => close?.());
 
   it('a multi-arch index: description and source from the index annotations, license from the images, linked, platforms listed', async (t) => {
     const description = 'Werkzeuge für Häfen ⚓ — 港口工具 🚢';

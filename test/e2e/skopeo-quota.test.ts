@@ -1,43 +1,28 @@
 // skopeo pushes into a namespace with a storage quota: an image that fits is pushed, one that would
 // go past the quota is refused with 403 DENIED "storage quota exceeded", and none of its layer stays.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
 import { berthCli } from '../auth/helpers.js';
-import { createContainersEnv } from '../support/containers-env.js';
-import type { ContainersEnv } from '../support/containers-env.js';
 import { ExecError, missingTools } from '../support/exec.js';
 import { buildImage, deterministicBytes, writeImageLayout } from '../support/oci-layout.js';
-import { e2eUser, startRegistry, targetKind, tempDir } from '../support/registry-process.js';
+import { e2eUser, targetKind, testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
-import { Skopeo } from '../support/skopeo.js';
+import { type Skopeo, startRegistryWithSkopeo } from '../support/skopeo.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['skopeo'])) || (targetKind() !== 'berth' ? 'storage quotas are Berth’s' : false);
 
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 describe('skopeo and storage quotas', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
-  let containers: ContainersEnv;
   let skopeo: Skopeo;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    registry = await startRegistry();
-    containers = await createContainersEnv([registry.host]);
-    skopeo = new Skopeo(containers, registry);
+    ({ registry, skopeo, close } = await startRegistryWithSkopeo());
     await berthCli(registry.dataDir, ['quota', 'set', e2eUser, '200KiB']);
   });
 
-  after(async () => {
-    await registry?.close();
-    await containers?.cleanup();
-  });
+  after(() => close?.());
 
   it('skopeo copy under the quota succeeds; past it, skopeo fails with "storage quota exceeded" and the layer is not stored', async (t) => {
     const small = buildImage({ layers: [{ 'etc/small': 'fits\n' }] });

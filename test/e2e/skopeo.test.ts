@@ -1,12 +1,9 @@
 // skopeo (containers/image) against the registry: content goes in and comes back out
 // byte-identical, for OCI images, OCI indexes, Docker manifest lists and artifacts with a subject.
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
-import { createContainersEnv } from '../support/containers-env.js';
-import type { ContainersEnv } from '../support/containers-env.js';
 import { missingTools } from '../support/exec.js';
 import {
   MediaType,
@@ -21,19 +18,12 @@ import {
 } from '../support/oci-layout.js';
 import type { BuiltImage, Descriptor, OciIndexJson } from '../support/oci-layout.js';
 import { getManifest, pushImage, pushIndex, registryFetch } from '../support/registry-http.js';
-import { startRegistry, tempDir } from '../support/registry-process.js';
+import { testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
-import { Skopeo } from '../support/skopeo.js';
+import { type Skopeo, startRegistryWithSkopeo } from '../support/skopeo.js';
 import { requiredTools } from '../support/required-tools.js';
 
 const skip = requiredTools(await missingTools(['skopeo']));
-
-/** A temp dir removed when the test ends. */
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Asserts that every blob an image needs is in an OCI layout with the same bytes. */
 async function assertImageInLayout(dir: string, image: BuiltImage): Promise<void> {
@@ -45,19 +35,14 @@ async function assertImageInLayout(dir: string, image: BuiltImage): Promise<void
 
 describe('skopeo', { skip, timeout: 600_000 }, () => {
   let registry: RegistryHandle;
-  let containers: ContainersEnv;
   let skopeo: Skopeo;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    registry = await startRegistry();
-    containers = await createContainersEnv([registry.host]);
-    skopeo = new Skopeo(containers, registry);
+    ({ registry, skopeo, close } = await startRegistryWithSkopeo());
   });
 
-  after(async () => {
-    await registry?.close();
-    await containers?.cleanup();
-  });
+  after(() => close?.());
 
   it('copy oci: -> registry -> oci: keeps a multi-layer OCI image byte-identical', async (t) => {
     const image = buildImage({

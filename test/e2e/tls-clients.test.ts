@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
 import { createContainersEnv } from '../support/containers-env.js';
 import type { ContainersEnv } from '../support/containers-env.js';
 import { exec, execOk, missingTools } from '../support/exec.js';
@@ -12,17 +11,11 @@ import { requiredTools } from '../support/required-tools.js';
 import type { ExecResult } from '../support/exec.js';
 import { buildImage, deterministicBytes, readLayoutBlob, writeImageLayout } from '../support/oci-layout.js';
 import type { BuiltImage } from '../support/oci-layout.js';
-import { startBerth, tempDir } from '../support/registry-process.js';
+import { startBerth, tempDir, testDir } from '../support/registry-process.js';
 import type { RegistryHandle } from '../support/registry-process.js';
 import { makeCa, makeServerCert } from '../support/tls-certs.js';
 
 const skip = requiredTools(await missingTools(['openssl', 'skopeo', 'podman']));
-
-async function testDir(t: TestContext, name: string): Promise<string> {
-  const dir = await tempDir(name);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** An image with a layer too large to be kept in the database, so it is served from a file. */
 function tlsImage(seed: string): BuiltImage {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import type { PackageRole, Visibility } from '../../src/db/schema.js';
-import { authApp, basic, jwtPayload, sha256 } from '../auth/helpers.js';
+import { authApp, basic, jwtPayload, registryToken, sha256 } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
 
 const visibilities: Visibility[] = ['private', 'internal', 'public'];
@@ -133,8 +133,7 @@ describe('authorization table: role x visibility x token scope x action, for use
     const secret = await pushLabelledImage(app.berth, 'acme/secret', basic('boss', boss.token), { tag: 'v1' });
     const open = await pushLabelledImage(app.berth, 'acme/open', basic('boss', boss.token), { tag: 'v1' });
     await app.berth.packages.setVisibility(await app.berth.packages.require('acme/open'), 'public', { byOrgOwner: true });
-    const token = async (scope: string, authorization?: string) =>
-      (await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent(scope)}`, headers: authorization ? { authorization } : {} })).json().token as string;
+    const token = (scope: string, authorization?: string) => registryToken(app, scope, authorization);
 
     const anonymousOpen = await token('repository:acme/open:pull,push');
     assert.deepEqual(jwtPayload(anonymousOpen).access[0]?.actions, ['pull']);

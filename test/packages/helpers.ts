@@ -52,3 +52,26 @@ export async function pushIndex(
   const pushed = await putManifest(berth, repo, authorization, options.tag ?? sha256(JSON.stringify(index)), index);
   return { ...pushed, total: pushed.size + total + children.reduce((sum, child) => sum + child.image.total, 0) };
 }
+
+/** A multi-arch image: an amd64 and an arm64 image (of `armVariant`, when given) under an index pushed with `index`. */
+export async function pushMultiArch(
+  berth: Berth,
+  repo: string,
+  authorization: string | undefined,
+  options: { armVariant?: string; index?: Parameters<typeof pushIndex>[4] } = {},
+): Promise<{ amd: Pushed; arm: Pushed; index: Pushed }> {
+  const amd = await pushLabelledImage(berth, repo, authorization, { arch: 'amd64' });
+  const arm = await pushLabelledImage(berth, repo, authorization, { arch: 'arm64' });
+  const arm64 = { os: 'linux', architecture: 'arm64', ...(options.armVariant === undefined ? {} : { variant: options.armVariant }) };
+  const index = await pushIndex(
+    berth,
+    repo,
+    authorization,
+    [
+      { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: arm, platform: arm64 },
+    ],
+    options.index,
+  );
+  return { amd, arm, index };
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic, jwtPayload, sha256 } from '../auth/helpers.js';
+import { authApp, basic, jwtPayload, registryToken, sha256 } from '../auth/helpers.js';
 import { pushBlob, putManifest } from './helpers.js';
 
 /** Headers that differ between any two answers, whatever they say. */
@@ -62,20 +62,12 @@ describe('a private package looks exactly like a name that does not exist to who
       { method: 'POST', url: `/v2/${repo}/blobs/uploads/` },
       { method: 'DELETE', url: `/v2/${repo}/manifests/${manifestDigest}` },
     ];
-    const registryToken = async (user: string, token: string) => {
-      const res = await app.berth.app.inject({
-        method: 'GET',
-        url: `/token?scope=${encodeURIComponent(`repository:${repo}:pull,push,delete`)}`,
-        headers: { authorization: basic(user, token) },
-      });
-      assert.equal(res.statusCode, 200, res.body);
-      return res.json().token as string;
-    };
+    const tokenFor = (user: string, token: string) => registryToken(app, `repository:${repo}:pull,push,delete`, basic(user, token));
     // Not an org member: members may create packages in the org, so a free name is theirs to take
     // and its answers rightly differ from those for a package they may not touch.
     const callers = async (): Promise<Record<string, string | undefined>> => ({
       'outsider (Basic)': basic('outsider', outsider.token),
-      'outsider (Bearer)': `Bearer ${await registryToken('outsider', outsider.token)}`,
+      'outsider (Bearer)': `Bearer ${await tokenFor('outsider', outsider.token)}`,
       anonymous: undefined,
     });
     const ask = async () => {

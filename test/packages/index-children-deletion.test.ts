@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authApp, basic } from '../auth/helpers.js';
-import { pushIndex, pushLabelledImage } from './helpers.js';
-
-type App = Awaited<ReturnType<typeof authApp>>;
-
-/** A multi-arch image: two platform images under an index, tagged `tag` when given. */
-async function multiArch(app: App, repo: string, auth: string, tag?: string) {
-  const amd = await pushLabelledImage(app.berth, repo, auth, { arch: 'amd64' });
-  const arm = await pushLabelledImage(app.berth, repo, auth, { arch: 'arm64' });
-  const index = await pushIndex(
-    app.berth,
-    repo,
-    auth,
-    [
-      { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-      { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
-    ],
-    tag === undefined ? {} : { tag },
-  );
-  return { amd, arm, index };
-}
+import { pushMultiArch } from './helpers.js';
 
 describe('a platform image of a tagged index stays, on /v2 as on the REST API', () => {
   it('DELETE /v2/<name>/manifests/<digest> of a platform image a tagged index lists answers 403 DENIED naming the index; the REST delete answers 409', async (t) => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
-    const { arm, index } = await multiArch(app, 'alice/multi', auth, 'latest');
+    const { arm, index } = await pushMultiArch(app.berth, 'alice/multi', auth, { index: { tag: 'latest' } });
 
     const res = await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/multi/manifests/${arm.digest}`, headers: { authorization: auth } });
     assert.equal(res.statusCode, 403);
@@ -58,9 +39,9 @@ describe('a platform image of a tagged index stays, on /v2 as on the REST API', 
     const app = await authApp(t);
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
-    const untagged = await multiArch(app, 'alice/loose', auth);
+    const untagged = await pushMultiArch(app.berth, 'alice/loose', auth);
     assert.equal((await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/loose/manifests/${untagged.amd.digest}`, headers: { authorization: auth } })).statusCode, 202);
-    const tagged = await multiArch(app, 'alice/whole', auth, 'v1');
+    const tagged = await pushMultiArch(app.berth, 'alice/whole', auth, { index: { tag: 'v1' } });
     assert.equal((await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/whole/manifests/${tagged.index.digest}`, headers: { authorization: auth } })).statusCode, 202);
     assert.equal((await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/whole/manifests/${tagged.arm.digest}`, headers: { authorization: auth } })).statusCode, 202, 'once the index is gone');
   });

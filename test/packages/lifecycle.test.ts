@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { PackageService, restoreWindowMs } from '../../src/packages/package-service.js';
 import { authApp, basic } from '../auth/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { pushLabelledImage } from './helpers.js';
 
 describe('package lifecycle: deletion, restore, purge, visibility rules', () => {
@@ -15,7 +16,7 @@ describe('package lifecycle: deletion, restore, purge, visibility rules', () => 
     assert.equal(res.statusCode, 202);
     const gone = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: auth } });
     assert.equal(gone.statusCode, 404);
-    const api = (method: 'GET' | 'POST', url: string) => app.berth.app.inject({ method, url, headers: { authorization: `Bearer ${alice.token}` } });
+    const api = (method: 'GET' | 'POST', url: string) => apiRequest(app, method, url, alice.token);
     const deleted = await api('GET', '/api/user/packages/container/app/versions?state=deleted');
     assert.equal(deleted.statusCode, 200, deleted.body);
     const versions = deleted.json() as Array<{ id: number; name: string; metadata: { container: { tags: string[] } } }>;
@@ -52,7 +53,7 @@ describe('package lifecycle: deletion, restore, purge, visibility rules', () => 
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
     await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
-    const call = (method: 'DELETE' | 'POST', url: string) => app.berth.app.inject({ method, url, headers: { authorization: `Bearer ${alice.token}` } });
+    const call = (method: 'DELETE' | 'POST', url: string) => apiRequest(app, method, url, alice.token);
     assert.equal((await call('DELETE', '/api/user/packages/container/app')).statusCode, 204);
     await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v2', seed: 'new' });
     const restore = await call('POST', '/api/user/packages/container/app/restore');

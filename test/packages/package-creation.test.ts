@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic } from '../auth/helpers.js';
+import { aliceOwnsAcme, authApp, basic } from '../auth/helpers.js';
 
 /**
  * Who may create a package by pushing to a name that has none (`PackageAccess.mayCreate`): the
@@ -26,12 +25,7 @@ describe('creating a package by the first push', () => {
   });
 
   it('in an organization: owners always, members only while it lets them, outsiders never', async (t) => {
-    const app = await authApp(t);
-    const alice = await app.user('alice');
-    const bob = await app.user('bob');
-    const carol = await app.user('carol');
-    const org = await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
-    await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+    const { app, alice, bob, carol, org } = await aliceOwnsAcme(t);
     assert.equal((await startUpload(app, 'acme/by-member', 'bob', bob.token)).statusCode, 202, 'members may by default');
     assert.equal((await startUpload(app, 'acme/by-outsider', 'carol', carol.token)).statusCode, 403);
     await app.berth.packages.setOrgSettings(org.id, { membersCanCreate: false, visibilities: ['private'] });

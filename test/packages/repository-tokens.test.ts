@@ -2,20 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { parseTokenScopes } from '../../src/auth/scopes.js';
-import { type AuthApp, authApp, basic, berthCli, jwtPayload, tryBerthCli } from '../auth/helpers.js';
+import { type AuthApp, authApp, basic, berthCli, jwtPayload, mintRepositoryToken, registryToken, tryBerthCli } from '../auth/helpers.js';
 import { pushLabelledImage } from './helpers.js';
-
-/** Mints a repository token through the API with a personal access token. */
-async function mint(app: AuthApp, repo: string, pat: string): Promise<{ id: number; token: string; scopes: string[] }> {
-  const res = await app.berth.app.inject({
-    method: 'POST',
-    url: `/api/repos/${repo}/tokens`,
-    headers: { authorization: `Bearer ${pat}`, 'content-type': 'application/json' },
-    payload: JSON.stringify({ expires_in: '1h' }),
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json();
-}
 
 /** An organization `acme` owned by boss, with the source repository `acme/widget`. */
 async function orgWithRepository(t: Parameters<typeof authApp>[0]) {
@@ -32,20 +20,10 @@ function pull(app: AuthApp, token: string) {
 
 describe('repository tokens: the analogue of a workflow token', () => {
   it('creates packages in the owner namespace linked to the repository, pushes, pulls, deletes and restores them; anything else is DENIED naming the permission', async (t) => {
-    const app = await authApp(t);
-    const boss = await app.user('boss');
-    await app.berth.accounts.createOrg(parseAccountName('acme'), 'boss');
-    await app.berth.sourceRepositories.create('acme/widget');
+    const { app, boss } = await orgWithRepository(t);
     await pushLabelledImage(app.berth, 'acme/unlisted', basic('boss', boss.token), { tag: 'v1' });
 
-    const minted = await app.berth.app.inject({
-      method: 'POST',
-      url: '/api/repos/acme/widget/tokens',
-      headers: { authorization: `Bearer ${boss.token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify({ expires_in: '1h' }),
-    });
-    assert.equal(minted.statusCode, 201);
-    const token = minted.json().token as string;
+    const { token } = await mintRepositoryToken(app, 'acme/widget', boss.token);
     assert.match(token, /^berth_rpt_/);
     const auth = basic('ci', token);
 
@@ -91,16 +69,11 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal((await app.berth.app.inject({ method: 'HEAD', url: '/v2/acme/unlisted/manifests/v1', headers: { authorization: auth } })).statusCode, 404);
 
     // The Docker token flow with the repository token as the password.
-    const tokenRes = await app.berth.app.inject({
-      method: 'GET',
-      url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete repository:acme/unlisted:pull,push')}`,
-      headers: { authorization: auth },
-    });
-    assert.equal(tokenRes.statusCode, 200);
-    const claims = jwtPayload(tokenRes.json().token);
+    const issued = await registryToken(app, 'repository:acme/built:pull,push,delete repository:acme/unlisted:pull,push', auth);
+    const claims = jwtPayload(issued);
     assert.equal(claims['sub'], 'repository:acme/widget');
     assert.deepEqual(claims.access.map((entry) => entry.actions), [['pull', 'push', 'delete'], []]);
-    const viaBearer = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: `Bearer ${tokenRes.json().token}` } });
+    const viaBearer = await app.berth.app.inject({ method: 'POST', url: '/v2/acme/unlisted/blobs/uploads/', headers: { authorization: `Bearer ${issued}` } });
     assert.equal(viaBearer.statusCode, 403);
     assert.equal(viaBearer.json().errors[0].message, 'permission_denied: write_package');
 
@@ -114,7 +87,7 @@ describe('repository tokens: the analogue of a workflow token', () => {
   it('GET /v2/_catalog with a repository token lists the packages its repository may pull, by Basic and by a registry token; an anonymous catalog token lists nothing', async (t) => {
     const { app, boss } = await orgWithRepository(t);
     await pushLabelledImage(app.berth, 'acme/unlisted', basic('boss', boss.token), { tag: 'v1' });
-    const { token } = await mint(app, 'acme/widget', boss.token);
+    const { token } = await mintRepositoryToken(app, 'acme/widget', boss.token);
     await pushLabelledImage(app.berth, 'acme/built', basic('ci', token), { tag: 'v1' });
     const catalog = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/v2/_catalog', headers: { authorization } });
 
@@ -122,14 +95,14 @@ describe('repository tokens: the analogue of a workflow token', () => {
     assert.equal(viaBasic.statusCode, 200, viaBasic.body);
     assert.deepEqual(viaBasic.json().repositories, ['acme/built']);
 
-    const issued = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}`, headers: { authorization: basic('ci', token) } });
-    assert.deepEqual(jwtPayload(issued.json().token).access, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
-    const viaBearer = await catalog(`Bearer ${issued.json().token}`);
+    const issued = await registryToken(app, 'registry:catalog:*', basic('ci', token));
+    assert.deepEqual(jwtPayload(issued).access, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const viaBearer = await catalog(`Bearer ${issued}`);
     assert.equal(viaBearer.statusCode, 200, viaBearer.body);
     assert.deepEqual(viaBearer.json().repositories, ['acme/built']);
 
-    const anonymous = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('registry:catalog:*')}` });
-    const refused = await catalog(`Bearer ${anonymous.json().token}`);
+    const anonymous = await registryToken(app, 'registry:catalog:*');
+    const refused = await catalog(`Bearer ${anonymous}`);
     assert.equal(refused.statusCode, 401);
     assert.match(refused.headers['www-authenticate'] as string, /error="insufficient_scope"/);
   });
@@ -147,7 +120,7 @@ describe('repository tokens: the analogue of a workflow token', () => {
   it('a token minted with a read:packages,write:packages token pushes and pulls but may not delete: 403 on the API and on /v2, no delete in registry tokens', async (t) => {
     const { app } = await orgWithRepository(t);
     const writer = await app.user('boss', ['read:packages', 'write:packages']);
-    const minted = await mint(app, 'acme/widget', writer.token);
+    const minted = await mintRepositoryToken(app, 'acme/widget', writer.token);
     const image = await pushLabelledImage(app.berth, 'acme/built', basic('ci', minted.token), { tag: 'v1' });
     assert.equal((await pull(app, minted.token)).statusCode, 200);
 
@@ -163,12 +136,8 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const del = await app.berth.app.inject({ method: 'DELETE', url: `/v2/acme/built/manifests/${image.digest}`, headers: { authorization: basic('ci', minted.token) } });
     assert.equal(del.statusCode, 403);
     assert.equal(del.json().errors[0].code, 'DENIED');
-    const tokenRes = await app.berth.app.inject({
-      method: 'GET',
-      url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`,
-      headers: { authorization: basic('ci', minted.token) },
-    });
-    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push']);
+    const issued = await registryToken(app, 'repository:acme/built:pull,push,delete', basic('ci', minted.token));
+    assert.deepEqual(jwtPayload(issued).access[0]?.actions, ['pull', 'push']);
     assert.equal((await app.berth.packages.require('acme/built')).versionCount, 1);
     assert.deepEqual(minted.scopes, ['read:packages', 'write:packages']);
   });
@@ -176,11 +145,10 @@ describe('repository tokens: the analogue of a workflow token', () => {
   it('revoking the personal access token that minted it ends a repository token: Basic, Bearer on the API and registry tokens issued before answer 401', async (t) => {
     const { app, boss } = await orgWithRepository(t);
     const { token: pat, info } = await app.berth.accessTokens.create(boss.id, parseTokenScopes('read:packages,write:packages,delete:packages'));
-    const minted = await mint(app, 'acme/widget', pat);
+    const minted = await mintRepositoryToken(app, 'acme/widget', pat);
     await pushLabelledImage(app.berth, 'acme/built', basic('ci', minted.token), { tag: 'v1' });
-    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull')}`, headers: { authorization: basic('ci', minted.token) } });
-    const registryToken = tokenRes.json().token as string;
-    const viaRegistryToken = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: `Bearer ${registryToken}` } });
+    const issued = await registryToken(app, 'repository:acme/built:pull', basic('ci', minted.token));
+    const viaRegistryToken = () => app.berth.app.inject({ method: 'GET', url: '/v2/acme/built/tags/list', headers: { authorization: `Bearer ${issued}` } });
     assert.equal((await viaRegistryToken()).statusCode, 200);
 
     const revoked = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/tokens/${info.id}`, headers: { authorization: `Bearer ${boss.token}` } });
@@ -200,10 +168,10 @@ describe('repository tokens: the analogue of a workflow token', () => {
     await app.berth.accounts.setOrgMember('acme', 'dave', 'owner');
     await app.berth.sourceRepositories.setCollaborator('acme/widget', 'user', 'carol', 'admin');
     const tokens = {
-      boss: (await mint(app, 'acme/widget', boss.token)).token,
-      alice: (await mint(app, 'acme/widget', alice.token)).token,
-      carol: (await mint(app, 'acme/widget', carol.token)).token,
-      dave: (await mint(app, 'acme/widget', dave.token)).token,
+      boss: (await mintRepositoryToken(app, 'acme/widget', boss.token)).token,
+      alice: (await mintRepositoryToken(app, 'acme/widget', alice.token)).token,
+      carol: (await mintRepositoryToken(app, 'acme/widget', carol.token)).token,
+      dave: (await mintRepositoryToken(app, 'acme/widget', dave.token)).token,
     };
     await pushLabelledImage(app.berth, 'acme/built', basic('ci', tokens.boss), { tag: 'v1' });
     for (const token of Object.values(tokens)) assert.equal((await pull(app, token)).statusCode, 200);
@@ -219,8 +187,8 @@ describe('repository tokens: the analogue of a workflow token', () => {
     const { app, boss } = await orgWithRepository(t);
     const mallory = await app.user('mallory');
     await app.berth.accounts.setOrgMember('acme', 'mallory', 'member');
-    const first = await mint(app, 'acme/widget', boss.token);
-    const second = await mint(app, 'acme/widget', boss.token);
+    const first = await mintRepositoryToken(app, 'acme/widget', boss.token);
+    const second = await mintRepositoryToken(app, 'acme/widget', boss.token);
     await pushLabelledImage(app.berth, 'acme/built', basic('ci', first.token), { tag: 'v1' });
     const list = (authorization: string) => app.berth.app.inject({ method: 'GET', url: '/api/repos/acme/widget/tokens', headers: { authorization } });
     const listed = await list(`Bearer ${boss.token}`);
@@ -241,8 +209,7 @@ describe('repository tokens: the analogue of a workflow token', () => {
 
     // An operator's token (no minting token) has every scope, and is listed and revoked by the CLI.
     const made = (await berthCli(app.dataDir, ['token', 'create', '--repo', 'acme/widget'])).stdout.trim();
-    const tokenRes = await app.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:acme/built:pull,push,delete')}`, headers: { authorization: basic('ci', made) } });
-    assert.deepEqual(jwtPayload(tokenRes.json().token).access[0]?.actions, ['pull', 'push', 'delete']);
+    assert.deepEqual(jwtPayload(await registryToken(app, 'repository:acme/built:pull,push,delete', basic('ci', made))).access[0]?.actions, ['pull', 'push', 'delete']);
     const lines = (await berthCli(app.dataDir, ['token', 'list', '--repo', 'acme/widget'])).stdout.trim().split('\n').map((line) => line.split('\t'));
     assert.deepEqual(lines.map((cells) => [cells[1], cells[2], cells[3], cells[5]]), [
       [`${second.token.slice(0, 14)}…`, 'read:packages,write:packages,delete:packages', 'active', 'created-by=boss'],

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
-import { authApp, basic, publicUrl } from '../auth/helpers.js';
-import { pushIndex, pushLabelledImage } from './helpers.js';
-
-type App = Awaited<ReturnType<typeof authApp>>;
-
-async function api(app: App, method: 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT', url: string, token?: string, payload?: object) {
-  return app.berth.app.inject({
-    method,
-    url,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
-    ...(payload ? { payload: JSON.stringify(payload) } : {}),
-  });
-}
+import { aliceOwnsAcme, authApp, basic, publicUrl } from '../auth/helpers.js';
+import { apiRequest } from '../support/api-request.js';
+import { pushLabelledImage, pushMultiArch } from './helpers.js';
 
 const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -26,11 +16,11 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     await pushLabelledImage(app.berth, 'alice/app/release', auth, { tag: 'v1' });
     await pushLabelledImage(app.berth, 'alice/zeta', auth, { tag: 'v1' });
 
-    assert.equal((await api(app, 'GET', '/api/user/packages', alice.token)).statusCode, 400);
-    assert.equal((await api(app, 'GET', '/api/user/packages?package_type=npm', alice.token)).statusCode, 422);
-    assert.equal((await api(app, 'GET', '/api/user/packages?package_type=container')).statusCode, 401);
+    assert.equal((await apiRequest(app, 'GET', '/api/user/packages', alice.token)).statusCode, 400);
+    assert.equal((await apiRequest(app, 'GET', '/api/user/packages?package_type=npm', alice.token)).statusCode, 422);
+    assert.equal((await apiRequest(app, 'GET', '/api/user/packages?package_type=container')).statusCode, 401);
 
-    const res = await api(app, 'GET', '/api/user/packages?package_type=container', alice.token);
+    const res = await apiRequest(app, 'GET', '/api/user/packages?package_type=container', alice.token);
     assert.equal(res.statusCode, 200);
     const list = res.json() as Array<Record<string, unknown>>;
     assert.deepEqual(list.map((pkg) => pkg['name']), ['app', 'app/release', 'zeta']);
@@ -47,7 +37,7 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     assert.equal('repository' in first, false, 'no repository when not linked');
     assert.equal((list[1] as Record<string, unknown>)['url'], `${publicUrl}/api/users/alice/packages/container/app%2Frelease`);
 
-    const paged = await api(app, 'GET', '/api/user/packages?package_type=container&per_page=1&page=2', alice.token);
+    const paged = await apiRequest(app, 'GET', '/api/user/packages?package_type=container&per_page=1&page=2', alice.token);
     assert.deepEqual(paged.json().map((pkg: { name: string }) => pkg.name), ['app/release']);
     assert.equal(
       paged.headers['link'],
@@ -59,7 +49,7 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
       ].join(', '),
     );
 
-    const nested = await api(app, 'GET', '/api/users/alice/packages/container/app%2Frelease', alice.token);
+    const nested = await apiRequest(app, 'GET', '/api/users/alice/packages/container/app%2Frelease', alice.token);
     assert.equal(nested.statusCode, 200);
     assert.equal(nested.json().name, 'app/release');
   });
@@ -70,24 +60,24 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     const bob = await app.user('bob');
     await pushLabelledImage(app.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
 
-    assert.deepEqual((await api(app, 'GET', '/api/users/alice/packages?package_type=container', bob.token)).json(), []);
-    const hidden = await api(app, 'GET', '/api/users/alice/packages/container/app', bob.token);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/users/alice/packages?package_type=container', bob.token)).json(), []);
+    const hidden = await apiRequest(app, 'GET', '/api/users/alice/packages/container/app', bob.token);
     assert.equal(hidden.statusCode, 404);
     assert.equal(hidden.json().message, 'Package not found.');
-    assert.equal((await api(app, 'GET', '/api/users/alice/packages/container/nothing', bob.token)).statusCode, 404);
-    assert.equal((await api(app, 'DELETE', '/api/users/alice/packages/container/app', bob.token)).statusCode, 404);
-    assert.equal((await api(app, 'PATCH', '/api/users/alice/packages/container/app', bob.token, { visibility: 'public' })).statusCode, 404);
+    assert.equal((await apiRequest(app, 'GET', '/api/users/alice/packages/container/nothing', bob.token)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'DELETE', '/api/users/alice/packages/container/app', bob.token)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'PATCH', '/api/users/alice/packages/container/app', bob.token, { visibility: 'public' })).statusCode, 404);
 
-    const made = await api(app, 'PATCH', '/api/users/alice/packages/container/app', alice.token, { visibility: 'public' });
+    const made = await apiRequest(app, 'PATCH', '/api/users/alice/packages/container/app', alice.token, { visibility: 'public' });
     assert.equal(made.statusCode, 200);
     assert.equal(made.json().visibility, 'public');
-    assert.deepEqual((await api(app, 'GET', '/api/users/alice/packages?package_type=container')).json().map((pkg: { name: string }) => pkg.name), ['app']);
-    assert.equal((await api(app, 'GET', '/api/users/alice/packages?package_type=container&visibility=private', bob.token)).json().length, 0);
-    const forbidden = await api(app, 'DELETE', '/api/users/alice/packages/container/app', bob.token);
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/users/alice/packages?package_type=container')).json().map((pkg: { name: string }) => pkg.name), ['app']);
+    assert.equal((await apiRequest(app, 'GET', '/api/users/alice/packages?package_type=container&visibility=private', bob.token)).json().length, 0);
+    const forbidden = await apiRequest(app, 'DELETE', '/api/users/alice/packages/container/app', bob.token);
     assert.equal(forbidden.statusCode, 403);
     assert.equal(forbidden.json().message, 'permission_denied: admin_package');
 
-    const back = await api(app, 'PATCH', '/api/users/alice/packages/container/app', alice.token, { visibility: 'private' });
+    const back = await apiRequest(app, 'PATCH', '/api/users/alice/packages/container/app', alice.token, { visibility: 'private' });
     assert.equal(back.statusCode, 422);
     assert.match(back.json().message, /public package cannot be made private/);
     const pull = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1' });
@@ -98,20 +88,9 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     const app = await authApp(t);
     const alice = await app.user('alice');
     const auth = basic('alice', alice.token);
-    const amd = await pushLabelledImage(app.berth, 'alice/multi', auth, { arch: 'amd64' });
-    const arm = await pushLabelledImage(app.berth, 'alice/multi', auth, { arch: 'arm64' });
-    const index = await pushIndex(
-      app.berth,
-      'alice/multi',
-      auth,
-      [
-        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-        { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-      { tag: 'latest' },
-    );
+    const { amd, arm, index } = await pushMultiArch(app.berth, 'alice/multi', auth, { index: { tag: 'latest' } });
     const base = '/api/user/packages/container/multi';
-    const versions = (await api(app, 'GET', `${base}/versions`, alice.token)).json() as Array<Record<string, any>>;
+    const versions = (await apiRequest(app, 'GET', `${base}/versions`, alice.token)).json() as Array<Record<string, any>>;
     assert.deepEqual(versions.map((v) => v['name']), [index.digest, arm.digest, amd.digest]);
     const top = versions[0] as Record<string, any>;
     assert.deepEqual(Object.keys(top).slice(0, 8), ['id', 'name', 'url', 'package_html_url', 'html_url', 'created_at', 'updated_at', 'metadata']);
@@ -123,30 +102,30 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     assert.deepEqual((versions[1] as Record<string, any>)['metadata'].container.tags, []);
 
     const armId = (versions[1] as Record<string, any>)['id'];
-    const refused = await api(app, 'DELETE', `${base}/versions/${armId}`, alice.token);
+    const refused = await apiRequest(app, 'DELETE', `${base}/versions/${armId}`, alice.token);
     assert.equal(refused.statusCode, 409);
     assert.match(refused.json().message, /part of the tagged index sha256:\w+ \(latest\)/);
 
     const indexId = top['id'];
-    assert.equal((await api(app, 'DELETE', `${base}/versions/${indexId}`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'DELETE', `${base}/versions/${indexId}`, alice.token)).statusCode, 204);
     assert.equal((await app.berth.app.inject({ method: 'HEAD', url: '/v2/alice/multi/manifests/latest', headers: { authorization: auth } })).statusCode, 404);
-    const deleted = (await api(app, 'GET', `${base}/versions?state=deleted`, alice.token)).json() as Array<Record<string, any>>;
+    const deleted = (await apiRequest(app, 'GET', `${base}/versions?state=deleted`, alice.token)).json() as Array<Record<string, any>>;
     assert.equal(deleted.length, 1);
     assert.match(deleted[0]?.['deleted_at'], iso);
     assert.deepEqual(deleted[0]?.['metadata'].container.tags, ['latest']);
-    assert.equal((await api(app, 'DELETE', `${base}/versions/${armId}`, alice.token)).statusCode, 204, 'no tagged index lists it now');
+    assert.equal((await apiRequest(app, 'DELETE', `${base}/versions/${armId}`, alice.token)).statusCode, 204, 'no tagged index lists it now');
 
-    assert.equal((await api(app, 'POST', `${base}/versions/${armId}/restore`, alice.token)).statusCode, 204);
-    assert.equal((await api(app, 'POST', `${base}/versions/${indexId}/restore`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'POST', `${base}/versions/${armId}/restore`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'POST', `${base}/versions/${indexId}/restore`, alice.token)).statusCode, 204);
     const restored = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/multi/manifests/latest', headers: { authorization: auth } });
     assert.equal(restored.statusCode, 200);
     assert.equal(restored.headers['docker-content-digest'], index.digest);
-    assert.equal((await api(app, 'GET', `${base}/versions/${indexId}`, alice.token)).json().metadata.container.tags[0], 'latest');
+    assert.equal((await apiRequest(app, 'GET', `${base}/versions/${indexId}`, alice.token)).json().metadata.container.tags[0], 'latest');
 
-    const forced = await api(app, 'DELETE', `${base}/versions/${armId}?force=true`, alice.token);
+    const forced = await apiRequest(app, 'DELETE', `${base}/versions/${armId}?force=true`, alice.token);
     assert.equal(forced.statusCode, 204);
     const reader = await app.user('alice', ['read:packages']);
-    const noScope = await api(app, 'DELETE', `${base}/versions/${indexId}`, reader.token);
+    const noScope = await apiRequest(app, 'DELETE', `${base}/versions/${indexId}`, reader.token);
     assert.equal(noScope.statusCode, 403);
     assert.equal(noScope.json().message, 'permission_denied: the token lacks the delete:packages scope');
   });
@@ -157,43 +136,38 @@ describe('REST API: GitHub-shaped package endpoints under /api', () => {
     const auth = basic('alice', alice.token);
     for (let i = 0; i < 32; i++) await pushLabelledImage(app.berth, 'alice/many', auth, { seed: String(i), tag: `t${i}` });
     const base = '/api/user/packages/container/many';
-    const page1 = await api(app, 'GET', `${base}/versions`, alice.token);
+    const page1 = await apiRequest(app, 'GET', `${base}/versions`, alice.token);
     assert.equal(page1.json().length, 30);
     assert.match(page1.headers['link'] as string, /page=2&per_page=30>; rel="next"/);
-    assert.equal((await api(app, 'GET', `${base}/versions?page=2`, alice.token)).json().length, 2);
+    assert.equal((await apiRequest(app, 'GET', `${base}/versions?page=2`, alice.token)).json().length, 2);
 
-    assert.equal((await api(app, 'DELETE', base, alice.token)).statusCode, 204);
-    assert.equal((await api(app, 'GET', base, alice.token)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'DELETE', base, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'GET', base, alice.token)).statusCode, 404);
     assert.equal((await app.berth.app.inject({ method: 'GET', url: '/v2/alice/many/manifests/t3', headers: { authorization: auth } })).statusCode, 404);
-    assert.equal((await api(app, 'POST', `${base}/restore`, alice.token)).statusCode, 204);
-    const pkg = await api(app, 'GET', base, alice.token);
+    assert.equal((await apiRequest(app, 'POST', `${base}/restore`, alice.token)).statusCode, 204);
+    const pkg = await apiRequest(app, 'GET', base, alice.token);
     assert.equal(pkg.json().version_count, 32);
     assert.equal((await app.berth.app.inject({ method: 'GET', url: '/v2/alice/many/manifests/t3', headers: { authorization: auth } })).statusCode, 200);
   });
 
   it('roles: grant, list, revoke; only organization members on private org packages; teams only for org packages', async (t) => {
-    const app = await authApp(t);
-    const alice = await app.user('alice');
-    const bob = await app.user('bob');
-    const carol = await app.user('carol');
-    await app.berth.accounts.createOrg(parseAccountName('acme'), 'alice');
-    await app.berth.accounts.setOrgMember('acme', 'bob', 'member');
+    const { app, alice, bob, carol } = await aliceOwnsAcme(t);
     await app.berth.accounts.createTeam('acme', parseAccountName('devs'));
     await pushLabelledImage(app.berth, 'acme/app', basic('alice', alice.token), { tag: 'v1' });
     const base = '/api/orgs/acme/packages/container/app';
 
-    const outsider = await api(app, 'PUT', `${base}/roles`, alice.token, { user: 'carol', role: 'read' });
+    const outsider = await apiRequest(app, 'PUT', `${base}/roles`, alice.token, { user: 'carol', role: 'read' });
     assert.equal(outsider.statusCode, 422);
     assert.match(outsider.json().message, /not a member of acme/);
-    assert.equal((await api(app, 'PUT', `${base}/roles`, alice.token, { user: 'bob', role: 'write' })).statusCode, 200);
-    assert.equal((await api(app, 'PUT', `${base}/roles`, alice.token, { team: 'devs', role: 'read' })).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', `${base}/roles`, alice.token, { user: 'bob', role: 'write' })).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', `${base}/roles`, alice.token, { team: 'devs', role: 'read' })).statusCode, 200);
     assert.deepEqual(
-      (await api(app, 'GET', `${base}/roles`, alice.token)).json().map((r: { type: string; name: string; role: string }) => `${r.type}:${r.name}:${r.role}`),
+      (await apiRequest(app, 'GET', `${base}/roles`, alice.token)).json().map((r: { type: string; name: string; role: string }) => `${r.type}:${r.name}:${r.role}`),
       ['User:alice:admin', 'User:bob:write', 'Team:devs:read'],
     );
-    assert.equal((await api(app, 'GET', base, bob.token)).statusCode, 200);
-    assert.equal((await api(app, 'GET', base, carol.token)).statusCode, 404);
-    assert.equal((await api(app, 'DELETE', `${base}/roles?user=bob`, alice.token)).statusCode, 204);
-    assert.equal((await api(app, 'GET', base, bob.token)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'GET', base, bob.token)).statusCode, 200);
+    assert.equal((await apiRequest(app, 'GET', base, carol.token)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'DELETE', `${base}/roles?user=bob`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'GET', base, bob.token)).statusCode, 404);
   });
 });

@@ -3,21 +3,13 @@ import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import type { Berth } from '../../src/server.js';
 import { authApp, basic, berthCli, sha256 } from '../auth/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { type Pushed, pushBlob, pushIndex, pushLabelledImage, putManifest } from './helpers.js';
 
 type App = Awaited<ReturnType<typeof authApp>>;
 type Listed = { id: number; name: string; tags: string[]; reason: string };
 
 const dayMs = 24 * 60 * 60 * 1000;
-
-async function api(app: App, method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, token?: string, payload?: object) {
-  return app.berth.app.inject({
-    method,
-    url,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
-    ...(payload ? { payload: JSON.stringify(payload) } : {}),
-  });
-}
 
 async function manifestStatus(app: App, repo: string, reference: string, auth: string): Promise<number> {
   return (await app.berth.app.inject({ method: 'GET', url: `/v2/${repo}/manifests/${reference}`, headers: { authorization: auth } })).statusCode;
@@ -53,24 +45,24 @@ async function pushReferrer(app: App, repo: string, auth: string, subject: Pushe
 }
 
 async function preview(app: App, base: string, token: string, policy?: object): Promise<{ policy: string | null; versions: Listed[] }> {
-  const res = await api(app, 'POST', `${base}/retention/preview`, token, policy && { policy });
+  const res = await apiRequest(app, 'POST', `${base}/retention/preview`, token, policy && { policy });
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
 }
 
 async function apply(app: App, base: string, token: string): Promise<{ policy: string | null; versions: Listed[] }> {
-  const res = await api(app, 'POST', `${base}/retention/apply`, token);
+  const res = await apiRequest(app, 'POST', `${base}/retention/apply`, token);
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
 }
 
 async function setPolicy(app: App, url: string, token: string, policy: object): Promise<void> {
-  const res = await api(app, 'PUT', url, token, policy);
+  const res = await apiRequest(app, 'PUT', url, token, policy);
   assert.equal(res.statusCode, 200, res.body);
 }
 
 async function deletedVersions(app: App, base: string, token: string): Promise<Array<{ id: number; name: string; deleted_by_policy: string | null; metadata: { container: { tags: string[] } } }>> {
-  return (await api(app, 'GET', `${base}/versions?state=deleted`, token)).json();
+  return (await apiRequest(app, 'GET', `${base}/versions?state=deleted`, token)).json();
 }
 
 /** Signs in through the login form, as a browser does; answers the Cookie header to send. */
@@ -113,9 +105,9 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     assert.equal(deleted?.name, old.digest);
     assert.equal(deleted?.deleted_by_policy, 'package:alice/app');
 
-    assert.equal((await api(app, 'POST', `${base}/versions/${deleted?.id}/restore`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'POST', `${base}/versions/${deleted?.id}/restore`, alice.token)).statusCode, 204);
     assert.equal(await manifestStatus(app, 'alice/app', old.digest, auth), 200, 'restorable');
-    assert.equal((await api(app, 'GET', `${base}/versions/${deleted?.id}`, alice.token)).json().deleted_by_policy, undefined, 'a live version has no deleting policy');
+    assert.equal((await apiRequest(app, 'GET', `${base}/versions/${deleted?.id}`, alice.token)).json().deleted_by_policy, undefined, 'a live version has no deleting policy');
     assert.deepEqual((await apply(app, base, alice.token)).versions, [], 'a restore is activity: the policy does not take it again at once');
   });
 
@@ -149,8 +141,8 @@ describe('retention policies: what a package keeps, previewed and applied as sof
 
     // Restored in the same order the other way round: the platform image, then its index.
     const byName = new Map(deleted.map((version) => [version.name, version.id]));
-    assert.equal((await api(app, 'POST', `${base}/versions/${byName.get(amdOld.digest)}/restore`, alice.token)).statusCode, 204);
-    assert.equal((await api(app, 'POST', `${base}/versions/${byName.get(gone.digest)}/restore`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'POST', `${base}/versions/${byName.get(amdOld.digest)}/restore`, alice.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'POST', `${base}/versions/${byName.get(gone.digest)}/restore`, alice.token)).statusCode, 204);
     assert.equal(await manifestStatus(app, 'alice/multi', gone.digest, auth), 200);
   });
 
@@ -191,9 +183,9 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     const newestOld = await pushLabelledImage(app.berth, 'alice/prs', auth, { tag: 'pr-5', seed: '5' });
     const untagged = await pushLabelledImage(app.berth, 'alice/prs', auth, { seed: 'untagged' });
     await age(app.berth, 20, immutable, alsoStable, keptByPattern, doomed, newestOld, untagged);
-    assert.equal((await api(app, 'PUT', `${base}/immutable-tags`, alice.token, { patterns: ['pr-1'] })).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', `${base}/immutable-tags`, alice.token, { patterns: ['pr-1'] })).statusCode, 200);
     await setPolicy(app, `${base}/retention`, alice.token, { keep_newest: 2, keep_tags: ['pr-3'], delete_tagged_older_than_days: 7, delete_tags: ['pr-\\d+'] });
-    const got = await api(app, 'GET', `${base}/retention`, alice.token);
+    const got = await apiRequest(app, 'GET', `${base}/retention`, alice.token);
     assert.deepEqual(got.json(), {
       policy: { keep_newest: 2, keep_tags: ['pr-3'], delete_untagged_older_than_days: null, delete_tagged_older_than_days: 7, delete_tags: ['pr-\\d+'] },
       owner_policy: null,
@@ -230,15 +222,15 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     const three = await pushLabelledImage(app.berth, 'acme/three', auth, { seed: 'three' });
     await age(app.berth, 10, one, two, three);
 
-    const byMember = await api(app, 'PUT', '/api/orgs/acme/packages/retention', alice.token, { delete_untagged_older_than_days: 7 });
+    const byMember = await apiRequest(app, 'PUT', '/api/orgs/acme/packages/retention', alice.token, { delete_untagged_older_than_days: 7 });
     assert.equal(byMember.statusCode, 403);
     assert.equal(byMember.json().message, 'You must be an owner of this organization.');
     await setPolicy(app, '/api/orgs/acme/packages/retention', boss.token, { delete_untagged_older_than_days: 30 });
-    assert.deepEqual((await api(app, 'GET', '/api/orgs/acme/packages/retention', alice.token)).json().policy.delete_untagged_older_than_days, 30, 'members read it');
+    assert.deepEqual((await apiRequest(app, 'GET', '/api/orgs/acme/packages/retention', alice.token)).json().policy.delete_untagged_older_than_days, 30, 'members read it');
     await setPolicy(app, '/api/orgs/acme/packages/container/two/retention', boss.token, {});
     await setPolicy(app, '/api/orgs/acme/packages/container/three/retention', boss.token, { delete_untagged_older_than_days: 5 });
-    assert.equal((await api(app, 'GET', '/api/orgs/acme/packages/container/two/retention', boss.token)).json().applies, 'package');
-    assert.equal((await api(app, 'GET', '/api/orgs/acme/packages/container/one/retention', boss.token)).json().applies, 'owner');
+    assert.equal((await apiRequest(app, 'GET', '/api/orgs/acme/packages/container/two/retention', boss.token)).json().applies, 'package');
+    assert.equal((await apiRequest(app, 'GET', '/api/orgs/acme/packages/container/one/retention', boss.token)).json().applies, 'owner');
     // Not yet 30 days old: nothing goes anywhere but where the package's own policy says.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(await manifestStatus(app, 'acme/one', one.digest, auth), 200);
@@ -258,8 +250,8 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     const [deleted] = await deletedVersions(app, '/api/orgs/acme/packages/container/one', boss.token);
     assert.equal(deleted?.deleted_by_policy, 'org:acme');
 
-    assert.equal((await api(app, 'DELETE', '/api/orgs/acme/packages/container/two/retention', boss.token)).statusCode, 204);
-    assert.equal((await api(app, 'GET', '/api/orgs/acme/packages/container/two/retention', boss.token)).json().applies, 'owner', 'without its own, the package takes the default again');
+    assert.equal((await apiRequest(app, 'DELETE', '/api/orgs/acme/packages/container/two/retention', boss.token)).statusCode, 204);
+    assert.equal((await apiRequest(app, 'GET', '/api/orgs/acme/packages/container/two/retention', boss.token)).json().applies, 'owner', 'without its own, the package takes the default again');
   });
 
   it('PUT …/retention by a reader or a writer answers 403, by an outsider 404; apply needs delete:packages; bad policies answer 422', async (t) => {
@@ -273,23 +265,23 @@ describe('retention policies: what a package keeps, previewed and applied as sof
     const base = '/api/user/packages/container/app';
     const old = await pushLabelledImage(app.berth, 'alice/app', auth, { seed: 'old' });
     await age(app.berth, 10, old);
-    assert.equal((await api(app, 'PUT', `${base}/roles`, alice.token, { user: 'bob', role: 'read' })).statusCode, 200);
-    assert.equal((await api(app, 'PUT', `${base}/roles`, alice.token, { user: 'carol', role: 'write' })).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', `${base}/roles`, alice.token, { user: 'bob', role: 'read' })).statusCode, 200);
+    assert.equal((await apiRequest(app, 'PUT', `${base}/roles`, alice.token, { user: 'carol', role: 'write' })).statusCode, 200);
     const policy = { delete_untagged_older_than_days: 7 };
 
     for (const [who, token] of [['reader', bob.token], ['writer', carol.token]] as const) {
-      const put = await api(app, 'PUT', '/api/users/alice/packages/container/app/retention', token, policy);
+      const put = await apiRequest(app, 'PUT', '/api/users/alice/packages/container/app/retention', token, policy);
       assert.equal(put.statusCode, 403, who);
       assert.equal(put.json().message, 'permission_denied: admin_package');
-      assert.equal((await api(app, 'POST', '/api/users/alice/packages/container/app/retention/preview', token)).statusCode, 403, who);
-      assert.equal((await api(app, 'POST', '/api/users/alice/packages/container/app/retention/apply', token)).statusCode, 403, who);
+      assert.equal((await apiRequest(app, 'POST', '/api/users/alice/packages/container/app/retention/preview', token)).statusCode, 403, who);
+      assert.equal((await apiRequest(app, 'POST', '/api/users/alice/packages/container/app/retention/apply', token)).statusCode, 403, who);
     }
-    assert.equal((await api(app, 'PUT', '/api/users/alice/packages/container/app/retention', eve.token, policy)).statusCode, 404);
-    assert.equal((await api(app, 'PUT', '/api/users/alice/packages/retention', bob.token, policy)).statusCode, 404, "another user's default");
-    assert.equal((await api(app, 'GET', `${base}/retention`, alice.token)).json().applies, 'none', 'the refusals set nothing');
+    assert.equal((await apiRequest(app, 'PUT', '/api/users/alice/packages/container/app/retention', eve.token, policy)).statusCode, 404);
+    assert.equal((await apiRequest(app, 'PUT', '/api/users/alice/packages/retention', bob.token, policy)).statusCode, 404, "another user's default");
+    assert.equal((await apiRequest(app, 'GET', `${base}/retention`, alice.token)).json().applies, 'none', 'the refusals set nothing');
 
     await setPolicy(app, `${base}/retention`, noDelete.token, policy);
-    const noScope = await api(app, 'POST', `${base}/retention/apply`, noDelete.token);
+    const noScope = await apiRequest(app, 'POST', `${base}/retention/apply`, noDelete.token);
     assert.equal(noScope.statusCode, 403);
     assert.equal(noScope.json().message, 'permission_denied: the token lacks the delete:packages scope');
     assert.equal(await manifestStatus(app, 'alice/app', old.digest, auth), 200);
@@ -302,11 +294,11 @@ describe('retention policies: what a package keeps, previewed and applied as sof
       [{ keep_tags: ['(a+)+'] }, 'pattern "(a+)+" is refused: a repeated group may not contain a quantifier'],
       [{ keep: 3 }, 'unknown rule "keep": use keep_newest, keep_tags, delete_untagged_older_than_days, delete_tagged_older_than_days, delete_tags'],
     ] as const) {
-      const res = await api(app, 'PUT', `${base}/retention`, alice.token, body);
+      const res = await apiRequest(app, 'PUT', `${base}/retention`, alice.token, body);
       assert.equal(res.statusCode, 422, JSON.stringify(body));
       assert.equal(res.json().message, message);
     }
-    assert.equal((await api(app, 'POST', `${base}/retention/preview`, alice.token, { policy: { keep_newest: -1 } })).statusCode, 422);
+    assert.equal((await apiRequest(app, 'POST', `${base}/retention/preview`, alice.token, { policy: { keep_newest: -1 } })).statusCode, 422);
   });
 
   it('apply deletes nothing when the package changed after the plan (a tag set on a planned version), and the next run decides again', async (t) => {

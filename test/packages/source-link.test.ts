@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { authApp, basic } from '../auth/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { pushIndex, pushLabelledImage } from './helpers.js';
 
 type App = Awaited<ReturnType<typeof authApp>>;
@@ -109,8 +110,7 @@ describe('source repositories: linking by org.opencontainers.image.source and in
     const app = await authApp(t);
     const alice = await app.user('alice');
     const bob = await app.user('bob');
-    const call = (method: 'POST' | 'PUT' | 'GET', url: string, token: string, payload?: object) =>
-      app.berth.app.inject({ method, url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+    const call = (method: 'POST' | 'PUT' | 'GET', url: string, token: string, payload?: object) => apiRequest(app, method, url, token, payload);
     const created = await call('POST', '/api/user/repos', alice.token, { name: 'tool' });
     assert.equal(created.statusCode, 201);
     assert.equal(created.json().full_name, 'alice/tool');

@@ -14,13 +14,14 @@ import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { type Pushed, pushBlob, pushLabelledImage, putManifest } from '../packages/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { runBerth } from '../support/berth-cli.js';
 import { imageManifest } from '../support/berth-pushes.js';
 import { sha256 } from '../support/digests.js';
 import type { ExecResult } from '../support/exec.js';
-import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
+import { newDatabase } from '../support/postgres-process.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { databaseUrl } from '../support/profile-database.js';
-import { requiredTools } from '../support/required-tools.js';
 import { s3rverCredentials } from '../support/s3-process.js';
 import { scaleOutStores } from '../support/scale-out-stores.js';
 
@@ -43,7 +44,7 @@ interface Source {
  * `berth migrate` from a data directory (SQLite and blob files) to PostgreSQL and S3, through the
  * built CLI, then a Berth on the target answering as the source did.
  */
-describe('berth migrate: a data directory to PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+describe('berth migrate: a data directory to PostgreSQL and S3', { skip: await skipWithoutPostgres() }, () => {
   const stores = scaleOutStores();
 
   /** Users, an organization, a private and a public package, a tag, a deleted version, tokens, immutable tag patterns and retention policies; closed before it is migrated. */
@@ -169,7 +170,7 @@ describe('berth migrate: a data directory to PostgreSQL and S3', { skip: require
     assert.equal(shown.statusCode, 200, shown.body);
     assert.equal(shown.headers['docker-content-digest'], source.publicImage.digest);
 
-    const api = (method: 'GET' | 'POST', url: string) => target.berth.app.inject({ method, url, headers: { authorization: `Bearer ${source.alice.token}` } });
+    const api = (method: 'GET' | 'POST', url: string) => apiRequest(target, method, url, source.alice.token);
     const deleted = await api('GET', '/api/user/packages/container/app/versions?state=deleted');
     assert.equal(deleted.statusCode, 200, deleted.body);
     const versions = deleted.json() as Array<{ id: number; name: string }>;

@@ -6,11 +6,11 @@ import { sql } from 'kysely';
 import { openPostgres } from '../../src/db/postgres/engine.js';
 import { advisoryLockKey } from '../../src/db/postgres/node-locks.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
-import { type AuthApp, authApp, basic } from '../auth/helpers.js';
+import { type AuthApp, authApp, basic, registryToken } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
-import { newDatabase, postgresInstalled } from '../support/postgres-process.js';
+import { newDatabase } from '../support/postgres-process.js';
 import { eventually } from '../support/eventually.js';
-import { requiredTools } from '../support/required-tools.js';
+import { skipWithoutPostgres } from '../support/postgres-suite.js';
 import { s3Client } from '../support/s3-process.js';
 import { scaleOutStores } from '../support/scale-out-stores.js';
 
@@ -19,7 +19,7 @@ import { scaleOutStores } from '../support/scale-out-stores.js';
  * S3 bucket, as behind a load balancer: whatever a client starts on one node it can go on with on
  * the other.
  */
-describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgresInstalled()) ? [] : ['postgresql']) }, () => {
+describe('two nodes on PostgreSQL and S3', { skip: await skipWithoutPostgres() }, () => {
   const stores = scaleOutStores();
 
   async function twoNodes(t: TestContext, settings: Record<string, string> = {}): Promise<[AuthApp, AuthApp]> {
@@ -39,9 +39,7 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     const alice = await a.user('alice');
     const image = await pushLabelledImage(a.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
 
-    const issued = await a.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', alice.token) } });
-    assert.equal(issued.statusCode, 200);
-    const bearer = `Bearer ${issued.json().token}`;
+    const bearer = `Bearer ${await registryToken(a, 'repository:alice/app:pull', basic('alice', alice.token))}`;
     const manifest = await b.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v1', headers: { authorization: bearer, accept: image.mediaType } });
     assert.equal(manifest.statusCode, 200, manifest.body);
     assert.equal(manifest.headers['docker-content-digest'], image.digest);
@@ -156,8 +154,7 @@ describe('two nodes on PostgreSQL and S3', { skip: requiredTools((await postgres
     const alice = await a.user('alice');
     const doomed = await a.user('alice');
     await pushLabelledImage(a.berth, 'alice/app', basic('alice', alice.token), { tag: 'v1' });
-    const issued = await b.berth.app.inject({ method: 'GET', url: `/token?scope=${encodeURIComponent('repository:alice/app:pull')}`, headers: { authorization: basic('alice', doomed.token) } });
-    const bearer = `Bearer ${issued.json().token}`;
+    const bearer = `Bearer ${await registryToken(b, 'repository:alice/app:pull', basic('alice', doomed.token))}`;
     const tags = (node: AuthApp, authorization: string) => node.berth.app.inject({ method: 'GET', url: '/v2/alice/app/tags/list', headers: { authorization } });
     assert.equal((await tags(b, bearer)).statusCode, 200);
 

@@ -8,6 +8,7 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, stopChild } from './child-process.js';
 
@@ -75,6 +76,13 @@ export { freePort };
 export async function tempDir(prefix: string): Promise<string> {
   const dir = path.join(os.tmpdir(), `berth-e2e-${prefix.toLowerCase()}-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** A `tempDir` removed when the test ends. */
+export async function testDir(t: TestContext, name: string): Promise<string> {
+  const dir = await tempDir(name);
+  t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 

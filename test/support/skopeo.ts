@@ -1,7 +1,7 @@
-import type { ContainersEnv } from './containers-env.js';
+import { type ContainersEnv, createContainersEnv } from './containers-env.js';
 import { execOk } from './exec.js';
 import type { ExecResult } from './exec.js';
-import type { RegistryHandle } from './registry-process.js';
+import { type RegistryHandle, startRegistry } from './registry-process.js';
 
 /** Runs skopeo with an isolated config; `registry` supplies plain-HTTP and credential flags. */
 export class Skopeo {
@@ -53,4 +53,21 @@ export class Skopeo {
     const sep = reference.startsWith('sha256:') ? '@' : ':';
     return `docker://${this.registry.host}/${repo}${sep}${reference}`;
   }
+}
+
+/** The registry under test, started, with a skopeo set up for it; `close` stops the one and removes the other's environment. */
+export async function startRegistryWithSkopeo(): Promise<{ registry: RegistryHandle; skopeo: Skopeo; close(): Promise<void> }> {
+  const registry = await startRegistry();
+  let containers: ContainersEnv;
+  try {
+    containers = await createContainersEnv([registry.host]);
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  const close = async () => {
+    await registry.close();
+    await containers.cleanup();
+  };
+  return { registry, skopeo: new Skopeo(containers, registry), close };
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
 import { type AuthApp, adminPassword, authApp, basic } from '../auth/helpers.js';
-import { pushBlob, pushIndex, pushLabelledImage, putManifest } from '../packages/helpers.js';
+import { pushBlob, pushLabelledImage, pushMultiArch, putManifest } from '../packages/helpers.js';
 import { parseAccountName } from '../../src/accounts/names.js';
 
 /** A browser's cookie jar for one app: it keeps what `Set-Cookie` says and sends it back. */
@@ -339,18 +339,7 @@ describe('web pages', () => {
     const alice = await app.user('alice');
     await app.user('bob');
     const auth = basic('alice', alice.token);
-    const amd = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'amd64' });
-    const arm = await pushLabelledImage(app.berth, 'alice/app', auth, { arch: 'arm64' });
-    const index = await pushIndex(
-      app.berth,
-      'alice/app',
-      auth,
-      [
-        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-        { image: arm, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      ],
-      { tag: 'v1', annotations: { 'org.example.note': '<b>bold</b>' } },
-    );
+    const { amd, index } = await pushMultiArch(app.berth, 'alice/app', auth, { armVariant: 'v8', index: { tag: 'v1', annotations: { 'org.example.note': '<b>bold</b>' } } });
     const browser = new Browser(app);
     await browser.signIn('alice');
     const base = '/users/alice/packages/container/app';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authApp } from '../auth/helpers.js';
+import { apiRequest } from '../support/api-request.js';
 import { receiver } from './helpers.js';
 
 const secret = 'a receiver secret that must stay out of the log';
@@ -11,13 +12,7 @@ describe('webhooks in the audit log', () => {
     const app = await authApp(t, { webhookAllowedNetworks: '127.0.0.1/32' });
     const alice = await app.user('alice');
     const hook = await receiver(t, secret);
-    const call = (method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object) =>
-      app.berth.app.inject({
-        method,
-        url,
-        headers: { authorization: `Bearer ${alice.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        payload: body ? JSON.stringify(body) : undefined,
-      });
+    const call = (method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object) => apiRequest(app, method, url, alice.token, body);
     const created = await call('POST', '/api/user/hooks', { config: { url: `${hook.url}?token=receiver-token`, content_type: 'json', secret }, events: ['package'] });
     assert.equal(created.statusCode, 201, created.body);
     const id = created.json().id as number;

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAccountName } from '../../src/accounts/names.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
+import { type ApiMethod, apiRequest } from '../support/api-request.js';
 import { putManifest } from '../support/berth-pushes.js';
 import { eventually } from '../support/eventually.js';
 import { type Receiver, receiver } from './helpers.js';
@@ -13,13 +14,8 @@ const secret = 'it is a secret to everybody';
 /** The site setting that lets hooks reach the test's receivers on loopback. */
 const allowLoopback = { webhookAllowedNetworks: '127.0.0.1/32' };
 
-async function api(app: AuthApp, method: string, url: string, token: string, body?: object) {
-  const response = await app.berth.app.inject({
-    method: method as 'GET',
-    url,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    payload: body ? JSON.stringify(body) : undefined,
-  });
+async function api(app: AuthApp, method: ApiMethod, url: string, token: string, body?: object) {
+  const response = await apiRequest(app, method, url, token, body);
   return { status: response.statusCode, json: response.body === '' ? undefined : response.json() };
 }
 

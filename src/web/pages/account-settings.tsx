@@ -1,5 +1,6 @@
 import type { Session } from '../sessions.js';
-import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { Table } from '../table.js';
 
 export interface AccountSettingsProps {
   context: PageContext;
@@ -16,32 +17,22 @@ export function AccountSettingsPage({ context, sessions, currentSessionId, notic
       <h1>Sessions and password</h1>
       <Notice notice={notice} />
       <h2 id="sessions">Where you are signed in</h2>
-      <table aria-labelledby="sessions">
-        <thead>
+      <Table labelledBy="sessions" columns={['Browser', 'Signed in', 'Last seen']} actions>
+        {sessions.map((session) => (
           <tr>
-            <th scope="col">Browser</th>
-            <th scope="col">Signed in</th>
-            <th scope="col">Last seen</th>
-            <ActionsHeader />
+            <td>{session.userAgent || 'unknown'}</td>
+            <td>{session.createdAt.slice(0, 16).replace('T', ' ')}</td>
+            <td>{session.lastSeenAt.slice(0, 16).replace('T', ' ')}</td>
+            <td>
+              {session.id === currentSessionId ? (
+                <span class="badge">this browser</span>
+              ) : (
+                <PostButton context={context} action={`/settings/sessions/${session.id}/revoke`} label="Sign out" what={`session ${session.id}`} danger />
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {sessions.map((session) => (
-            <tr>
-              <td>{session.userAgent || 'unknown'}</td>
-              <td>{session.createdAt.slice(0, 16).replace('T', ' ')}</td>
-              <td>{session.lastSeenAt.slice(0, 16).replace('T', ' ')}</td>
-              <td>
-                {session.id === currentSessionId ? (
-                  <span class="badge">this browser</span>
-                ) : (
-                  <PostButton context={context} action={`/settings/sessions/${session.id}/revoke`} label="Sign out" what={`session ${session.id}`} danger />
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
 
       <h2>Change password</h2>
       <form class="stack" method="post" action="/settings/password">

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../../audit/audit-log.js';
 import { Layout, type PageContext } from '../layout.js';
+import { Table } from '../table.js';
 
 /** `/admin/audit-log`: the latest entries of the security log; the API and `berth audit` filter and export. */
 export function AuditLogPage({ context, entries }: { context: PageContext; entries: AuditRecord[] }) {
@@ -9,33 +10,22 @@ export function AuditLogPage({ context, entries }: { context: PageContext; entri
       <p class="muted">
         The latest {entries.length} entries. Filter and export with <code>GET /api/admin/audit-log</code> or <code>berth audit</code>.
       </p>
-      <table aria-label="Audit log">
-        <thead>
+      <Table label="Audit log" columns={['Time', 'Actor', 'Action', 'Target', 'Address']}>
+        {entries.map((entry) => (
           <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Address</th>
+            <td>{entry.createdAt.replace('T', ' ').slice(0, 19)}</td>
+            <td>
+              {entry.actor.name}
+              {entry.actor.kind !== 'user' && <span class="muted"> ({entry.actor.kind.replace('_', ' ')})</span>}
+            </td>
+            <td>
+              <code>{entry.action}</code>
+            </td>
+            <td>{entry.target}</td>
+            <td>{entry.clientAddress ?? ''}</td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((entry) => (
-            <tr>
-              <td>{entry.createdAt.replace('T', ' ').slice(0, 19)}</td>
-              <td>
-                {entry.actor.name}
-                {entry.actor.kind !== 'user' && <span class="muted"> ({entry.actor.kind.replace('_', ' ')})</span>}
-              </td>
-              <td>
-                <code>{entry.action}</code>
-              </td>
-              <td>{entry.target}</td>
-              <td>{entry.clientAddress ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </Layout>
   );
 }

@@ -1,7 +1,8 @@
 import type { OrgMember } from '../../accounts/account-service.js';
 import type { OrgPackageSettings } from '../../packages/package-service.js';
 import { visibilities } from '../../packages/roles.js';
-import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { Table } from '../table.js';
 
 export interface OrganizationPageProps {
   context: PageContext;
@@ -25,28 +26,19 @@ export function OrganizationPage({ context, org, members, teams, owner, packageS
       </p>
       <Notice notice={notice} />
       <h2 id="members">Members</h2>
-      <table aria-labelledby="members">
-        <thead>
+      <Table labelledBy="members" columns={['Member', 'Role']} actions={owner}>
+        {members.map((member) => (
           <tr>
-            <th scope="col">Member</th>
-            <th scope="col">Role</th>
-            {owner && <ActionsHeader />}
+            <td>{member.name}</td>
+            <td>{member.role}</td>
+            {owner && (
+              <td>
+                <PostButton context={context} action={`${base}/members-remove`} label="Remove" what={member.name} danger fields={{ user: member.name }} confirm={`Remove ${member.name} from ${org}?`} />
+              </td>
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {members.map((member) => (
-            <tr>
-              <td>{member.name}</td>
-              <td>{member.role}</td>
-              {owner && (
-                <td>
-                  <PostButton context={context} action={`${base}/members-remove`} label="Remove" what={member.name} danger fields={{ user: member.name }} confirm={`Remove ${member.name} from ${org}?`} />
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       {owner && (
         <form class="stack" method="post" action={`${base}/members`}>
           <CsrfField context={context} />

@@ -1,5 +1,6 @@
 import type { Visibility } from '../../db/schema.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
+import { Day } from '../day.js';
 import { Layout, Notice, type PageContext, PostButton } from '../layout.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
 import { type PackageListQuery, type PackageSort, packageListSearch, packageSorts } from '../package-list-query.js';
@@ -173,11 +174,11 @@ function PackageItems({ packages }: { packages: PackageRecord[] }) {
           <div class="muted">
             {pkg.lastPublishedAt ? (
               <>
-                Published <time datetime={pkg.lastPublishedAt}>{pkg.lastPublishedAt.slice(0, 10)}</time>
+                Published <Day at={pkg.lastPublishedAt} />
               </>
             ) : (
               <>
-                Updated <time datetime={pkg.updatedAt}>{pkg.updatedAt.slice(0, 10)}</time>
+                Updated <Day at={pkg.updatedAt} />
               </>
             )}{' '}
             · {pkg.downloadCount} {pkg.downloadCount === 1 ? 'download' : 'downloads'}

@@ -1,11 +1,27 @@
 import type { PackageRole, Visibility } from '../../db/schema.js';
 import { packagePagePath, packagePathPrefix } from '../../packages/package-json.js';
-import type { PackageRecord, RoleGrant } from '../../packages/package-service.js';
+import type { PackageRecord } from '../../packages/package-service.js';
+import type { RoleGrant } from '../../packages/role-holders.js';
 import { type RetentionDeletion, type RetentionPolicy, retentionPolicyJson } from '../../packages/retention-policy.js';
 import { visibilities } from '../../packages/roles.js';
-import { ActionsHeader, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { Table } from '../table.js';
 
 const roles: readonly PackageRole[] = ['read', 'write', 'admin'];
+
+/** A form's `role` field: one of the package roles. */
+function RoleField({ id }: { id: string }) {
+  return (
+    <>
+      <label for={id}>Role</label>
+      <select id={id} name="role">
+        {roles.map((role) => (
+          <option value={role}>{role}</option>
+        ))}
+      </select>
+    </>
+  );
+}
 
 export function settingsPath(pkg: PackageRecord): string {
   return `${packagePathPrefix(pkg)}/settings`;
@@ -42,28 +58,19 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
       {grants.length === 0 ? (
         <p class="muted">Nobody has a role of their own on this package.</p>
       ) : (
-        <table aria-labelledby="access">
-          <thead>
+        <Table labelledBy="access" columns={['Who', 'Role']} actions>
+          {grants.map((grant) => (
             <tr>
-              <th scope="col">Who</th>
-              <th scope="col">Role</th>
-              <ActionsHeader />
+              <td>
+                {grant.name} <span class="badge">{grant.kind}</span>
+              </td>
+              <td>{grant.role}</td>
+              <td>
+                <PostButton context={context} action={`${base}/roles-remove`} label="Remove" what={grant.name} danger fields={{ kind: grant.kind, principal: grant.name }} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {grants.map((grant) => (
-              <tr>
-                <td>
-                  {grant.name} <span class="badge">{grant.kind}</span>
-                </td>
-                <td>{grant.role}</td>
-                <td>
-                  <PostButton context={context} action={`${base}/roles-remove`} label="Remove" what={grant.name} danger fields={{ kind: grant.kind, principal: grant.name }} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <form class="stack" method="post" action={`${base}/roles`}>
         <CsrfField context={context} />
@@ -74,12 +81,7 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
           <option value="user">user</option>
           {pkg.owner.kind === 'org' && <option value="team">team of {pkg.owner.login}</option>}
         </select>
-        <label for="role">Role</label>
-        <select id="role" name="role">
-          {roles.map((role) => (
-            <option value={role}>{role}</option>
-          ))}
-        </select>
+        <RoleField id="role" />
         <div>
           <button type="submit">Add</button>
         </div>
@@ -112,37 +114,23 @@ export function PackageSettingsPage({ context, pkg, grants, allowed, repositoryA
       <h2 id="repository-access">Repository access</h2>
       <p class="muted">Tokens of these repositories may use the package with the role given.</p>
       {repositoryAccess.length > 0 && (
-        <table aria-labelledby="repository-access">
-          <thead>
+        <Table labelledBy="repository-access" columns={['Repository', 'Role']} actions>
+          {repositoryAccess.map((item) => (
             <tr>
-              <th scope="col">Repository</th>
-              <th scope="col">Role</th>
-              <ActionsHeader />
+              <td>{item.repository}</td>
+              <td>{item.role}</td>
+              <td>
+                <PostButton context={context} action={`${base}/repository-access-remove`} label="Remove" what={item.repository} danger fields={{ repository: item.repository }} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {repositoryAccess.map((item) => (
-              <tr>
-                <td>{item.repository}</td>
-                <td>{item.role}</td>
-                <td>
-                  <PostButton context={context} action={`${base}/repository-access-remove`} label="Remove" what={item.repository} danger fields={{ repository: item.repository }} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <form class="stack" method="post" action={`${base}/repository-access`}>
         <CsrfField context={context} />
         <label for="access-repository">Repository (OWNER/REPO)</label>
         <input type="text" id="access-repository" name="repository" required maxLength={140} />
-        <label for="access-role">Role</label>
-        <select id="access-role" name="role">
-          {roles.map((role) => (
-            <option value={role}>{role}</option>
-          ))}
-        </select>
+        <RoleField id="access-role" />
         <div>
           <button type="submit">Add repository</button>
         </div>
@@ -214,26 +202,17 @@ function RetentionSection({ retention }: { retention: SettingsPageProps['retenti
           <p>
             It would delete {retention.preview.length} version{retention.preview.length === 1 ? '' : 's'} now (restorable for 30 days):
           </p>
-          <table aria-labelledby="retention">
-            <thead>
+          <Table labelledBy="retention" columns={['Version', 'Tags', 'Why']}>
+            {retention.preview.slice(0, previewShown).map((version) => (
               <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Tags</th>
-                <th scope="col">Why</th>
+                <td>
+                  <code>{version.digest}</code>
+                </td>
+                <td>{version.tags.length > 0 ? version.tags.join(', ') : <span class="muted">untagged</span>}</td>
+                <td>{version.reason}</td>
               </tr>
-            </thead>
-            <tbody>
-              {retention.preview.slice(0, previewShown).map((version) => (
-                <tr>
-                  <td>
-                    <code>{version.digest}</code>
-                  </td>
-                  <td>{version.tags.length > 0 ? version.tags.join(', ') : <span class="muted">untagged</span>}</td>
-                  <td>{version.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {retention.preview.length > previewShown && <p class="muted">and {retention.preview.length - previewShown} more.</p>}
         </>
       )}

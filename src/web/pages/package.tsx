@@ -1,5 +1,7 @@
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
+import { Day } from '../day.js';
 import { CopyableCommand, ExternalLink, Layout, type PageContext } from '../layout.js';
+import { Table } from '../table.js';
 import { settingsPath } from './package-settings.js';
 import { versionPath, versionsPath } from './versions.js';
 
@@ -81,30 +83,21 @@ export function PackagePage({ context, pkg, versions, admin }: PackagePageProps)
           {tagged.length === 0 ? (
             <p class="muted">None.</p>
           ) : (
-            <table>
-              <thead>
+            <Table columns={['Tags', 'Digest', 'Published']}>
+              {tagged.slice(0, 10).map((version) => (
                 <tr>
-                  <th scope="col">Tags</th>
-                  <th scope="col">Digest</th>
-                  <th scope="col">Published</th>
+                  <td>{version.tags.join(', ')}</td>
+                  <td>
+                    <a href={versionPath(pkg, version.id)}>
+                      <code>{version.digest.slice(0, 19)}</code>
+                    </a>
+                  </td>
+                  <td>
+                    <Day at={version.createdAt} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {tagged.slice(0, 10).map((version) => (
-                  <tr>
-                    <td>{version.tags.join(', ')}</td>
-                    <td>
-                      <a href={versionPath(pkg, version.id)}>
-                        <code>{version.digest.slice(0, 19)}</code>
-                      </a>
-                    </td>
-                    <td>
-                      <time datetime={version.createdAt}>{version.createdAt.slice(0, 10)}</time>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
 
           {newest && newest.platforms.length > 0 && (
@@ -173,7 +166,7 @@ export function PackagePage({ context, pkg, versions, admin }: PackagePageProps)
                 <>
                   <dt>Last published</dt>
                   <dd>
-                    <time datetime={newest.createdAt}>{newest.createdAt.slice(0, 10)}</time>
+                    <Day at={newest.createdAt} />
                   </dd>
                   <dt>Size</dt>
                   <dd>{formatBytes(newest.size)}</dd>

@@ -1,6 +1,7 @@
 import type { AccessTokenInfo } from '../../auth/personal-access-tokens.js';
 import { type TokenScope, tokenScopes } from '../../auth/scopes.js';
-import { ActionsHeader, CopyableCommand, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { CopyableCommand, CsrfField, Layout, Notice, type PageContext, PostButton } from '../layout.js';
+import { Table } from '../table.js';
 
 const scopeHelp: Record<TokenScope, string> = {
   'read:packages': 'Download packages and read their metadata',
@@ -26,32 +27,21 @@ export function TokensPage({ context, tokens, created }: { context: PageContext;
       {live.length === 0 ? (
         <p class="muted">You have no tokens.</p>
       ) : (
-        <table>
-          <thead>
+        <Table columns={['Note', 'Scopes', 'Expires', 'Last used']} actions>
+          {live.map((token) => (
             <tr>
-              <th scope="col">Note</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <ActionsHeader />
+              <td>
+                {token.note ?? <span class="muted">(no note)</span>} <code>{token.hint}</code>
+              </td>
+              <td>{token.scopes.join(', ')}</td>
+              <td>{token.expiresAt ? token.expiresAt.slice(0, 10) : 'never'}</td>
+              <td>{token.lastUsedAt ? token.lastUsedAt.slice(0, 10) : 'never'}</td>
+              <td>
+                <PostButton context={context} action={`/settings/tokens/${token.id}/revoke`} label="Revoke" what={token.note ?? token.hint} danger confirm="Revoke this token? Anything using it stops working." />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {live.map((token) => (
-              <tr>
-                <td>
-                  {token.note ?? <span class="muted">(no note)</span>} <code>{token.hint}</code>
-                </td>
-                <td>{token.scopes.join(', ')}</td>
-                <td>{token.expiresAt ? token.expiresAt.slice(0, 10) : 'never'}</td>
-                <td>{token.lastUsedAt ? token.lastUsedAt.slice(0, 10) : 'never'}</td>
-                <td>
-                  <PostButton context={context} action={`/settings/tokens/${token.id}/revoke`} label="Revoke" what={token.note ?? token.hint} danger confirm="Revoke this token? Anything using it stops working." />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </Layout>
   );

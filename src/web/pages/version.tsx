@@ -1,7 +1,9 @@
 import { packagePagePath } from '../../packages/package-json.js';
 import type { PackageRecord, VersionRecord } from '../../packages/package-service.js';
 import type { Referrer } from '../../registry/metadata.js';
+import { Day } from '../day.js';
 import { CopyableCommand, Layout, type PageContext } from '../layout.js';
+import { Table } from '../table.js';
 import { versionsPath } from './versions.js';
 
 /** What the page shows of a manifest's own JSON: its layers or the images of an index. */
@@ -36,7 +38,7 @@ export function VersionPage({ context, pkg, version, parts, referrers }: { conte
         <dd>{version.size} bytes (manifest)</dd>
         <dt>Published</dt>
         <dd>
-          <time datetime={version.createdAt}>{version.createdAt.slice(0, 10)}</time>
+          <Day at={version.createdAt} />
         </dd>
         {version.deletedAt && (
           <>
@@ -48,51 +50,33 @@ export function VersionPage({ context, pkg, version, parts, referrers }: { conte
       {parts && parts.manifests.length > 0 && (
         <>
           <h2>Platforms</h2>
-          <table>
-            <thead>
+          <Table columns={['Platform', 'Digest', 'Size']}>
+            {parts.manifests.map((child) => (
               <tr>
-                <th scope="col">Platform</th>
-                <th scope="col">Digest</th>
-                <th scope="col">Size</th>
+                <td>{child.platform ?? 'unknown'}</td>
+                <td>
+                  <code>{child.digest}</code>
+                </td>
+                <td>{child.size}</td>
               </tr>
-            </thead>
-            <tbody>
-              {parts.manifests.map((child) => (
-                <tr>
-                  <td>{child.platform ?? 'unknown'}</td>
-                  <td>
-                    <code>{child.digest}</code>
-                  </td>
-                  <td>{child.size}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </>
       )}
       {parts && parts.layers.length > 0 && (
         <>
           <h2>Layers</h2>
-          <table>
-            <thead>
+          <Table columns={['Digest', 'Media type', 'Size']}>
+            {parts.layers.map((layer) => (
               <tr>
-                <th scope="col">Digest</th>
-                <th scope="col">Media type</th>
-                <th scope="col">Size</th>
+                <td>
+                  <code>{layer.digest}</code>
+                </td>
+                <td>{layer.mediaType}</td>
+                <td>{layer.size}</td>
               </tr>
-            </thead>
-            <tbody>
-              {parts.layers.map((layer) => (
-                <tr>
-                  <td>
-                    <code>{layer.digest}</code>
-                  </td>
-                  <td>{layer.mediaType}</td>
-                  <td>{layer.size}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </>
       )}
       {parts && Object.keys(parts.annotations).length > 0 && (
