@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** Durations as in `30s`, `15m`, `24h`, `7d`, or a number of milliseconds. */
@@ -179,6 +179,8 @@ export function loadConfig(
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
+  // Loaded only for a config file: the parser is 70 modules, and flags and environment need none.
+  const { parse: parseYaml } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${file}: the config file must be a YAML mapping`);
