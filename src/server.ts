@@ -75,6 +75,11 @@ export interface Berth {
   /** Webhooks of accounts and packages, and their deliveries. */
   hooks: HookService;
   /**
+   * The sweep begun at start (expired uploads and tokens, retention policies, purges), which runs
+   * while the server already answers; settles once it has run, whether or not each step succeeded.
+   */
+  firstSweep: Promise<void>;
+  /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
    */
@@ -220,6 +225,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   };
   // Abandoned uploads are swept at start and then regularly, a few times per expiry period, by
   // one node at a time when several share the database; retention policies are applied then too.
+  // The first sweep runs beside the start rather than before the server answers: it reads every
+  // package's retention policy, which on a large registry takes far longer than the rest of a start.
   const sweepOnce = async () => {
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
     await applyRetention().catch((error: unknown) => app.log.error({ err: error }, 'applying retention policies failed'));
@@ -229,8 +236,16 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));
     await sharedFailures?.prune().catch((error: unknown) => app.log.error({ err: error }, 'removing ended sign-in failure windows failed'));
   };
-  const sweep = () => withAuditContext({ actor: { kind: 'system', name: 'sweep' } }, () => engine.exclusively('sweep', sweepOnce)).catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'));
-  await sweep();
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    sweeping ??= withAuditContext({ actor: { kind: 'system', name: 'sweep' } }, () => engine.exclusively('sweep', sweepOnce))
+      .catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'))
+      .finally(() => {
+        sweeping = undefined;
+      });
+    return sweeping;
+  };
+  const firstSweep = sweep();
   const sweeper = setInterval(sweep, Math.min(Math.max(config.uploadExpiry / 4, 1000), 3_600_000));
   sweeper.unref();
   if (config.gc) collections.every(config.gcInterval);
@@ -258,6 +273,8 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         await downloads.stop().catch((error: unknown) => app.log.error({ err: error }, 'writing download counts failed'));
         await collectionStopped;
         await deliveriesStopped;
+        // A sweep under way runs to its end before the database closes beneath it.
+        await sweeping;
         await engine.close();
       }
     })();
@@ -266,5 +283,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, hooks, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, hooks, firstSweep, reloadCertificate, close };
 }

@@ -25,6 +25,8 @@ export interface BenchConfig {
   tagListRepeats: number;
   bigBytes: number;
   loopbackBytes: number;
+  /** Starts of each registry on its data directory once the scenarios have run (their median is reported). */
+  startRepeats: number;
 }
 
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -53,5 +55,6 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     tagListRepeats: quick ? 3 : 10,
     bigBytes: quick ? 512 * MiB : 2048 * MiB,
     loopbackBytes: quick ? 256 * MiB : 1024 * MiB,
+    startRepeats: quick ? 3 : 7,
   };
 }

@@ -20,6 +20,7 @@ import {
   peakRss,
   repoRoot,
   resetPeakRss,
+  residentSetSize,
   startBareServer,
   ensureBenchToolsInstalled,
   startBerth,
@@ -113,6 +114,9 @@ async function machineDescription(dataDir: string): Promise<string[]> {
     `- Node ${process.version}; ${shell('/usr/bin/docker-registry', ['--version'])}; ${shell(skopeoBinary, ['--version'])}`,
   ];
 }
+
+/** How long a registry sits without requests after its start before its idle RSS is read. */
+const idleAfterStartMs = 2000;
 
 interface Target {
   kind: RegistryKind;
@@ -263,6 +267,22 @@ async function main(): Promise<void> {
         log(`big blob ${target.kind} (restarted, pid ${server.pid}): ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
       }
     }
+
+    // A start on an existing data directory: each registry started again, alone, on the data the
+    // scenarios left; how long until it answers, and its resident memory once it has sat idle.
+    for (const server of started) await stopProcess(server);
+    for (let repeat = 0; repeat < config.startRepeats; repeat++) {
+      const kinds: RegistryKind[] = repeat % 2 === 0 ? ['berth', 'distribution'] : ['distribution', 'berth'];
+      for (const kind of kinds) {
+        const server = kind === 'berth' ? await startBerthServer(dirs.berth, dirs.logs) : await startDistribution(dirs.distribution, dirs.logs);
+        started.push(server);
+        await new Promise((resolve) => setTimeout(resolve, idleAfterStartMs));
+        const figures = { startReadyMs: server.readyMs, idleRss: (await residentSetSize(server.pid)) / 1e6 };
+        await stopProcess(server);
+        record(results[kind], figures);
+        log(`start ${repeat + 1} ${kind} (pid ${server.pid}): ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      }
+    }
   } finally {
     for (const client of clients) client.close();
     await containers?.cleanup();
@@ -309,6 +329,7 @@ async function main(): Promise<void> {
     `- Blob pushes and pulls run ${config.transferRepeats} times per round (a new blob for each push); a round keeps their median.`,
     `- Real clients: skopeo (Debian's, in its own configuration directory) copies OCI image layouts of ${skopeoShapes.map((shape) => shape.label).join('; ')}${config.quick ? '; BENCH_QUICK leaves out the layer of 256 MiB' : ''}.`,
     '  Every copy is a `skopeo copy --preserve-digests` (with `--all` for the index), timed from the start of the process to its exit. A round first takes the floor, skopeo\'s copy of a layout into a new local one (`oci:` to `oci:`, in the machine table); then, for each registry in the round\'s order, a push of a new layout to a new repository (`oci:` to `docker://`; Berth with the bench\'s credentials, Distribution with none) and a pull of it into a new local layout (`docker://` to `oci:`). Layers are gzip\'d tars (stored, not deflated) of random bytes, new for every copy, so no registry holds a blob before its push and skopeo\'s blob-info cache offers none to mount: both registries receive the same requests. A figure "above the local copy" is the copy\'s time less that round\'s floor; the targets are on Berth\'s over Distribution\'s: at most 0.5 for pushes, 0.8 for pulls. This skopeo sends every request on a new connection (`Connection: close`) and pushes from a layout one blob at a time (two HEADs, then POST, one PATCH with the whole blob and PUT `?digest=`), but pulls several blobs at a time: a pull of many small layers can take less than the floor, and its figure above the floor is then negative (no ratio is given when Distribution\'s is).',
+    `- Start: once the scenarios have run, each registry is stopped and started ${config.startRepeats} times on the data directory they left, alone, alternating which starts first. Ready is the first answer, polled every 10 ms from the spawn, of \`/healthz\` (Berth, 200) or \`/v2/\` (Distribution, which has no health route outside its debug server); idle RSS is VmRSS ${idleAfterStartMs / 1000} s later, without a request in between. Berth runs with its shebang's node flags, as above.`,
     '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it.',
     ...notes.map((note) => `- ${note}`),
     '',

@@ -57,6 +57,8 @@ export const metrics: MetricDef[] = [
     { key: `skopeoPull${shape.key}`, label: `skopeo pull, ${shape.label}`, unit: 'ms', better: 'lower' },
     { key: `skopeoPull${shape.key}Over`, label: `skopeo pull, ${shape.label}, above the local copy`, unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.8 } },
   ]),
+  { key: 'idleRss', label: 'Idle RSS after start', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 70 } },
+  { key: 'startReadyMs', label: 'Start to ready (existing data dir)', unit: 'ms', better: 'lower', target: { kind: 'atMost', value: 300 } },
 ];
 
 /**

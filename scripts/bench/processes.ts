@@ -41,6 +41,8 @@ export interface ServerProcess {
   url: string;
   child: ChildProcess;
   command: string;
+  /** Milliseconds from its spawn to the first answer of its readiness URL (helpers: until it printed its ports). */
+  readyMs: number;
 }
 
 export { freePort };
@@ -55,8 +57,11 @@ function launch(name: string, file: string, args: string[], logFile: string, env
   return child;
 }
 
-/** Polls `url` until it answers (any of `ready` statuses), for at most `timeoutMs`. */
-async function waitReady(child: ChildProcess, name: string, url: string, logFile: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls `url` every 10 ms until it answers 200 or 401, for at most `timeoutMs`; answers the
+ * milliseconds from `spawnedAt` (a `performance.now()`) to that answer.
+ */
+async function waitReady(child: ChildProcess, name: string, url: string, logFile: string, spawnedAt: number, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -65,11 +70,11 @@ async function waitReady(child: ChildProcess, name: string, url: string, logFile
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await response.arrayBuffer();
-      if (response.status === 200 || response.status === 401) return;
+      if (response.status === 200 || response.status === 401) return performance.now() - spawnedAt;
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms; see ${logFile}`);
 }
@@ -118,9 +123,11 @@ export async function startBerthServer(dataDir: string, logDir: string, options:
   // With the node flags of its shebang, as an operator runs it, and any extra ones (a profile).
   const nodeArgs = [...(await shebangNodeFlags(bin)), ...(process.env.BENCH_BERTH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const env = { BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'warn', ...options.env };
+  const spawnedAt = performance.now();
   const child = launch(name, process.execPath, [...nodeArgs, ...args], logFile, { ...process.env, ...env });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, name, `${url}/v2/`, logFile);
+  // Its liveness route, which answers 200 once the whole app listens.
+  const readyMs = await waitReady(child, name, `${url}/healthz`, logFile, spawnedAt);
   // Secrets (AWS keys) are not written to the report.
   const shown = Object.entries(env).filter(([key]) => !/SECRET|KEY_ID/.test(key));
   return {
@@ -129,6 +136,7 @@ export async function startBerthServer(dataDir: string, logDir: string, options:
     url,
     child,
     command: `${shown.map(([key, value]) => `${key}=${String(value)}`).join(' ')} node ${[...nodeArgs, ...args].join(' ')}`,
+    readyMs,
   };
 }
 
@@ -194,17 +202,19 @@ export async function startDistribution(dataDir: string, logDir: string, s3?: Di
   const logFile = path.join(logDir, `${name}-${port}.log`);
   // Its S3 driver panics at start when AWS_CA_BUNDLE is set (to anything).
   const { AWS_CA_BUNDLE: _caBundle, ...env } = process.env;
+  const spawnedAt = performance.now();
   const child = launch(name, distributionBinary, ['serve', configFile], logFile, env);
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, name, `${url}/v2/`, logFile);
-  return { name, pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}` };
+  // Its API base (it has no health route outside its debug server, which is off).
+  const readyMs = await waitReady(child, name, `${url}/v2/`, logFile, spawnedAt);
+  return { name, pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}`, readyMs };
 }
 
 /** A bare Node server (scripts/bench/bare-server.ts) in its own process, like the registries. */
 export async function startBareServer(dataDir: string, logDir: string): Promise<ServerProcess & { tcpPort: number }> {
   const script = fileURLToPath(new URL('./bare-server.js', import.meta.url));
-  const { child, ready } = await startHelper<{ http: number; tcp: number }>('bare server', script, [dataDir], path.join(logDir, 'bare-server.log'), 10_000);
-  return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ready.http}`, tcpPort: ready.tcp, child, command: `node ${script} ${dataDir}` };
+  const { child, ready, readyMs } = await startHelper<{ http: number; tcp: number }>('bare server', script, [dataDir], path.join(logDir, 'bare-server.log'), 10_000);
+  return { name: 'bare', pid: child.pid as number, url: `http://127.0.0.1:${ready.http}`, tcpPort: ready.tcp, child, command: `node ${script} ${dataDir}`, readyMs };
 }
 
 /**
@@ -213,15 +223,16 @@ export async function startBareServer(dataDir: string, logDir: string): Promise<
  */
 export async function startS3Server(dataDir: string, logDir: string, buckets: string[]): Promise<ServerProcess> {
   const script = fileURLToPath(new URL('./s3-server.js', import.meta.url));
-  const { child, ready } = await startHelper<{ port: number }>('s3 server', script, [dataDir, buckets.join(',')], path.join(logDir, 's3-server.log'), 30_000);
-  return { name: 's3', pid: child.pid as number, url: `http://127.0.0.1:${ready.port}`, child, command: `node ${script} ${dataDir} ${buckets.join(',')}` };
+  const { child, ready, readyMs } = await startHelper<{ port: number }>('s3 server', script, [dataDir, buckets.join(',')], path.join(logDir, 's3-server.log'), 30_000);
+  return { name: 's3', pid: child.pid as number, url: `http://127.0.0.1:${ready.port}`, child, command: `node ${script} ${dataDir} ${buckets.join(',')}`, readyMs };
 }
 
 /**
  * Runs one of the bench's helper scripts in its own process, its stderr into `logFile`, and
  * resolves with the JSON line it prints on stdout once it listens.
  */
-async function startHelper<Ready>(name: string, script: string, args: string[], logFile: string, timeoutMs: number): Promise<{ child: ChildProcess; ready: Ready }> {
+async function startHelper<Ready>(name: string, script: string, args: string[], logFile: string, timeoutMs: number): Promise<{ child: ChildProcess; ready: Ready; readyMs: number }> {
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.pipe(createWriteStream(logFile));
   const ready = await new Promise<Ready>((resolve, reject) => {
@@ -237,7 +248,7 @@ async function startHelper<Ready>(name: string, script: string, args: string[], 
     });
     child.on('exit', (code) => reject(new Error(`${name} exited with ${code}; see ${logFile}`)));
   });
-  return { child, ready };
+  return { child, ready, readyMs: performance.now() - spawnedAt };
 }
 
 /** Peak resident set size (VmHWM) of a process, in bytes. */
@@ -245,6 +256,14 @@ export async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
   if (!match) throw new Error(`no VmHWM for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Resident set size (VmRSS) of a process now, in bytes. */
+export async function residentSetSize(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { loadJose } from './lazy-jose.js';
 import { LruBySize } from './lru-by-size.js';
 import type { ResourceAccess } from './scopes.js';
 import { type SigningKeys, signingAlgorithm } from './signing-keys.js';
@@ -78,6 +78,7 @@ export class RegistryTokens {
     const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const seconds = issuedAt.getTime() / 1000;
     const { sub, ...rest } = claims;
+    const { SignJWT } = await loadJose();
     const token = await new SignJWT({ ...rest })
       .setProtectedHeader({ alg: signingAlgorithm, kid: this.keys.current.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
@@ -109,6 +110,7 @@ export class RegistryTokens {
   }
 
   private async check(token: string): Promise<{ claims: RegistryTokenClaims; expiresAt: number } | undefined> {
+    const { jwtVerify } = await loadJose();
     const verified = await jwtVerify(
       token,
       async (header) => {

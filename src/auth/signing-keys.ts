@@ -1,7 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type CryptoKey, type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import type { Database } from '../db/schema.js';
+import { loadJose } from './lazy-jose.js';
 
 export const signingAlgorithm = 'ES256';
 
@@ -92,7 +93,7 @@ async function storedKeys(db: Database): Promise<SigningKey[]> {
 
 async function insertKeys(db: Database, keys: ReadonlyArray<{ jwk: JWK; createdAt: Date }>): Promise<void> {
   for (const { jwk, createdAt } of keys) {
-    const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
+    const kid = jwk.kid ?? (await (await loadJose()).calculateJwkThumbprint(jwk));
     await db
       .insertInto('signing_keys')
       .values({ kid, jwk: JSON.stringify(jwk), created_at: createdAt.toISOString() })
@@ -112,14 +113,20 @@ async function readLegacyFile(file: string): Promise<JWK[] | undefined> {
 }
 
 async function toSigningKey(jwk: JWK): Promise<SigningKey> {
-  const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
+  const kid = jwk.kid ?? (await (await loadJose()).calculateJwkThumbprint(jwk));
   const { d: _private, ...publicJwk } = jwk;
-  const privateKey = (await importJWK(jwk, signingAlgorithm)) as CryptoKey;
-  const publicKey = (await importJWK(publicJwk, signingAlgorithm)) as CryptoKey;
+  // Web Crypto's own import, as jose's importJWK makes it for ES256: a start reads the stored keys
+  // without loading jose.
+  const privateKey = await crypto.subtle.importKey('jwk', jwk as JsonWebKey, es256, false, ['sign']);
+  const publicKey = await crypto.subtle.importKey('jwk', publicJwk as JsonWebKey, es256, true, ['verify']);
   return { kid, privateKey, publicKey };
 }
 
+/** ES256's key parameters in Web Crypto (RFC 7518, section 3.4). */
+const es256 = { name: 'ECDSA', namedCurve: 'P-256' };
+
 async function newKey(): Promise<JWK> {
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await loadJose();
   const { privateKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
   const jwk = await exportJWK(privateKey);
   const { d: _private, ...publicJwk } = jwk;

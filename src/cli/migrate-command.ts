@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open-database.js';
-import { migrate } from '../migrate/migrate.js';
 import { FsBlobStore } from '../storage/fs/fs-blob-store.js';
 import { openBlobStore } from '../storage/open-blob-store.js';
 
@@ -41,6 +40,8 @@ export function migrateCommand(): Command {
       const print = (line: string) => process.stdout.write(`${line}\n`);
       // The database URL is never printed: it may hold a password.
       print(`Migrating ${config.dataDir} to PostgreSQL${config.storage ? ` and ${config.storage}` : ''}.`);
+      // Loaded here, so that every other command (`serve` above all) starts without the migration's modules.
+      const { migrate } = await import('../migrate/migrate.js');
       const source = await openDatabase(config.dataDir);
       try {
         const target = await openDatabase(config.dataDir, config.database);

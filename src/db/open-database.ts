@@ -1,5 +1,4 @@
 import type { DatabaseEngine } from './engine.js';
-import { openPostgres } from './postgres/engine.js';
 import { openSqlite } from './sqlite/engine.js';
 
 /**
@@ -7,6 +6,9 @@ import { openSqlite } from './sqlite/engine.js';
  * by any number of nodes; otherwise the embedded SQLite database of the data directory. The one
  * way the server, the CLI and the tests reach it.
  */
-export function openDatabase(dataDir: string, url?: string): Promise<DatabaseEngine> {
-  return url ? openPostgres({ connectionString: url }) : openSqlite(dataDir);
+export async function openDatabase(dataDir: string, url?: string): Promise<DatabaseEngine> {
+  if (!url) return openSqlite(dataDir);
+  // Loaded only here, so that an installation on SQLite never loads the PostgreSQL driver.
+  const { openPostgres } = await import('./postgres/engine.js');
+  return openPostgres({ connectionString: url });
 }

@@ -69,6 +69,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     // Nested repository names are matched by the registry router, not by the path parser.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 2048 },
+    // No route declares a JSON schema: bodies are streams, and each handler parses its own input.
+    // Fastify would otherwise load Ajv and fast-json-stringify at start (about 100 modules) to
+    // compile schemas there are none of.
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     // One log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path) and
@@ -157,6 +161,11 @@ function serverOptions(tls: AppOptions['tls']): object {
   if (!tls) return {};
   const { http2, ...credentials } = tls;
   return http2 ? { http2: true, https: { ...credentials, allowHTTP1: true } } : { https: credentials };
+}
+
+/** Fastify's schema compilers, for an app whose routes have no schemas: a schema added by mistake fails at start. */
+function noSchemas(): never {
+  throw new Error('routes of Berth declare no JSON schemas; parse the input in the handler');
 }
 
 /**

@@ -16,7 +16,8 @@ export interface TempBerth {
 /**
  * For tests: a Berth in process, on a new temporary data directory (or `dataDir`, which its owner
  * removes), with `settings` as command-line flags would give them, on the suites' database profile
- * (`profile-database.ts`). Closed, and a temporary directory removed, after the test.
+ * (`profile-database.ts`), once its first sweep has run. Closed, and a temporary directory removed,
+ * after the test.
  */
 export async function tempBerth(
   t: TestContext,
@@ -28,6 +29,8 @@ export async function tempBerth(
   const database = berthOptions.database ?? (await profileDatabase(dataDir));
   const blobStore = blobStoreAt ? await blobStoreAt(dataDir) : profileBlobStore(dataDir);
   const berth = await createBerth(loadConfig({ dataDir, ...settings }, {}), { ...berthOptions, database, blobStore });
+  // Tests begin where the start's sweep has ended, so that it never races what they set up.
+  await berth.firstSweep;
   t.after(async () => {
     await berth.close();
     if (given === undefined) await rm(dataDir, { recursive: true, force: true });
