@@ -503,6 +503,20 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('uploads').addColumn('held', dialectOf(db).binary).execute();
     },
   },
+  '0018-hook-changes': {
+    async up(db: Kysely<unknown>) {
+      // The outbox proper: one row per package change that active hooks want, written in the
+      // change's transaction; the deliverer turns it into a delivery per hook and removes it.
+      await db.schema
+        .createTable('hook_changes')
+        .addColumn('id', 'integer', (c) => dialectOf(db).identity(c))
+        .addColumn('hooks', 'text', (c) => c.notNull())
+        .addColumn('facts', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await notifyChangesOf(db, 'hook_changes');
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

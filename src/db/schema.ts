@@ -344,6 +344,19 @@ export interface HooksTable {
  * sent in order per hook and package (`ordering_key`), retried until `next_attempt_at` passes a
  * day after `created_at`. The last attempt's answer is kept.
  */
+/**
+ * Package changes some active hooks want, each written in the change's transaction (the outbox)
+ * and turned into `hook_deliveries` rows by the deliverer, which then removes it.
+ */
+export interface HookChangesTable {
+  id: Generated<number>;
+  /** The hooks that want it, with what each is sent (JSON: `{ id, format, event }[]`). */
+  hooks: string;
+  /** The change (JSON: a `StoredFacts` but for each hook's format and event). */
+  facts: string;
+  created_at: Timestamp;
+}
+
 export interface HookDeliveriesTable {
   id: Generated<number>;
   /** The delivery id sent in `X-GitHub-Delivery`, the same for every attempt. */
@@ -406,6 +419,7 @@ export interface Schema {
   account_retention_policies: AccountRetentionPoliciesTable;
   audit_log: AuditLogTable;
   hooks: HooksTable;
+  hook_changes: HookChangesTable;
   hook_deliveries: HookDeliveriesTable;
 }
 

@@ -52,6 +52,7 @@ const settings = {
   account_retention_policies: { key: ['account_id'] },
   audit_log: { key: ['id'], generatedId: true },
   hooks: { key: ['id'], generatedId: true },
+  hook_changes: { key: ['id'], generatedId: true },
   hook_deliveries: { key: ['id'], generatedId: true },
 } satisfies { [T in keyof Schema]: TableSettings<T> };
 

@@ -6,6 +6,7 @@ import { preparedStatement } from '../db/prepared-query.js';
 import type { Database, HookDeliveryState } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
 import { type HookRenderer, PackageGoneError, type StoredFacts } from './hook-renderer.js';
+import { expandChanges } from './hook-outbox.js';
 import { IdleGate } from './idle-gate.js';
 
 export interface DelivererOptions {
@@ -58,11 +59,14 @@ interface Outcome {
 
 const maxResponseBytes = 4096;
 const maxRetryWaitMs = 60 * 60 * 1000;
+/** Recorded changes turned into deliveries at each look. */
+const changesPerLook = 100;
 /** How long outcomes gather before they are committed together. */
 const recordEveryMs = 20;
 
 /**
- * Sends the outbox's deliveries (`hook_deliveries` in state `pending`), each signed with its
+ * Turns the outbox's changes into deliveries (`expandChanges`) and sends the deliveries
+ * (`hook_deliveries` in state `pending`), each signed with its
  * hook's secret (`X-Hub-Signature-256`), within a timeout, to an address `AddressGuard` permits
  * (resolved and checked now, and connected to as checked, so a name cannot resolve differently
  * between the check and the connection). A failure (no connection, a timeout, an answer other than
@@ -163,6 +167,8 @@ export class HookDeliverer {
         // A look waits too: during a burst every push would otherwise ask for the pending deliveries.
         await this.gate.pass(() => this.stopped);
         this.wanted = false;
+        // The changes recorded since the last look become deliveries; a full batch means more wait.
+        if ((await expandChanges(this.db, changesPerLook)) === changesPerLook) this.wanted = true;
         const endedBefore = lanesEnded;
         let heads = await this.dueHeads();
         if (lanesEnded !== endedBefore) {

@@ -94,24 +94,36 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
   return row.id;
 }
 
-/**
- * The outbox: for each change to a package, one delivery row per active hook of the package or
- * of its owner that wants it, written in the change's transaction, so that the change and its
- * deliveries commit together or not at all. A row holds the change's facts; its body is made when
- * it is first sent (`HookRenderer`), so the transaction reads nothing more. `committed` wakes the
- * deliverer on this node; other nodes' deliverers find the rows when they next look.
- */
+/** What one hook is sent of a change: its GitHub event name, or Distribution's envelope. */
+interface ChangeTarget {
+  id: number;
+  format: HookFormat;
+  event: GithubEventName;
+}
+
 /** The active hooks of an owner and of one of its packages: read by every push, so compiled once. */
-const activeHooksOf = statementPerDialect<Pick<Selectable<HooksTable>, 'id' | 'account_id' | 'package_id' | 'events' | 'format'>, [number, number]>(
+const activeHooksOf = statementPerDialect<Pick<Selectable<HooksTable>, 'id' | 'events' | 'format'>, [number, number]>(
   (db) => (ownerId: never, packageId: never) =>
     db
       .selectFrom('hooks')
-      .select(['id', 'account_id', 'package_id', 'events', 'format'])
+      .select(['id', 'events', 'format'])
       .where('active', '=', 1)
       .where((eb) => eb.or([eb('account_id', '=', ownerId), eb('package_id', '=', packageId)]))
       .orderBy('id'),
 );
 
+const insertChange = statementPerDialect<never, [string, string, string]>((db) => (hooks: never, facts: never, now: never) =>
+  db.insertInto('hook_changes').values({ hooks, facts, created_at: now }),
+);
+
+/**
+ * The outbox: each change to a package that active hooks of the package or of its owner want is
+ * one `hook_changes` row, written in the change's transaction, so that the change and its
+ * deliveries commit together or not at all; a push pays one small row however many hooks listen.
+ * `expand` turns the rows into one delivery per hook, in the order of the changes, and removes
+ * them. A delivery's body is made when it is first sent (`HookRenderer`). `committed` wakes the
+ * deliverer on this node; other nodes' deliverers find the rows when they next look.
+ */
 export class HookOutbox implements PackageChanges {
   constructor(
     private readonly wake: () => void = () => {},
@@ -121,30 +133,58 @@ export class HookOutbox implements PackageChanges {
   async record(db: Database, change: PackageChange): Promise<void> {
     // One indexed query when no hook listens: all a push pays without hooks.
     const { rows: hooks } = await activeHooksOf(db, change.ownerId, change.packageId);
-    const now = this.clock().toISOString();
-    const changeId = randomUUID();
+    const targets: ChangeTarget[] = [];
     for (const hook of hooks) {
       const events = JSON.parse(hook.events) as string[];
       if (!wants(events, change.action)) continue;
       // Distribution's notifications have no counterpart of these (see `HookPayloads.distribution`).
       if (hook.format === 'distribution' && (change.action === 'restored' || change.action === 'visibility_changed')) continue;
-      const event = githubEventOf(events);
-      const facts: StoredFacts = {
-        changeId,
-        format: hook.format,
-        event,
-        action: change.action,
-        packageId: change.packageId,
-        ...(change.digest !== undefined ? { digest: change.digest } : {}),
-        ...(change.tag !== undefined ? { tag: change.tag } : {}),
-        ...(change.actorId !== undefined ? { actorId: change.actorId } : {}),
-        ...(change.from !== undefined ? { from: change.from } : {}),
-      };
-      await enqueue(db, hook, { event, action: change.action, orderingKey: String(change.packageId), packageId: change.packageId, content: { facts } }, now);
+      targets.push({ id: hook.id, format: hook.format, event: githubEventOf(events) });
     }
+    if (targets.length === 0) return;
+    const facts: ChangeFacts = {
+      changeId: randomUUID(),
+      action: change.action,
+      packageId: change.packageId,
+      ...(change.digest !== undefined ? { digest: change.digest } : {}),
+      ...(change.tag !== undefined ? { tag: change.tag } : {}),
+      ...(change.actorId !== undefined ? { actorId: change.actorId } : {}),
+      ...(change.from !== undefined ? { from: change.from } : {}),
+    };
+    await insertChange(db, JSON.stringify(targets), JSON.stringify(facts), this.clock().toISOString());
   }
 
   committed(): void {
     this.wake();
   }
+}
+
+/** A change's facts, without what differs between the hooks it goes to. */
+type ChangeFacts = Omit<StoredFacts, 'format' | 'event'>;
+
+/**
+ * Turns up to `limit` recorded changes, oldest first, into their deliveries, due from when the
+ * change was made, and removes them, in one transaction: a crash leaves either the change or its
+ * deliveries. A hook deleted since gets none. Answers how many changes it took.
+ */
+export async function expandChanges(db: Database, limit = 100): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const changes = await trx.selectFrom('hook_changes').selectAll().orderBy('id').limit(limit).execute();
+    if (changes.length === 0) return 0;
+    const targets = changes.map((change) => JSON.parse(change.hooks) as ChangeTarget[]);
+    const ids = [...new Set(targets.flat().map((target) => target.id))];
+    const hooks = new Map((await trx.selectFrom('hooks').select(['id', 'account_id', 'package_id', 'format', 'events']).where('id', 'in', ids).execute()).map((hook) => [hook.id, hook]));
+    for (const [index, change] of changes.entries()) {
+      const facts = JSON.parse(change.facts) as ChangeFacts;
+      for (const target of targets[index]!) {
+        const hook = hooks.get(target.id);
+        if (!hook) continue;
+        const stored: StoredFacts = { ...facts, format: target.format, event: target.event };
+        const delivery: QueuedDelivery = { event: target.event, action: facts.action, orderingKey: String(facts.packageId), packageId: facts.packageId, content: { facts: stored } };
+        await enqueue(trx, { ...hook, format: target.format }, delivery, String(change.created_at));
+      }
+    }
+    await trx.deleteFrom('hook_changes').where('id', 'in', changes.map((change) => change.id)).execute();
+    return changes.length;
+  });
 }

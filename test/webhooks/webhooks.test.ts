@@ -227,7 +227,8 @@ describe('webhooks', () => {
     const third = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v3', seed: 'three' });
     const fourth = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v4', seed: 'four' });
     const deliveries = `/api/user/hooks/${created.id}/deliveries`;
-    const failing = await eventually(async () => (await api(app, 'GET', deliveries, alice.token)).json, (list) => list[1]?.attempts >= 1);
+    // Newest first: the fourth push's delivery, then the third's, the second's, the first's and the ping.
+    const failing = await eventually(async () => (await api(app, 'GET', deliveries, alice.token)).json, (list) => list.length === 5 && list[1]?.attempts >= 1);
     assert.equal(failing[1].state, 'pending');
     assert.match(failing[1].status, /ECONNREFUSED/);
     assert.equal(failing[0].attempts, 0, 'the next event waits');
