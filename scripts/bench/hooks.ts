@@ -77,6 +77,8 @@ async function main(): Promise<void> {
     let expected = 0;
     let lastPut = 0;
     const drains: number[] = [];
+    // How many of a round's deliveries had arrived when its last PUT was answered.
+    const duringRound: number[] = [];
     const drained = async () => {
       const deadline = Date.now() + 300_000;
       while (received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
         rates[arm].push(puts / seconds);
         p99s[arm].push(percentile(latencies, 99));
         if (arm === 'three') {
+          duringRound.push(received - expected);
           expected += 3 * puts;
           await drained();
           drains.push((performance.now() - lastPut) / 1000);
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
       `| Manifest PUT by tag, c=16 (PUT/s) | ${none.toFixed(0)} | ${three.toFixed(0)} | ${(three / none).toFixed(3)} |`,
       `| Manifest PUT, p99 (ms) | ${median(p99s.none).toFixed(1)} | ${median(p99s.three).toFixed(1)} | ${(median(p99s.three) / median(p99s.none)).toFixed(3)} |`,
       '',
-      `${pairs} rounds of each, alternating, ${puts} PUTs each${config.quick ? ' (BENCH_QUICK)' : ''}. Deliveries received: ${received} of ${expected}, the last of a round's a median ${median(drains).toFixed(2)} s after its last PUT; each round starts once the deliveries of the one before were received.`,
+      `${pairs} rounds of each, alternating, ${puts} PUTs each${config.quick ? ' (BENCH_QUICK)' : ''}. Deliveries received: ${received} of ${expected}, the last of a round's a median ${median(drains).toFixed(2)} s after its last PUT, a median ${median(duringRound).toFixed(0)} of a round's ${3 * puts} while its PUTs ran; each round starts once the deliveries of the one before were received.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
