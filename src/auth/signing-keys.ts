@@ -1,6 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CryptoKey, JWK } from 'jose';
+import { sql } from 'kysely';
+import { dialectOf } from '../db/dialect.js';
 import type { Database } from '../db/schema.js';
 import { loadJose } from './lazy-jose.js';
 
@@ -61,8 +63,8 @@ export async function newSigningKeys(): Promise<SigningKeys> {
 /**
  * Loads the signing keys from the database, the newest first. On the first start an ES256 key is
  * made (kid = its JWK thumbprint), or the keys of the file an earlier version kept in the data
- * directory are taken over (and the file removed). Two nodes starting at once may each add a key:
- * both then read the same rows back, so they agree on which signs.
+ * directory are taken over (and the file removed). Two nodes starting at once on an empty
+ * database agree on which key signs: the first to hold the table adds its keys, the other finds them.
  */
 export async function loadSigningKeys(db: Database, legacyFile?: string): Promise<SigningKeys> {
   if ((await storedKeys(db)).length === 0) {
@@ -70,10 +72,15 @@ export async function loadSigningKeys(db: Database, legacyFile?: string): Promis
     // The file's first key signed; it keeps signing as the newest.
     const jwks = fromFile ? [...fromFile].reverse() : [await newKey()];
     const base = Date.now();
-    await insertKeys(
-      db,
-      jwks.map((jwk, index) => ({ jwk, createdAt: new Date(base + index) })),
-    );
+    await db.transaction().execute(async (trx) => {
+      // SQLite has one writer, and this process one connection; PostgreSQL needs the table held.
+      if (dialectOf(trx).name === 'postgres') await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
+      if ((await trx.selectFrom('signing_keys').select('kid').limit(1).execute()).length > 0) return;
+      await insertKeys(
+        trx,
+        jwks.map((jwk, index) => ({ jwk, createdAt: new Date(base + index) })),
+      );
+    });
     if (legacyFile && fromFile) await rm(legacyFile, { force: true });
   }
   return new SigningKeys(await storedKeys(db), () => storedKeys(db));
