@@ -67,7 +67,8 @@ describe('PersonalAccessTokenService.verify', () => {
     assert.equal((await tokens.verify('ALICE', token, t0))?.userId, userId);
     assert.equal((await tokens.verify(undefined, token, t0))?.userId, userId);
     assert.equal(await tokens.verify('bob', token, t0), undefined);
-    assert.equal(await tokens.verify('alice', `${token.slice(0, -1)}x`, t0), undefined);
+    // Another last character: a token may end in any one of them.
+    assert.equal(await tokens.verify('alice', `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`, t0), undefined);
   });
 
   it('refuses revoked and expired tokens', async (t) => {
