@@ -258,7 +258,8 @@ export class UploadService {
     }
     this.checkLength(declaredLength, size);
     if (!held) return { size: await this.write(id, size, body), held: undefined };
-    const room = inlineBlobBytes - size;
+    // A chunk that would take the upload past the size limit goes the store's way, which refuses it.
+    const room = Math.min(inlineBlobBytes, this.limits.maxBlobBytes) - size;
     const chunk = declaredLength !== undefined && declaredLength > room ? { whole: body } : await readOrContinue(body, room);
     if ('content' in chunk) {
       const bytes = Buffer.concat([held, chunk.content]);

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorCode, pushBlob, sha256, sha512, startUpload, testApp, withDigest } from './test-app.js';
@@ -275,6 +276,26 @@ describe('blob uploads: sessions, monolithic and streamed', () => {
       assert.equal(errorCode(second), 'SIZE_INVALID');
       const status = await app.inject({ method: 'GET', url: location });
       assert.equal(status.headers.range, '0-41');
+    });
+
+    it('a PATCH without Content-Length (chunked) that takes an upload over the limit answers 413 SIZE_INVALID, and the upload keeps no more than the limit', async (t) => {
+      const app = await testApp(t, { config: { maxBlobBytes: '50' } });
+      const base = await app.listen();
+      const location = await startUpload(app, 'acme/app');
+      const status = await new Promise<number>((resolve, reject) => {
+        const request = http.request(new URL(location, base), { method: 'PATCH', headers: { 'content-type': 'application/octet-stream' } });
+        request.on('error', reject);
+        request.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.write(Buffer.alloc(40, 'a'));
+        request.end(Buffer.alloc(40, 'b'));
+      });
+      assert.equal(status, 413);
+      const after = await app.inject({ method: 'GET', url: location });
+      const kept = after.statusCode === 204 ? Number(/^0-(\d+)$/.exec(String(after.headers.range))?.[1]) + 1 : 0;
+      assert.ok(kept <= 50, `the upload keeps at most the limit, not ${kept} bytes`);
     });
 
     it('an upload of exactly the limit is accepted: two PATCHes up to it, then PUT answers 201', async (t) => {
