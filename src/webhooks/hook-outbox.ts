@@ -11,7 +11,6 @@ export interface OutboxHook {
   id: number;
   account_id: number | null;
   package_id: number | null;
-  events: string;
   format: HookFormat;
 }
 
@@ -177,7 +176,7 @@ export async function expandChanges(db: Database, limit = 100): Promise<number> 
     if (changes.length === 0) return 0;
     const targets = changes.map((change) => JSON.parse(change.hooks) as ChangeTarget[]);
     const ids = [...new Set(targets.flat().map((target) => target.id))];
-    const hooks = new Map((await trx.selectFrom('hooks').select(['id', 'account_id', 'package_id', 'format', 'events']).where('id', 'in', ids).execute()).map((hook) => [hook.id, hook]));
+    const hooks = new Map((await trx.selectFrom('hooks').select(['id', 'account_id', 'package_id', 'format']).where('id', 'in', ids).execute()).map((hook) => [hook.id, hook]));
     for (const [index, change] of changes.entries()) {
       const facts = JSON.parse(change.facts) as ChangeFacts;
       for (const target of targets[index]!) {

@@ -239,7 +239,6 @@ export class HookService {
       id: hook.id,
       account_id: hook.scope.kind === 'account' ? hook.scope.accountId : null,
       package_id: hook.scope.kind === 'package' ? hook.scope.packageId : null,
-      events: JSON.stringify(hook.events),
       format: hook.format,
     };
   }
