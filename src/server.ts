@@ -137,9 +137,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
       warn: (fields, message) => app.log.warn(fields, message),
       error: (fields, message) => app.log.error(fields, message),
     },
-    // Clients of a busy node send their next requests moments after the answers (all at once after
-    // a group commit): a node is idle once it has served nothing for a little while, not at once.
-    { busy: () => requestsInFlight.quietMs() < 50, yieldMs: config.webhookYield },
+    { activity: requestsInFlight, yieldMs: config.webhookYield },
   );
   const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
   const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(() => deliverer.poke()));

@@ -2,12 +2,13 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { sql } from 'kysely';
 import { preparedStatement } from '../db/prepared-query.js';
 import type { Database, HookDeliveryState } from '../db/schema.js';
 import type { AddressGuard, CheckedAddress } from './address-guard.js';
 import { type HookRenderer, PackageGoneError, type StoredFacts } from './hook-renderer.js';
 import { expandChanges } from './hook-outbox.js';
-import { IdleGate } from './idle-gate.js';
+import { IdleGate, type NodeActivity } from './idle-gate.js';
 
 export interface DelivererOptions {
   /** How often to look for deliveries this node was not told of: other nodes' and the CLI's, and retries that came due. */
@@ -20,8 +21,8 @@ export interface DelivererOptions {
   retryBaseMs?: number;
   /** A delivery still failing this long after its event is given up. */
   giveUpAfterMs?: number;
-  /** Whether the node is serving requests, which deliveries yield to (for at most `yieldMs` in a row). */
-  busy?: () => boolean;
+  /** The node's requests, which deliveries yield to (for at most `yieldMs` in a row); none by default. */
+  activity?: NodeActivity;
   yieldMs?: number;
   clock?: () => Date;
 }
@@ -58,6 +59,7 @@ interface Outcome {
 }
 
 const maxResponseBytes = 4096;
+const pendingState = sql.lit<HookDeliveryState>('pending');
 const maxRetryWaitMs = 60 * 60 * 1000;
 /** Recorded changes turned into deliveries at each look. */
 const changesPerLook = 100;
@@ -113,7 +115,7 @@ export class HookDeliverer {
     this.giveUpAfterMs = options.giveUpAfterMs ?? 24 * 60 * 60 * 1000;
     this.clock = options.clock ?? (() => new Date());
     this.recorder = new OutcomeRecorder(db);
-    this.gate = new IdleGate(options.busy ?? (() => false), options.yieldMs ?? 1000);
+    this.gate = new IdleGate(options.activity ?? { lastIdleAt: () => performance.now() }, options.yieldMs ?? 1000);
   }
 
   start(): void {
@@ -235,7 +237,8 @@ export class HookDeliverer {
     const heads = await this.db
       .selectFrom('hook_deliveries')
       .select((eb) => eb.fn.min('id').as('id'))
-      .where('state', '=', 'pending')
+      // A literal, so that the index of pending deliveries applies (hook_deliveries_pending).
+      .where('state', '=', pendingState)
       .groupBy(['hook_id', 'ordering_key'])
       .execute();
     if (heads.length === 0) return [];
@@ -252,7 +255,7 @@ export class HookDeliverer {
       .select('d.next_attempt_at')
       .where('d.hook_id', '=', hookId)
       .where('d.ordering_key', '=', orderingKey)
-      .where('d.state', '=', 'pending')
+      .where('d.state', '=', pendingState)
       .where('d.id', '>', afterId)
       .orderBy('d.id')
       .limit(32)
