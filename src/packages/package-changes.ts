@@ -27,10 +27,11 @@ export interface PackageChange {
 /**
  * Where `PackageService` reports changes, in the transaction that makes them (`db` is that
  * transaction), so that what a listener writes (the webhooks' outbox) commits or rolls back with
- * the change. `committed` is called once that transaction has committed. A push waits for
- * `record`: it should write what it must and read little (the package is readable by id later).
+ * the change. `record` answers whether it wrote anything; `committed` is called once a transaction
+ * that did has committed. A push waits for `record`: it should write what it must and read little
+ * (the package is readable by id later).
  */
 export interface PackageChanges {
-  record(db: Database, change: PackageChange): Promise<void>;
+  record(db: Database, change: PackageChange): Promise<boolean>;
   committed(): void;
 }

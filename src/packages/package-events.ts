@@ -50,7 +50,7 @@ export class PackageEvents implements ManifestEvents {
     // Only a push to an immutable tag checks anything in the transaction.
     const { tag } = event;
     const rule = tag === undefined ? undefined : await this.packages.immutableTags.ruleFor(event.name, tag);
-    let recorded: { pkg: { id: number; created: boolean }; firstPublish: boolean } | undefined;
+    let recorded: { pkg: { id: number; created: boolean }; firstPublish: boolean; reported: boolean } | undefined;
     return {
       ...(rule &&
         tag !== undefined && {
@@ -61,8 +61,10 @@ export class PackageEvents implements ManifestEvents {
       },
       after: async () => {
         if (!recorded) return;
-        this.packages.committed();
-        const { pkg, firstPublish } = recorded;
+        // Only a push some listener recorded wakes it: a burst of pushes nobody listens to leaves
+        // the webhooks' deliverer asleep, and its yielding to requests unspent.
+        const { pkg, firstPublish, reported } = recorded;
+        if (reported) this.packages.committed();
         if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
         if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
       },
@@ -94,15 +96,16 @@ export class PackageEvents implements ManifestEvents {
     const firstPublish = !pkg.published;
     await packages.pushed(pkg.id, { tagged: event.tag !== undefined, metadata });
     // A new version is published; a tag set on one the package had moved (or was set again).
+    let reported = false;
     if (created || event.tag !== undefined) {
-      await packages.report(created ? 'published' : 'updated', { packageId: pkg.id, ownerId: pkg.ownerId, digest: event.digest, tag: event.tag, actorId: event.actor.userId });
+      reported = await packages.report(created ? 'published' : 'updated', { packageId: pkg.id, ownerId: pkg.ownerId, digest: event.digest, tag: event.tag, actorId: event.actor.userId });
     }
     // The first tag publishes the package; later pushes are the registry's request log's business.
     if (firstPublish && event.tag !== undefined) {
       const owner = await trx.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
       await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created } });
     }
-    return { pkg, firstPublish };
+    return { pkg, firstPublish, reported };
   }
 
   async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {

@@ -161,8 +161,8 @@ export class PackageService {
   async report(
     action: PackageAction,
     target: { packageId: number; ownerId: number; digest?: string; tag?: string; actorId?: number; from?: Visibility },
-  ): Promise<void> {
-    await this.changes?.record(this.db, { action, ...target });
+  ): Promise<boolean> {
+    return (await this.changes?.record(this.db, { action, ...target })) ?? false;
   }
 
   /** Once a transaction that reported changes has committed. */

@@ -131,7 +131,7 @@ export class HookOutbox implements PackageChanges {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async record(db: Database, change: PackageChange): Promise<void> {
+  async record(db: Database, change: PackageChange): Promise<boolean> {
     // One indexed query when no hook listens: all a push pays without hooks.
     const { rows: hooks } = await activeHooksOf(db, change.ownerId, change.packageId);
     const targets: ChangeTarget[] = [];
@@ -142,7 +142,7 @@ export class HookOutbox implements PackageChanges {
       if (hook.format === 'distribution' && (change.action === 'restored' || change.action === 'visibility_changed')) continue;
       targets.push({ id: hook.id, format: hook.format, event: githubEventOf(events) });
     }
-    if (targets.length === 0) return;
+    if (targets.length === 0) return false;
     const facts: ChangeFacts = {
       changeId: randomUUID(),
       action: change.action,
@@ -153,6 +153,7 @@ export class HookOutbox implements PackageChanges {
       ...(change.from !== undefined ? { from: change.from } : {}),
     };
     await insertChange(db, JSON.stringify(targets), JSON.stringify(facts), this.clock().toISOString());
+    return true;
   }
 
   committed(): void {
