@@ -517,6 +517,33 @@ export const migrations: Record<string, Migration> = {
       await notifyChangesOf(db, 'hook_changes');
     },
   },
+  '0019-deleted-versions-by-digest': {
+    async up(db: Kysely<unknown>) {
+      // A version looked up by digest whether live or deleted (a webhook's body, a restore) read
+      // every version of the package: only the live ones had an index by digest. A full index
+      // would make SQLite count a package's live versions through it rather than the live index.
+      await db.schema
+        .createIndex('package_versions_deleted_digest')
+        .on('package_versions')
+        .columns(['package_id', 'digest', 'id'])
+        .where(sql.ref('deleted_at'), 'is not', null)
+        .execute();
+    },
+  },
+  '0020-pending-deliveries': {
+    async up(db: Kysely<unknown>) {
+      // The deliverer's look for each lane's oldest pending delivery reads only the pending ones,
+      // in lane order, rather than sorting them: a backlog of thousands is read at every look.
+      // The index by state that it replaces served only that look, and SQLite preferred it.
+      await db.schema.dropIndex('hook_deliveries_due').execute();
+      await db.schema
+        .createIndex('hook_deliveries_pending')
+        .on('hook_deliveries')
+        .columns(['hook_id', 'ordering_key', 'id'])
+        .where(sql.ref('state'), '=', 'pending')
+        .execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

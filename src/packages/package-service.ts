@@ -150,7 +150,11 @@ export class PackageService {
 
   /** The newest version of a package with this digest, live or deleted. */
   async versionByDigest(pkg: PackageRecord, digest: string): Promise<VersionRecord | undefined> {
-    const row = await this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('digest', '=', digest).orderBy('id', 'desc').executeTakeFirst();
+    // Live and deleted versions asked apart, each through its own partial index.
+    const byDigest = this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('digest', '=', digest);
+    const live = await byDigest.where('deleted_at', 'is', null).executeTakeFirst();
+    const deleted = await byDigest.where('deleted_at', 'is not', null).orderBy('id', 'desc').executeTakeFirst();
+    const row = live && deleted ? (live.id > deleted.id ? live : deleted) : (live ?? deleted);
     return row && (await this.toVersions(pkg, [row]))[0];
   }
 
@@ -727,15 +731,17 @@ export class PackageService {
   private async tagsOf(repository: string, digests: string[]): Promise<Map<string, string[]>> {
     const result = new Map<string, string[]>();
     if (digests.length === 0) return result;
+    // Sorted here: ordered by name in SQL, SQLite walks every tag of the repository in name order
+    // rather than looking the digests up (tags_digest).
     const rows = await this.db
       .selectFrom('tags')
       .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
       .select(['tags.name', 'tags.digest'])
       .where('repositories.name', '=', repository)
       .where('tags.digest', 'in', digests)
-      .orderBy('tags.name')
       .execute();
     for (const row of rows) result.set(row.digest, [...(result.get(row.digest) ?? []), row.name]);
+    for (const names of result.values()) names.sort();
     return result;
   }
 
