@@ -3,11 +3,14 @@
  * server with three active webhooks against none. Berth (SQLite, files, authentication on) runs as
  * its own process on loopback, allowed to deliver to 127.0.0.1; three hooks of the bench user
  * (every package event) point at a receiver in this process that answers 204. Rounds alternate
- * which goes first (none, three, three, none, ...): with hooks, by turning them active; a round
- * is BENCH_MANIFESTS PUTs by tag (300 quick, 1000 otherwise) at c=16 through the bench's lean
- * client, started once every delivery of the rounds before was received. Prints a markdown table:
- * the median rate and p99 of each, and the ratio, and how long the last deliveries took after the
- * last PUT.
+ * which goes first (none, three, three, none, ...): with hooks, by turning them active. Each round
+ * starts once every delivery of the rounds before was received and its outcome recorded, on a
+ * node idle for a moment. Two kinds of round, each PUTs by tag at c=16 through the bench's lean
+ * client: a burst of BENCH_MANIFESTS (300 quick, 1000 otherwise), shorter than the deliverer
+ * yields to requests; and sustained load, four times as many, longer than that, so that the
+ * deliveries share the CPUs with the pushes. Prints a markdown table: the median rate and p99 of
+ * each, and the ratio, and how long the last deliveries took after the last PUT.
+ * BENCH_HOOKS_SUSTAINED_ONLY=1 runs only the sustained rounds (to profile them).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +27,12 @@ const config = benchConfig();
 const repository = 'bench/hooks';
 const puts = Number(process.env.BENCH_MANIFESTS ?? config.manifestCount);
 const pairs = Math.max(2, config.rounds * 2);
+/** Longer than a node's lull before it counts as idle (`RequestsInFlight`). */
+const idlePauseMs = 200;
+/** Enough PUTs at c=16 to keep Berth busy for longer than its deliverer yields (1 s by default). */
+const sustainedPuts = Number(process.env.BENCH_SUSTAINED_MANIFESTS ?? 4 * puts);
+
+type Arm = 'none' | 'three';
 
 function log(line: string): void {
   process.stderr.write(`[bench hooks] ${line}\n`);
@@ -72,50 +81,81 @@ async function main(): Promise<void> {
       for (const id of hooks) await api('PATCH', `/api/user/hooks/${id}`, { active });
     };
 
-    const rates: Record<'none' | 'three', number[]> = { none: [], three: [] };
-    const p99s: Record<'none' | 'three', number[]> = { none: [], three: [] };
     let expected = 0;
-    let lastPut = 0;
-    const drains: number[] = [];
-    // How many of a round's deliveries had arrived when its last PUT was answered.
-    const duringRound: number[] = [];
     const drained = async () => {
       const deadline = Date.now() + 300_000;
       while (received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     };
-    for (let round = 0; round < pairs; round += 1) {
-      const order: Array<'none' | 'three'> = round % 2 === 0 ? ['none', 'three'] : ['three', 'none'];
-      for (const arm of order) {
-        // The deliveries of the round before are sent first, so that a round without hooks does not pay for them.
-        await drained();
-        await setActive(arm === 'three');
-        const bodies = Array.from({ length: puts }, (_, i) => imageManifest(configRef, layerRef, `${round}-${arm}-${i}-${Date.now()}`));
-        const start = performance.now();
-        const latencies = await runPool(puts, 16, (i) => client.putManifest(repository, `r${round}-${arm}-${i}`, bodies[i] as Buffer));
-        const seconds = secondsSince(start);
-        lastPut = performance.now();
-        latencies.sort((a, b) => a - b);
-        rates[arm].push(puts / seconds);
-        p99s[arm].push(percentile(latencies, 99));
-        if (arm === 'three') {
-          duringRound.push(received - expected);
-          expected += 3 * puts;
-          await drained();
-          drains.push((performance.now() - lastPut) / 1000);
+    // Received is not done: Berth then commits each delivery's outcome. A round starts once the
+    // newest delivery of every hook has its outcome, so that it does not pay for the round before.
+    const recorded = async () => {
+      const deadline = Date.now() + 300_000;
+      for (const id of hooks) {
+        for (;;) {
+          const [newest] = (await api('GET', `/api/user/hooks/${id}/deliveries?per_page=1`)) as unknown as Array<{ status: string }>;
+          if (!newest || newest.status !== 'pending' || Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
         }
-        log(`round ${round + 1} ${arm}: ${(puts / seconds).toFixed(0)} PUT/s, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
       }
-    }
+    };
+
+    /** Rounds of `count` PUTs, alternating which arm goes first; each starts on an idle node whose deliveries are done. */
+    const rounds = async (label: string, key: string, count: number) => {
+      const rates: Record<Arm, number[]> = { none: [], three: [] };
+      const p99s: Record<Arm, number[]> = { none: [], three: [] };
+      const drains: number[] = [];
+      // How many of a round's deliveries had arrived when its last PUT was answered.
+      const duringRound: number[] = [];
+      for (let round = 0; round < pairs; round += 1) {
+        const order: Arm[] = round % 2 === 0 ? ['none', 'three'] : ['three', 'none'];
+        for (const arm of order) {
+          await drained();
+          await recorded();
+          await setActive(arm === 'three');
+          // A registry token lasts minutes; the whole bench lasts longer.
+          await client.authorize(repository);
+          // A burst starts on an idle node (see IdleGate), whichever round came before.
+          await new Promise((resolve) => setTimeout(resolve, idlePauseMs));
+          const bodies = Array.from({ length: count }, (_, i) => imageManifest(configRef, layerRef, `${key}-${round}-${arm}-${i}-${Date.now()}`));
+          const start = performance.now();
+          const latencies = await runPool(count, 16, (i) => client.putManifest(repository, `${key}-r${round}-${arm}-${i}`, bodies[i] as Buffer));
+          const seconds = secondsSince(start);
+          const lastPut = performance.now();
+          latencies.sort((a, b) => a - b);
+          rates[arm].push(count / seconds);
+          p99s[arm].push(percentile(latencies, 99));
+          if (arm === 'three') {
+            duringRound.push(received - expected);
+            expected += 3 * count;
+            await drained();
+            drains.push((performance.now() - lastPut) / 1000);
+          }
+          log(`${label} round ${round + 1} ${arm}: ${(count / seconds).toFixed(0)} PUT/s in ${seconds.toFixed(2)} s, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+        }
+      }
+      const none = median(rates.none);
+      const three = median(rates.three);
+      return {
+        rows: [
+          `| Manifest PUT by tag, c=16, ${label} (PUT/s) | ${none.toFixed(0)} | ${three.toFixed(0)} | ${(three / none).toFixed(3)} |`,
+          `| Manifest PUT, ${label}, p99 (ms) | ${median(p99s.none).toFixed(1)} | ${median(p99s.three).toFixed(1)} | ${(median(p99s.three) / median(p99s.none)).toFixed(3)} |`,
+        ],
+        summary: `${label}: ${pairs} rounds of each of ${count} PUTs, ${count === puts && config.quick ? '(BENCH_QUICK) ' : ''}the last delivery of a round received a median ${median(drains).toFixed(2)} s after its last PUT, a median ${median(duringRound).toFixed(0)} of a round's ${3 * count} deliveries while its PUTs ran.`,
+      };
+    };
     // Pings were not sent (the hooks were made inactive); every PUT with hooks active makes three deliveries.
-    const none = median(rates.none);
-    const three = median(rates.three);
+    const burst = process.env.BENCH_HOOKS_SUSTAINED_ONLY ? { rows: [], summary: '' } : await rounds('a burst', 'burst', puts);
+    // Load that lasts longer than the deliverer yields (`webhookYield`, 1 s by default): deliveries then share the CPUs.
+    const sustained = await rounds('sustained', 'sustained', sustainedPuts);
     const lines = [
       '| Figure | No hooks | 3 active hooks | Ratio |',
       '|---|---:|---:|---:|',
-      `| Manifest PUT by tag, c=16 (PUT/s) | ${none.toFixed(0)} | ${three.toFixed(0)} | ${(three / none).toFixed(3)} |`,
-      `| Manifest PUT, p99 (ms) | ${median(p99s.none).toFixed(1)} | ${median(p99s.three).toFixed(1)} | ${(median(p99s.three) / median(p99s.none)).toFixed(3)} |`,
+      ...burst.rows,
+      ...sustained.rows,
       '',
-      `${pairs} rounds of each, alternating, ${puts} PUTs each${config.quick ? ' (BENCH_QUICK)' : ''}. Deliveries received: ${received} of ${expected}, the last of a round's a median ${median(drains).toFixed(2)} s after its last PUT, a median ${median(duringRound).toFixed(0)} of a round's ${3 * puts} while its PUTs ran; each round starts once the deliveries of the one before were received.`,
+      `Rounds alternate which goes first; each starts once the deliveries of the one before were received and their outcomes recorded, and the node was idle for ${idlePauseMs} ms. Deliveries received: ${received} of ${expected}.`,
+      `- ${burst.summary}`,
+      `- ${sustained.summary}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
