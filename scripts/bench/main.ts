@@ -30,7 +30,7 @@ import {
 } from './processes.js';
 import { type Credentials, RegistryClient, type RegistryKind } from './registry-client.js';
 import { SkopeoCopies, layoutShapes, skopeoBinary } from './real-clients.js';
-import { type Results, machineTable, profileSection, resultsTable, roundsTable, scaleTable, summarize } from './report.js';
+import { type Results, keptByHandSection, machineTable, profileSection, resultsTable, roundsTable, scaleTable, summarize } from './report.js';
 import {
   BenchData,
   type Prepared,
@@ -305,6 +305,9 @@ async function main(): Promise<void> {
     `N = ${config.tagCount} tags`,
     `big blob ${config.bigBytes / GiB} GiB`,
   ].join('; ');
+  const output = process.env.BENCH_OUTPUT ?? (config.quick || process.env.BENCH_SCENARIOS ? undefined : path.join(repoRoot, 'docs/performance.md'));
+  const previous = output ? await readFile(output, 'utf8').catch(() => '') : '';
+  const keptByHand = keptByHandSection(previous);
   const markdown = [
     '# Performance',
     '',
@@ -351,16 +354,16 @@ async function main(): Promise<void> {
     '',
     roundsTable(results),
     '',
+    ...(keptByHand ? [keptByHand] : []),
     ...(pages ? ['## Web pages (Berth)', '', `From \`scripts/bench/pages.ts\` (also \`npm run bench:pages\`): server time through Fastify's \`inject\`, signed in.`, '', pages] : []),
-    ...(hooks ? ['', '## Webhooks (Berth)', '', 'From `scripts/bench/hooks.ts` (also `npm run bench:hooks`): manifest PUT on a Berth server with three active webhooks against none; the target is a ratio of at least 0.95.', '', hooks] : []),
+    ...(hooks ? ['', '## Webhooks (Berth)', '', 'From `scripts/bench/hooks.ts` (also `npm run bench:hooks`): manifest PUT on a Berth server with three active webhooks against none; the target is a ratio of at least 0.95 for a burst of pushes. Under sustained load, longer than the deliverer yields to requests (`webhookYield`), the deliveries share the CPUs with the pushes: that row shows their cost.', '', hooks] : []),
   ].join('\n');
   log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
   process.stdout.write(`\n${table}\n\n${scaleTable(results.berth, { small: 'Small', large: 'Large' })}\n\n${machineTable(results.machine)}\n`);
-  const output = process.env.BENCH_OUTPUT ?? (config.quick || process.env.BENCH_SCENARIOS ? undefined : path.join(repoRoot, 'docs/performance.md'));
   if (output) {
     await mkdir(path.dirname(output), { recursive: true });
     // The profiles' sections are theirs to rewrite (npm run bench:scale-out, npm run bench:gc).
-    const kept = profileSection(await readFile(output, 'utf8').catch(() => ''));
+    const kept = profileSection(previous);
     await writeFile(output, kept ? `${markdown.trimEnd()}\n\n${kept}` : markdown);
     log(`wrote ${output}`);
   } else {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { gcProfileHeading, profileHeading, profileSection, summarize, writeProfileSection } from './report.js';
+import { gcProfileHeading, keptByHandHeading, keptByHandSection, profileHeading, profileSection, summarize, writeProfileSection } from './report.js';
 
 describe('the results table', () => {
   it('gives no ratio and no verdict when Distribution\'s figure is not positive (a time above a floor that was below it)', () => {
@@ -46,5 +46,14 @@ describe('the profiles\' sections of the report', () => {
 
   it('is absent from a report without its heading', () => {
     assert.equal(profileSection('# Performance\n\n## Results\n'), undefined);
+  });
+});
+
+describe('the section kept by hand', () => {
+  it('runs from its heading to the next section\'s, or to the end', () => {
+    const kept = `${keptByHandHeading}\n\n| Choice | Measured |\n|---|---|\n| a | b |\n`;
+    assert.equal(keptByHandSection(`# Performance\n\n## Every round\n\nx\n\n${kept}\n## Webhooks (Berth)\n\ny\n`), kept);
+    assert.equal(keptByHandSection(`# Performance\n\n${kept}`), kept);
+    assert.equal(keptByHandSection('# Performance\n\n## Results\n'), undefined);
   });
 });

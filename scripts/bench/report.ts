@@ -123,6 +123,20 @@ export const profileHeading = '## Scale-out profile: PostgreSQL + S3';
 /** The heading of the garbage collection profile's section (`npm run bench:gc`). */
 export const gcProfileHeading = '## Garbage collection profile';
 
+/**
+ * The heading of the section of docs/performance.md kept by hand (figures behind design choices,
+ * measured once): `npm run bench` writes it back where it was, after the rounds.
+ */
+export const keptByHandHeading = '## Measurements behind design choices';
+
+/** The section kept by hand, from its heading to the next section's, if the report has it. */
+export function keptByHandSection(text: string): string | undefined {
+  const at = sectionStart(text, keptByHandHeading);
+  if (at === -1) return undefined;
+  const next = text.indexOf('\n## ', at + keptByHandHeading.length);
+  return `${text.slice(at, next === -1 ? undefined : next + 1).trimEnd()}\n`;
+}
+
 /** Every profile's heading: a profile's section runs from its heading to the next of these, or to the end. */
 const profileHeadings = [profileHeading, gcProfileHeading];
 
