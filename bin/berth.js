@@ -14,5 +14,6 @@
 // pushes queue behind each other's fsyncs. It must be sized before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-const { main } = await import('../dist/src/cli/main.js');
+// The compiled sources bundled by `npm run build` (scripts/bundle.mjs).
+const { main } = await import('../dist/bundle/main.js');
 await main(process.argv);
