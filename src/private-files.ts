@@ -12,35 +12,51 @@ export const privateFileMode = 0o600;
 const groupOrOther = 0o077;
 
 /**
- * Takes group and other permissions away from every directory and file under `root` (and from
- * `root` itself), as an earlier version or an operator's copy may have left them readable.
- * Symbolic links are neither followed nor changed. Answers how many entries were changed.
+ * Takes group and other permissions away from `root` and every directory and file under it, as an
+ * earlier version or an operator's copy may have left them readable; symbolic links are neither
+ * followed nor changed. Resolves once `root` and the files directly in it (the database) are done,
+ * with how many of those changed; `below` walks on through the rest, and answers how many changed
+ * there. Once `root` is 0700 no other user can reach anything under it, so a server may open its
+ * database and serve while a large blob tree is walked (its time grows with the number of files).
  */
-export async function tightenPermissions(root: string): Promise<number> {
+export async function tightenDataDir(root: string): Promise<{ changed: number; below: Promise<number> }> {
   let top: string;
   try {
     // The data directory itself may be a link to where the data lives.
     top = await realpath(root);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { changed: 0, below: Promise.resolve(0) };
     throw error;
   }
-  if (!(await lstat(top)).isDirectory()) return 0;
+  if (!(await lstat(top)).isDirectory()) return { changed: 0, below: Promise.resolve(0) };
+  const { changed, subdirectories } = await tightenDirectory(top);
+  return { changed, below: tightenTrees(subdirectories) };
+}
+
+async function tightenTrees(pending: string[]): Promise<number> {
   let changed = 0;
-  const pending = [top];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
-    if (await tighten(dir, privateDirMode)) changed += 1;
-    const entries = await readdir(dir, { withFileTypes: true }).catch(missingIsEmpty);
-    const files: string[] = [];
-    for (const entry of entries) {
-      const entryPath = path.join(dir, entry.name);
-      if (entry.isDirectory()) pending.push(entryPath);
-      else if (entry.isFile()) files.push(entryPath);
-    }
-    const results = await Promise.all(files.map((file) => tighten(file, privateFileMode)));
-    changed += results.filter(Boolean).length;
+    const step = await tightenDirectory(dir);
+    changed += step.changed;
+    pending.push(...step.subdirectories);
   }
   return changed;
+}
+
+/** Tightens a directory and the files in it; answers how many changed, and its subdirectories. */
+async function tightenDirectory(dir: string): Promise<{ changed: number; subdirectories: string[] }> {
+  let changed = (await tighten(dir, privateDirMode)) ? 1 : 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(missingIsEmpty);
+  const files: string[] = [];
+  const subdirectories: string[] = [];
+  for (const entry of entries) {
+    const entryPath = path.join(dir, entry.name);
+    if (entry.isDirectory()) subdirectories.push(entryPath);
+    else if (entry.isFile()) files.push(entryPath);
+  }
+  const results = await Promise.all(files.map((file) => tighten(file, privateFileMode)));
+  changed += results.filter(Boolean).length;
+  return { changed, subdirectories };
 }
 
 /** Answers whether `entry` had group or other permissions, which it now has not. */

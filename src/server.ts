@@ -29,7 +29,7 @@ import { buildApp } from './http/app.js';
 import { RequestsInFlight } from './http/requests-in-flight.js';
 import { readTlsFiles, replaceCertificate } from './http/tls.js';
 import { digestOf } from './oci/digest.js';
-import { tightenPermissions } from './private-files.js';
+import { tightenDataDir } from './private-files.js';
 import { createRegistryServices, type RegistryServices } from './registry/services.js';
 import { DownloadCounter } from './packages/download-counter.js';
 import { PackageAccess } from './packages/package-access.js';
@@ -80,6 +80,11 @@ export interface Berth {
    */
   firstSweep: Promise<void>;
   /**
+   * The data directory's permissions tightened below its top level, which runs while the server
+   * already answers (the top level and the database are done before it opens).
+   */
+  tightened: Promise<void>;
+  /**
    * Reads the TLS certificate and key files again and serves them to new connections (SIGHUP);
    * connections already open are not disturbed. Does nothing without TLS.
    */
@@ -109,7 +114,7 @@ export interface BerthOptions {
 /** The composition root: config -> database -> blob store -> services -> auth -> HTTP app. */
 export async function createBerth(config: Config, options: BerthOptions = {}): Promise<Berth> {
   // Before anything opens a file in it: SQLite's -wal and -shm take the database file's mode.
-  const tightened = await tightenPermissions(config.dataDir);
+  const tightening = await tightenDataDir(config.dataDir);
   const engine = options.database ?? (await openDatabase(config.dataDir, config.database));
   const { db } = engine;
   const store = options.blobStore ?? (await openBlobStore(config));
@@ -208,9 +213,13 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   });
   downloads.start();
   downloads.onError = (error) => app.log.error({ err: error }, 'writing download counts failed');
-  if (tightened > 0) {
-    app.log.warn({ dataDir: config.dataDir, entries: tightened }, 'the data directory was readable by other users: removed their permissions (directories 0700, files 0600)');
-  }
+  const tightened = tightening.below.then(
+    (below) => {
+      const entries = tightening.changed + below;
+      if (entries > 0) app.log.warn({ dataDir: config.dataDir, entries }, 'the data directory was readable by other users: removed their permissions (directories 0700, files 0600)');
+    },
+    (error: unknown) => app.log.error({ err: error }, 'tightening the permissions of the data directory failed'),
+  );
   if (!authOn) app.log.warn('authentication is off: anyone can pull and push (BERTH_AUTH=off)');
 
   // Retention policies delete (softly) what packages no longer keep; one line per package that lost versions.
@@ -275,6 +284,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
         await deliveriesStopped;
         // A sweep under way runs to its end before the database closes beneath it.
         await sweeping;
+        await tightened;
         await engine.close();
       }
     })();
@@ -283,5 +293,5 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   const reloadCertificate = async () => {
     if (tlsFiles) await replaceCertificate(app.server, tlsFiles);
   };
-  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, hooks, firstSweep, reloadCertificate, close };
+  return { app, services, db, accounts, accessTokens, sessions, packages: packageService, packageAccess, sourceRepositories, repositoryTokens, downloads, collections, quotas, audit, hooks, firstSweep, tightened, reloadCertificate, close };
 }

@@ -75,6 +75,11 @@ describe('data directory permissions', () => {
     for (const { entry, kind } of entries) await chmod(entry, kind === 'dir' ? 0o755 : 0o644);
 
     const second = await authApp(t, { dataDir });
+    // The top level and the database before the server answers; the rest beside its start.
+    const top = (await modes(dataDir)).filter(({ entry, kind }) => entry === dataDir || (kind === 'file' && path.dirname(entry) === dataDir));
+    assert.ok(top.some(({ entry }) => path.basename(entry) === 'berth.db'));
+    for (const { entry, mode } of top) assert.equal(mode & 0o077, 0, `${path.relative(dataDir, entry) || '.'} is private once the server answers`);
+    await second.berth.tightened;
     await assertPrivate(dataDir);
     const warnings = second
       .logs()
