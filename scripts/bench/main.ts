@@ -207,7 +207,7 @@ async function main(): Promise<void> {
         record(results.machine, await bareIngest(bareHttp, data.blob, config));
       }
       if (selected.has('pull')) {
-        await each('pull', (target) => pull(target.client, digests.get(target.kind) as string, config));
+        await each('pull', (target) => pull(target.client, digests.get(target.kind) as string, config, target.server.pid));
         record(results.machine, await barePull(bareHttp, config));
       }
       if (selected.has('chunked')) await each('push chunked', (target) => pushChunked(target.client, data));

@@ -25,7 +25,9 @@ export const metrics: MetricDef[] = [
   { key: 'pushMono', label: "Push blob in one PATCH, clients' flow (HEAD, POST, PATCH, PUT)", unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.6 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync', atLeast: 0.85 } },
   { key: 'pushChunked', label: 'Push blob, 16 MiB chunks', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.8 }, bound: { key: 'pushMono', label: 'bare hash+write+fsync' } },
   { key: 'pullSingle', label: 'Pull blob, single', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullSingle', label: 'bare stream-out' } },
-  { key: 'pullParallel', label: 'Pull blob, 8 in parallel (total)', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.2 }, bound: { key: 'pullParallel', label: 'bare stream-out x8' } },
+  // Node has no zero-copy path from a file to a socket, as Go's sendfile: the target is parity, and 90% of what bare Node streams.
+  { key: 'pullParallel', label: 'Pull blob, 8 in parallel (total)', unit: 'MiB/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 1.0 }, bound: { key: 'pullParallel', label: 'bare stream-out x8', atLeast: 0.9 } },
+  { key: 'pullCpuPerGib', label: 'Pull blob, 8 in parallel: server CPU per GiB served', unit: 's', better: 'lower' },
   { key: 'smallPush', label: "Push 4 KiB blobs, clients' flow, c=32", unit: 'blobs/s', better: 'higher', target: { kind: 'ratioAtLeast', value: 4 } },
   { key: 'smallPushP99', label: "Push 4 KiB blobs, clients' flow, p99", unit: 'ms', better: 'lower' },
   { key: 'smallPushSinglePost', label: 'Push 4 KiB blobs, one POST ?digest= each (no common client sends it), c=32', unit: 'blobs/s', better: 'higher', berthOnly: true, bound: { key: 'ceilingPostRate', label: 'client ceiling, 4 KiB POST' } },

@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import type { BenchConfig } from './config.js';
 import { runForDuration, runPool } from './http-client.js';
 import { type RegistryClient, imageManifest, manifestAccept, sha256 } from './registry-client.js';
-import { MiB, median, percentile, secondsSince } from './stats.js';
+import { GiB, MiB, median, percentile, secondsSince } from './stats.js';
+import { processJiffies } from './load.js';
 import { ab } from './ab.js';
 import { type Download, expectDownload } from './curl.js';
 
@@ -126,23 +127,30 @@ export async function pushAsClients(client: RegistryClient, data: BenchData): Pr
   return { figures, digest };
 }
 
-/** Pulls by curl (see `curlDownload`): one, then `parallelPulls` at once. */
-export async function pull(client: RegistryClient, digest: string, config: BenchConfig): Promise<RoundFigures> {
+/**
+ * Pulls by curl (see `curlDownload`): one, then `parallelPulls` at once. Given the server's pid,
+ * also the CPU seconds the server spent per GiB of the parallel pulls.
+ */
+export async function pull(client: RegistryClient, digest: string, config: BenchConfig, serverPid?: number): Promise<RoundFigures> {
   const url = client.blobUrl(repos.blobs, digest);
   const get = () => expectDownload(url, client.auth(repos.blobs), config.blobBytes);
   // Not counted: the first pull warms the code paths of both ends (in the first round, whichever
   // registry went first was pulled at about half the rate of the pulls after it).
   await get();
-  return medianOf(config.transferRepeats, () => pullOnce(get, config));
+  return medianOf(config.transferRepeats, () => pullOnce(get, config, serverPid));
 }
 
 /** One download of `get`, then `parallelPulls` at once: MiB/s of the one, and in total of the others. */
-export async function pullOnce(get: () => Promise<Download>, config: BenchConfig): Promise<RoundFigures> {
+export async function pullOnce(get: () => Promise<Download>, config: BenchConfig, serverPid?: number): Promise<RoundFigures> {
   const single = await get();
+  const jiffiesBefore = serverPid === undefined ? 0 : await processJiffies(serverPid);
   const start = performance.now();
   const parallel = await Promise.all(Array.from({ length: config.parallelPulls }, get));
   const total = parallel.reduce((sum, download) => sum + download.bytes, 0);
-  return { pullSingle: single.bytes / MiB / single.seconds, pullParallel: total / MiB / secondsSince(start) };
+  const figures: RoundFigures = { pullSingle: single.bytes / MiB / single.seconds, pullParallel: total / MiB / secondsSince(start) };
+  // A jiffy is 10 ms (USER_HZ 100).
+  if (serverPid !== undefined) figures.pullCpuPerGib = (((await processJiffies(serverPid)) - jiffiesBefore) / 100) / (total / GiB);
+  return figures;
 }
 
 /**
