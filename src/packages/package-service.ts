@@ -150,11 +150,11 @@ export class PackageService {
 
   /** The newest version of a package with this digest, live or deleted. */
   async versionByDigest(pkg: PackageRecord, digest: string): Promise<VersionRecord | undefined> {
-    // Live and deleted versions asked apart, each through its own partial index.
+    // Live and deleted versions asked apart, each through its own partial index. A live one is the
+    // newest: a digest gets a new version only while it has no live one, and a deleted version
+    // is not restored while its digest has one (`restoreVersion`).
     const byDigest = this.db.selectFrom('package_versions').selectAll().where('package_id', '=', pkg.id).where('digest', '=', digest);
-    const live = await byDigest.where('deleted_at', 'is', null).executeTakeFirst();
-    const deleted = await byDigest.where('deleted_at', 'is not', null).orderBy('id', 'desc').executeTakeFirst();
-    const row = live && deleted ? (live.id > deleted.id ? live : deleted) : (live ?? deleted);
+    const row = (await byDigest.where('deleted_at', 'is', null).executeTakeFirst()) ?? (await byDigest.where('deleted_at', 'is not', null).orderBy('id', 'desc').executeTakeFirst());
     return row && (await this.toVersions(pkg, [row]))[0];
   }
 
