@@ -4,7 +4,7 @@ import { ensureFirstAdmin } from './accounts/first-admin.js';
 import { orgApiRoutes } from './accounts/org-api-routes.js';
 import { userApiRoutes } from './accounts/user-api-routes.js';
 import { auditApiRoutes } from './audit/audit-api-routes.js';
-import { withAuditContext } from './audit/audit-context.js';
+import { jobAuditContext, withAuditContext } from './audit/audit-context.js';
 import { AuditLog } from './audit/audit-log.js';
 import { PersonalAccessTokenService } from './auth/personal-access-tokens.js';
 import { type Authorizer, anonymousAuthorizer } from './auth/access.js';
@@ -247,7 +247,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
   };
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
-    sweeping ??= withAuditContext({ actor: { kind: 'system', name: 'sweep' } }, () => engine.exclusively('sweep', sweepOnce))
+    sweeping ??= withAuditContext(jobAuditContext({ kind: 'system', name: 'sweep' }), () => engine.exclusively('sweep', sweepOnce))
       .catch((error: unknown) => app.log.error({ err: error }, 'the sweep could not run'))
       .finally(() => {
         sweeping = undefined;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
 
 /**
  * Who did something, as the audit log names them. A name is kept as text next to the id because
@@ -21,21 +21,48 @@ export interface AuditContext {
 
 /**
  * The request facts reach the services through async context rather than through every service
- * method's parameters: the same services are called by the REST API, the pages, `/v2` and the
- * CLI, and the caller is known at a few places only (where credentials are checked), which set it
- * here. A parameter threaded through each method and each of its callers would touch far more
- * code for the same information, and one forgotten caller would record nothing at all.
+ * method's parameters: the same services are called by the REST API, the pages and the CLI, and
+ * the caller is known at a few places only (where credentials are checked), which set it here. A
+ * parameter threaded through each method and each of its callers would touch far more code for
+ * the same information, and one forgotten caller would record nothing at all.
+ *
+ * Node 20's AsyncLocalStorage follows every promise of the process while it is enabled, whether or
+ * not that promise belongs to a context: on a manifest push that was a quarter of the CPU time.
+ * So it is enabled only while some context is open (`withAuditContext` counts them), and the
+ * registry API (`/v2`), which is most of the traffic and audits at three places only (a
+ * push, a deletion, and credentials sent with Basic), hands its request's context to those
+ * explicitly (`requestAuditContext`, `AuditEntry.context`).
  */
 const storage = new AsyncLocalStorage<AuditContext>();
+let contextsOpen = 0;
 
 /** The context of the request (or job) this code runs for, if any. */
 export function currentAuditContext(): AuditContext | undefined {
   return storage.getStore();
 }
 
-/** Runs `work` with its own audit context (a CLI command, the sweep, a retention run). */
-export function withAuditContext<T>(context: Partial<AuditContext>, work: () => T): T {
-  return storage.run({ clientAddress: null, requestId: null, actor: undefined, ...context }, work);
+/**
+ * Runs `work` in `context` (a request's, a CLI command's, the sweep's, a retention run's). The
+ * context lasts until `work` settles: work it leaves running records without one.
+ */
+export async function withAuditContext<T>(context: AuditContext, work: () => Promise<T>): Promise<T> {
+  contextsOpen++;
+  try {
+    return await storage.run(context, work);
+  } finally {
+    // Stryker disable next-line ConditionalExpression: disabling early loses no context here (none is open); only the cost to every promise shows it
+    if (--contextsOpen === 0) storage.disable();
+  }
+}
+
+/** How many contexts are open: 0 whenever no request outside `/v2` nor any job is running. */
+export function auditContextsOpen(): number {
+  return contextsOpen;
+}
+
+/** The context of a job Berth runs for `actor`, with no client. */
+export function jobAuditContext(actor: AuditActor): AuditContext {
+  return { clientAddress: null, requestId: null, actor };
 }
 
 /** Records who the request acts for, once its credentials are checked. */
@@ -44,24 +71,30 @@ export function setAuditActor(actor: AuditActor): void {
   if (context) context.actor = actor;
 }
 
-/**
- * A Fastify `onRequest` hook giving each request its context. Written with `done` so that the
- * rest of the request's lifecycle runs inside `storage.run`: `enterWith` from an async hook would
- * not reach the handler. `request.ip` honours `trustProxy`.
- */
-export function auditContextHook(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (isPull(request)) return done();
-  storage.run({ clientAddress: request.ip, requestId: request.id, actor: undefined }, done);
+const requestContexts = new WeakMap<FastifyRequest, AuditContext>();
+
+/** The audit context of a request: its client address (honouring `trustProxy`) and id. */
+export function requestAuditContext(request: FastifyRequest): AuditContext {
+  let context = requestContexts.get(request);
+  if (!context) {
+    context = { clientAddress: request.ip, requestId: request.id, actor: undefined };
+    requestContexts.set(request, context);
+  }
+  return context;
 }
 
 /**
- * A registry read with a registry token or none: it changes nothing and checks no password or
- * personal access token, so it has nothing to record. It is most of a registry's traffic, and a
- * context carried through all its asynchronous work cost a quarter of a manifest GET's time.
+ * A Fastify `onRoute` hook: every route outside the registry API runs its handler in its
+ * request's context. No route authenticates or changes anything in a hook before its handler.
  */
-function isPull(request: FastifyRequest): boolean {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  if (!request.url.startsWith('/v2/')) return false;
-  const authorization = request.headers.authorization;
-  return authorization === undefined || /^bearer /i.test(authorization);
+export function runHandlersInAuditContext(route: RouteOptions): void {
+  if (isRegistryApi(route.url)) return;
+  const handler = route.handler;
+  route.handler = function (this: unknown, request, reply) {
+    return withAuditContext(requestAuditContext(request), async () => handler.call(this as never, request, reply));
+  };
+}
+
+function isRegistryApi(url: string): boolean {
+  return url === '/v2' || url.startsWith('/v2/');
 }

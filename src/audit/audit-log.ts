@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditLogTable, Schema } from '../db/schema.js';
-import { type AuditActor, currentAuditContext } from './audit-context.js';
+import { type AuditActor, type AuditContext, currentAuditContext } from './audit-context.js';
 
 /**
  * The actions the audit log records, in GitHub's `category.verb` style, so that a phrase such as
@@ -59,8 +59,10 @@ export interface AuditEntry {
   target: string;
   owner?: AuditOwner;
   details?: Record<string, unknown>;
-  /** Who did it; by default whoever the current request (or job) acts for, else Berth itself. */
+  /** Who did it; by default whoever the context acts for, else Berth itself. */
   actor?: AuditActor;
+  /** The request (or job) it was done for; by default the current one (see audit-context.ts). */
+  context?: AuditContext | undefined;
 }
 
 /** An entry as read back. */
@@ -97,7 +99,7 @@ const unknownActor: AuditActor = { kind: 'system', name: 'berth' };
  * address and request id come from the current request.
  */
 export async function recordAudit(db: Kysely<Schema>, entry: AuditEntry, now = new Date()): Promise<void> {
-  const context = currentAuditContext();
+  const context = entry.context ?? currentAuditContext();
   const actor = entry.actor ?? context?.actor ?? unknownActor;
   await db
     .insertInto('audit_log')

@@ -1,4 +1,4 @@
-import { setAuditActor } from '../audit/audit-context.js';
+import { requestAuditContext, withAuditContext } from '../audit/audit-context.js';
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { PersonalAccessTokenService } from './personal-access-tokens.js';
@@ -122,17 +122,22 @@ export class TokenAuthorizer implements Authorizer {
         (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
         (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
       if (!claims || !active) throw this.unauthorized('invalid or expired token', scope, 'invalid_token');
-      if (claims.uid !== undefined) setAuditActor({ kind: 'user', id: claims.uid, name: claims.sub });
-      else if (claims.rtk !== undefined) setAuditActor({ kind: 'repository_token', id: claims.rtk, name: claims.sub.replace(/^repository:/, '') });
+      const audit = requestAuditContext(request);
+      if (claims.uid !== undefined) audit.actor = { kind: 'user', id: claims.uid, name: claims.sub };
+      else if (claims.rtk !== undefined) audit.actor = { kind: 'repository_token', id: claims.rtk, name: claims.sub.replace(/^repository:/, '') };
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
     if (!basic) throw this.unauthorized('unsupported authorization scheme', scope);
     try {
-      if (this.options.authenticator.isRepositoryToken(basic.password)) {
-        return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
-      }
-      return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
+      // The sign-in records its failures and a token's first use, and sets who the request acts
+      // for, all through the audit context (see audit-context.ts), which /v2 opens only here.
+      return await withAuditContext(requestAuditContext(request), async () => {
+        if (this.options.authenticator.isRepositoryToken(basic.password)) {
+          return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
+        }
+        return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
+      });
     } catch (error) {
       throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scope));
     }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AccountService } from '../accounts/account-service.js';
-import { withAuditContext } from '../audit/audit-context.js';
+import { jobAuditContext, withAuditContext } from '../audit/audit-context.js';
 import { PersonalAccessTokenService } from '../auth/personal-access-tokens.js';
 import { RepositoryTokenService } from '../auth/repository-tokens.js';
 import { openDatabase } from '../db/open-database.js';
@@ -56,7 +56,7 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
     const guard = new AddressGuard(settings.webhookAllowedNetworks);
     // What a command changes is the operator's doing on the server's host: the audit log names
     // the command line and the operating system's user, with no client address.
-    return await withAuditContext({ actor: { kind: 'system', name: `cli:${operatorName()}` } }, () => run({
+    return await withAuditContext(jobAuditContext({ kind: 'system', name: `cli:${operatorName()}` }), async () => run({
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
-import { auditContextHook } from '../audit/audit-context.js';
+import { runHandlersInAuditContext } from '../audit/audit-context.js';
 import type { Authorizer } from '../auth/access.js';
 import type { CollectionReport } from '../gc/garbage-collector.js';
 import { RegistryError } from '../oci/errors.js';
@@ -100,7 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('X-Request-Id', request.id);
   });
   // The client address and request id reach the audit log from here (see audit-context.ts).
-  app.addHook('onRequest', auditContextHook);
+  app.addHook('onRoute', runHandlersInAuditContext);
   app.addHook('onSend', async (request, reply) => {
     closeIfBodyUnread(request, reply);
   });

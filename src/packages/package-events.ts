@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import type { AuditContext } from '../audit/audit-context.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
@@ -19,9 +20,9 @@ import type { PackageService } from './package-service.js';
 /** Links packages to source repositories (see source-repositories.ts). */
 export interface SourceLinker {
   /** The repository the image names in `org.opencontainers.image.source`, if known. */
-  linkFromSource(packageId: number, repository: RepositoryName, source: string, created: boolean): Promise<void>;
+  linkFromSource(packageId: number, repository: RepositoryName, source: string, created: boolean, audit?: AuditContext): Promise<void>;
   /** A package created by a repository token is linked to that repository. */
-  linkCreatedBy(packageId: number, repositoryId: number): Promise<void>;
+  linkCreatedBy(packageId: number, repositoryId: number, audit?: AuditContext): Promise<void>;
 }
 
 /**
@@ -65,8 +66,8 @@ export class PackageEvents implements ManifestEvents {
         // the webhooks' deliverer asleep, and its yielding to requests unspent.
         const { pkg, firstPublish, reported } = recorded;
         if (reported) this.packages.committed();
-        if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId);
-        if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish);
+        if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId, event.audit);
+        if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish, event.audit);
       },
     };
   }
@@ -103,13 +104,13 @@ export class PackageEvents implements ManifestEvents {
     // The first tag publishes the package; later pushes are the registry's request log's business.
     if (firstPublish && event.tag !== undefined) {
       const owner = await trx.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
-      await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created } });
+      await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created }, context: event.audit });
     }
     return { pkg, firstPublish, reported };
   }
 
-  async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
-    const write = await refused(this.packages.manifestDeleting(name, digest));
+  async deleting(name: RepositoryName, digest: Digest, audit?: AuditContext): Promise<ChangeRecord | undefined> {
+    const write = await refused(this.packages.manifestDeleting(name, digest, audit));
     return write && { write, after: async () => this.packages.committed() };
   }
 

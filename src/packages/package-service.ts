@@ -1,4 +1,5 @@
 import { type NotNull, type Selectable, type Transaction, sql } from 'kysely';
+import type { AuditContext } from '../audit/audit-context.js';
 import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import { preparedStatement } from '../db/prepared-query.js';
@@ -424,7 +425,7 @@ export class PackageService {
    * refuses as `deleteVersion` does without `force`, and answers what to write in the deletion's
    * transaction to keep the version restorable.
    */
-  async manifestDeleting(repository: RepositoryName, digest: Digest): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
+  async manifestDeleting(repository: RepositoryName, digest: Digest, audit?: AuditContext): Promise<((trx: Transaction<Schema>) => Promise<void>) | undefined> {
     const pkg = await this.db.selectFrom('packages').select(['id', 'owner_id']).where('name', '=', repository).where('deleted_at', 'is', null).executeTakeFirst();
     if (!pkg) return undefined;
     await this.refuseDeletion(repository, digest, { what: `manifest ${digest}`, force: false, hint: 'delete that index first' });
@@ -435,7 +436,7 @@ export class PackageService {
       const inside = this.within(trx);
       const version = await inside.markDeleted(pkg.id, snapshot!, false, now);
       if (version !== undefined) {
-        await recordAudit(trx, { action: 'package_version.delete', owner, target: `${repository}@${digest}`, details: { version_id: version, digest, tags: snapshot!.tags, via: 'registry' } });
+        await recordAudit(trx, { action: 'package_version.delete', owner, target: `${repository}@${digest}`, details: { version_id: version, digest, tags: snapshot!.tags, via: 'registry' }, context: audit });
       }
       await inside.report('version_deleted', { packageId: pkg.id, ownerId: pkg.owner_id, digest });
     };

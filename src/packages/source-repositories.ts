@@ -1,3 +1,4 @@
+import type { AuditContext } from '../audit/audit-context.js';
 import { recordAudit } from '../audit/audit-log.js';
 import { toFlag } from '../db/flags.js';
 import type { Database, PackageRole, PrincipalKind } from '../db/schema.js';
@@ -117,7 +118,7 @@ export class SourceRepositoryService {
    * a later link keeps the package's access as it is. Either way the repository joins the
    * package's repository access list (its tokens may push, delete and restore), as on ghcr.io.
    */
-  async linkFromSource(packageId: number, packageName: string, source: string, created: boolean): Promise<void> {
+  async linkFromSource(packageId: number, packageName: string, source: string, created: boolean, audit?: AuditContext): Promise<void> {
     const parsed = parseSourceUrl(source);
     if (!parsed) return;
     const namespace = packageName.split('/', 1)[0] ?? '';
@@ -126,15 +127,16 @@ export class SourceRepositoryService {
     if (!repo) return;
     const pkg = await this.db.selectFrom('packages').select(['source_repository_id']).where('id', '=', packageId).executeTakeFirst();
     if (!pkg || pkg.source_repository_id !== null) return;
-    await this.link(packageId, repo, { inherit: created });
+    await this.link(packageId, repo, { inherit: created, audit });
   }
 
-  async linkCreatedBy(packageId: number, repositoryId: number): Promise<void> {
+  async linkCreatedBy(packageId: number, repositoryId: number, audit?: AuditContext): Promise<void> {
     const repo = await this.byId(repositoryId);
-    if (repo) await this.link(packageId, repo, { inherit: true });
+    if (repo) await this.link(packageId, repo, { inherit: true, audit });
   }
 
-  async link(packageId: number, repo: SourceRepository, options: { inherit?: boolean } = {}): Promise<void> {
+  /** `audit`: the registry request's that links it at a push (see audit-context.ts). */
+  async link(packageId: number, repo: SourceRepository, options: { inherit?: boolean; audit?: AuditContext | undefined } = {}): Promise<void> {
     const pkg = await this.db
       .selectFrom('packages')
       .innerJoin('accounts', 'accounts.id', 'packages.owner_id')
@@ -150,7 +152,7 @@ export class SourceRepositoryService {
         .execute();
       // The repository's tokens may then push, delete and restore the package (ghcr.io's workflow token).
       await insertAccess(trx, packageId, repo, 'admin', true);
-      await recordAudit(trx, { action: 'package.link', ...(await packageSubject(trx, packageId)), details: { repository: `${repo.owner}/${repo.name}`, ...(options.inherit !== undefined && { inherit_access: options.inherit }) } });
+      await recordAudit(trx, { action: 'package.link', ...(await packageSubject(trx, packageId)), details: { repository: `${repo.owner}/${repo.name}`, ...(options.inherit !== undefined && { inherit_access: options.inherit }) }, context: options.audit });
     });
   }
 

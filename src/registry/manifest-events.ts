@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import type { AuditContext } from '../audit/audit-context.js';
 import type { Actor } from '../auth/access.js';
 import type { Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
@@ -13,6 +14,8 @@ export interface PushedManifestEvent {
   content: Buffer;
   manifest: ParsedManifest;
   actor: Actor;
+  /** The request's, for what the push records (see audit-context.ts). */
+  audit?: AuditContext | undefined;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface ManifestEvents {
   /** Before a validated manifest is stored: do any reading now, and answer what to write with it. */
   pushing(event: PushedManifestEvent): Promise<ChangeRecord | undefined>;
   /** Before a manifest is deleted by digest, while it can still be read: likewise. */
-  deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined>;
+  deleting(name: RepositoryName, digest: Digest, audit?: AuditContext): Promise<ChangeRecord | undefined>;
   /** Before a tag is deleted (`DELETE` by tag): throwing refuses the deletion. */
   tagDeleting(name: RepositoryName, tag: string): Promise<void>;
   downloaded(name: RepositoryName, digest: Digest): void;
@@ -64,10 +67,10 @@ export class ManifestListeners implements ManifestEvents {
     return combined(records);
   }
 
-  async deleting(name: RepositoryName, digest: Digest): Promise<ChangeRecord | undefined> {
+  async deleting(name: RepositoryName, digest: Digest, audit?: AuditContext): Promise<ChangeRecord | undefined> {
     const records: ChangeRecord[] = [];
     for (const listener of this.listeners) {
-      const record = await listener.deleting(name, digest);
+      const record = await listener.deleting(name, digest, audit);
       if (record) records.push(record);
     }
     return combined(records);

@@ -1,3 +1,4 @@
+import type { AuditContext } from '../audit/audit-context.js';
 import type { Actor } from '../auth/access.js';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -22,7 +23,8 @@ export class ManifestService {
     private readonly guard: StorageGuard = unlimitedStorage,
   ) {}
 
-  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}): Promise<PushedManifest> {
+  /** `audit`: the request's, for what the push records (see audit-context.ts). */
+  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}, audit?: AuditContext): Promise<PushedManifest> {
     const reference = parseReference(referenceText);
     if (!reference) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${referenceText.slice(0, 200)}"`);
     const manifest = parseManifest(content, contentType);
@@ -32,7 +34,7 @@ export class ManifestService {
     // referenced by nothing since; children of an index are manifests the namespace holds already.
     await admit(this.guard, name, [{ digest, size: content.length }, ...manifest.blobs.map((blob) => ({ digest: blob.digest }))]);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
-    const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
+    const record = await this.events.pushing({ name, digest, tag, content, manifest, actor, audit });
     await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write, record?.before);
     await record?.after();
     return { digest, subject: manifest.subject?.digest };
@@ -56,14 +58,14 @@ export class ManifestService {
   }
 
   /** By digest: the manifest and every tag on it. By tag: only the tag. */
-  async delete(name: RepositoryName, referenceText: string): Promise<void> {
+  async delete(name: RepositoryName, referenceText: string, audit?: AuditContext): Promise<void> {
     const reference = parseReference(referenceText);
     const deleted =
       reference === undefined
         ? false
         : reference.kind === 'tag'
           ? await this.deleteTag(name, reference.tag)
-          : await this.deleteByDigest(name, reference.digest);
+          : await this.deleteByDigest(name, reference.digest, audit);
     if (!deleted) throw await this.unknown(name, referenceText);
   }
 
@@ -73,9 +75,9 @@ export class ManifestService {
     return this.metadata.deleteTag(name, tag);
   }
 
-  private async deleteByDigest(name: RepositoryName, digest: Digest): Promise<boolean> {
+  private async deleteByDigest(name: RepositoryName, digest: Digest, audit: AuditContext | undefined): Promise<boolean> {
     if (!(await this.metadata.manifestByDigest(name, digest))) return false;
-    const record = await this.events.deleting(name, digest);
+    const record = await this.events.deleting(name, digest, audit);
     const deleted = await this.metadata.deleteManifest(name, digest, record?.write);
     await record?.after();
     return deleted;

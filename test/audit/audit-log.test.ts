@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { hashToken } from '../../src/auth/personal-access-token-format.js';
-import { type AuthApp, adminPassword, authApp, basic, pushImage } from '../auth/helpers.js';
+import { type AuthApp, adminPassword, authApp, basic, pushImage, registryToken } from '../auth/helpers.js';
 
 type Entry = {
   action: string;
@@ -167,6 +167,34 @@ describe('audit log entries', () => {
     assert.equal(response.statusCode, 202, response.body);
     const entry = await entryOf(app, response, 'package_version.delete');
     assert.deepEqual([entry.actor, entry.actor_ip, entry.target, entry.details['via']], ['alice', '198.51.100.99', `alice/app@${manifestDigest}`, 'registry']);
+  });
+
+  it('a push and a deletion with a registry token, as clients send them, name the token\'s user, the client and the request', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const token = await registryToken(app, 'repository:alice/app:pull,push,delete', basic(alice.name, alice.token));
+    const { manifestDigest } = await pushImage(app.berth, 'alice/app', `Bearer ${token}`);
+    const publish = (await allEntries(app)).filter((entry) => entry.action === 'package.publish');
+    assert.deepEqual([publish.length, publish[0]?.actor, publish[0]?.actor_kind, publish[0]?.target], [1, 'alice', 'user', 'alice/app']);
+    assert.ok(publish[0]?.request_id, 'the push request is named');
+    const response = await app.berth.app.inject({ method: 'DELETE', url: `/v2/alice/app/manifests/${manifestDigest}`, remoteAddress: '198.51.100.98', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.statusCode, 202, response.body);
+    const entry = await entryOf(app, response, 'package_version.delete');
+    assert.deepEqual([entry.actor, entry.actor_ip, entry.details['via']], ['alice', '198.51.100.98', 'registry']);
+  });
+
+  it('a token first used, or refused, with Basic on /v2 is recorded with the client address', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const created = await call(app, 'POST', '/api/user/tokens', as(alice), { scopes: ['read:packages'], note: 'ci' });
+    const { id, token } = created.json() as { id: number; token: string };
+    const first = await app.berth.app.inject({ method: 'GET', url: '/v2/', remoteAddress: '198.51.100.31', headers: { authorization: basic('alice', token) } });
+    assert.equal(first.statusCode, 200, first.body);
+    const firstUse = await entryOf(app, first, 'token.first_use');
+    assert.deepEqual([firstUse.actor, firstUse.actor_ip, firstUse.details['token_id']], ['alice', '198.51.100.31', id]);
+    const refused = await app.berth.app.inject({ method: 'GET', url: '/v2/', remoteAddress: '198.51.100.32', headers: { authorization: basic('alice', `${token.slice(0, -1)}x`) } });
+    assert.equal(refused.statusCode, 401, refused.body);
+    assert.equal((await entryOf(app, refused, 'user.sign_in_failed')).actor_ip, '198.51.100.32');
   });
 
   it('organization membership and teams, and site-admin actions', async (t) => {
