@@ -1,5 +1,6 @@
 import type { SchemaDialect } from './dialect.js';
-import type { Database } from './schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, Schema } from './schema.js';
 
 /**
  * A number that changes whenever the committed data may have changed, so that a cache of query
@@ -32,6 +33,12 @@ export interface DatabaseEngine {
   readonly dataVersion: DataVersion;
   /** Awaited before each batch of writes: lets the engine hold writes while it catches up. */
   beforeWrites(): Promise<void>;
+  /**
+   * Called first in a transaction whose commit need not wait for stable storage (an upload
+   * session's progress, which a client must be ready to find gone). A crash may lose it, and
+   * only with the commits after it: the next durable commit makes it durable too.
+   */
+  relaxCommit(trx: Transaction<Schema>): Promise<void>;
   /**
    * Whether other Berth nodes use this database too: state that one process could keep in memory
    * (sign-in failure counts) must then live in the database.

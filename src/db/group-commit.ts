@@ -12,6 +12,7 @@ const rollbackToSavepoint = CompiledQuery.raw('rollback to "write"');
 
 interface QueuedWrite {
   write: Write<unknown>;
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -21,7 +22,8 @@ interface QueuedWrite {
  * next transaction, each inside its own savepoint, so many requests share one durable commit (one
  * fsync) instead of paying for one each. A write that fails rolls back to its savepoint and
  * rejects alone; the others still commit. Every write's promise settles only after the commit,
- * so a caller that awaited it may acknowledge the client.
+ * so a caller that awaited it may acknowledge the client. A batch of writes that are all
+ * `durable: false` commits without waiting for stable storage (see `DatabaseEngine.relaxCommit`).
  */
 export class GroupCommit {
   private queue: QueuedWrite[] = [];
@@ -29,9 +31,9 @@ export class GroupCommit {
 
   constructor(private readonly engine: DatabaseEngine) {}
 
-  run<T>(write: Write<T>): Promise<T> {
+  run<T>(write: Write<T>, options: { durable: boolean } = { durable: true }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ write, durable: options.durable, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushing) {
         this.flushing = true;
         // Let the requests already read from the sockets queue their writes before committing.
@@ -56,7 +58,12 @@ export class GroupCommit {
 
   private async commitAlone(job: QueuedWrite): Promise<void> {
     try {
-      job.resolve(await this.engine.db.transaction().execute(job.write));
+      job.resolve(
+        await this.engine.db.transaction().execute(async (trx) => {
+          if (!job.durable) await this.engine.relaxCommit(trx);
+          return job.write(trx);
+        }),
+      );
     } catch (error) {
       job.reject(error);
     }
@@ -67,6 +74,7 @@ export class GroupCommit {
     let trx: ControlledTransaction<Schema> | undefined;
     try {
       trx = await this.engine.db.startTransaction().execute();
+      if (batch.every((job) => !job.durable)) await this.engine.relaxCommit(trx);
       for (const job of batch) {
         await trx.executeQuery(savepoint);
         try {

@@ -333,7 +333,7 @@ export class RegistryMetadata {
   /** A new upload session, its (no) bytes held here until they outgrow a blob kept in the metadata. */
   async createUpload(id: string, name: RepositoryName): Promise<void> {
     const now = timestamp();
-    await this.write((trx) => this.pushes.insertUpload(trx, id, name, now, emptyBytes));
+    await this.writeUploadProgress((trx) => this.pushes.insertUpload(trx, id, name, now, emptyBytes));
   }
 
   async upload(id: string): Promise<Upload | undefined> {
@@ -343,7 +343,7 @@ export class RegistryMetadata {
 
   /** Keeps the bytes an upload has received; they are all of them, not just the newest. */
   async holdUploadBytes(id: string, bytes: Buffer): Promise<void> {
-    await this.write((trx) => this.pushes.holdUploadBytes(trx, id, bytes, timestamp()));
+    await this.writeUploadProgress((trx) => this.pushes.holdUploadBytes(trx, id, bytes, timestamp()));
   }
 
   /** The upload's bytes are in the blob store now. */
@@ -352,7 +352,7 @@ export class RegistryMetadata {
   }
 
   async touchUpload(id: string): Promise<void> {
-    await this.write((trx) => trx.updateTable('uploads').set({ updated_at: timestamp() }).where('id', '=', id).execute());
+    await this.writeUploadProgress((trx) => trx.updateTable('uploads').set({ updated_at: timestamp() }).where('id', '=', id).execute());
   }
 
   async deleteUpload(id: string): Promise<boolean> {
@@ -415,6 +415,15 @@ export class RegistryMetadata {
   /** Runs a write in the next group commit, where it shares one durable commit with others. */
   private write<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
     return this.writes.run(work);
+  }
+
+  /**
+   * Runs a write of an upload session's progress, which the commit need not wait to make durable:
+   * a crash may lose it (the client then finds the session gone, and starts again, as after any
+   * expiry), and whatever the session finally stores is committed durably, with it.
+   */
+  private writeUploadProgress(work: (trx: Transaction<Schema>) => Promise<unknown>): Promise<unknown> {
+    return this.writes.run(work, { durable: false });
   }
 
   /** Runs a write that needs the repository, creating it if it is new. */

@@ -1,6 +1,6 @@
 import type SQLite from 'better-sqlite3';
 import {
-  type CompiledQuery,
+  CompiledQuery,
   type DatabaseConnection,
   type Driver,
   type QueryCompiler,
@@ -12,7 +12,16 @@ import {
 import type { WalCheckpoints } from './wal-checkpoints.js';
 import type { WalSync } from './wal-sync.js';
 
-/** Kysely's SQLite dialect, whose queries resolve only once what they committed is durable. */
+/**
+ * Sent in a transaction (and answered here, not by SQLite) when its commit need not wait for the
+ * WAL sync. Its writes are durable with the next commit that waits: the WAL keeps commits in order.
+ */
+export const relaxedCommit = CompiledQuery.raw('-- commit without waiting for the sync');
+
+/**
+ * Kysely's SQLite dialect, whose queries resolve only once what they committed is durable, unless
+ * their transaction said otherwise (`relaxedCommit`).
+ */
 export class DurableSqliteDialect extends SqliteDialect {
   constructor(
     database: SqliteDatabase,
@@ -86,20 +95,33 @@ class DurableDriver implements Driver {
 
 /**
  * Runs a query and, when it left committed writes behind (an autocommit write, or the COMMIT of a
- * transaction), waits for them to be durable while still holding the connection.
+ * transaction), waits for them to be durable while still holding the connection. Kysely makes one
+ * for each use of the connection (a transaction, or one query), so `relaxed` lasts that long.
+ * Only a use that wrote waits: a read may see a relaxed commit that is not durable yet, which is
+ * what relaxing means.
  */
 class DurableConnection implements DatabaseConnection {
+  private relaxed = false;
+  private writesBefore: number;
+
   constructor(
     readonly inner: DatabaseConnection,
     private readonly connection: SQLite.Database,
     private readonly wal: WalSync,
     private readonly checkpoints: WalCheckpoints,
-  ) {}
+  ) {
+    this.writesBefore = wal.writes;
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (query === relaxedCommit) {
+      this.relaxed = true;
+      return { rows: [] };
+    }
     const result = await this.inner.executeQuery<R>(query);
-    if (this.wal.pending && !this.connection.inTransaction) {
-      await this.wal.sync();
+    if (this.wal.writes !== this.writesBefore && !this.connection.inTransaction) {
+      this.writesBefore = this.wal.writes;
+      if (!this.relaxed) await this.wal.sync();
       this.checkpoints.committed();
     }
     return result;

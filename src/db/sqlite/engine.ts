@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, type SqliteStatement, sql } from 'kysely';
@@ -10,7 +11,7 @@ import { migrateToLatest } from '../migrations.js';
 import { oneColumnMarker } from '../prepared-query.js';
 import type { Schema } from '../schema.js';
 import { SqliteDataVersion } from './data-version.js';
-import { DurableSqliteDialect } from './durable-dialect.js';
+import { DurableSqliteDialect, relaxedCommit } from './durable-dialect.js';
 import { WalCheckpoints, workerCheckpointer } from './wal-checkpoints.js';
 import { WalSync } from './wal-sync.js';
 
@@ -23,9 +24,10 @@ export interface SqliteEngine extends DatabaseEngine {
  * Opens the embedded metadata database in `dataDir`. WAL lets the CLI read and write while the
  * server runs. Every committed transaction survives power loss before the query that committed
  * it resolves, which the registry promises for every acknowledged push; the WAL is synced in the
- * thread pool rather than inside COMMIT (see `WalSync`).
+ * thread pool rather than inside COMMIT (see `WalSync`). `syncWal` replaces that sync (a test
+ * counts them).
  */
-export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
+export async function openSqlite(dataDir: string, options: { syncWal?: (wal: FileHandle) => Promise<void> } = {}): Promise<SqliteEngine> {
   mkdirSync(dataDir, { recursive: true, mode: privateDirMode });
   const file = path.join(dataDir, 'berth.db');
   // SQLite creates the database with mode 0644 (less the umask), and its -wal and -shm files with
@@ -54,7 +56,7 @@ export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
     },
   });
   const version = new SqliteDataVersion(connection);
-  const wal = new WalSync(`${file}-wal`);
+  const wal = new WalSync(`${file}-wal`, options.syncWal);
   const database = withStatementCache(connection, () => {
     version.writing();
     wal.wrote();
@@ -69,6 +71,9 @@ export async function openSqlite(dataDir: string): Promise<SqliteEngine> {
     dataVersion: version,
     checkpoints,
     beforeWrites: () => checkpoints.beforeWrites(),
+    relaxCommit: async (trx) => {
+      await trx.executeQuery(relaxedCommit);
+    },
     // One node: what must not run twice at once only needs keeping apart in this process.
     sharedByNodes: false,
     exclusively: (name, run) => locks.exclusively(name, run),

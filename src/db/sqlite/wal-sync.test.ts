@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { type TestContext, after, describe, it } from 'node:test';
+import { type Transaction, sql } from 'kysely';
 import { eventually } from '../../../test/support/eventually.js';
 import { tempDatabase } from '../../../test/support/temp-database.js';
+import type { RepositoryName } from '../../oci/names.js';
+import { RegistryMetadata } from '../../registry/metadata.js';
+import { GroupCommit } from '../group-commit.js';
+import type { Schema } from '../schema.js';
+import { openSqlite } from './engine.js';
 import { WalSync } from './wal-sync.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-wal-sync-'));
@@ -94,5 +99,63 @@ describe('the SQLite connection', () => {
       return trx.selectFrom('repositories').select('name').orderBy('name').execute();
     });
     assert.deepEqual(inserted.map((row) => row.name), ['acme/app', 'acme/other']);
+  });
+});
+
+describe('commits that need not wait for the WAL sync', () => {
+  /** An engine whose WAL syncs are counted. */
+  async function countingEngine(t: TestContext) {
+    const counted = { syncs: 0 };
+    const engine = await tempDatabase(t, (dataDir) =>
+      openSqlite(dataDir, {
+        syncWal: async (handle) => {
+          counted.syncs++;
+          await handle.datasync();
+        },
+      }),
+    );
+    return { engine, counted };
+  }
+
+  it('a relaxed transaction resolves without a sync, the next durable commit syncs, and the relaxing lasts one transaction', async (t) => {
+    const { engine, counted } = await countingEngine(t);
+    const { db } = engine;
+    const insert = (trx: Transaction<Schema>, name: string) => trx.insertInto('repositories').values({ name, created_at: new Date().toISOString() }).execute();
+    const before = counted.syncs;
+    await db.transaction().execute(async (trx) => {
+      await engine.relaxCommit(trx);
+      await insert(trx, 'acme/relaxed');
+    });
+    assert.equal(counted.syncs, before, 'the relaxed commit did not sync');
+    await db.transaction().execute((trx) => insert(trx, 'acme/durable'));
+    assert.equal(counted.syncs, before + 1, 'the next commit synced (the WAL keeps the relaxed one before it)');
+    const names = await db.selectFrom('repositories').select('name').orderBy('name').execute();
+    assert.deepEqual(names.map((row) => row.name), ['acme/durable', 'acme/relaxed']);
+  });
+
+  it('group commit relaxes a batch only when none of its writes is durable', async (t) => {
+    const { engine, counted } = await countingEngine(t);
+    const writes = new GroupCommit(engine);
+    const insert = (name: string, durable: boolean) => writes.run((trx) => trx.insertInto('repositories').values({ name, created_at: new Date().toISOString() }).execute(), { durable });
+    let before = counted.syncs;
+    await Promise.all([insert('a/one', false), insert('a/two', false)]);
+    assert.equal(counted.syncs, before, 'a batch of relaxed writes');
+    await insert('a/three', false);
+    assert.equal(counted.syncs, before, 'a relaxed write alone');
+    before = counted.syncs;
+    await Promise.all([insert('b/one', false), insert('b/two', true)]);
+    assert.equal(counted.syncs, before + 1, 'a batch with a durable write waits for the sync');
+  });
+
+  it('an upload session\'s progress commits without a sync; what it stores waits for one', async (t) => {
+    const { engine, counted } = await countingEngine(t);
+    const metadata = new RegistryMetadata(engine);
+    const before = counted.syncs;
+    await metadata.createUpload('a0f3d1e2-0000-4000-8000-000000000001', 'acme/app' as RepositoryName);
+    await metadata.holdUploadBytes('a0f3d1e2-0000-4000-8000-000000000001', Buffer.from('four kilobytes, or fewer'));
+    assert.equal(counted.syncs, before);
+    assert.deepEqual((await metadata.upload('a0f3d1e2-0000-4000-8000-000000000001'))?.held, Buffer.from('four kilobytes, or fewer'));
+    await metadata.releaseUploadBytes('a0f3d1e2-0000-4000-8000-000000000001');
+    assert.equal(counted.syncs, before + 1);
   });
 });

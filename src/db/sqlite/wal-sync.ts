@@ -36,8 +36,14 @@ export class WalSync {
     this.written++;
   }
 
+  /** Whether some write is not yet on stable storage. */
   get pending(): boolean {
     return this.synced < this.written;
+  }
+
+  /** Writes seen so far: a connection compares it before and after its statements. */
+  get writes(): number {
+    return this.written;
   }
 
   /** Resolves once every write so far is on stable storage. */
