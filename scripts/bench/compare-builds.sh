@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of Berth side by side, the same requests to both: manifest GET by tag (ab -k, c=64)
 # and manifest PUT (ab, c=16), rounds alternating which goes first. For "did this change slow
-# Berth down", which the comparison with Distribution cannot answer.
+# Berth down", which the comparison with Distribution cannot answer. Each figure comes with the
+# server's CPU time per request (from /proc), which varies less than the rate on a shared machine.
 #   scripts/bench/compare-builds.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS]
 # Each checkout must be built (npm run build). Needs ab (apache2-utils) and curl.
 # OLD_ENV and NEW_ENV add settings to one side (`NEW_ENV='BERTH_DATABASE_URL=postgres://…'`), so
@@ -28,14 +29,26 @@ for port in 47011 47012; do
   curl -sf -o /dev/null -X POST -H 'Content-Type: application/octet-stream' --data-binary "$config" "http://127.0.0.1:$port/v2/acme/app/blobs/uploads/?digest=$config_digest"
   curl -sf -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$work/manifest.json" "http://127.0.0.1:$port/v2/acme/app/manifests/v1"
 done
-echo "round build get_per_s put_per_s"
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# ab's rate and complete requests; the server's CPU microseconds per request over the same run.
+measure() { # pid ab-arguments...
+  local pid=$1 before after report
+  shift
+  before=$(cpu_ticks "$pid")
+  report=$(ab "$@" 2>/dev/null)
+  after=$(cpu_ticks "$pid")
+  awk -v cpu=$((after - before)) -v ticks="$ticks" '/Requests per second/{rate=$4} /Complete requests/{n=$3} END{printf "%s %d", rate, cpu * 1e6 / ticks / n}' <<< "$report"
+}
+echo "round build get_per_s get_cpu_us put_per_s put_cpu_us"
 for round in $(seq 1 "$rounds"); do
   order="47011 47012"
   if ((round % 2 == 0)); then order="47012 47011"; fi
   for port in $order; do
+    pid=${pids[$([ "$port" = 47011 ] && echo 0 || echo 1)]}
     url="http://127.0.0.1:$port/v2/acme/app/manifests/v1"
-    get=$(ab -q -k -c 64 -t 5 -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url" 2>/dev/null | awk '/Requests per second/{print $4}')
-    put=$(ab -q -k -c 16 -n 2000 -u "$work/manifest.json" -T 'application/vnd.oci.image.manifest.v1+json' "$url" 2>/dev/null | awk '/Requests per second/{print $4}')
+    get=$(measure "$pid" -q -k -c 64 -t 5 -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url")
+    put=$(measure "$pid" -q -k -c 16 -n 2000 -u "$work/manifest.json" -T 'application/vnd.oci.image.manifest.v1+json' "$url")
     echo "$round $([ "$port" = 47011 ] && echo old || echo new) $get $put"
   done
 done
