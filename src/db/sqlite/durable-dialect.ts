@@ -119,11 +119,13 @@ class DurableConnection implements DatabaseConnection {
       return { rows: [] };
     }
     const result = await this.inner.executeQuery<R>(query);
-    if (this.wal.writes !== this.writesBefore && !this.connection.inTransaction) {
+    if (this.connection.inTransaction) return result;
+    if (this.wal.writes !== this.writesBefore) {
       this.writesBefore = this.wal.writes;
       if (!this.relaxed) await this.wal.sync();
       this.checkpoints.committed();
     }
+    this.wal.checkHealthy();
     return result;
   }
 

@@ -159,3 +159,26 @@ describe('commits that need not wait for the WAL sync', () => {
     assert.equal(counted.syncs, before + 1);
   });
 });
+
+describe('after a failed WAL sync', () => {
+  it('refuses reads as well as writes: what the database holds is no longer vouched for', async (t) => {
+    const failing = { now: false };
+    const engine = await tempDatabase(t, (dataDir) =>
+      openSqlite(dataDir, {
+        syncWal: async (handle) => {
+          if (failing.now) throw new Error('EIO: write-back failed');
+          await handle.datasync();
+        },
+      }),
+    );
+    const { db } = engine;
+    const insert = (name: string) => db.insertInto('repositories').values({ name, created_at: new Date().toISOString() }).execute();
+    await insert('acme/before');
+    assert.equal((await db.selectFrom('repositories').select('name').execute()).length, 1);
+    failing.now = true;
+    await assert.rejects(insert('acme/during'), /EIO/);
+    failing.now = false;
+    await assert.rejects(db.selectFrom('repositories').select('name').execute(), /EIO/, 'a read fails too');
+    await assert.rejects(insert('acme/after'), /EIO/);
+  });
+});

@@ -41,6 +41,11 @@ export class WalSync {
     return this.synced < this.written;
   }
 
+  /** Throws the error of a failed sync: after one, what the database holds is not vouched for. */
+  checkHealthy(): void {
+    if (this.failure) throw this.failure;
+  }
+
   /** Writes seen so far: a connection compares it before and after its statements. */
   get writes(): number {
     return this.written;
