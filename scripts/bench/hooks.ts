@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchConfig } from './config.js';
 import { HttpClient, runPool } from './http-client.js';
-import { processJiffies } from './load.js';
+import { processCpuSeconds } from './load.js';
 import { startBerth, stopProcess } from './processes.js';
 import { RegistryClient, imageManifest, sha256 } from './registry-client.js';
 import { median, percentile, secondsSince } from './stats.js';
@@ -123,12 +123,11 @@ async function main(): Promise<void> {
           // A burst starts on an idle node (see IdleGate), whichever round came before.
           await new Promise((resolve) => setTimeout(resolve, idlePauseMs));
           const bodies = Array.from({ length: count }, (_, i) => imageManifest(configRef, layerRef, `${key}-${round}-${arm}-${i}-${Date.now()}`));
-          const jiffiesBefore = await processJiffies(berth.pid);
+          const cpuBefore = await processCpuSeconds(berth.pid);
           const start = performance.now();
           const latencies = await runPool(count, 16, (i) => client.putManifest(repository, `${key}-r${round}-${arm}-${i}`, bodies[i] as Buffer));
           const seconds = secondsSince(start);
-          // A jiffy is 10 ms (USER_HZ 100); in µs per PUT.
-          const cpu = (((await processJiffies(berth.pid)) - jiffiesBefore) * 10_000) / count;
+          const cpu = (((await processCpuSeconds(berth.pid)) - cpuBefore) * 1e6) / count;
           const lastPut = performance.now();
           latencies.sort((a, b) => a - b);
           if (counted) {

@@ -21,6 +21,11 @@ export async function processJiffies(pid: number): Promise<number> {
   return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
 }
 
+/** CPU seconds (user and system) a process has used: jiffies are 10 ms (Linux's USER_HZ of 100). */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  return (await processJiffies(pid)) / 100;
+}
+
 export async function cpuSnapshot(pids: number[]): Promise<CpuSnapshot> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
   const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number);

@@ -4,7 +4,7 @@ import type { BenchConfig } from './config.js';
 import { runForDuration, runPool } from './http-client.js';
 import { type RegistryClient, imageManifest, manifestAccept, sha256 } from './registry-client.js';
 import { GiB, MiB, median, percentile, secondsSince } from './stats.js';
-import { processJiffies } from './load.js';
+import { processCpuSeconds } from './load.js';
 import { ab } from './ab.js';
 import { type Download, expectDownload } from './curl.js';
 
@@ -143,13 +143,12 @@ export async function pull(client: RegistryClient, digest: string, config: Bench
 /** One download of `get`, then `parallelPulls` at once: MiB/s of the one, and in total of the others. */
 export async function pullOnce(get: () => Promise<Download>, config: BenchConfig, serverPid?: number): Promise<RoundFigures> {
   const single = await get();
-  const jiffiesBefore = serverPid === undefined ? 0 : await processJiffies(serverPid);
+  const cpuBefore = serverPid === undefined ? 0 : await processCpuSeconds(serverPid);
   const start = performance.now();
   const parallel = await Promise.all(Array.from({ length: config.parallelPulls }, get));
   const total = parallel.reduce((sum, download) => sum + download.bytes, 0);
   const figures: RoundFigures = { pullSingle: single.bytes / MiB / single.seconds, pullParallel: total / MiB / secondsSince(start) };
-  // A jiffy is 10 ms (USER_HZ 100).
-  if (serverPid !== undefined) figures.pullCpuPerGib = (((await processJiffies(serverPid)) - jiffiesBefore) / 100) / (total / GiB);
+  if (serverPid !== undefined) figures.pullCpuPerGib = ((await processCpuSeconds(serverPid)) - cpuBefore) / (total / GiB);
   return figures;
 }
 

@@ -31,7 +31,7 @@ export interface AuditContext {
  * So it is enabled only while some context is open (`withAuditContext` counts them), and the
  * registry API (`/v2`), which is most of the traffic and audits at three places only (a
  * push, a deletion, and credentials sent with Basic), hands its request's context to those
- * explicitly (`requestAuditContext`, `AuditEntry.context`).
+ * explicitly (`Actor.audit`, `AuditEntry.context`).
  */
 const storage = new AsyncLocalStorage<AuditContext>();
 let contextsOpen = 0;
@@ -71,16 +71,9 @@ export function setAuditActor(actor: AuditActor): void {
   if (context) context.actor = actor;
 }
 
-const requestContexts = new WeakMap<FastifyRequest, AuditContext>();
-
-/** The audit context of a request: its client address (honouring `trustProxy`) and id. */
-export function requestAuditContext(request: FastifyRequest): AuditContext {
-  let context = requestContexts.get(request);
-  if (!context) {
-    context = { clientAddress: request.ip, requestId: request.id, actor: undefined };
-    requestContexts.set(request, context);
-  }
-  return context;
+/** A request's audit context: its client address (honouring `trustProxy`), its id, and `actor`. */
+export function requestAuditContext(request: FastifyRequest, actor?: AuditActor): AuditContext {
+  return { clientAddress: request.ip, requestId: request.id, actor };
 }
 
 /**

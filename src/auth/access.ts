@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { type AuditContext, requestAuditContext } from '../audit/audit-context.js';
 import type { RepositoryName } from '../oci/names.js';
 
 /** Actions of the Docker token scope grammar: `repository:<name>:pull,push,delete`. */
@@ -13,6 +14,8 @@ export type AccessRequest =
 export interface Actor {
   userId?: number;
   sourceRepositoryId?: number;
+  /** Who, from which address and in which request, as the audit log records it. */
+  audit?: AuditContext;
 }
 
 /**
@@ -46,7 +49,7 @@ export const anonymousAuthorizer: Authorizer = {
   async pullable() {
     return () => true;
   },
-  async actor() {
-    return {};
+  async actor(request) {
+    return { audit: requestAuditContext(request) };
   },
 };

@@ -1,4 +1,4 @@
-import { requestAuditContext, withAuditContext } from '../audit/audit-context.js';
+import { type AuditActor, requestAuditContext, withAuditContext } from '../audit/audit-context.js';
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import type { PersonalAccessTokenService } from './personal-access-tokens.js';
@@ -69,9 +69,11 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   async actor(request: FastifyRequest): Promise<Actor> {
-    const subject = subjectOf(await this.caller(request, undefined));
-    if (!subject) return {};
-    return 'repositoryId' in subject ? { sourceRepositoryId: subject.repositoryId } : { userId: subject.userId };
+    const caller = await this.caller(request, undefined);
+    const subject = subjectOf(caller);
+    const audit = requestAuditContext(request, auditActorOf(caller));
+    if (!subject) return { audit };
+    return 'repositoryId' in subject ? { sourceRepositoryId: subject.repositoryId, audit } : { userId: subject.userId, audit };
   }
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
@@ -122,16 +124,13 @@ export class TokenAuthorizer implements Authorizer {
         (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
         (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
       if (!claims || !active) throw this.unauthorized('invalid or expired token', scope, 'invalid_token');
-      const audit = requestAuditContext(request);
-      if (claims.uid !== undefined) audit.actor = { kind: 'user', id: claims.uid, name: claims.sub };
-      else if (claims.rtk !== undefined) audit.actor = { kind: 'repository_token', id: claims.rtk, name: claims.sub.replace(/^repository:/, '') };
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
     if (!basic) throw this.unauthorized('unsupported authorization scheme', scope);
     try {
-      // The sign-in records its failures and a token's first use, and sets who the request acts
-      // for, all through the audit context (see audit-context.ts), which /v2 opens only here.
+      // The sign-in records its failures and a token's first use through the audit context (see
+      // audit-context.ts), which /v2 opens only here.
       return await withAuditContext(requestAuditContext(request), async () => {
         if (this.options.authenticator.isRepositoryToken(basic.password)) {
           return { kind: 'repository', identity: await this.options.authenticator.signInRepository(request.ip, basic.password) };
@@ -167,6 +166,22 @@ function subjectOf(caller: Caller): AnySubject | undefined {
   if (caller.kind === 'bearer' && caller.claims.uid !== undefined) return { userId: caller.claims.uid, scopes: caller.claims.scp ?? [] };
   if (caller.kind === 'bearer' && caller.claims.rid !== undefined) return { repositoryId: caller.claims.rid, scopes: caller.claims.scp ?? [] };
   return undefined;
+}
+
+/** Whom the audit log names for a caller. */
+function auditActorOf(caller: Caller): AuditActor | undefined {
+  switch (caller.kind) {
+    case 'basic':
+      return { kind: 'user', id: caller.identity.userId, name: caller.identity.userName };
+    case 'repository':
+      return { kind: 'repository_token', id: caller.identity.tokenId, name: caller.identity.repository };
+    case 'bearer':
+      if (caller.claims.uid !== undefined) return { kind: 'user', id: caller.claims.uid, name: caller.claims.sub };
+      if (caller.claims.rtk !== undefined) return { kind: 'repository_token', id: caller.claims.rtk, name: caller.claims.sub.replace(/^repository:/, '') };
+      return undefined;
+    case 'anonymous':
+      return undefined;
+  }
 }
 
 /** The token scope a request needs, for the challenge. The API root needs none. */

@@ -66,8 +66,8 @@ export class PackageEvents implements ManifestEvents {
         // the webhooks' deliverer asleep, and its yielding to requests unspent.
         const { pkg, firstPublish, reported } = recorded;
         if (reported) this.packages.committed();
-        if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId, event.audit);
-        if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish, event.audit);
+        if (pkg.created && event.actor.sourceRepositoryId !== undefined) await this.links?.linkCreatedBy(pkg.id, event.actor.sourceRepositoryId, event.actor.audit);
+        if (metadata?.source && this.links) await this.links.linkFromSource(pkg.id, event.name, metadata.source, firstPublish, event.actor.audit);
       },
     };
   }
@@ -104,7 +104,7 @@ export class PackageEvents implements ManifestEvents {
     // The first tag publishes the package; later pushes are the registry's request log's business.
     if (firstPublish && event.tag !== undefined) {
       const owner = await trx.selectFrom('packages').innerJoin('accounts', 'accounts.id', 'packages.owner_id').select(['accounts.id', 'accounts.name']).where('packages.id', '=', pkg.id).executeTakeFirstOrThrow();
-      await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created }, context: event.audit });
+      await recordAudit(trx, { action: 'package.publish', owner, target: event.name, details: { tag: event.tag, digest: event.digest, created: pkg.created }, context: event.actor.audit });
     }
     return { pkg, firstPublish, reported };
   }

@@ -14,8 +14,6 @@ export interface PushedManifestEvent {
   content: Buffer;
   manifest: ParsedManifest;
   actor: Actor;
-  /** The request's, for what the push records (see audit-context.ts). */
-  audit?: AuditContext | undefined;
 }
 
 /**

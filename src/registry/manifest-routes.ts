@@ -1,4 +1,3 @@
-import { requestAuditContext } from '../audit/audit-context.js';
 import { requestContentType } from '../http/content-type.js';
 import { requestBody } from '../http/request-body.js';
 import { RegistryError } from '../oci/errors.js';
@@ -25,8 +24,7 @@ export const putManifest: RegistryHandler = async ({ services, authorizer }, req
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
   const content = await readAtMost(requestBody(request), maxManifestBytes);
   if (!content) throw manifestTooLarge();
-  const actor = await authorizer.actor(request);
-  const pushed = await services.manifests.push(name, reference, content, requestContentType(request), actor, requestAuditContext(request));
+  const pushed = await services.manifests.push(name, reference, content, requestContentType(request), await authorizer.actor(request));
   reply.code(201).headers({
     Location: `/v2/${name}/manifests/${pushed.digest}`,
     'Docker-Content-Digest': pushed.digest,
@@ -37,8 +35,8 @@ export const putManifest: RegistryHandler = async ({ services, authorizer }, req
 };
 
 /** `DELETE /v2/<name>/manifests/<reference>` (202): by digest the manifest and its tags, by tag the tag. */
-export const deleteManifest: RegistryHandler = async ({ services }, request, reply, { name, reference }) => {
-  await services.manifests.delete(name, reference, requestAuditContext(request));
+export const deleteManifest: RegistryHandler = async ({ services, authorizer }, request, reply, { name, reference }) => {
+  await services.manifests.delete(name, reference, await authorizer.actor(request));
   return reply.code(202).header('Content-Length', 0).send();
 };
 

@@ -23,8 +23,7 @@ export class ManifestService {
     private readonly guard: StorageGuard = unlimitedStorage,
   ) {}
 
-  /** `audit`: the request's, for what the push records (see audit-context.ts). */
-  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}, audit?: AuditContext): Promise<PushedManifest> {
+  async push(name: RepositoryName, referenceText: string, content: Buffer, contentType: string | undefined, actor: Actor = {}): Promise<PushedManifest> {
     const reference = parseReference(referenceText);
     if (!reference) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${referenceText.slice(0, 200)}"`);
     const manifest = parseManifest(content, contentType);
@@ -34,7 +33,7 @@ export class ManifestService {
     // referenced by nothing since; children of an index are manifests the namespace holds already.
     await admit(this.guard, name, [{ digest, size: content.length }, ...manifest.blobs.map((blob) => ({ digest: blob.digest }))]);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
-    const record = await this.events.pushing({ name, digest, tag, content, manifest, actor, audit });
+    const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
     await this.metadata.putManifest(name, newManifest(digest, content, manifest), tag, record?.write, record?.before);
     await record?.after();
     return { digest, subject: manifest.subject?.digest };
@@ -58,14 +57,14 @@ export class ManifestService {
   }
 
   /** By digest: the manifest and every tag on it. By tag: only the tag. */
-  async delete(name: RepositoryName, referenceText: string, audit?: AuditContext): Promise<void> {
+  async delete(name: RepositoryName, referenceText: string, actor: Actor = {}): Promise<void> {
     const reference = parseReference(referenceText);
     const deleted =
       reference === undefined
         ? false
         : reference.kind === 'tag'
           ? await this.deleteTag(name, reference.tag)
-          : await this.deleteByDigest(name, reference.digest, audit);
+          : await this.deleteByDigest(name, reference.digest, actor.audit);
     if (!deleted) throw await this.unknown(name, referenceText);
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { hashToken } from '../../src/auth/personal-access-token-format.js';
-import { type AuthApp, adminPassword, authApp, basic, pushImage, registryToken } from '../auth/helpers.js';
+import { type AuthApp, adminPassword, authApp, basic, mintRepositoryToken, pushImage, registryToken } from '../auth/helpers.js';
 
 type Entry = {
   action: string;
@@ -181,6 +181,24 @@ describe('audit log entries', () => {
     assert.equal(response.statusCode, 202, response.body);
     const entry = await entryOf(app, response, 'package_version.delete');
     assert.deepEqual([entry.actor, entry.actor_ip, entry.details['via']], ['alice', '198.51.100.98', 'registry']);
+  });
+
+  it('a package a repository token creates with a registry token is published and linked by that token', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    await app.berth.sourceRepositories.create('alice/widget');
+    const minted = await mintRepositoryToken(app, 'alice/widget', alice.token);
+    const token = await registryToken(app, 'repository:alice/built:pull,push', basic('ci', minted.token));
+    await pushImage(app.berth, 'alice/built', `Bearer ${token}`);
+    const entries = (await allEntries(app)).filter((entry) => entry.target === 'alice/built');
+    assert.deepEqual(
+      entries.map((entry) => [entry.action, entry.actor_kind, entry.actor]),
+      [
+        ['package.publish', 'repository_token', 'alice/widget'],
+        ['package.link', 'repository_token', 'alice/widget'],
+      ],
+    );
+    assert.ok(entries.every((entry) => entry.request_id !== null), 'both name the push request');
   });
 
   it('a token first used, or refused, with Basic on /v2 is recorded with the client address', async (t) => {
