@@ -4,6 +4,7 @@
  * - HTTP `POST /ingest[?keep=1]`: sha256 while appending to a file, fsync, 201 with the digest.
  * - HTTP `GET /blob`: sends the last kept upload from disk as Berth sends a blob (two reused buffers).
  * - HTTP `GET /zeros?bytes=N`: sends N zero bytes from memory: the pull client's ceiling.
+ * - HTTP `/v2/`: the least a registry does for a real client's push and pull (bare-registry.ts).
  * - TCP: counts the bytes a client sends and answers the count when the client ends (loopback).
  * Prints `{"http":port,"tcp":port}` on stdout once listening.
  */
@@ -16,11 +17,13 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppendWriter } from '../../src/storage/fs/append-writer.js';
 import { FileSender } from '../../src/storage/fs/file-sender.js';
+import { BareRegistry } from './bare-registry.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: bare-server <data-dir>');
 const dir: string = dataDir;
 let sequence = 0;
+const registry = new BareRegistry(path.join(dir, 'registry'));
 
 async function ingest(request: http.IncomingMessage, keep: boolean): Promise<string> {
   const file = path.join(dir, `upload-${process.pid}-${sequence++}`);
@@ -84,6 +87,10 @@ const server = http.createServer((request, response) => {
       response.writeHead(201, { 'Docker-Content-Digest': digest, 'Content-Length': 0 });
       response.end();
     }, fail);
+    return;
+  }
+  if (url.startsWith('/v2/')) {
+    registry.serve(request, response).catch(fail);
     return;
   }
   if (url.startsWith('/zeros')) {

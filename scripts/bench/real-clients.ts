@@ -94,28 +94,33 @@ export class SkopeoCopies {
   ) {}
 
   /**
-   * One round: for each shape, skopeo's local copy of a layout (`oci:` to `oci:`, the floor), then
-   * per registry in `order` a push of a new layout to a new repository and its pull into a new
-   * directory. Each registry's figures include its time above that round's floor.
+   * One round: for each shape, skopeo's local copy of a layout (`oci:` to `oci:`, the floor); the
+   * same push and pull through the bare registry at `bareUrl` (bare-registry.ts), if given, the
+   * bound of both registries; then per registry in `order` a push of a new layout to a new
+   * repository and its pull into a new directory. Each figure comes with its time above that
+   * round's floor.
    */
-  async round(order: SkopeoTarget[], round: number, log: (message: string) => void): Promise<Record<RegistryKind | 'machine', RoundFigures>> {
+  async round(order: SkopeoTarget[], round: number, log: (message: string) => void, bareUrl?: string): Promise<Record<RegistryKind | 'machine', RoundFigures>> {
     this.random ??= randomBytes(Math.max(...this.shapes.map((shape) => shape.layerBytes)));
     const figures: Record<RegistryKind | 'machine', RoundFigures> = { berth: {}, distribution: {}, machine: {} };
     for (const shape of this.shapes) {
       const all = shape.platforms > 1 ? ['--all'] : [];
       const floor = await this.withLayout(shape, (source) => this.copy([...all, `oci:${source}:${tag}`, `oci:${this.newDir()}:${tag}`]));
       figures.machine[`skopeoFloor${shape.key}`] = floor;
-      for (const target of order) {
+      const targets: Array<[RegistryKind | 'machine', SkopeoTarget]> = order.map((target) => [target.kind, target]);
+      if (bareUrl) targets.unshift(['machine', { kind: 'berth', url: bareUrl, credentials: undefined }]);
+      for (const [kind, target] of targets) {
         const image = `docker://${new URL(target.url).host}/bench/real-${shape.key.toLowerCase()}-${round}:${tag}`;
         const push = await this.withLayout(shape, (source) => this.copy([...all, ...auth('dest', target), `oci:${source}:${tag}`, image]));
         const pull = await this.copy([...all, ...auth('src', target), image, `oci:${this.newDir()}:${tag}`]);
-        Object.assign(figures[target.kind], {
-          [`skopeoPush${shape.key}`]: push,
-          [`skopeoPush${shape.key}Over`]: push - floor,
-          [`skopeoPull${shape.key}`]: pull,
-          [`skopeoPull${shape.key}Over`]: pull - floor,
+        const prefix = kind === 'machine' ? 'skopeoBare' : 'skopeo';
+        Object.assign(figures[kind], {
+          [`${prefix}Push${shape.key}`]: push,
+          [`${prefix}Push${shape.key}Over`]: push - floor,
+          [`${prefix}Pull${shape.key}`]: pull,
+          [`${prefix}Pull${shape.key}Over`]: pull - floor,
         });
-        log(`round ${round + 1} skopeo ${shape.label} ${target.kind}: push ${push.toFixed(0)} ms, pull ${pull.toFixed(0)} ms (floor ${floor.toFixed(0)} ms)`);
+        log(`round ${round + 1} skopeo ${shape.label} ${kind === 'machine' ? 'bare registry' : kind}: push ${push.toFixed(0)} ms, pull ${pull.toFixed(0)} ms (floor ${floor.toFixed(0)} ms)`);
       }
       await rm(this.workDir, { recursive: true, force: true });
     }

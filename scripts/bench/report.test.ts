@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { gcProfileHeading, keptByHandHeading, keptByHandSection, profileHeading, profileSection, summarize, writeProfileSection } from './report.js';
+import { gcProfileHeading, keptByHandHeading, keptByHandSection, profileHeading, profileSection, summarize, verdictText, writeProfileSection } from './report.js';
 
 describe('the results table', () => {
   it('gives no ratio and no verdict when Distribution\'s figure is not positive (a time above a floor that was below it)', () => {
@@ -14,6 +14,37 @@ describe('the results table', () => {
     const [above] = summarize({ berth: { above: [-50] }, distribution: { above: [100] }, machine: {} }, [metric]);
     assert.equal(above?.ratio, -0.5);
     assert.equal(above?.verdict, 'met');
+  });
+});
+
+describe('a missed target beside its bound', () => {
+  const target = { kind: 'ratioAtMost' as const, value: 0.5 };
+  const serverBound = { key: 'bareOver', label: 'bare registry', server: true };
+
+  it('gives the bound\'s own ratio when a bare server misses the target too', () => {
+    const metric = { key: 'over', label: 'Push, above the local copy', unit: 'ms', better: 'lower' as const, target, bound: serverBound };
+    const [row] = summarize({ berth: { over: [460] }, distribution: { over: [580] }, machine: { bareOver: [450] } }, [metric]);
+    assert.ok(row);
+    assert.equal(row.verdict, 'missed');
+    assert.equal(verdictText(row), "missed (the bound's own: 0.78x)");
+  });
+
+  it('says only missed when the bare server meets the target, or when the bound is a client\'s ceiling', () => {
+    const reached = { key: 'over', label: 'Push, above the local copy', unit: 'ms', better: 'lower' as const, target, bound: serverBound };
+    const [row] = summarize({ berth: { over: [460] }, distribution: { over: [580] }, machine: { bareOver: [200] } }, [reached]);
+    assert.ok(row);
+    assert.equal(verdictText(row), 'missed');
+    const ceiling = { key: 'rate', label: 'GET', unit: 'req/s', better: 'higher' as const, target: { kind: 'ratioAtLeast' as const, value: 10 }, bound: { key: 'ceiling', label: 'ab ceiling' } };
+    const [client] = summarize({ berth: { rate: [7000] }, distribution: { rate: [1000] }, machine: { ceiling: [5000] } }, [ceiling]);
+    assert.ok(client);
+    assert.equal(verdictText(client), 'missed');
+  });
+
+  it('says met when the target is met, whatever the bound', () => {
+    const metric = { key: 'over', label: 'Push, above the local copy', unit: 'ms', better: 'lower' as const, target, bound: serverBound };
+    const [row] = summarize({ berth: { over: [200] }, distribution: { over: [580] }, machine: { bareOver: [450] } }, [metric]);
+    assert.ok(row);
+    assert.equal(verdictText(row), 'met');
   });
 });
 

@@ -17,6 +17,8 @@ export interface RowSummary {
   distribution: number;
   ratio: number;
   bound: number;
+  /** The bound's own ratio to Distribution, for a bound that is a bare server (NaN otherwise). */
+  boundRatio: number;
   verdict: ReturnType<typeof verdict>;
   boundVerdict: ReturnType<typeof verdict>;
 }
@@ -41,7 +43,8 @@ export function summarize(results: Results, defs: MetricDef[] = metrics): RowSum
       const ratio = distribution > 0 ? berth / distribution : Number.NaN;
       const bound = metric.bound ? median(results.machine[metric.bound.key] ?? []) : Number.NaN;
       const boundVerdict = metric.bound?.atLeast !== undefined && Number.isFinite(bound) ? (berth / bound >= metric.bound.atLeast ? 'met' : 'missed') : 'n/a';
-      return { metric, berth, distribution, ratio, bound, verdict: verdict(metric.target, berth, ratio), boundVerdict };
+      const boundRatio = metric.bound?.server && distribution > 0 ? bound / distribution : Number.NaN;
+      return { metric, berth, distribution, ratio, bound, boundRatio, verdict: verdict(metric.target, berth, ratio), boundVerdict };
     });
 }
 
@@ -55,12 +58,24 @@ export function resultsTable(rows: RowSummary[], columns: Columns = berthAndDist
   for (const row of rows) {
     const { metric } = row;
     const bound = metric.bound && Number.isFinite(row.bound) ? `${formatNumber(row.bound)} (${metric.bound.label})` : '';
-    const share = metric.bound && Number.isFinite(row.bound) ? `${Math.round((100 * row.berth) / row.bound)}%${metric.bound.atLeast ? ` (target ${Math.round(metric.bound.atLeast * 100)}%: ${row.boundVerdict})` : ''}` : '';
+    // A share of a time above a floor says nothing when either time is below its floor.
+    const share = metric.bound && row.bound > 0 && row.berth > 0 ? `${Math.round((100 * row.berth) / row.bound)}%${metric.bound.atLeast ? ` (target ${Math.round(metric.bound.atLeast * 100)}%: ${row.boundVerdict})` : ''}` : '';
     lines.push(
-      `| ${metric.label} | ${metric.unit} | ${metric.better === 'higher' ? 'higher' : 'lower'} | ${formatNumber(row.berth)} | ${formatNumber(row.distribution)} | ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}x` : 'n/a'} | ${targetText(metric.target)} | ${metric.target ? row.verdict : ''} |${bounded ? ` ${bound} | ${share} |` : ''}`,
+      `| ${metric.label} | ${metric.unit} | ${metric.better === 'higher' ? 'higher' : 'lower'} | ${formatNumber(row.berth)} | ${formatNumber(row.distribution)} | ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}x` : 'n/a'} | ${targetText(metric.target)} | ${verdictText(row)} |${bounded ? ` ${bound} | ${share} |` : ''}`,
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The verdict, and for a missed target whose bound is a bare server that misses it too, that
+ * bound's own ratio: the target then asks more than a server without Berth's work reaches here.
+ */
+export function verdictText(row: RowSummary): string {
+  if (!row.metric.target) return '';
+  if (row.verdict !== 'missed' || !Number.isFinite(row.boundRatio)) return row.verdict;
+  const boundMisses = verdict(row.metric.target, row.bound, row.boundRatio) === 'missed';
+  return boundMisses ? `missed (the bound's own: ${row.boundRatio.toFixed(2)}x)` : 'missed';
 }
 
 /** Berth's small and large cases side by side (see `scalePairs`); `sizes` names the two cases. */
