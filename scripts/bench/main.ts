@@ -21,6 +21,7 @@ import {
   repoRoot,
   resetPeakRss,
   residentSetSize,
+  startBareNodeServer,
   startBareServer,
   ensureBenchToolsInstalled,
   startBerth,
@@ -271,16 +272,23 @@ async function main(): Promise<void> {
     // A start on an existing data directory: each registry started again, alone, on the data the
     // scenarios left; how long until it answers, and its resident memory once it has sat idle.
     for (const server of started) await stopProcess(server);
+    // A bare Node server is started the same way, as the platform's share of both figures.
+    const starts = {
+      berth: () => startBerthServer(dirs.berth, dirs.logs),
+      distribution: () => startDistribution(dirs.distribution, dirs.logs),
+      machine: () => startBareNodeServer(dirs.logs),
+    };
     for (let repeat = 0; repeat < config.startRepeats; repeat++) {
-      const kinds: RegistryKind[] = repeat % 2 === 0 ? ['berth', 'distribution'] : ['distribution', 'berth'];
+      const kinds: Array<keyof typeof starts> = repeat % 2 === 0 ? ['berth', 'distribution', 'machine'] : ['machine', 'distribution', 'berth'];
       for (const kind of kinds) {
-        const server = kind === 'berth' ? await startBerthServer(dirs.berth, dirs.logs) : await startDistribution(dirs.distribution, dirs.logs);
+        const server = await starts[kind]();
         started.push(server);
         await new Promise((resolve) => setTimeout(resolve, idleAfterStartMs));
-        const figures = { startReadyMs: server.readyMs, idleRss: (await residentSetSize(server.pid)) / 1e6 };
+        const ready = server.readyMs;
+        const rss = (await residentSetSize(server.pid)) / 1e6;
         await stopProcess(server);
-        record(results[kind], figures);
-        log(`start ${repeat + 1} ${kind} (pid ${server.pid}): ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+        record(results[kind], kind === 'machine' ? { bareNodeStartReadyMs: ready, bareNodeIdleRss: rss } : { startReadyMs: ready, idleRss: rss });
+        log(`start ${repeat + 1} ${server.name} (pid ${server.pid}): startReadyMs=${formatNumber(ready)} idleRss=${formatNumber(rss)}`);
       }
     }
   } finally {
@@ -332,7 +340,7 @@ async function main(): Promise<void> {
     `- Blob pushes and pulls run ${config.transferRepeats} times per round (a new blob for each push); a round keeps their median.`,
     `- Real clients: skopeo (Debian's, in its own configuration directory) copies OCI image layouts of ${skopeoShapes.map((shape) => shape.label).join('; ')}${config.quick ? '; BENCH_QUICK leaves out the layer of 256 MiB' : ''}.`,
     '  Every copy is a `skopeo copy --preserve-digests` (with `--all` for the index), timed from the start of the process to its exit. A round first takes the floor, skopeo\'s copy of a layout into a new local one (`oci:` to `oci:`, in the machine table); then the same push and pull through a bare registry, the bound of these rows (`bare-registry.ts`, in the bare server\'s process: node:http with no authentication and no database, blobs stored as Berth\'s filesystem store does, hashed while appended, flushed behind, fsynced, renamed and their directory fsynced, manifests kept in memory); then, for each registry in the round\'s order, a push of a new layout to a new repository (`oci:` to `docker://`; Berth with the bench\'s credentials, Distribution with none) and a pull of it into a new local layout (`docker://` to `oci:`). Layers are gzip\'d tars (stored, not deflated) of random bytes, new for every copy, so no registry holds a blob before its push and skopeo\'s blob-info cache offers none to mount: both registries receive the same requests. A figure "above the local copy" is the copy\'s time less that round\'s floor; the targets are on Berth\'s over Distribution\'s: at most 0.5 for pushes, 0.8 for pulls. Where a target is missed and the bare registry\'s own ratio to Distribution misses it too, the verdict gives that ratio (as for the other bounds that are bare servers). This skopeo sends every request on a new connection (`Connection: close`) and pushes from a layout one blob at a time (two HEADs, then POST, one PATCH with the whole blob and PUT `?digest=`), but pulls several blobs at a time: a pull of many small layers can take less than the floor, and its figure above the floor is then negative (no ratio is given when Distribution\'s is).',
-    `- Start: once the scenarios have run, each registry is stopped and started ${config.startRepeats} times on the data directory they left, alone, alternating which starts first. Ready is the first answer, polled every 10 ms from the spawn, of \`/healthz\` (Berth, 200) or \`/v2/\` (Distribution, which has no health route outside its debug server); idle RSS is VmRSS ${idleAfterStartMs / 1000} s later, without a request in between. Berth runs with its shebang's node flags, as above.`,
+    `- Start: once the scenarios have run, each registry is stopped and started ${config.startRepeats} times on the data directory they left, alone, alternating which starts first. Ready is the first answer, polled every 10 ms from the spawn, of \`/healthz\` (Berth, 200) or \`/v2/\` (Distribution, which has no health route outside its debug server); idle RSS is VmRSS ${idleAfterStartMs / 1000} s later, without a request in between. Berth runs with its shebang's node flags, as above. A bare Node http server (\`node -e\` with node:http alone, the same flags, answering 200 to any path) is started and measured in the same turns: the bound of these rows, the part of Berth's figures that is Node's own.`,
     '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it.',
     ...notes.map((note) => `- ${note}`),
     '',

@@ -64,8 +64,8 @@ export const metrics: MetricDef[] = [
     { key: `skopeoPull${shape.key}`, label: `skopeo pull, ${shape.label}`, unit: 'ms', better: 'lower' },
     { key: `skopeoPull${shape.key}Over`, label: `skopeo pull, ${shape.label}, above the local copy`, unit: 'ms', better: 'lower', target: { kind: 'ratioAtMost', value: 0.8 }, bound: { key: `skopeoBarePull${shape.key}Over`, label: 'bare registry', server: true } },
   ]),
-  { key: 'idleRss', label: 'Idle RSS after start', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 70 } },
-  { key: 'startReadyMs', label: 'Start to ready (existing data dir)', unit: 'ms', better: 'lower', target: { kind: 'atMost', value: 300 } },
+  { key: 'idleRss', label: 'Idle RSS after start', unit: 'MB', better: 'lower', target: { kind: 'atMost', value: 70 }, bound: { key: 'bareNodeIdleRss', label: 'bare Node http server' } },
+  { key: 'startReadyMs', label: 'Start to ready (existing data dir)', unit: 'ms', better: 'lower', target: { kind: 'atMost', value: 300 }, bound: { key: 'bareNodeStartReadyMs', label: 'bare Node http server' } },
 ];
 
 /**
@@ -119,6 +119,8 @@ export const machineMetrics: Array<{ key: string; label: string; unit: string }>
   { key: 'ceilingPostRate', label: 'Client ceiling: lean client 4 KiB POST c=32', unit: 'req/s' },
   { key: 'ceilingPutRate', label: 'Client ceiling: lean client manifest-sized PUT c=16', unit: 'req/s' },
   { key: 'ceilingPull', label: 'Client ceiling: curl GET of the blob size from memory', unit: 'MiB/s' },
+  { key: 'bareNodeIdleRss', label: 'Bare Node http server (node:http only, Berth\'s node flags): idle RSS after start', unit: 'MB' },
+  { key: 'bareNodeStartReadyMs', label: 'Bare Node http server: start to ready', unit: 'ms' },
   ...layoutShapes.map((shape) => ({ key: `skopeoFloor${shape.key}`, label: `skopeo local copy (oci: to oci:), ${shape.label}`, unit: 'ms' })),
   ...layoutShapes.flatMap((shape) => [
     { key: `skopeoBarePush${shape.key}Over`, label: `Bare registry (bare-registry.ts): skopeo push, ${shape.label}, above the local copy`, unit: 'ms' },

@@ -210,6 +210,23 @@ export async function startDistribution(dataDir: string, logDir: string, s3?: Di
   return { name, pid: child.pid as number, url, child, command: `${distributionBinary} serve ${configFile}`, readyMs };
 }
 
+/**
+ * The least a Node server is: node:http answering 200, nothing else loaded, started with Berth's
+ * node flags and polled as Berth is. Its start to ready and idle memory are the platform's share of
+ * Berth's.
+ */
+export async function startBareNodeServer(logDir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const nodeArgs = await shebangNodeFlags(path.join(repoRoot, 'bin/berth.js'));
+  const script = `require('node:http').createServer((request, response) => response.end()).listen(${port}, '127.0.0.1')`;
+  const logFile = path.join(logDir, `bare-node-${port}.log`);
+  const spawnedAt = performance.now();
+  const child = launch('bare node', process.execPath, [...nodeArgs, '-e', script], logFile);
+  const url = `http://127.0.0.1:${port}`;
+  const readyMs = await waitReady(child, 'bare node', `${url}/healthz`, logFile, spawnedAt);
+  return { name: 'bare-node', pid: child.pid as number, url, child, command: `node ${nodeArgs.join(' ')} -e "${script}"`, readyMs };
+}
+
 /** A bare Node server (scripts/bench/bare-server.ts) in its own process, like the registries. */
 export async function startBareServer(dataDir: string, logDir: string): Promise<ServerProcess & { tcpPort: number }> {
   const script = fileURLToPath(new URL('./bare-server.js', import.meta.url));
