@@ -108,7 +108,8 @@ export class SkopeoCopies {
       const floor = await this.withLayout(shape, (source) => this.copy([...all, `oci:${source}:${tag}`, `oci:${this.newDir()}:${tag}`]));
       figures.machine[`skopeoFloor${shape.key}`] = floor;
       const targets: Array<[RegistryKind | 'machine', SkopeoTarget]> = order.map((target) => [target.kind, target]);
-      if (bareUrl) targets.unshift(['machine', { kind: 'berth', url: bareUrl, credentials: undefined }]);
+      // The bare registry takes each place in turn, round by round, as the registries alternate.
+      if (bareUrl) targets.splice(round % (targets.length + 1), 0, ['machine', { kind: 'berth', url: bareUrl, credentials: undefined }]);
       for (const [kind, target] of targets) {
         const image = `docker://${new URL(target.url).host}/bench/real-${shape.key.toLowerCase()}-${round}:${tag}`;
         const push = await this.withLayout(shape, (source) => this.copy([...all, ...auth('dest', target), `oci:${source}:${tag}`, image]));
