@@ -95,24 +95,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
+  // The hooks every request passes take a callback rather than return a promise: Fastify then
+  // runs them without a promise and a microtask each, which took a sixth of a manifest GET's work.
   options.requestsInFlight?.track(app);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
   // The client address and request id reach the audit log from here (see audit-context.ts).
   app.addHook('onRoute', runHandlersInAuditContext);
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     closeIfBodyUnread(request, reply);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeName || request.routeOptions.url || 'unmatched';
-    const status = String(reply.statusCode);
-    metrics.requests.inc({ route, method: request.method, status });
-    metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
     const received = Number(request.headers['content-length'] ?? 0);
-    if (received > 0) metrics.bytesIn.inc({ route }, received);
-    const sent = Number(reply.getHeader('content-length') ?? 0);
-    if (sent > 0 && request.method !== 'HEAD') metrics.bytesOut.inc({ route }, sent);
+    const sent = request.method === 'HEAD' ? 0 : Number(reply.getHeader('content-length') ?? 0);
+    metrics.requests.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000, received, sent);
     request.log.info(
       {
         method: request.method,
@@ -125,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       'request',
     );
+    done();
   });
 
   app.setErrorHandler(async (error, request, reply) => sendError(error, request, reply));
