@@ -1,13 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CollectionReport } from '../gc/garbage-collector.js';
+import { RequestMetrics } from './request-metrics.js';
 
 /** The Prometheus metrics Berth exports at `GET /metrics`. */
 export interface HttpMetrics {
   registry: Registry;
-  requests: Counter<'route' | 'method' | 'status'>;
-  duration: Histogram<'route' | 'method'>;
-  bytesIn: Counter<'route'>;
-  bytesOut: Counter<'route'>;
+  requests: RequestMetrics;
 }
 
 /** One account's storage as `/metrics` exports it. */
@@ -57,34 +55,7 @@ export function createMetrics({ uploadsInProgress, lastCollection, storage }: Me
   collectionGauge('berth_gc_last_blobs_reclaimed', 'Blobs (and orphaned stored blobs) the last garbage collection removed', (report) => report.blobsRemoved + report.orphansRemoved);
   collectionGauge('berth_gc_last_bytes_reclaimed', 'Bytes the last garbage collection removed', (report) => report.bytesReclaimed + report.orphanBytesReclaimed);
   collectionGauge('berth_blob_bytes_stored', 'Bytes of the blobs the registry keeps, as of the last garbage collection', (report) => report.bytesStored);
-  return {
-    registry,
-    requests: new Counter({
-      name: 'berth_http_requests_total',
-      help: 'HTTP requests by route, method and status',
-      labelNames: ['route', 'method', 'status'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'berth_http_request_duration_seconds',
-      help: 'HTTP request latency by route and method',
-      labelNames: ['route', 'method'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
-    }),
-    bytesIn: new Counter({
-      name: 'berth_http_request_bytes_total',
-      help: 'Request body bytes received, by route',
-      labelNames: ['route'],
-      registers: [registry],
-    }),
-    bytesOut: new Counter({
-      name: 'berth_http_response_bytes_total',
-      help: 'Response body bytes sent, by route',
-      labelNames: ['route'],
-      registers: [registry],
-    }),
-  };
+  return { registry, requests: new RequestMetrics(registry) };
 }
 
 /**
