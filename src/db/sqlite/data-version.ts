@@ -5,10 +5,10 @@ import type { DataVersion } from '../engine.js';
  * The data version of one SQLite connection. Writes through this connection are counted as they
  * run (`PRAGMA data_version` ignores them); commits by other connections, such as the CLI working
  * on the same data directory, show up as a new `PRAGMA data_version`. That statement is asked at
- * most once per `externalCheckMs`: it takes a shared lock on the database, which cost a twentieth
- * of a manifest GET when asked on each, and still a fortieth when asked once a millisecond under
- * load. Another process's change becomes visible within those 10 ms: a command an operator runs,
- * which no one can time more finely than that.
+ * most once per `externalCheckMs`: it takes a shared lock on the database, a cost that showed in
+ * a manifest GET's profile even when asked once a millisecond under load. Another process's change
+ * becomes visible within those 10 ms: a command an operator runs, which no one can time more
+ * finely than that.
  */
 export class SqliteDataVersion implements DataVersion {
   private version = 0;
