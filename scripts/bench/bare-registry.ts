@@ -9,7 +9,7 @@
  * It runs inside the bare server's process (bare-server.ts), under `/v2/`.
  */
 import { createHash, type Hash, randomUUID } from 'node:crypto';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -28,6 +28,7 @@ interface Upload {
 interface Manifest {
   mediaType: string;
   bytes: Buffer;
+  digest: string;
 }
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
@@ -84,7 +85,10 @@ export class BareRegistry {
     this.uploads.delete(id);
     await upload.flushBehind.settled();
     await sync(upload.file);
-    if (!digestPattern.test(digest) || `sha256:${upload.hash.digest('hex')}` !== digest) return answer(response, 400, {}, '{"errors":[{"code":"DIGEST_INVALID"}]}');
+    if (!digestPattern.test(digest) || `sha256:${upload.hash.digest('hex')}` !== digest) {
+      await rm(upload.file, { force: true });
+      return answer(response, 400, {}, '{"errors":[{"code":"DIGEST_INVALID"}]}');
+    }
     await rename(upload.file, this.blobFile(digest));
     await sync(path.join(this.dir, 'blobs'));
     answer(response, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
@@ -112,7 +116,7 @@ export class BareRegistry {
     }
     const bytes = Buffer.concat(chunks);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    const manifest = { mediaType: request.headers['content-type'] ?? 'application/vnd.oci.image.manifest.v1+json', bytes };
+    const manifest = { mediaType: request.headers['content-type'] ?? 'application/vnd.oci.image.manifest.v1+json', bytes, digest };
     this.manifests.set(digest, manifest);
     if (!digestPattern.test(reference)) this.manifests.set(`${name}:${reference}`, manifest);
     answer(response, 201, { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest });
@@ -121,8 +125,7 @@ export class BareRegistry {
   private sendManifest(name: string, reference: string, request: http.IncomingMessage, response: http.ServerResponse): void {
     const manifest = this.manifests.get(digestPattern.test(reference) ? reference : `${name}:${reference}`);
     if (!manifest) return notFound(request, response);
-    const digest = `sha256:${createHash('sha256').update(manifest.bytes).digest('hex')}`;
-    const headers = { 'Content-Type': manifest.mediaType, 'Content-Length': manifest.bytes.length, 'Docker-Content-Digest': digest };
+    const headers = { 'Content-Type': manifest.mediaType, 'Content-Length': manifest.bytes.length, 'Docker-Content-Digest': manifest.digest };
     response.writeHead(200, headers);
     response.end(request.method === 'HEAD' ? undefined : manifest.bytes);
   }

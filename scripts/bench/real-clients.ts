@@ -37,7 +37,8 @@ const layerFraming = 1559;
 
 /** A registry as skopeo reaches it: `host:port`, and the credentials it requires, if any. */
 export interface SkopeoTarget {
-  kind: RegistryKind;
+  /** `machine` for the bare registry, the bound of both. */
+  kind: RegistryKind | 'machine';
   url: string;
   credentials: Credentials | undefined;
 }
@@ -107,10 +108,11 @@ export class SkopeoCopies {
       const all = shape.platforms > 1 ? ['--all'] : [];
       const floor = await this.withLayout(shape, (source) => this.copy([...all, `oci:${source}:${tag}`, `oci:${this.newDir()}:${tag}`]));
       figures.machine[`skopeoFloor${shape.key}`] = floor;
-      const targets: Array<[RegistryKind | 'machine', SkopeoTarget]> = order.map((target) => [target.kind, target]);
+      const targets = [...order];
       // The bare registry takes each place in turn, round by round, as the registries alternate.
-      if (bareUrl) targets.splice(round % (targets.length + 1), 0, ['machine', { kind: 'berth', url: bareUrl, credentials: undefined }]);
-      for (const [kind, target] of targets) {
+      if (bareUrl) targets.splice(round % (targets.length + 1), 0, { kind: 'machine', url: bareUrl, credentials: undefined });
+      for (const target of targets) {
+        const { kind } = target;
         const image = `docker://${new URL(target.url).host}/bench/real-${shape.key.toLowerCase()}-${round}:${tag}`;
         const push = await this.withLayout(shape, (source) => this.copy([...all, ...auth('dest', target), `oci:${source}:${tag}`, image]));
         const pull = await this.copy([...all, ...auth('src', target), image, `oci:${this.newDir()}:${tag}`]);

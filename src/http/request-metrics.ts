@@ -11,7 +11,6 @@ interface RouteSeries {
   /** Requests per latency bucket, not cumulative; the last counts those above every bound. */
   buckets: number[];
   seconds: number;
-  count: number;
 }
 
 /** What a metric gives prom-client's registry when scraped (the shape of its own metrics' `get()`). */
@@ -55,7 +54,6 @@ export class RequestMetrics {
     while (bucket < latencyBounds.length && seconds > (latencyBounds[bucket] as number)) bucket++;
     series.buckets[bucket] = (series.buckets[bucket] as number) + 1;
     series.seconds += seconds;
-    series.count += 1;
     if (received > 0) this.bytesIn.set(route, (this.bytesIn.get(route) ?? 0) + received);
     if (sent > 0) this.bytesOut.set(route, (this.bytesOut.get(route) ?? 0) + sent);
   }
@@ -68,7 +66,7 @@ export class RequestMetrics {
     }
     let series = methods.get(method);
     if (!series) {
-      series = { route, method, byStatus: new Map(), buckets: new Array<number>(latencyBounds.length + 1).fill(0), seconds: 0, count: 0 };
+      series = { route, method, byStatus: new Map(), buckets: new Array<number>(latencyBounds.length + 1).fill(0), seconds: 0 };
       methods.set(method, series);
     }
     return series;
@@ -89,12 +87,13 @@ export class RequestMetrics {
   private latencySamples(): Sample[] {
     const name = 'berth_http_request_duration_seconds';
     const samples: Sample[] = [];
-    for (const { route, method, buckets, seconds, count } of this.allSeries()) {
+    for (const { route, method, buckets, seconds } of this.allSeries()) {
       let cumulative = 0;
       latencyBounds.forEach((bound, index) => {
         cumulative += buckets[index] as number;
         samples.push({ metricName: `${name}_bucket`, labels: { route, method, le: bound }, value: cumulative });
       });
+      const count = cumulative + (buckets[latencyBounds.length] as number);
       samples.push(
         { metricName: `${name}_bucket`, labels: { route, method, le: '+Inf' }, value: count },
         { metricName: `${name}_sum`, labels: { route, method }, value: seconds },
@@ -106,7 +105,8 @@ export class RequestMetrics {
 }
 
 function metric(name: string, help: string, type: 'counter' | 'histogram', samples: () => Sample[]) {
-  return { name, help, type, aggregator: 'sum', get: () => ({ name, help, type, aggregator: 'sum', values: samples() }) };
+  const described = { name, help, type, aggregator: 'sum' };
+  return { ...described, get: () => ({ ...described, values: samples() }) };
 }
 
 function byRoute(bytes: Map<string, number>): Sample[] {
