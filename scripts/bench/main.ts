@@ -41,7 +41,6 @@ import {
   manifestReads,
   prepare,
   prepareScale,
-  type ScaleSetup,
   scale,
   pull,
   pushChunked,
@@ -172,13 +171,7 @@ async function main(): Promise<void> {
       target.prepared = await prepare(target.client, config);
       log(`${target.kind}: setup (${config.tagCount} tags) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
     }
-    let scaleSetup: ScaleSetup | undefined;
     const berthTarget = targets.find((target) => target.kind === 'berth') as Target;
-    if (selected.has('scale')) {
-      const start = performance.now();
-      scaleSetup = await prepareScale(berthTarget.client, config);
-      log(`berth: scale setup (${config.scaleTagCount} tags, ${config.scaleRepositoryCount} repositories) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
-    }
     let copies: SkopeoCopies | undefined;
     if (selected.has('realClients')) {
       containers = await createContainersEnv([]);
@@ -223,21 +216,9 @@ async function main(): Promise<void> {
       if (selected.has('reads')) await each('manifest reads', (target) => manifestReads(target.client, config, target.prepared as Prepared));
       if (selected.has('bigReads')) await each(`manifest GET, ${config.tagCount} tags`, (target) => manifestReads(target.client, config, target.prepared as Prepared, 'big'));
       if (selected.has('tags')) await each('tags lists', (target) => tagsLists(target.client, config));
-      if (scaleSetup) {
-        await berthTarget.client.refreshAuthorizations();
-        const figures = await scale(berthTarget.client, config, berthTarget.prepared as Prepared, scaleSetup);
-        record(results.berth, figures);
-        log(`round ${round + 1} scale berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
-      }
       if (copies) {
         const figures = await copies.round(order.map((target) => ({ kind: target.kind, url: target.server.url, credentials: target.credentials })), round, log, bare.url);
         for (const kind of ['berth', 'distribution', 'machine'] as const) record(results[kind], figures[kind]);
-      }
-      if (selected.has('tokens')) {
-        await berthTarget.client.refreshAuthorizations();
-        const figures = await tokenIssues(berthTarget.client, config);
-        record(results.berth, figures);
-        log(`round ${round + 1} token issues berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
       }
       const machine: RoundFigures = {
         ...(await clientCeiling(bareHttp, config)),
@@ -250,6 +231,26 @@ async function main(): Promise<void> {
     }
 
     for (const target of targets) record(results[target.kind], { rssPeak: (await peakRss(target.server.pid)) / 1e6 });
+
+    // Berth's own scenarios come after the common ones, so that until here both registries have
+    // served the same requests: the peak above compares like with like, and the real clients met
+    // registries holding the same data (the scale setup alone pushes some 100,000 tags).
+    const berthOnly = async (name: string, run: () => Promise<RoundFigures>) => {
+      await berthTarget.client.refreshAuthorizations();
+      const figures = await run();
+      record(results.berth, figures);
+      log(`${name} berth: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+    };
+    if (selected.has('tokens')) {
+      for (let round = 0; round < config.rounds; round++) await berthOnly(`round ${round + 1} token issues`, () => tokenIssues(berthTarget.client, config));
+    }
+    if (selected.has('scale')) {
+      const start = performance.now();
+      const setup = await prepareScale(berthTarget.client, config);
+      log(`berth: scale setup (${config.scaleTagCount} tags, ${config.scaleRepositoryCount} repositories) took ${((performance.now() - start) / 1000).toFixed(1)} s`);
+      for (let round = 0; round < config.rounds; round++) await berthOnly(`round ${round + 1} scale`, () => scale(berthTarget.client, config, berthTarget.prepared as Prepared, setup));
+    }
+    if (selected.has('tokens') || selected.has('scale')) record(results.berth, { rssPeakBerthOnly: (await peakRss(berthTarget.server.pid)) / 1e6 });
     foreign = foreignShare(cpuBefore, await cpuSnapshot(pids));
 
     if (selected.has('big')) {
@@ -341,7 +342,7 @@ async function main(): Promise<void> {
     `- Real clients: skopeo (Debian's, in its own configuration directory) copies OCI image layouts of ${skopeoShapes.map((shape) => shape.label).join('; ')}${config.quick ? '; BENCH_QUICK leaves out the layer of 256 MiB' : ''}.`,
     '  Every copy is a `skopeo copy --preserve-digests` (with `--all` for the index), timed from the start of the process to its exit. A round first takes the floor, skopeo\'s copy of a layout into a new local one (`oci:` to `oci:`, in the machine table); then the same push and pull through a bare registry, the bound of these rows (`bare-registry.ts`, in the bare server\'s process: node:http with no authentication and no database, blobs stored as Berth\'s filesystem store does, hashed while appended, flushed behind, fsynced, renamed and their directory fsynced, manifests kept in memory); then, for each registry in the round\'s order, a push of a new layout to a new repository (`oci:` to `docker://`; Berth with the bench\'s credentials, Distribution with none) and a pull of it into a new local layout (`docker://` to `oci:`). Layers are gzip\'d tars (stored, not deflated) of random bytes, new for every copy, so no registry holds a blob before its push and skopeo\'s blob-info cache offers none to mount: both registries receive the same requests. A figure "above the local copy" is the copy\'s time less that round\'s floor; the targets are on Berth\'s over Distribution\'s: at most 0.5 for pushes, 0.8 for pulls. Where a target is missed and the bare registry\'s own ratio to Distribution misses it too, the verdict gives that ratio (as for the other bounds that are bare servers). This skopeo sends every request on a new connection (`Connection: close`) and pushes from a layout one blob at a time (two HEADs, then POST, one PATCH with the whole blob and PUT `?digest=`), but pulls several blobs at a time: a pull of many small layers can take less than the floor, and its figure above the floor is then negative (no ratio is given when Distribution\'s is).',
     `- Start: once the scenarios have run, each registry is stopped and started ${config.startRepeats} times on the data directory they left, alone, alternating which starts first. Ready is the first answer, polled every 10 ms from the spawn, of \`/healthz\` (Berth, 200) or \`/v2/\` (Distribution, which has no health route outside its debug server); idle RSS is VmRSS ${idleAfterStartMs / 1000} s later, without a request in between. Berth runs with its shebang's node flags, as above. A bare Node http server (\`node -e\` with node:http alone, the same flags, answering 200 to any path) is started and measured in the same turns: the bound of these rows, the part of Berth's figures that is Node's own.`,
-    '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it.',
+    '- Peak RSS is VmHWM from /proc/PID/status. The big blob is pushed and pulled after both servers are restarted on their data (their VmHWM reset by clear_refs 5 once they answer), so that its peak is the transfer\'s own; the peak of the long-running servers is the row above it. That peak is taken before Berth\'s own scenarios (token issues, the scale setup and its reads), which run last, so that until then both registries have served the same requests and hold the same data; Berth\'s peak after them has a row of its own.',
     ...notes.map((note) => `- ${note}`),
     '',
     '## Results',
