@@ -38,10 +38,10 @@ export class TokenAuthorizer implements Authorizer {
   constructor(private readonly options: TokenAuthorizerOptions) {}
 
   async authorize(request: FastifyRequest, access: AccessRequest, wanted: readonly AccessRequest[] = []): Promise<void> {
-    // The Docker token spec allows several scopes in one challenge, separated by spaces.
-    const scope = [access, ...wanted].map(scopeOf).filter((item) => item !== undefined).join(' ') || undefined;
-    const caller = await this.caller(request, scope);
+    const caller = await this.caller(request, access, wanted);
     if (await this.permits(caller, access)) return;
+    // Named only by a refusal's challenge, so built only for one.
+    const scope = challengeScope(access, wanted);
     if (caller.kind === 'anonymous') throw this.unauthorized('authentication required', scope);
     if (access.type === 'registry') {
       if (caller.kind === 'bearer') throw this.unauthorized('the token does not grant the requested access', scope, 'insufficient_scope');
@@ -69,7 +69,7 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   async actor(request: FastifyRequest): Promise<Actor> {
-    const caller = await this.caller(request, undefined);
+    const caller = await this.caller(request);
     const subject = subjectOf(caller);
     const audit = requestAuditContext(request, auditActorOf(caller));
     if (!subject) return { audit };
@@ -78,14 +78,14 @@ export class TokenAuthorizer implements Authorizer {
 
   async allows(request: FastifyRequest, access: AccessRequest): Promise<boolean> {
     try {
-      return await this.permits(await this.caller(request, scopeOf(access)), access);
+      return await this.permits(await this.caller(request, access), access);
     } catch {
       return false;
     }
   }
 
   async pullable(request: FastifyRequest, names: readonly string[]): Promise<(name: string) => boolean> {
-    const caller = await this.caller(request, scopeOf({ type: 'registry', name: 'catalog' }));
+    const caller = await this.caller(request, { type: 'registry', name: 'catalog' });
     return this.options.policy.pullable(subjectOf(caller), names);
   }
 
@@ -103,17 +103,17 @@ export class TokenAuthorizer implements Authorizer {
     return access.actions.every((action) => granted.includes(action));
   }
 
-  /** `scope` is what a challenge names if the credentials are refused. */
-  private caller(request: FastifyRequest, scope: string | undefined): Promise<Caller> {
+  /** `access` and `wanted` are what a challenge names if the credentials are refused. */
+  private caller(request: FastifyRequest, access?: AccessRequest, wanted: readonly AccessRequest[] = []): Promise<Caller> {
     let caller = this.callers.get(request);
     if (!caller) {
-      caller = this.identify(request, scope);
+      caller = this.identify(request, access, wanted);
       this.callers.set(request, caller);
     }
     return caller;
   }
 
-  private async identify(request: FastifyRequest, scope: string | undefined): Promise<Caller> {
+  private async identify(request: FastifyRequest, access: AccessRequest | undefined, wanted: readonly AccessRequest[]): Promise<Caller> {
     const header = request.headers.authorization;
     if (header === undefined || header === '') return { kind: 'anonymous' };
     const bearer = bearerToken(header);
@@ -123,11 +123,11 @@ export class TokenAuthorizer implements Authorizer {
         claims &&
         (claims.pat === undefined || (await this.options.accessTokens.isActive(claims.pat))) &&
         (claims.rtk === undefined || (await this.options.repositoryTokens?.isActive(claims.rtk)) === true);
-      if (!claims || !active) throw this.unauthorized('invalid or expired token', scope, 'invalid_token');
+      if (!claims || !active) throw this.unauthorized('invalid or expired token', challengeScope(access, wanted), 'invalid_token');
       return { kind: 'bearer', claims };
     }
     const basic = parseBasic(header);
-    if (!basic) throw this.unauthorized('unsupported authorization scheme', scope);
+    if (!basic) throw this.unauthorized('unsupported authorization scheme', challengeScope(access, wanted));
     try {
       // The sign-in records its failures and a token's first use through the audit context (see
       // audit-context.ts), which /v2 opens only here.
@@ -138,7 +138,7 @@ export class TokenAuthorizer implements Authorizer {
         return { kind: 'basic', identity: await this.options.authenticator.signIn(request.ip, basic, { allowPassword: false }) };
       });
     } catch (error) {
-      throw toRegistryError(error, () => this.unauthorized('invalid user name or token', scope));
+      throw toRegistryError(error, () => this.unauthorized('invalid user name or token', challengeScope(access, wanted)));
     }
   }
 
@@ -182,6 +182,12 @@ function auditActorOf(caller: Caller): AuditActor | undefined {
     case 'anonymous':
       return undefined;
   }
+}
+
+/** The scope a challenge names: the Docker token spec allows several, separated by spaces. */
+function challengeScope(access: AccessRequest | undefined, wanted: readonly AccessRequest[]): string | undefined {
+  if (!access) return undefined;
+  return [access, ...wanted].map(scopeOf).filter((item) => item !== undefined).join(' ') || undefined;
 }
 
 /** The token scope a request needs, for the challenge. The API root needs none. */
