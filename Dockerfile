@@ -38,5 +38,5 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.BERTH_PORT}/healthz`).then((res) => process.exit(res.ok ? 0 : 1), () => process.exit(1))"]
 # The V8 flags of bin/berth.js's first line (see the comments there); `env -S` is not needed then.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--initial-old-space-size=32", "--no-concurrent-array-buffer-sweeping", "bin/berth.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--initial-old-space-size=32", "--no-concurrent-array-buffer-sweeping", "--expose-gc", "bin/berth.js"]
 CMD ["serve"]

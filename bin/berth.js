@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=32 --no-concurrent-array-buffer-sweeping
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=32 --no-concurrent-array-buffer-sweeping --expose-gc
 // V8 flags, read only at start (hence the shebang; `npm start` passes them too):
 // - The young generation is held to 2 MiB semi-spaces (V8 grows them to 16 MiB): a loaded server
 //   keeps 20 to 40 MB less resident memory.
@@ -10,6 +10,9 @@
 // - Array buffers are swept at once after a scavenge, not concurrently. An upload's socket buffers
 //   are dead ArrayBuffers; when V8 checked the external memory before a concurrent sweep had
 //   freed them, it started a full collection every 25 MiB of upload (a third of its time).
+// - `gc` is exposed so that uploads can collect the young generation every few MiB received:
+//   V8 itself would wait until their dead socket buffers held tens of MiB (see
+//   src/streams/young-collections.ts).
 // File writes and fsyncs run on libuv's thread pool; its default of 4 threads makes concurrent
 // pushes queue behind each other's fsyncs. It must be sized before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';

@@ -1,6 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
 import { RegistryError } from '../oci/errors.js';
+import { receivedBytes } from '../streams/young-collections.js';
 
 /**
  * A pass-through that feeds every byte to a running hash and counts them, so a blob is digested
@@ -23,6 +24,7 @@ export class DigestingStream extends Transform {
       return;
     }
     this.hash.update(chunk);
+    receivedBytes.passed(chunk.length);
     callback(null, chunk);
   }
 }
