@@ -384,10 +384,10 @@ export async function scale(client: RegistryClient, config: BenchConfig, prepare
 /** Times the small and the large case alternate in a round of the scale comparison. */
 const scaleRepeats = 3;
 
-/** Median times of listing pages requested in turn, one request each per turn (101 turns). */
 /** Untimed `_catalog` requests before the small registry's page is timed (see prepareScale). */
 const catalogWarmUpRequests = 500;
 
+/** Median times of listing pages requested in turn, one request each per turn (101 turns). */
 async function alternatingPageTimes(client: RegistryClient, pages: Array<[repository: string, url: string]>, expected: number): Promise<number[]> {
   const times = pages.map(() => [] as number[]);
   for (let turn = 0; turn < 101; turn++) {
