@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
+import { eventually } from '../../test/support/eventually.js';
 import { tempDatabase } from '../../test/support/temp-database.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
@@ -73,5 +74,32 @@ describe('an upload whose bytes the disk lost', () => {
     await assert.rejects(uploads.complete(repository, id, digest, undefined, undefined, undefined), { code: 'BLOB_UPLOAD_UNKNOWN' });
     assert.equal(await store.uploadSize(id), undefined);
     assert.equal(await store.stat(digest), undefined);
+  });
+});
+
+describe('a monolithic push (POST ?digest=)', () => {
+  it('keeps its bytes in the store while they arrive, even past the upload expiry', async (t) => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const store = new FsBlobStore(root);
+    await store.init();
+    const engine = await tempDatabase(t);
+    const expiryMs = 1000;
+    const uploads = new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs }, (name, run) => engine.exclusively(name, run));
+    // Larger than the blobs kept in the database, so that the bytes go through the store.
+    const data = randomBytes(100 * 1024);
+    const body = new PassThrough();
+    const pushed = uploads.pushMonolithic(repository, digestOf(data), body, data.length);
+    body.write(data.subarray(0, 50 * 1024));
+    await eventually(() => store.listUploads(), (listed) => listed.length === 1);
+
+    // A sweep long after the upload began: no session names it, yet it is no orphan.
+    await uploads.expire(new Date(Date.now() + 10 * expiryMs));
+    assert.equal((await store.listUploads()).length, 1);
+
+    body.end(data.subarray(50 * 1024));
+    await pushed;
+    assert.equal(uploads.inProgress, 0);
+    assert.equal(await store.stat(digestOf(data)), data.length);
   });
 });

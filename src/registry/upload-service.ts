@@ -101,7 +101,19 @@ export class UploadService {
     if (declaredLength !== undefined) await admit(this.guard, name, [{ digest, size: declaredLength }]);
     if (declaredLength !== undefined && declaredLength <= inlineBlobBytes) return this.pushInline(name, digest, body, declaredLength);
     const id = randomUUID();
-    await this.store.createUpload(id);
+    // No session names this upload in the metadata: busy, so that expiry does not take its bytes
+    // in the store for an orphan's while the body is still arriving.
+    this.busy.add(id);
+    try {
+      await this.store.createUpload(id);
+      await this.receiveWhole(name, id, digest, body, declaredLength);
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** The body of a monolithic push, into the store upload `id`, verified and committed; the upload is removed if it fails. */
+  private async receiveWhole(name: RepositoryName, id: string, digest: Digest, body: Readable, declaredLength: number | undefined): Promise<void> {
     const hash = createDigester(digestAlgorithm(digest));
     const digesting = new DigestingStream(hash, this.limits.maxBlobBytes);
     try {
