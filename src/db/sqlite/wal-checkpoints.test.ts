@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { GroupCommit } from '../group-commit.js';
 import { eventually } from '../../../test/support/eventually.js';
@@ -158,6 +159,31 @@ describe('workerCheckpointer', () => {
     await eventually(() => failures.length, (count) => count > 0);
     assert.equal(failures.length, 1);
     await checkpoints.close();
+  });
+
+  it('ends its thread once idle, and the next checkpoint starts another', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-checkpoint-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'wal.db');
+    const connection = new SQLite(file);
+    t.after(() => connection.close());
+    connection.pragma('journal_mode = WAL');
+    connection.exec('create table rows (value text)');
+    const checkpointer = workerCheckpointer(file, 50);
+    t.after(() => checkpointer.close());
+
+    connection.prepare('insert into rows values (?)').run('first');
+    await checkpointer.run();
+    assert.equal(checkpointer.threadsStarted, 1);
+    // Two checkpoints in a row share one thread.
+    await checkpointer.run();
+    assert.equal(checkpointer.threadsStarted, 1);
+
+    await sleep(300);
+    connection.prepare('insert into rows values (?)').run('second');
+    const { log } = await checkpointer.run();
+    assert.equal(checkpointer.threadsStarted, 2);
+    assert.ok(log > 0, 'the new thread checkpointed the WAL');
   });
 });
 

@@ -147,17 +147,43 @@ export class WalCheckpoints {
   }
 }
 
-/** Runs checkpoints in a worker thread with its own connection, started at the first one. */
-export function workerCheckpointer(file: string): Checkpointer {
+/** A checkpointer whose thread comes and goes: how many it has started, for tests and diagnostics. */
+export interface ThreadCheckpointer extends Checkpointer {
+  readonly threadsStarted: number;
+}
+
+/**
+ * Runs checkpoints in a worker thread with its own connection, started at the first one. A
+ * thread is a whole Node environment (about 19 MB resident with its connection), so it ends once
+ * `idleMs` pass without a checkpoint, and the next checkpoint starts another.
+ */
+export function workerCheckpointer(file: string, idleMs = 60_000): ThreadCheckpointer {
   let worker: Worker | undefined;
   let pending: { resolve: (result: CheckpointResult) => void; reject: (error: Error) => void } | undefined;
+  let idleEnd: NodeJS.Timeout | undefined;
+  let threadsStarted = 0;
   const fail = (error: Error) => {
     pending?.reject(error);
     pending = undefined;
   };
+  const end = (thread: Worker): Promise<void> => {
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.ref();
+    thread.postMessage('close');
+    return exited;
+  };
+  const endWhenIdle = (thread: Worker) => {
+    idleEnd = setTimeout(() => {
+      if (worker !== thread || pending) return;
+      worker = undefined;
+      void end(thread);
+    }, idleMs);
+    idleEnd.unref();
+  };
   const started = () => {
     if (worker) return worker;
     const created = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { file } });
+    threadsStarted++;
     created.unref();
     created.on('message', (reply: ({ ok: true } & CheckpointResult) | { ok: false; error: string }) => {
       created.unref();
@@ -165,17 +191,24 @@ export function workerCheckpointer(file: string): Checkpointer {
       pending = undefined;
       if (reply.ok) waiting?.resolve({ log: reply.log });
       else waiting?.reject(new Error(`WAL checkpoint failed: ${reply.error}`));
+      endWhenIdle(created);
     });
     created.on('error', fail);
     created.on('exit', (code) => {
-      if (worker === created) worker = undefined;
+      // A thread ended on purpose (idle, or closed) is no longer `worker`.
+      if (worker !== created) return;
+      worker = undefined;
       fail(new Error(`the WAL checkpoint thread exited (code ${code})`));
     });
     worker = created;
     return created;
   };
   return {
+    get threadsStarted() {
+      return threadsStarted;
+    },
     run() {
+      clearTimeout(idleEnd);
       return new Promise<CheckpointResult>((resolve, reject) => {
         pending = { resolve, reject };
         // Referenced while it works, so that a process waiting for it does not end meanwhile.
@@ -185,13 +218,10 @@ export function workerCheckpointer(file: string): Checkpointer {
       });
     },
     async close() {
+      clearTimeout(idleEnd);
       const running = worker;
       worker = undefined;
-      if (!running) return;
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.ref();
-      running.postMessage('close');
-      await exited;
+      if (running) await end(running);
     },
   };
 }
