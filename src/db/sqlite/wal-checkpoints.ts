@@ -193,9 +193,12 @@ export function workerCheckpointer(file: string, idleMs = 60_000): ThreadCheckpo
       else waiting?.reject(new Error(`WAL checkpoint failed: ${reply.error}`));
       endWhenIdle(created);
     });
-    created.on('error', fail);
+    // A thread ended on purpose (idle, or closed) is no longer `worker`: what it does as it ends
+    // is not the fate of a checkpoint another thread may be running.
+    created.on('error', (error) => {
+      if (worker === created) fail(error);
+    });
     created.on('exit', (code) => {
-      // A thread ended on purpose (idle, or closed) is no longer `worker`.
       if (worker !== created) return;
       worker = undefined;
       fail(new Error(`the WAL checkpoint thread exited (code ${code})`));
