@@ -5,7 +5,9 @@ import { receivedBytes } from '../streams/young-collections.js';
 
 /**
  * A pass-through that feeds every byte to a running hash and counts them, so a blob is digested
- * while it streams to disk. Fails with SIZE_INVALID once more than `maxBytes` have passed.
+ * while it streams to disk. Fails with SIZE_INVALID once more than `maxBytes` have passed. The
+ * bytes it passes count towards the young-generation collections that free consumed socket
+ * buffers (`streams/young-collections.ts`).
  */
 export class DigestingStream extends Transform {
   bytes = 0;
