@@ -2,20 +2,48 @@
 // reads a few files rather than resolving and compiling some 180 modules of Berth and hundreds of
 // its dependencies one by one, which was most of the time to start and a part of the memory.
 // Left out, and loaded from node_modules when used: better-sqlite3 (a native addon), and what
-// only some installations use (PostgreSQL, S3, YAML configuration, OIDC's JOSE), as before.
-// The SQLite checkpoint worker is an entry of its own, beside the code that starts it.
+// only some installations use (PostgreSQL, S3, YAML configuration, OIDC's JOSE).
+//
+// The server is one CommonJS file, so that bin/berth.js can compile it through V8's code cache
+// (src/cli/bundle-loader.ts), which Node 20 offers only to scripts. The SQLite checkpoint worker
+// is an ES module of its own, beside the code that starts it.
+import { readFile, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
+const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
+const external = ['better-sqlite3', 'pg', 'jose', 'yaml', '@aws-sdk/*'];
+
+const server = 'dist/bundle/main.cjs';
 await build({
-  entryPoints: { main: 'dist/src/cli/main.js', 'checkpoint-worker': 'dist/src/db/sqlite/checkpoint-worker.js' },
-  outdir: 'dist/bundle',
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['better-sqlite3', 'pg', 'jose', 'yaml', '@aws-sdk/*'],
-  // CommonJS dependencies call require() for Node's own modules, which an ES module lacks.
-  banner: { js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);" },
-  logLevel: 'warning',
+  ...common,
+  entryPoints: ['dist/src/cli/main.js'],
+  outfile: server,
+  format: 'cjs',
+  external,
+  // The sources are ES modules, strict by definition; so stays the script that holds them.
+  banner: { js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': 'importMetaUrl' },
+  // A script compiled by node:vm can run import() only through an experimental loader: the
+  // packages loaded on demand are required instead (jose, an ES module, through require(esm)).
+  supported: { 'dynamic-import': false },
 });
+await writeFile(server, asciiOnly(await readFile(server, 'utf8')));
+
+await build({
+  ...common,
+  entryPoints: ['dist/src/db/sqlite/checkpoint-worker.js'],
+  outfile: 'dist/bundle/checkpoint-worker.js',
+  format: 'esm',
+  external,
+});
+
+// esbuild escapes strings and names, but not the comments it keeps. V8 holds a source with one
+// character past ASCII in two bytes per character, for as long as the server runs, and Node
+// decodes it more slowly. Escaped, a comment's character only reads differently.
+function asciiOnly(source) {
+  return source.replace(/[^\x00-\x7f]/g, (char) => {
+    // In a line comment these would end the line, and the rest of it would become code.
+    if (char === '\u2028' || char === '\u2029') throw new Error(`${server}: a line or paragraph separator`);
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}

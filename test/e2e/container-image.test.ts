@@ -211,6 +211,25 @@ describe('the container image (Dockerfile)', { skip, timeout: 1_200_000 }, () =>
     assert.deepEqual(seen, { uid: berthUid, code: false, data: true, typescript: false });
   });
 
+  it("the image holds the code cache of a start, where its ENTRYPOINT's server looks for it", async () => {
+    const [image] = JSON.parse((await podman(['image', 'inspect', imageRef])).stdout) as ImageInspect[];
+    const entrypoint = image?.Config.Entrypoint ?? [];
+    const nodeOptions = entrypoint.slice(1, -1);
+    assert.ok(nodeOptions.includes('--expose-gc'), `the node options of ${JSON.stringify(entrypoint)}`);
+    const probe = [
+      "const fs = require('node:fs');",
+      "const bundle = '/app/dist/bundle/main.cjs';",
+      `import('/app/dist/src/cli/bundle-loader.js').then(({ codeCacheFile }) => {`,
+      `  const expected = codeCacheFile(bundle, fs.readFileSync(bundle), ${JSON.stringify(nodeOptions)});`,
+      "  const caches = fs.readdirSync('/app/dist/bundle').filter((name) => name.endsWith('.v8-cache')).map((name) => '/app/dist/bundle/' + name);",
+      '  const stat = fs.statSync(expected, { throwIfNoEntry: false });',
+      '  console.log(JSON.stringify({ caches, expected, owner: stat?.uid, mode: stat && (stat.mode & 0o777).toString(8) }));',
+      '});',
+    ].join('\n');
+    const seen = JSON.parse((await podman(['exec', containerName, 'node', '-e', probe])).stdout) as { caches: string[]; expected: string };
+    assert.deepEqual(seen, { caches: [seen.expected], expected: seen.expected, owner: 0, mode: '644' });
+  });
+
   it("the image's HEALTHCHECK command succeeds inside the container", async () => {
     const [image] = JSON.parse((await podman(['image', 'inspect', imageRef])).stdout) as ImageInspect[];
     const [kind, ...command] = image?.Healthcheck?.Test ?? [];

@@ -99,9 +99,9 @@ export function repoRoot(): string {
   }
 }
 
-/** Is the Berth server built (bin/berth.js loads dist/bundle/main.js)? */
+/** Is the Berth server built (bin/berth.js loads dist/bundle/main.cjs)? */
 export function berthIsBuilt(): boolean {
-  return existsSync(path.join(repoRoot(), 'dist', 'bundle', 'main.js'));
+  return existsSync(path.join(repoRoot(), 'dist', 'bundle', 'main.cjs'));
 }
 
 interface Launch {
@@ -268,7 +268,7 @@ export async function startBerth(options: StartOptions = {}): Promise<RegistryHa
   const root = repoRoot();
   const bin = path.join(root, 'bin', 'berth.js');
   if (!berthIsBuilt()) {
-    throw new Error(`Berth is not built: ${path.join(root, 'dist/bundle/main.js')} is missing (run npm run build)`);
+    throw new Error(`Berth is not built: ${path.join(root, 'dist/bundle/main.cjs')} is missing (run npm run build)`);
   }
   const ownedDirs: string[] = [];
   let { dataDir, credentials } = options;
