@@ -20,11 +20,11 @@ export interface LoadedBundle {
 }
 
 /**
- * Runs a CommonJS bundle through V8's code cache. Compiling the bundle's few MB of source was a
- * third of Berth's time to start, and Node 20 keeps no compiled code between runs of a program
- * (Node 22's module compile cache does it for every module). With a cache, V8 reads the bytecode
- * of every function compiled before the cache was made, the server's start included, and
- * compiles only what is new.
+ * Runs a CommonJS bundle through V8's code cache. Compiling the bundle's source is a large part
+ * of Berth's time to start, and Node 20 keeps no compiled code between runs of a program (Node
+ * 22's module compile cache does it for every module). With a cache, V8 reads the bytecode of
+ * every function compiled before the cache was made, the server's start included, and compiles
+ * only what is new.
  *
  * The cache sits beside the bundle, one file per bundle content, Node version and V8 flags: V8
  * itself refuses a cache made by another V8 or other flags, but it tells sources apart only by
