@@ -187,7 +187,9 @@ async function main(): Promise<void> {
           await target.client.refreshAuthorizations();
           const figures = await run(target);
           record(results[target.kind], figures);
-          log(`round ${round + 1} ${name} ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+          // The peak so far, so that the log shows which scenario raised a server's peak RSS.
+          const peak = (await peakRss(target.server.pid)) / 1e6;
+          log(`round ${round + 1} ${name} ${target.kind}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')} (VmHWM so far ${formatNumber(peak)} MB)`);
         }
       };
       const digests = new Map<RegistryKind, string>();
