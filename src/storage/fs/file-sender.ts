@@ -2,8 +2,12 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { BlobSender } from '../blob-store.js';
 import { ChunkWriter } from '../chunk-writer.js';
+import { ReadBuffers } from './read-buffers.js';
 
 const MiB = 1024 * 1024;
+
+/** The buffers of the process's pulls: two per pull running, and those of two more kept idle. */
+export const pullBuffers = new ReadBuffers(MiB, 4);
 
 /**
  * Sends a byte range of an open file into a writable, reading into two buffers that it reuses:
@@ -12,7 +16,8 @@ const MiB = 1024 * 1024;
  * A `fs.createReadStream` allocates a new buffer for every read. On a long pull those buffers are
  * memory outside the JavaScript heap that grows by the blob's size, and V8 answers it with full
  * garbage collections of the whole server heap (see docs/performance.md). Reused buffers allocate
- * nothing per chunk.
+ * nothing per chunk, and a file of at least a buffer's size takes them from `ReadBuffers` and
+ * gives them back when sent, for the next pull.
  *
  * A buffer is written again only after the destination's write callback has run, which for a
  * socket or an HTTP response means its bytes were handed to the kernel.
@@ -25,7 +30,7 @@ export class FileSender implements BlobSender {
     private readonly start: number,
     /** Inclusive. */
     private readonly end: number,
-    private readonly chunkBytes = MiB,
+    private readonly buffers = pullBuffers,
   ) {}
 
   async sendTo(destination: Writable): Promise<void> {
@@ -43,8 +48,9 @@ export class FileSender implements BlobSender {
 
   private async send(destination: Writable): Promise<void> {
     const total = this.end - this.start + 1;
-    const size = Math.min(this.chunkBytes, Math.max(total, 1));
-    const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+    const pooled = total >= this.buffers.bufferBytes;
+    const size = pooled ? this.buffers.bufferBytes : Math.max(total, 1);
+    const buffers = pooled ? [this.buffers.take(), this.buffers.take()] : [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
     const writes = new ChunkWriter(destination);
     try {
       let position = this.start;
@@ -61,6 +67,9 @@ export class FileSender implements BlobSender {
         position += bytesRead;
       }
       await writes.previous();
+      // Every write has been handed to the destination. After a failure one may still be
+      // pending, so its buffers are left to the collector.
+      if (pooled) for (const buffer of buffers) this.buffers.giveBack(buffer);
     } finally {
       writes.release();
     }
