@@ -212,4 +212,10 @@ describe('the SQLite connection', () => {
     const count = await db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 4500);
   });
+
+  it("holds SQLite's default page cache of 2 MiB, not better-sqlite3's 16", async (t) => {
+    const { db } = await tempDatabase(t, openSqlite);
+    const { rows } = await sql<{ cache_size: number }>`PRAGMA cache_size`.execute(db);
+    assert.equal(rows[0]?.cache_size, -2000);
+  });
 });
