@@ -7,14 +7,17 @@
 // The server is one CommonJS file, so that bin/berth.js can compile it through V8's code cache
 // (src/cli/bundle-loader.ts), which Node 20 offers only to scripts. The SQLite checkpoint worker
 // is an ES module of its own, beside the code that starts it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 const external = ['better-sqlite3', 'pg', 'jose', 'yaml', '@aws-sdk/*'];
 
 const server = 'dist/bundle/main.cjs';
-await build({
+// Kept in memory, and written once made ASCII.
+const {
+  outputFiles: [output],
+} = await build({
   ...common,
   entryPoints: ['dist/src/cli/main.js'],
   outfile: server,
@@ -26,8 +29,10 @@ await build({
   // A script compiled by node:vm can run import() only through an experimental loader: the
   // packages loaded on demand are required instead (jose, an ES module, through require(esm)).
   supported: { 'dynamic-import': false },
+  write: false,
 });
-await writeFile(server, asciiOnly(await readFile(server, 'utf8')));
+await mkdir('dist/bundle', { recursive: true });
+await writeFile(server, asciiOnly(output.text));
 
 await build({
   ...common,

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
@@ -79,8 +79,9 @@ function writeCodeCache(file: string, data: Buffer): void {
     // Compiled code, no data: readable by all as the bundle is, whatever the umask of the
     // process that made it (an image's build runs as root, its server as another user).
     fchmodSync(fd, 0o644);
-    writeSync(fd, data);
-    writeSync(fd, checksum);
+    // writeFileSync on a descriptor writes until every byte is out; a writeSync may stop short.
+    writeFileSync(fd, data);
+    writeFileSync(fd, checksum);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
