@@ -55,3 +55,48 @@ describe('migration 0005-repository-token-origin', () => {
   });
 });
 
+
+describe('migrateToLatest', () => {
+  const open = (queries: string[] = []) =>
+    new Kysely<Schema>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }), log: (event) => void queries.push(event.query.sql) });
+
+  it('on a database that has run every migration, reads the list of migrations and nothing else', async () => {
+    const queries: string[] = [];
+    const db = open(queries);
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      queries.length = 0;
+      await migrateToLatest(db as Kysely<unknown>);
+      assert.deepEqual(queries, ['select name from kysely_migration']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('runs the migrations a database lacks', async () => {
+    const db = open();
+    try {
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0005'));
+      await new Migrator({ db: db as Kysely<unknown>, provider: { getMigrations: async () => before } }).migrateToLatest();
+      await migrateToLatest(db as Kysely<unknown>);
+      const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+      assert.deepEqual(
+        applied.rows.map((row) => row.name),
+        Object.keys(migrations).sort(),
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('refuses a database that ran a migration this version does not know, as the Migrator does', async () => {
+    const db = open();
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      await sql`insert into kysely_migration (name, timestamp) values ('9999-from-a-newer-berth', '2030-01-01T00:00:00.000Z')`.execute(db);
+      await assert.rejects(migrateToLatest(db as Kysely<unknown>), /database migration/);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

@@ -565,9 +565,28 @@ const provider: MigrationProvider = {
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  if (await isUpToDate(db)) return;
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
   }
+}
+
+/**
+ * Whether the database has run exactly Berth's migrations. Kysely's Migrator, even with nothing to
+ * do, finds its own tables by reading the columns of every table, twice: on SQLite that was most
+ * of the time to open a database. Anything else (a new database, a migration missing or unknown)
+ * goes to the Migrator, which takes its lock and decides.
+ */
+async function isUpToDate(db: Kysely<unknown>): Promise<boolean> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    applied = new Set(rows.map((row) => row.name));
+  } catch {
+    return false;
+  }
+  const known = Object.keys(migrations);
+  return applied.size === known.length && known.every((name) => applied.has(name));
 }
