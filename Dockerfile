@@ -25,7 +25,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # One start of the server, as root and on a scratch data directory, leaves the code cache of a
-# start beside the bundle (see bin/berth.js); the server, which may not write there, reads it.
+# start beside the bundle (see bin/berth.js), a few seconds after it listens since it answers no
+# request; the server, which may not write there, reads it.
 # The cache is kept per node options: these are the ENTRYPOINT's.
 RUN node --max-semi-space-size=2 --initial-old-space-size=32 --no-concurrent-array-buffer-sweeping --expose-gc \
       bin/berth.js serve --host 127.0.0.1 --port 0 --data-dir /tmp/first-start > /dev/null & \

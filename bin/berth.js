@@ -19,12 +19,13 @@ import { fileURLToPath } from 'node:url';
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 // The compiled sources bundled by `npm run build` (scripts/bundle.mjs), compiled through V8's code
-// cache. A server writes the cache once it listens, so that it holds the code of a start.
-const { loadBundle } = await import('../dist/src/cli/bundle-loader.js');
+// cache. A server writes the cache once it has answered a request, so that it holds the code of a
+// start and of a request.
+const { loadBundle, saveCodeCacheOnceServing } = await import('../dist/src/cli/bundle-loader.js');
 const berth = loadBundle(fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url)));
 await berth.exports.main(process.argv);
 if (process.argv[2] === 'serve') {
-  berth.saveCodeCache();
+  saveCodeCacheOnceServing(berth, 5000);
   // Starting leaves megabytes of garbage (the bundle's source as read, the code cache) which the
   // first full collection frees only once the heap has grown past --initial-old-space-size.
   // Collected a second after the server listens, so that the first requests do not wait on it.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,5 +129,68 @@ describe('loadBundle', () => {
 
     assert.deepEqual(start(bundle, { save: true }), { codeCache: 'none', answer: 'first', dir, file: 'main.cjs' });
     assert.deepEqual(readdirSync(dir).sort(), [path.basename(cache), 'main.cjs', 'start.mjs'].sort(), 'no partial file left');
+  });
+});
+
+// A bundle whose main() starts an HTTP server, as `berth serve` does, and says its port.
+const serverBundleSource = `'use strict';
+const http = require('node:http');
+exports.main = () => new Promise((resolve) => {
+  const server = http.createServer((request, response) => response.end('served'));
+  server.listen(0, '127.0.0.1', () => resolve({ port: server.address().port }));
+});
+`;
+
+describe('saveCodeCacheOnceServing', () => {
+  let dir: string;
+  let bundle: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-bundle-'));
+    bundle = path.join(dir, 'main.cjs');
+    writeFileSync(bundle, serverBundleSource);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const caches = () => readdirSync(dir).filter((name) => name.endsWith('.v8-cache'));
+
+  /** Starts the server bundle in a new process, which saves its cache once serving; resolves with its port. */
+  async function serve(fallbackMs: number) {
+    const program = path.join(dir, 'serve.mjs');
+    writeFileSync(
+      program,
+      `const { loadBundle, saveCodeCacheOnceServing } = await import(${JSON.stringify(loader)});
+      const loaded = loadBundle(process.argv[2]);
+      const { port } = await loaded.exports.main([]);
+      saveCodeCacheOnceServing(loaded, Number(process.argv[3]));
+      process.stdout.write(port + '\\n');`,
+    );
+    const child = spawn(process.execPath, [program, bundle, String(fallbackMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    return { port: Number(line.toString().trim()), stop: () => child.kill() };
+  }
+
+  /** Waits, a bounded time, until a cache file is there; answers how long that took. */
+  async function cacheAppears(): Promise<number> {
+    const since = performance.now();
+    for (let tries = 0; tries < 200 && caches().length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(caches().length, 1, 'a cache file appeared');
+    return performance.now() - since;
+  }
+
+  it('saves the cache once the server has answered its first request', async (t) => {
+    const server = await serve(60_000);
+    t.after(server.stop);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(caches(), [], 'no cache while no request has been answered');
+    const response = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(await response.text(), 'served');
+    await cacheAppears();
+  });
+
+  it('saves the cache after the fallback when no request comes', async (t) => {
+    const server = await serve(400);
+    t.after(server.stop);
+    assert.deepEqual(caches(), [], 'not at once');
+    await cacheAppears();
   });
 });

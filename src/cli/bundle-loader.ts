@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
@@ -57,6 +58,30 @@ export function loadBundle(file: string): LoadedBundle {
       }
     },
   };
+}
+
+/**
+ * Saves the bundle's code cache once the process has answered its first HTTP request, so that the
+ * cache holds the code that serves a request as well as the code of the start; the first request
+ * of each later start would otherwise compile it again. Without a request (an HTTP/2 server, whose
+ * responses Node does not announce on this channel, or no traffic yet) it is saved `fallbackMs`
+ * after this call.
+ */
+export function saveCodeCacheOnceServing(bundle: LoadedBundle, fallbackMs: number): void {
+  if (bundle.codeCache === 'accepted') return;
+  const responses = diagnosticsChannel.channel('http.server.response.finish');
+  let saved = false;
+  const save = () => {
+    if (saved) return;
+    saved = true;
+    clearTimeout(fallback);
+    responses.unsubscribe(onResponse);
+    bundle.saveCodeCache();
+  };
+  // After the response's own callbacks have run, so that their code is compiled too.
+  const onResponse = () => setImmediate(save);
+  const fallback = setTimeout(save, fallbackMs).unref();
+  responses.subscribe(onResponse);
 }
 
 /** Where the code cache of `bundle`, holding `source`, is kept for Node run with `nodeOptions`. */

@@ -100,3 +100,19 @@ describe('migrateToLatest', () => {
     }
   });
 });
+
+describe('migration 0021-deleted-packages', () => {
+  it("lets the purge find deleted packages through an index of the deleted ones rather than reading every package", async () => {
+    const database = new SQLite(':memory:');
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      // The purge's query (PackageService.purge), as Kysely compiles it.
+      const { sql: purgeQuery } = db.selectFrom('packages').select('name').where('deleted_at', '<', '2026-01-01T00:00:00.000Z').compile();
+      const plan = (database.prepare(`explain query plan ${purgeQuery}`).all('2026-01-01T00:00:00.000Z') as Array<{ detail: string }>).map((row) => row.detail);
+      assert.deepEqual(plan, ['SEARCH packages USING INDEX packages_deleted (deleted_at<?)']);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

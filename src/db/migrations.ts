@@ -544,6 +544,18 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0021-deleted-packages': {
+    async up(db: Kysely<unknown>) {
+      // The purge, run at every start and sweep, looks for packages deleted before the restore
+      // window: without an index it read every package. Only deleted ones are indexed.
+      await db.schema
+        .createIndex('packages_deleted')
+        .on('packages')
+        .column('deleted_at')
+        .where(sql.ref('deleted_at'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */
