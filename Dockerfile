@@ -13,7 +13,7 @@ COPY package.json package-lock.json ./
 # binary for this platform from GitHub (or compiles it, which needs python3, make and g++).
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json ./
-COPY scripts/bundle.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/lazy-builtins.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -9,6 +9,7 @@
 // is an ES module of its own, beside the code that starts it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { lazyBuiltins } from './lazy-builtins.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 const external = ['better-sqlite3', 'pg', 'jose', 'yaml', '@aws-sdk/*'];
@@ -29,6 +30,10 @@ const {
   // A script compiled by node:vm can run import() only through an experimental loader: the
   // packages loaded on demand are required instead (jose, an ES module, through require(esm)).
   supported: { 'dynamic-import': false },
+  // Smaller to read, hash and keep in memory. Names are kept, so that stack traces name functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  plugins: [lazyBuiltins],
   write: false,
 });
 await mkdir('dist/bundle', { recursive: true });

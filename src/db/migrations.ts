@@ -580,9 +580,10 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
   if (await isUpToDate(db)) return;
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
-  if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
-  }
+  if (failed) throw new Error(`database migration ${failed.migrationName} failed`, { cause: error });
+  // Kysely refuses before running anything, e.g. when a newer Berth has already migrated this
+  // database: its message names the migration this version does not know.
+  if (error) throw new Error(`database migrations cannot run: ${(error as Error).message}`, { cause: error });
 }
 
 /**
