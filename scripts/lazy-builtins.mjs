@@ -6,7 +6,7 @@
 //
 // Only plain `require`s of dependencies are replaced: Berth's own imports go through esbuild's
 // interop, which lists a module's properties, and would load the module at once anyway.
-export const lazyModules = ['http2', 'dns', 'child_process'];
+const lazyModules = ['http2', 'dns', 'child_process'];
 
 const filter = new RegExp(`^(node:)?(${lazyModules.join('|')})$`);
 const namespace = 'lazy-builtin';
