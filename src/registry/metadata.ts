@@ -346,9 +346,13 @@ export class RegistryMetadata {
     await this.writeUploadProgress((trx) => this.pushes.holdUploadBytes(trx, id, bytes, timestamp()));
   }
 
-  /** The upload's bytes are in the blob store now. */
+  /**
+   * The upload's bytes are in the blob store now. Progress too: were it lost, the session would
+   * still hold its bytes here, the client would resume from their end, and the next chunk would
+   * move them again, replacing the store's file.
+   */
   async releaseUploadBytes(id: string): Promise<void> {
-    await this.write((trx) => trx.updateTable('uploads').set({ held: null, updated_at: timestamp() }).where('id', '=', id).execute());
+    await this.writeUploadProgress((trx) => trx.updateTable('uploads').set({ held: null, updated_at: timestamp() }).where('id', '=', id).execute());
   }
 
   async touchUpload(id: string): Promise<void> {

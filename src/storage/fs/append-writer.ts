@@ -22,6 +22,7 @@ export interface AppendWriterOptions {
 export class AppendWriter extends Writable {
   private handle: FileHandle | undefined;
   private writing: Promise<void> | undefined;
+  private written = 0;
   private readonly flushBehind: FlushBehind | undefined;
 
   constructor(
@@ -30,6 +31,11 @@ export class AppendWriter extends Writable {
   ) {
     super({ highWaterMark: options.bufferBytes ?? 4 * MiB });
     this.flushBehind = options.flushBehind;
+  }
+
+  /** Bytes this writer has appended to the file so far. */
+  get bytesWritten(): number {
+    return this.written;
   }
 
   /** Settles once the file is closed, whether the stream finished or failed. */
@@ -87,6 +93,7 @@ export class AppendWriter extends Writable {
     let pending = buffers;
     while (pending.length > 0) {
       const { bytesWritten } = await handle.writev(pending);
+      this.written += bytesWritten;
       this.flushBehind?.wrote(bytesWritten);
       pending = remainderAfter(pending, bytesWritten);
     }
