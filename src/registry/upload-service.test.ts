@@ -16,7 +16,7 @@ import { UploadService } from './upload-service.js';
 
 const repository = 'acme/app' as RepositoryName;
 
-/** A filesystem store whose disk loses bytes once, at the step named. */
+/** A filesystem store whose disk loses bytes once, at the step named, if one is. */
 class LosingStore extends FsBlobStore {
   constructor(
     root: string,
@@ -43,14 +43,18 @@ class LosingStore extends FsBlobStore {
   }
 }
 
-async function setup(t: TestContext, failing: 'append' | 'commit') {
+/**
+ * A filesystem store in a temp dir (a losing one when `failing` names a step) and a database;
+ * `service()` makes an upload service over them, as each start of a server does.
+ */
+async function setup(t: TestContext, { failing, expiryMs = 86_400_000 }: { failing?: 'append' | 'commit'; expiryMs?: number } = {}) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const store = new LosingStore(root, failing);
   await store.init();
   const engine = await tempDatabase(t);
-  const uploads = new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs: 86_400_000 }, (name, run) => engine.exclusively(name, run));
-  return { store, uploads };
+  const service = () => new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs }, (name, run) => engine.exclusively(name, run));
+  return { store, engine, service, uploads: service() };
 }
 
 describe('an upload whose bytes the disk lost', () => {
@@ -58,7 +62,7 @@ describe('an upload whose bytes the disk lost', () => {
   const data = randomBytes(100 * 1024);
 
   it('ends when a chunk could not be synced: the next request finds no upload', async (t) => {
-    const { store, uploads } = await setup(t, 'append');
+    const { store, uploads } = await setup(t, { failing: 'append' });
     const { id } = await uploads.start(repository);
     await assert.rejects(uploads.append(repository, id, Readable.from([data]), undefined, data.length), UploadSpoiltError);
     await assert.rejects(uploads.status(repository, id), { code: 'BLOB_UPLOAD_UNKNOWN' });
@@ -66,7 +70,7 @@ describe('an upload whose bytes the disk lost', () => {
   });
 
   it('ends when the commit could not sync it, rather than letting a retried PUT succeed', async (t) => {
-    const { store, uploads } = await setup(t, 'commit');
+    const { store, uploads } = await setup(t, { failing: 'commit' });
     const { id } = await uploads.start(repository);
     await uploads.append(repository, id, Readable.from([data]), undefined, data.length);
     const digest = digestOf(data);
@@ -79,13 +83,8 @@ describe('an upload whose bytes the disk lost', () => {
 
 describe('a monolithic push (POST ?digest=)', () => {
   it('keeps its bytes in the store while they arrive, even past the upload expiry', async (t) => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
-    t.after(() => rm(root, { recursive: true, force: true }));
-    const store = new FsBlobStore(root);
-    await store.init();
-    const engine = await tempDatabase(t);
     const expiryMs = 1000;
-    const uploads = new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs }, (name, run) => engine.exclusively(name, run));
+    const { store, uploads } = await setup(t, { expiryMs });
     // Larger than the blobs kept in the database, so that the bytes go through the store.
     const data = randomBytes(100 * 1024);
     const body = new PassThrough();
@@ -106,13 +105,7 @@ describe('a monolithic push (POST ?digest=)', () => {
 
 describe('an upload whose move to the store a crash forgot', () => {
   it('goes on from the bytes the metadata still holds, and stores exactly the blob pushed', async (t) => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
-    t.after(() => rm(root, { recursive: true, force: true }));
-    const store = new FsBlobStore(root);
-    await store.init();
-    const engine = await tempDatabase(t);
-    const limits = { maxBlobBytes: 1 << 30, expiryMs: 86_400_000 };
-    const service = () => new UploadService(store, new RegistryMetadata(engine), limits, (name, run) => engine.exclusively(name, run));
+    const { store, engine, service } = await setup(t);
     const first = randomBytes(1024);
     const second = randomBytes(100 * 1024);
     const whole = Buffer.concat([first, second]);
