@@ -30,6 +30,18 @@ it('refuses a query that ignores one of its arguments', async (t) => {
   );
 });
 
+it('refuses a statement that answers all of a table\'s columns, whose plan a migration would change, and takes a count of them', async (t) => {
+  const { db } = await tempDatabase(t);
+  const statements = [
+    () => db.selectFrom('repositories').selectAll(),
+    () => db.selectFrom('repositories').select('id').selectAll('repositories'),
+    (name: never) => db.insertInto('repositories').values({ name, created_at: '2026-01-01T00:00:00.000Z' }).returningAll(),
+  ];
+  for (const build of statements) assert.throws(() => preparedStatement(build), /names the columns it answers/);
+  const count = preparedQuery<{ count: number }, []>(db, () => db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('count')));
+  assert.equal(Number((await count())[0]?.count), 0);
+});
+
 it('a prepared statement runs inside the transaction it is given, with its affected rows', async (t) => {
   const { db } = await tempDatabase(t);
   const insert = preparedStatement<never, [string, string]>((name, now) =>

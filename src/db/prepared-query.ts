@@ -12,6 +12,23 @@ export type Builder<Row> = (...placeholders: never[]) => Compilable<Row>;
 export type PreparedStatement<Row, Args extends unknown[]> = (executor: Kysely<Schema>, ...args: Args) => Promise<QueryResult<Row>>;
 
 /**
+ * The text of every statement compiled by `preparedStatement`: a fixed set, one per statement in
+ * the code, which an engine may keep prepared on its server (PostgreSQL, per connection).
+ */
+const preparedTexts = new Set<string>();
+
+/** Whether `sql` is the text of a statement compiled once and run many times (`preparedStatement`). */
+export function isPreparedText(sql: string): boolean {
+  return preparedTexts.has(sql);
+}
+
+/**
+ * `select *` or `returning *`, bare or of a table. A server keeps a prepared statement's plan, and
+ * PostgreSQL refuses to run a plan whose columns a migration has since changed.
+ */
+const allColumns = /\b(?:select|returning)\s+(?:distinct\s+)?(?:"[^"]+"\.)?\*|,\s*(?:"[^"]+"\.)?\*/i;
+
+/**
  * A statement built and compiled once, then run with new arguments. Kysely builds and compiles a
  * query on every call, which on the registry's hot paths (a manifest by tag, the writes of a push)
  * costs about as much as SQLite's execution of it. The statement is built with a placeholder for
@@ -29,6 +46,10 @@ export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Ro
   if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
     throw new Error(`a prepared statement does not use all its arguments: ${compiled.sql}`);
   }
+  if (allColumns.test(compiled.sql)) {
+    throw new Error(`a prepared statement names the columns it answers: ${compiled.sql}`);
+  }
+  preparedTexts.add(compiled.sql);
   return (executor, ...args) => {
     const parameters = compiled.parameters.map((parameter, index) => {
       const position = positions[index] ?? -1;
@@ -44,7 +65,7 @@ export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Ro
  * `build` receives the executor of the first call of that dialect, only to build the statement.
  *
  * @example
- * const hooksOf = statementPerDialect((db) => (ownerId) => db.selectFrom('hooks').selectAll().where('account_id', '=', ownerId));
+ * const hooksOf = statementPerDialect((db) => (ownerId) => db.selectFrom('hooks').select(['id', 'url']).where('account_id', '=', ownerId));
  * const { rows } = await hooksOf(trx, 7);
  */
 export function statementPerDialect<Row, Args extends unknown[]>(build: (db: Kysely<Schema>) => Builder<Row>): PreparedStatement<Row, Args> {

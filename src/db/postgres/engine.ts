@@ -5,6 +5,7 @@ import type { DatabaseEngine } from '../engine.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Schema } from '../schema.js';
 import { ChangeListener } from './change-listener.js';
+import { namePreparedStatements } from './named-statements.js';
 import { NodeLocks } from './node-locks.js';
 import { NotifiedDataVersion } from './notified-data-version.js';
 
@@ -22,6 +23,7 @@ export async function openPostgres(connection: pg.PoolConfig): Promise<DatabaseE
   pool.on('error', () => undefined);
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
+    namePreparedStatements(client);
     ownBackends.add(backendOf(client));
   });
   pool.on('remove', (client) => ownBackends.delete(backendOf(client)));
