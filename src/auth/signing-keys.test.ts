@@ -35,6 +35,18 @@ describe('signing keys in the database', () => {
     assert.ok(nodeA.byKid.has(before));
   });
 
+  it('a key rotated in signs even where the newest key is dated ahead of this node\'s clock, or in the same millisecond', async (t) => {
+    const { db } = await tempDatabase(t);
+    const before = (await loadSigningKeys(db)).current.kid;
+    // Made by a node whose clock runs a minute ahead.
+    await db.updateTable('signing_keys').set({ created_at: new Date(Date.now() + 60_000).toISOString() }).execute();
+    const rotated = await rotateSigningKey(db);
+    assert.equal((await loadSigningKeys(db)).current.kid, rotated);
+    const again = await rotateSigningKey(db);
+    assert.equal((await loadSigningKeys(db)).current.kid, again, 'a rotation within the same millisecond as the last');
+    assert.equal(new Set([before, rotated, again]).size, 3);
+  });
+
   it('takes over the keys file of an earlier version, its first key still signing, and removes the file', async (t) => {
     const { db } = await tempDatabase(t);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'berth-legacy-keys-'));

@@ -1,9 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CryptoKey, JWK } from 'jose';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { dialectOf } from '../db/dialect.js';
-import type { Database } from '../db/schema.js';
+import type { Database, Schema } from '../db/schema.js';
 import { loadJose } from './lazy-jose.js';
 
 export const signingAlgorithm = 'ES256';
@@ -73,8 +73,7 @@ export async function loadSigningKeys(db: Database, legacyFile?: string): Promis
     const jwks = fromFile ? [...fromFile].reverse() : [await newKey()];
     const base = Date.now();
     await db.transaction().execute(async (trx) => {
-      // SQLite has one writer, and this process one connection; PostgreSQL needs the table held.
-      if (dialectOf(trx).name === 'postgres') await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
+      await holdKeys(trx);
       if ((await trx.selectFrom('signing_keys').select('kid').limit(1).execute()).length > 0) return;
       await insertKeys(
         trx,
@@ -86,11 +85,26 @@ export async function loadSigningKeys(db: Database, legacyFile?: string): Promis
   return new SigningKeys(await storedKeys(db), () => storedKeys(db));
 }
 
-/** Adds a new key that signs from now on (on other nodes, from their next start); answers its kid. */
+/**
+ * Adds a new key that signs from now on (on other nodes, from their next start); answers its kid.
+ * The newest key signs, so the new one is dated after every key there is, even one made in the
+ * same millisecond or by a node whose clock runs ahead.
+ */
 export async function rotateSigningKey(db: Database): Promise<string> {
   const jwk = await newKey();
-  await insertKeys(db, [{ jwk, createdAt: new Date() }]);
+  await db.transaction().execute(async (trx) => {
+    await holdKeys(trx);
+    const [newest] = await trx.selectFrom('signing_keys').select('created_at').orderBy('created_at', 'desc').limit(1).execute();
+    const after = newest ? Date.parse(newest.created_at) + 1 : 0;
+    await insertKeys(trx, [{ jwk, createdAt: new Date(Math.max(Date.now(), after)) }]);
+  });
   return jwk.kid as string;
+}
+
+/** Keeps other nodes from adding keys until the transaction ends. */
+async function holdKeys(trx: Transaction<Schema>): Promise<void> {
+  // SQLite has one writer, and this process one connection; PostgreSQL needs the table held.
+  if (dialectOf(trx).name === 'postgres') await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
 }
 
 async function storedKeys(db: Database): Promise<SigningKey[]> {
