@@ -188,7 +188,8 @@ describe('saveCodeCacheOnceServing', () => {
   });
 
   it('saves the cache after the fallback when no request comes', async (t) => {
-    const server = await serve(400);
+    // Long enough that the check just after the start never meets a cache a busy machine let save.
+    const server = await serve(2000);
     t.after(server.stop);
     assert.deepEqual(caches(), [], 'not at once');
     await cacheAppears();

@@ -161,6 +161,8 @@ async function startOnPort(
   const start = async (): Promise<void> => {
     if (child !== undefined) throw new Error(`${kind} is already running`);
     const { command, args, env } = await launch(port, dataDir);
+    // Only this start's output shows that this process is ready: a restart keeps the earlier run's.
+    const outputBefore = output.length;
     const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let exitInfo: string | undefined;
@@ -191,7 +193,7 @@ async function startOnPort(
         const status = await probe(`${url}/v2/`, ca);
         // 401 means it is up and asks for a token; both are "ready". The log line proves that
         // it is our process that answered, not another one that got the port.
-        if ((status === 200 || status === 401) && (readyLine === undefined || readyLine.test(output))) return;
+        if ((status === 200 || status === 401) && (readyLine === undefined || readyLine.test(output.slice(outputBefore)))) return;
       } catch {
         // not listening yet
       }

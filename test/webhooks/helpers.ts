@@ -56,7 +56,9 @@ export async function receiver(t: TestContext, secret: string, options: { host?:
         response.end(response.statusCode >= 400 ? 'not now' : '');
       });
     });
-    await new Promise<void>((resolve) => server!.listen(port, host, resolve));
+    // Listening again on its port after a stop fails, rather than crashing the file, if another
+    // test's server took the port meanwhile.
+    await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, host, resolve));
     port = (server!.address() as AddressInfo).port;
   };
   const stop = async () => {
