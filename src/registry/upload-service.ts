@@ -294,10 +294,11 @@ export class UploadService {
    * One left by a move that was cut short is replaced: the metadata still holds all its bytes.
    */
   private async moveToStore(id: string, held: Buffer): Promise<void> {
-    await this.store.deleteUpload(id);
-    await this.store.createUpload(id);
+    await this.store.restartUpload(id);
     if (held.length > 0) await this.store.appendUpload(id, 0, Readable.from([held]));
     await this.metadata.releaseUploadBytes(id);
+    // The release wrote the session's time of last use: the append that follows need not.
+    this.touchedAt.set(id, Date.now());
     this.hashes.advance(id, createDigester('sha256').update(held), held.length);
   }
 

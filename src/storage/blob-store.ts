@@ -58,6 +58,8 @@ export interface BlobStore {
 
   /** Starts an empty upload; rejects when the id exists. */
   createUpload(id: string): Promise<void>;
+  /** Starts an empty upload in place of whatever an upload of the same id holds, if anything. */
+  restartUpload(id: string): Promise<void>;
   /** Bytes received so far, or undefined when the upload does not exist. */
   uploadSize(id: string): Promise<number | undefined>;
   /**

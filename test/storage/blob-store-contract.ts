@@ -290,6 +290,25 @@ export function blobStoreContract(implementation: string, makeStore: () => Promi
         assert.equal(await store.uploadSize('d2'), 0);
       });
 
+      it('restarts an upload empty, whatever it held, and starts one where there was none', async () => {
+        const store = await makeStore();
+        await store.createUpload('r2');
+        // Parts at two offsets, so that a restart that kept any would show in the size or the bytes.
+        await store.appendUpload('r2', 0, Readable.from([Buffer.from('stale ')]));
+        await store.appendUpload('r2', 6, Readable.from([Buffer.from('bytes')]));
+        await store.restartUpload('r2');
+        assert.equal(await store.uploadSize('r2'), 0);
+        await assert.rejects(store.appendUpload('r2', 11, Readable.from([Buffer.from('more')])), UploadOffsetError);
+        assert.equal(await store.appendUpload('r2', 0, Readable.from([Buffer.from('fresh')])), 5);
+        assert.equal((await buffer(await store.readUpload('r2'))).toString(), 'fresh');
+        await store.commitUpload('r2', digestOf('fresh'));
+        assert.equal((await readBack(store, digestOf('fresh'))).toString(), 'fresh');
+
+        await store.restartUpload('r3');
+        assert.equal(await store.uploadSize('r3'), 0);
+        assert.ok((await store.listUploads()).some((upload) => upload.id === 'r3'), 'listed, for expiry to find');
+      });
+
       it('lists uploads with their modification time, and not committed or deleted ones', async () => {
         const store = await makeStore();
         const before = Date.now() - 1000;

@@ -80,6 +80,13 @@ export class FsBlobStore implements BlobStore {
     await handle.close();
   }
 
+  async restartUpload(id: string): Promise<void> {
+    this.flushes.delete(id);
+    // Truncated in place: one open rather than a removal and a create.
+    const handle = await open(this.uploadPath(id), 'w', privateFileMode);
+    await handle.close();
+  }
+
   async uploadSize(id: string): Promise<number | undefined> {
     return sizeOf(this.uploadPath(id));
   }

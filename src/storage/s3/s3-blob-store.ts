@@ -114,6 +114,11 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(id), Body: '', ContentLength: 0, IfNoneMatch: '*' }));
   }
 
+  async restartUpload(id: string): Promise<void> {
+    await this.deleteUpload(id);
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(id), Body: '', ContentLength: 0 }));
+  }
+
   async uploadSize(id: string): Promise<number | undefined> {
     const parts = await this.parts(id);
     return parts && sizeOf(parts);
