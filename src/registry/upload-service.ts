@@ -285,21 +285,30 @@ export class UploadService {
       }
       return { size: bytes.length, held: bytes };
     }
-    await this.moveToStore(id, held);
-    return { size: await this.write(id, size, chunk.whole), held: undefined };
+    const { released } = await this.moveToStore(id, held);
+    try {
+      return { size: await this.write(id, size, chunk.whole), held: undefined };
+    } finally {
+      await released;
+    }
   }
 
   /**
    * Moves the bytes the metadata holds into a new upload in the store, where the upload goes on.
    * One left by a move that was cut short is replaced: the metadata still holds all its bytes.
+   * Resolves once the store has them; `released`, once the metadata no longer holds them, which
+   * the caller awaits after its append, so that the two writes overlap.
    */
-  private async moveToStore(id: string, held: Buffer): Promise<void> {
+  private async moveToStore(id: string, held: Buffer): Promise<{ released: Promise<void> }> {
     await this.store.restartUpload(id);
     if (held.length > 0) await this.store.appendUpload(id, 0, Readable.from([held]));
-    await this.metadata.releaseUploadBytes(id);
-    // The release wrote the session's time of last use: the append that follows need not.
+    const released = this.metadata.releaseUploadBytes(id);
+    // Awaited by the caller; a failure meanwhile must not count as unhandled.
+    released.catch(() => undefined);
+    // The release writes the session's time of last use: the append that follows need not.
     this.touchedAt.set(id, Date.now());
     this.hashes.advance(id, createDigester('sha256').update(held), held.length);
+    return { released };
   }
 
   /** Appends a chunk to the upload in the store, hashing it as it streams; answers the new size. */
