@@ -3,7 +3,7 @@ import type { DatabaseEngine } from '../db/engine.js';
 import type { Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { BlobStore, StoredBlob } from '../storage/blob-store.js';
-import { restorableBlobs } from './restorable-blobs.js';
+import { RestorableBlobs } from './restorable-blobs.js';
 
 export interface CollectionReport {
   /** Nothing was removed: the figures say what a collection would have removed. */
@@ -85,7 +85,7 @@ export class GarbageCollector {
       bytesStored: 0,
     };
     const steps = async (batch: <T>(work: (trx: Executor) => Promise<T>) => Promise<T>) => {
-      await this.removeUnneededLinks(batch, cutoff, report);
+      await this.removeUnneededLinks(batch, cutoff, report, new RestorableBlobs());
       await this.removeUnlinkedBlobs(batch, cutoff, report, dryRun);
       report.bytesStored = await batch((trx) => this.bytesStored(trx));
     };
@@ -111,7 +111,7 @@ export class GarbageCollector {
     return report;
   }
 
-  private async removeUnneededLinks(batch: Batcher, cutoff: string, report: CollectionReport): Promise<void> {
+  private async removeUnneededLinks(batch: Batcher, cutoff: string, report: CollectionReport, restorable: RestorableBlobs): Promise<void> {
     let after = { repositoryId: 0, digest: '' };
     for (;;) {
       const candidates = await batch((trx) => trx
@@ -128,9 +128,8 @@ export class GarbageCollector {
             ),
           ),
         )
-        .where(({ eb, or, and }) =>
-          or([eb('rb.repository_id', '>', after.repositoryId), and([eb('rb.repository_id', '=', after.repositoryId), eb('rb.digest', '>', after.digest)])]),
-        )
+        // As a row value, the key's index is searched from where the last batch ended, not scanned.
+        .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
         .orderBy('rb.repository_id')
         .orderBy('rb.digest')
         .limit(this.batchSize)
@@ -138,7 +137,7 @@ export class GarbageCollector {
       if (candidates.length === 0) return;
       report.linksRemoved += await batch(async (trx) => {
         let removed = 0;
-        for (const [repositoryId, digests] of byRepository(candidates)) removed += await this.removeLinks(trx, repositoryId, digests, cutoff);
+        for (const [repositoryId, digests] of byRepository(candidates)) removed += await this.removeLinks(trx, repositoryId, digests, cutoff, restorable);
         return removed;
       });
       const last = candidates.at(-1)!;
@@ -148,7 +147,7 @@ export class GarbageCollector {
   }
 
   /** Removes the repository's links among `digests` that are still old and still unneeded. */
-  private async removeLinks(trx: Executor, repositoryId: number, digests: string[], cutoff: string): Promise<number> {
+  private async removeLinks(trx: Executor, repositoryId: number, digests: string[], cutoff: string, restorable: RestorableBlobs): Promise<number> {
     const { dialect } = this.engine;
     const locked = await dialect
       .lockRows(
@@ -172,8 +171,8 @@ export class GarbageCollector {
           .execute()
       ).map((row) => row.referenced_digest),
     );
-    const restorable = await restorableBlobs(trx, repositoryId);
-    const unneeded = locked.map((row) => row.digest).filter((digest) => !referenced.has(digest) && !restorable.has(digest));
+    const kept = await restorable.of(trx, repositoryId);
+    const unneeded = locked.map((row) => row.digest).filter((digest) => !referenced.has(digest) && !kept.has(digest));
     if (unneeded.length === 0) return 0;
     await trx.deleteFrom('repository_blobs').where('repository_id', '=', repositoryId).where('digest', 'in', unneeded).execute();
     return unneeded.length;
