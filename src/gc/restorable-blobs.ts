@@ -30,11 +30,12 @@ export class RestorableBlobs {
 }
 
 function deletedVersions(trx: Transaction<Schema>, repositoryId: number) {
+  // By the repository's packages first, so that the deleted versions are searched by package in
+  // their index rather than all of them scanned.
+  const packages = trx.selectFrom('packages as p').innerJoin('repositories as r', 'r.name', 'p.name').select('p.id').where('r.id', '=', repositoryId);
   return trx
     .selectFrom('package_versions as pv')
-    .innerJoin('packages as p', 'p.id', 'pv.package_id')
-    .innerJoin('repositories as r', 'r.name', 'p.name')
-    .where('r.id', '=', repositoryId)
+    .where('pv.package_id', 'in', packages)
     .where('pv.deleted_at', 'is not', null)
     .where('pv.content', 'is not', null);
 }
