@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { eventually } from '../../test/support/eventually.js';
 import { tempDatabase } from '../../test/support/temp-database.js';
+import type { DatabaseEngine } from '../db/engine.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/names.js';
 import { UploadSpoiltError } from '../storage/errors.js';
@@ -47,14 +48,28 @@ class LosingStore extends FsBlobStore {
  * A filesystem store in a temp dir (a losing one when `failing` names a step) and a database;
  * `service()` makes an upload service over them, as each start of a server does.
  */
-async function setup(t: TestContext, { failing, expiryMs = 86_400_000 }: { failing?: 'append' | 'commit'; expiryMs?: number } = {}) {
+async function setup(
+  t: TestContext,
+  {
+    failing,
+    expiryMs = 86_400_000,
+    metadata = (engine) => new RegistryMetadata(engine),
+  }: { failing?: 'append' | 'commit'; expiryMs?: number; metadata?: (engine: DatabaseEngine) => RegistryMetadata } = {},
+) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'berth-uploads-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const store = new LosingStore(root, failing);
   await store.init();
   const engine = await tempDatabase(t);
-  const service = () => new UploadService(store, new RegistryMetadata(engine), { maxBlobBytes: 1 << 30, expiryMs }, (name, run) => engine.exclusively(name, run));
+  const service = () => new UploadService(store, metadata(engine), { maxBlobBytes: 1 << 30, expiryMs }, (name, run) => engine.exclusively(name, run));
   return { store, engine, service, uploads: service() };
+}
+
+/** A committed blob's bytes, read back from the store. */
+async function storedBytes(store: FsBlobStore, digest: Digest): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of await store.read(digest)) parts.push(part as Buffer);
+  return Buffer.concat(parts);
 }
 
 describe('an upload whose bytes the disk lost', () => {
@@ -127,8 +142,31 @@ describe('an upload whose move to the store a crash forgot', () => {
     assert.equal((await after.status(repository, id)).size, whole.length);
     await after.complete(repository, id, digestOf(whole), undefined, undefined, undefined);
     assert.equal(await store.stat(digestOf(whole)), whole.length);
-    const stored: Buffer[] = [];
-    for await (const part of await store.read(digestOf(whole))) stored.push(part as Buffer);
-    assert.deepEqual(Buffer.concat(stored), whole);
+    assert.deepEqual(await storedBytes(store, digestOf(whole)), whole);
+  });
+});
+
+describe('an upload whose move to the store the metadata failed to record', () => {
+  it('answers the failure, and resumes from the bytes the metadata still holds to exactly the blob pushed', async (t) => {
+    let failures = 1;
+    // The release of the held bytes is written while the chunk is appended; here it fails once.
+    class FailingRelease extends RegistryMetadata {
+      override async releaseUploadBytes(id: string): Promise<void> {
+        if (failures-- > 0) throw new Error('the database went away');
+        return super.releaseUploadBytes(id);
+      }
+    }
+    const { store, uploads } = await setup(t, { metadata: (engine) => new FailingRelease(engine) });
+    const first = randomBytes(1024);
+    const second = randomBytes(100 * 1024);
+    const whole = Buffer.concat([first, second]);
+    const { id } = await uploads.start(repository);
+    await uploads.append(repository, id, Readable.from([first]), { start: 0, end: first.length - 1 }, first.length);
+    const range = { start: first.length, end: whole.length - 1 };
+    await assert.rejects(uploads.append(repository, id, Readable.from([second]), range, second.length), /the database went away/);
+    assert.equal((await uploads.status(repository, id)).size, first.length, 'the metadata still holds the first chunk');
+    await uploads.append(repository, id, Readable.from([second]), range, second.length);
+    await uploads.complete(repository, id, digestOf(whole), undefined, undefined, undefined);
+    assert.deepEqual(await storedBytes(store, digestOf(whole)), whole);
   });
 });

@@ -109,14 +109,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    // `If-None-Match: *` makes S3 refuse an existing marker; a store that ignores it is caught by the listing.
+    // A store that ignores `If-None-Match` (see `putMarker`) is caught by the listing.
     if ((await this.parts(id)) !== undefined) throw new Error(`upload ${id} exists`);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(id), Body: '', ContentLength: 0, IfNoneMatch: '*' }));
+    await this.putMarker(id);
   }
 
   async restartUpload(id: string): Promise<void> {
     await this.deleteUpload(id);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(id), Body: '', ContentLength: 0 }));
+    await this.putMarker(id);
   }
 
   async uploadSize(id: string): Promise<number | undefined> {
@@ -258,6 +258,11 @@ export class S3BlobStore implements BlobStore {
 
   private uploadPrefix(id: string): string {
     return `${this.prefix}uploads/${id}/`;
+  }
+
+  /** The upload's empty `created` marker; `If-None-Match: *` makes S3 refuse one that exists. */
+  private async putMarker(id: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(id), Body: '', ContentLength: 0, IfNoneMatch: '*' }));
   }
 
   private markerKey(id: string): string {
