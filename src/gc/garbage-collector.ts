@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { type Transaction, sql } from 'kysely';
 import type { DatabaseEngine } from '../db/engine.js';
 import type { Schema } from '../db/schema.js';
@@ -66,7 +67,7 @@ export class GarbageCollector {
     private readonly store: BlobStore,
     private readonly options: CollectorOptions,
   ) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 100;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -101,6 +102,10 @@ export class GarbageCollector {
         });
     } else {
       await steps(async (work) => {
+        // Requests that arrived meanwhile go first. On SQLite a batch never waits for I/O (a relaxed
+        // commit does not even wait for the sync), so without this the batches would run one after
+        // another as one long task, and no request would be read until the step ended.
+        await setImmediate();
         await this.engine.beforeWrites();
         return this.engine.db.transaction().execute(work);
       });
@@ -136,6 +141,8 @@ export class GarbageCollector {
         .execute());
       if (candidates.length === 0) return;
       report.linksRemoved += await batch(async (trx) => {
+        // A link removed and then lost to a crash is only collected again.
+        await this.engine.relaxCommit(trx);
         let removed = 0;
         for (const [repositoryId, digests] of byRepository(candidates)) removed += await this.removeLinks(trx, repositoryId, digests, cutoff, restorable);
         return removed;
@@ -202,7 +209,11 @@ export class GarbageCollector {
       if (!dryRun) {
         for (const blob of removing) if (blob.in_store) await this.store.delete(blob.digest as Digest);
       }
-      await batch((trx) => trx.deleteFrom('blobs').where('digest', 'in', [...marked]).where('deleting', '=', 1).execute());
+      await batch(async (trx) => {
+        // Rows lost to a crash stay marked, and the next collection deletes them.
+        await this.engine.relaxCommit(trx);
+        await trx.deleteFrom('blobs').where('digest', 'in', [...marked]).where('deleting', '=', 1).execute();
+      });
       report.blobsRemoved += removing.length;
       report.bytesReclaimed += removing.reduce((sum, blob) => sum + Number(blob.size), 0);
       after = candidates.at(-1)!.digest;
