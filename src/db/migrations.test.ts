@@ -116,3 +116,19 @@ describe('migration 0021-deleted-packages', () => {
     }
   });
 });
+
+describe('migration 0022-deleted-versions', () => {
+  it('lets the purge find deleted versions through an index of the deleted ones rather than reading every version', async () => {
+    const database = new SQLite(':memory:');
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      // The purge's delete (PackageService.purge), as Kysely compiles it.
+      const { sql: purgeQuery } = db.deleteFrom('package_versions').where('deleted_at', '<', '2026-01-01T00:00:00.000Z').compile();
+      const plan = (database.prepare(`explain query plan ${purgeQuery}`).all('2026-01-01T00:00:00.000Z') as Array<{ detail: string }>).map((row) => row.detail);
+      assert.deepEqual(plan, ['SEARCH package_versions USING COVERING INDEX package_versions_deleted (deleted_at<?)']);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

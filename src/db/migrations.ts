@@ -556,6 +556,18 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0022-deleted-versions': {
+    async up(db: Kysely<unknown>) {
+      // The purge's delete of versions deleted before the restore window read every version, live
+      // or deleted, at every sweep, holding the database meanwhile. Only deleted ones are indexed.
+      await db.schema
+        .createIndex('package_versions_deleted')
+        .on('package_versions')
+        .column('deleted_at')
+        .where(sql.ref('deleted_at'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 /** The PostgreSQL channel on which every committed change to Berth's tables is announced. */

@@ -170,3 +170,34 @@ describe('an upload whose move to the store the metadata failed to record', () =
     assert.deepEqual(await storedBytes(store, digestOf(whole)), whole);
   });
 });
+
+describe('an upload that expires while a request comes for it', () => {
+  it('is unknown to the request, not busy, while the expiry removes it', async (t) => {
+    let letGo: () => void = () => undefined;
+    const removing = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    let removalStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      removalStarted = resolve;
+    });
+    // The expiry's removal holds the upload until the test lets it go.
+    class SlowRemoval extends RegistryMetadata {
+      override async deleteUpload(id: string): Promise<boolean> {
+        removalStarted();
+        await removing;
+        return super.deleteUpload(id);
+      }
+    }
+    const expiryMs = 60_000;
+    const { uploads } = await setup(t, { expiryMs, metadata: (engine) => new SlowRemoval(engine) });
+    const { id } = await uploads.start(repository);
+    const expiry = uploads.expire(new Date(Date.now() + 2 * expiryMs));
+    await started;
+    const chunk = Buffer.from('a late chunk');
+    await assert.rejects(uploads.append(repository, id, Readable.from([chunk]), { start: 0, end: chunk.length - 1 }, chunk.length), { code: 'BLOB_UPLOAD_UNKNOWN' });
+    letGo();
+    assert.equal(await expiry, 1);
+    await assert.rejects(uploads.status(repository, id), { code: 'BLOB_UPLOAD_UNKNOWN' });
+  });
+});

@@ -61,6 +61,8 @@ export class UploadService {
   private readonly hashes: UploadHashes;
   /** Uploads with a request writing to them; a second concurrent writer is refused. */
   private readonly busy = new Set<string>();
+  /** Uploads this process's expiry is removing: a request for one finds it gone, not busy. */
+  private readonly expiring = new Set<string>();
   /** When this process last recorded each upload's activity in the metadata (ms since the epoch). */
   private readonly touchedAt = new Map<string, number>();
   private readonly touchIntervalMs: number;
@@ -240,7 +242,13 @@ export class UploadService {
     const cutoff = new Date(now.getTime() - this.limits.expiryMs);
     const expired = await this.metadata.uploadIdsUpdatedBefore(cutoff);
     for (const id of expired) {
-      if (!this.busy.has(id)) await this.acrossNodes(uploadLock(id), () => this.remove(id));
+      if (this.busy.has(id)) continue;
+      this.expiring.add(id);
+      try {
+        await this.acrossNodes(uploadLock(id), () => this.remove(id));
+      } finally {
+        this.expiring.delete(id);
+      }
     }
     const known = await this.metadata.uploadIds();
     const files = await this.store.listUploads();
@@ -383,6 +391,7 @@ export class UploadService {
 
   private async exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
     const busy = () => new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload');
+    if (this.expiring.has(id)) throw uploadUnknown(id);
     if (this.busy.has(id)) throw busy();
     this.busy.add(id);
     try {
