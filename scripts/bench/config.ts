@@ -12,7 +12,13 @@ export interface BenchConfig {
   smallCount: number;
   smallBytes: number;
   smallConcurrency: number;
+  /**
+   * Manifest PUTs per round: enough that a WAL checkpoint, which one round's window holds and the
+   * next does not, moves the rate little.
+   */
   manifestCount: number;
+  /** Manifest PUTs in each burst of the webhooks bench, which runs many bursts. */
+  hookBurstCount: number;
   manifestConcurrency: number;
   readSeconds: number;
   readConcurrency: number;
@@ -44,7 +50,8 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     smallCount: quick ? 500 : 2000,
     smallBytes: 4096,
     smallConcurrency: 32,
-    manifestCount: quick ? 300 : 1000,
+    manifestCount: quick ? 300 : 3000,
+    hookBurstCount: quick ? 300 : 1000,
     manifestConcurrency: 16,
     readSeconds: quick ? 2 : 10,
     readConcurrency: 64,

@@ -27,7 +27,7 @@ import { median, percentile, secondsSince } from './stats.js';
 
 const config = benchConfig();
 const repository = 'bench/hooks';
-const puts = Number(process.env.BENCH_MANIFESTS ?? config.manifestCount);
+const puts = Number(process.env.BENCH_MANIFESTS ?? config.hookBurstCount);
 const pairs = Math.max(2, config.rounds * 2);
 /** Longer than a node's lull before it counts as idle (`RequestsInFlight`). */
 const idlePauseMs = 200;
