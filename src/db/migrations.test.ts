@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { migrateToLatest, migrations } from './migrations.js';
 import type { Schema } from './schema.js';
 
@@ -101,34 +101,29 @@ describe('migrateToLatest', () => {
   });
 });
 
-describe('migration 0021-deleted-packages', () => {
-  it("lets the purge find deleted packages through an index of the deleted ones rather than reading every package", async () => {
-    const database = new SQLite(':memory:');
-    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
-    try {
-      await migrateToLatest(db as Kysely<unknown>);
-      // The purge's query (PackageService.purge), as Kysely compiles it.
-      const { sql: purgeQuery } = db.selectFrom('packages').select('name').where('deleted_at', '<', '2026-01-01T00:00:00.000Z').compile();
-      const plan = (database.prepare(`explain query plan ${purgeQuery}`).all('2026-01-01T00:00:00.000Z') as Array<{ detail: string }>).map((row) => row.detail);
-      assert.deepEqual(plan, ['SEARCH packages USING INDEX packages_deleted (deleted_at<?)']);
-    } finally {
-      await db.destroy();
-    }
-  });
-});
+/** SQLite's plan for a query compiled against the latest schema: the `detail` of each step. */
+async function planOnLatestSchema(compile: (db: Kysely<Schema>) => CompiledQuery, ...parameters: unknown[]): Promise<string[]> {
+  const database = new SQLite(':memory:');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  try {
+    await migrateToLatest(db as Kysely<unknown>);
+    const { sql: text } = compile(db);
+    return (database.prepare(`explain query plan ${text}`).all(...parameters) as Array<{ detail: string }>).map((row) => row.detail);
+  } finally {
+    await db.destroy();
+  }
+}
 
-describe('migration 0022-deleted-versions', () => {
-  it('lets the purge find deleted versions through an index of the deleted ones rather than reading every version', async () => {
-    const database = new SQLite(':memory:');
-    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
-    try {
-      await migrateToLatest(db as Kysely<unknown>);
-      // The purge's delete (PackageService.purge), as Kysely compiles it.
-      const { sql: purgeQuery } = db.deleteFrom('package_versions').where('deleted_at', '<', '2026-01-01T00:00:00.000Z').compile();
-      const plan = (database.prepare(`explain query plan ${purgeQuery}`).all('2026-01-01T00:00:00.000Z') as Array<{ detail: string }>).map((row) => row.detail);
-      assert.deepEqual(plan, ['SEARCH package_versions USING COVERING INDEX package_versions_deleted (deleted_at<?)']);
-    } finally {
-      await db.destroy();
-    }
+describe('the indexes of the purge (PackageService.purge), as Kysely compiles its statements', () => {
+  const cutoff = '2026-01-01T00:00:00.000Z';
+
+  it('finds deleted packages through an index of the deleted ones rather than reading every package (0021)', async () => {
+    const plan = await planOnLatestSchema((db) => db.selectFrom('packages').select('name').where('deleted_at', '<', cutoff).compile(), cutoff);
+    assert.deepEqual(plan, ['SEARCH packages USING INDEX packages_deleted (deleted_at<?)']);
+  });
+
+  it('finds deleted versions through an index of the deleted ones rather than reading every version (0022)', async () => {
+    const plan = await planOnLatestSchema((db) => db.deleteFrom('package_versions').where('deleted_at', '<', cutoff).compile(), cutoff);
+    assert.deepEqual(plan, ['SEARCH package_versions USING COVERING INDEX package_versions_deleted (deleted_at<?)']);
   });
 });
