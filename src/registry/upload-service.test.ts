@@ -13,7 +13,7 @@ import type { RepositoryName } from '../oci/names.js';
 import { UploadSpoiltError } from '../storage/errors.js';
 import { FsBlobStore } from '../storage/fs/fs-blob-store.js';
 import { RegistryMetadata } from './metadata.js';
-import { UploadService } from './upload-service.js';
+import { UploadService, inlineBlobBytes } from './upload-service.js';
 
 const repository = 'acme/app' as RepositoryName;
 
@@ -199,5 +199,27 @@ describe('an upload that expires while a request comes for it', () => {
     letGo();
     assert.equal(await expiry, 1);
     await assert.rejects(uploads.status(repository, id), { code: 'BLOB_UPLOAD_UNKNOWN' });
+  });
+});
+
+describe('the expiry of uploads', () => {
+  // Here, unlike in a server, no sweep runs on its own: a slow machine cannot expire an upload early.
+  it('removes only uploads idle longer than the expiry: a chunk renews one, whether the metadata or the store holds its bytes', async (t) => {
+    const { uploads } = await setup(t, { expiryMs: 2000 });
+    const idle = await uploads.start(repository);
+    const held = await uploads.start(repository);
+    const stored = await uploads.start(repository);
+    const first = randomBytes(inlineBlobBytes + 1);
+    await uploads.append(repository, stored.id, Readable.from([first]), { start: 0, end: first.length - 1 }, first.length);
+    // Activity is recorded at most once per tenth of the expiry: a chunk later than that renews.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const between = Date.now();
+    await uploads.append(repository, held.id, Readable.from([Buffer.from('x')]), { start: 0, end: 0 }, 1);
+    await uploads.append(repository, stored.id, Readable.from([Buffer.from('y')]), { start: first.length, end: first.length }, 1);
+    // Two seconds after `between`, `idle` has been idle for longer than that, the others for less.
+    assert.equal(await uploads.expire(new Date(between + 2000)), 1);
+    await assert.rejects(uploads.status(repository, idle.id), { code: 'BLOB_UPLOAD_UNKNOWN' });
+    assert.equal((await uploads.status(repository, held.id)).size, 1);
+    assert.equal((await uploads.status(repository, stored.id)).size, first.length + 1);
   });
 });
