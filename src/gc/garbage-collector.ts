@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { type Transaction, sql } from 'kysely';
 import type { DatabaseEngine } from '../db/engine.js';
-import type { Schema } from '../db/schema.js';
+import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { BlobStore, StoredBlob } from '../storage/blob-store.js';
 import { RestorableBlobs } from './restorable-blobs.js';
@@ -56,7 +56,9 @@ type Executor = Transaction<Schema>;
  *    collection finishes.
  * 3. Bytes in the store that no row records, once older than the grace period.
  *
- * A dry run does the same in one transaction that it rolls back, and deletes no bytes.
+ * A dry run only reads, in the same batches: it follows the links the first step would remove in
+ * memory, and counts the blobs that would be left with no other link. It holds no transaction
+ * and no lock, so pushes go on meanwhile as they do during a collection.
  */
 export class GarbageCollector {
   private readonly batchSize: number;
@@ -85,30 +87,17 @@ export class GarbageCollector {
       orphanBytesReclaimed: 0,
       bytesStored: 0,
     };
-    const steps = async (batch: <T>(work: (trx: Executor) => Promise<T>) => Promise<T>) => {
-      await this.removeUnneededLinks(batch, cutoff, report, new RestorableBlobs());
-      await this.removeUnlinkedBlobs(batch, cutoff, report, dryRun);
-      report.bytesStored = await batch((trx) => this.bytesStored(trx));
-    };
     if (dryRun) {
-      await this.engine.db
-        .transaction()
-        .execute(async (trx) => {
-          await steps((work) => work(trx));
-          throw rollback;
-        })
-        .catch((error: unknown) => {
-          if (error !== rollback) throw error;
-        });
+      await this.foresee(cutoff, report);
     } else {
-      await steps(async (work) => {
-        // Requests that arrived meanwhile go first. On SQLite a batch never waits for I/O (a relaxed
-        // commit does not even wait for the sync), so without this the batches would run one after
-        // another as one long task, and no request would be read until the step ended.
-        await setImmediate();
+      const batch: Batcher = async (work) => {
+        await yieldToRequests();
         await this.engine.beforeWrites();
         return this.engine.db.transaction().execute(work);
-      });
+      };
+      await this.removeUnneededLinks(batch, cutoff, report, new RestorableBlobs());
+      await this.removeUnlinkedBlobs(batch, cutoff, report);
+      report.bytesStored = await batch((trx) => this.bytesStored(trx));
     }
     const orphanCutoff = new Date(started.getTime() - (this.options.orphanGraceMs ?? this.options.graceMs));
     await this.removeOrphans(orphanCutoff, report, dryRun);
@@ -119,26 +108,7 @@ export class GarbageCollector {
   private async removeUnneededLinks(batch: Batcher, cutoff: string, report: CollectionReport, restorable: RestorableBlobs): Promise<void> {
     let after = { repositoryId: 0, digest: '' };
     for (;;) {
-      const candidates = await batch((trx) => trx
-        .selectFrom('repository_blobs as rb')
-        .select(['rb.repository_id', 'rb.digest'])
-        .where('rb.created_at', '<', cutoff)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('manifest_references as mr')
-                .select(sql`1`.as('one'))
-                .whereRef('mr.repository_id', '=', 'rb.repository_id')
-                .whereRef('mr.referenced_digest', '=', 'rb.digest'),
-            ),
-          ),
-        )
-        // As a row value, the key's index is searched from where the last batch ended, not scanned.
-        .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
-        .orderBy('rb.repository_id')
-        .orderBy('rb.digest')
-        .limit(this.batchSize)
-        .execute());
+      const candidates = await batch((trx) => this.unneededLinks(trx, cutoff, after));
       if (candidates.length === 0) return;
       report.linksRemoved += await batch(async (trx) => {
         // A link removed and then lost to a crash is only collected again.
@@ -151,6 +121,30 @@ export class GarbageCollector {
       after = { repositoryId: last.repository_id, digest: last.digest };
       if (candidates.length < this.batchSize) return;
     }
+  }
+
+  /** A batch of old links that no manifest of their repository references, after the link `after`. */
+  private unneededLinks(db: Database, cutoff: string, after: { repositoryId: number; digest: string }): Promise<Array<{ repository_id: number; digest: string }>> {
+    return db
+      .selectFrom('repository_blobs as rb')
+      .select(['rb.repository_id', 'rb.digest'])
+      .where('rb.created_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('manifest_references as mr')
+              .select(sql`1`.as('one'))
+              .whereRef('mr.repository_id', '=', 'rb.repository_id')
+              .whereRef('mr.referenced_digest', '=', 'rb.digest'),
+          ),
+        ),
+      )
+      // As a row value, the key's index is searched from where the last batch ended, not scanned.
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
+      .orderBy('rb.repository_id')
+      .orderBy('rb.digest')
+      .limit(this.batchSize)
+      .execute();
   }
 
   /** Removes the repository's links among `digests` that are still old and still unneeded. */
@@ -185,7 +179,7 @@ export class GarbageCollector {
     return unneeded.length;
   }
 
-  private async removeUnlinkedBlobs(batch: Batcher, cutoff: string, report: CollectionReport, dryRun: boolean): Promise<void> {
+  private async removeUnlinkedBlobs(batch: Batcher, cutoff: string, report: CollectionReport): Promise<void> {
     let after = '';
     for (;;) {
       const candidates = await batch((trx) =>
@@ -206,9 +200,7 @@ export class GarbageCollector {
       if (candidates.length === 0) return;
       const marked = await batch((trx) => this.markDeleting(trx, candidates.map((blob) => blob.digest)));
       const removing = candidates.filter((blob) => marked.has(blob.digest));
-      if (!dryRun) {
-        for (const blob of removing) if (blob.in_store) await this.store.delete(blob.digest as Digest);
-      }
+      for (const blob of removing) if (blob.in_store) await this.store.delete(blob.digest as Digest);
       await batch(async (trx) => {
         // Rows lost to a crash stay marked, and the next collection deletes them.
         await this.engine.relaxCommit(trx);
@@ -235,9 +227,56 @@ export class GarbageCollector {
     return new Set(unlinked);
   }
 
-  private async bytesStored(trx: Executor): Promise<number> {
-    const row = await trx.selectFrom('blobs').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), sql<number>`0`).as('bytes')).executeTakeFirst();
+  private async bytesStored(db: Database): Promise<number> {
+    const row = await db.selectFrom('blobs').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), sql<number>`0`).as('bytes')).executeTakeFirst();
     return Number(row?.bytes ?? 0);
+  }
+
+  /**
+   * A dry run's figures, in the collection's batches, reading only: the links the first step would
+   * remove are kept here (memory in proportion to them), and a blob counts once every link it has
+   * is among them.
+   */
+  private async foresee(cutoff: string, report: CollectionReport): Promise<void> {
+    const { db } = this.engine;
+    const restorable = new RestorableBlobs();
+    const removedLinks = new Set<string>();
+    const linkKey = (repositoryId: number, digest: string) => `${repositoryId} ${digest}`;
+    let after = { repositoryId: 0, digest: '' };
+    for (;;) {
+      await yieldToRequests();
+      const candidates = await this.unneededLinks(db, cutoff, after);
+      for (const [repositoryId, digests] of byRepository(candidates)) {
+        const kept = await restorable.of(db, repositoryId);
+        for (const digest of digests) if (!kept.has(digest)) removedLinks.add(linkKey(repositoryId, digest));
+      }
+      const last = candidates.at(-1);
+      if (!last || candidates.length < this.batchSize) break;
+      after = { repositoryId: last.repository_id, digest: last.digest };
+    }
+    report.linksRemoved = removedLinks.size;
+    let afterDigest = '';
+    for (;;) {
+      await yieldToRequests();
+      const candidates = await db
+        .selectFrom('blobs')
+        .select(['digest', 'size'])
+        .where('digest', '>', afterDigest)
+        .where(({ eb, or }) => or([eb('deleting', '=', 1), eb('created_at', '<', cutoff)]))
+        .orderBy('digest')
+        .limit(this.batchSize)
+        .execute();
+      if (candidates.length === 0) break;
+      const links = await db.selectFrom('repository_blobs').select(['repository_id', 'digest']).where('digest', 'in', candidates.map((blob) => blob.digest)).execute();
+      const stillLinked = new Set(links.filter((link) => !removedLinks.has(linkKey(link.repository_id, link.digest))).map((link) => link.digest));
+      for (const blob of candidates.filter((candidate) => !stillLinked.has(candidate.digest))) {
+        report.blobsRemoved++;
+        report.bytesReclaimed += Number(blob.size);
+      }
+      afterDigest = candidates.at(-1)!.digest;
+      if (candidates.length < this.batchSize) break;
+    }
+    report.bytesStored = (await this.bytesStored(db)) - report.bytesReclaimed;
   }
 
   /** Deletes stored bytes that no blob row records and that are older than the grace period. */
@@ -266,7 +305,14 @@ export class GarbageCollector {
 
 type Batcher = <T>(work: (trx: Executor) => Promise<T>) => Promise<T>;
 
-const rollback = Symbol('dry run');
+/**
+ * Lets the requests that arrived meanwhile go first. On SQLite a batch never waits for I/O (a
+ * relaxed commit does not even wait for the sync), so without this a collection's batches would
+ * run one after another as one long task, and no request would be read until it ended.
+ */
+function yieldToRequests(): Promise<void> {
+  return setImmediate();
+}
 
 function byRepository(links: ReadonlyArray<{ repository_id: number; digest: string }>): Map<number, string[]> {
   const grouped = new Map<number, string[]>();

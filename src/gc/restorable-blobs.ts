@@ -1,5 +1,4 @@
-import type { Transaction } from 'kysely';
-import type { Schema } from '../db/schema.js';
+import type { Database } from '../db/schema.js';
 
 /**
  * The digests that the deleted, still restorable, versions of a repository's package mention in
@@ -8,7 +7,7 @@ import type { Schema } from '../db/schema.js';
  * blob kept too long costs bytes until the version is purged, a blob removed too soon a restore.
  *
  * One collection asks for each batch of links it removes, inside that batch's transaction, since a
- * version may be deleted meanwhile. The versions are listed each time, but a version's digests are
+ * version may be deleted meanwhile (a dry run asks outside any transaction). The versions are listed each time, but a version's digests are
  * read from its manifest once: its kept manifest is that of its digest, the same bytes whenever it
  * is kept. Reading them all for every batch would hold each batch's transaction, and the requests
  * waiting behind it, for as long as reading a repository's deleted manifests takes.
@@ -16,7 +15,7 @@ import type { Schema } from '../db/schema.js';
 export class RestorableBlobs {
   private readonly digestsOfVersion = new Map<number, readonly string[]>();
 
-  async of(trx: Transaction<Schema>, repositoryId: number): Promise<Set<string>> {
+  async of(trx: Database, repositoryId: number): Promise<Set<string>> {
     const versions = await deletedVersions(trx, repositoryId).select('pv.id').execute();
     const unread = versions.map((version) => version.id).filter((id) => !this.digestsOfVersion.has(id));
     if (unread.length > 0) {
@@ -29,7 +28,7 @@ export class RestorableBlobs {
   }
 }
 
-function deletedVersions(trx: Transaction<Schema>, repositoryId: number) {
+function deletedVersions(trx: Database, repositoryId: number) {
   // By the repository's packages first, so that the deleted versions are searched by package in
   // their index rather than all of them scanned.
   const packages = trx.selectFrom('packages as p').innerJoin('repositories as r', 'r.name', 'p.name').select('p.id').where('r.id', '=', repositoryId);

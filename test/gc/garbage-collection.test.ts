@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import type { DatabaseEngine } from '../../src/db/engine.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import { imageManifest, pushBlob, putManifest } from '../support/berth-pushes.js';
 import { type GcApp, blobState, gcApp, pushStoredImage, storedLayerBytes } from './helpers.js';
@@ -127,6 +128,38 @@ describe('garbage collection', () => {
     assert.equal(report.linksRemoved, strays);
     const left = await linksWhenLetIn;
     assert.ok(left > strays / 2, `let in with ${left} of ${strays} links left, not once the step was done`);
+  });
+
+  it('a dry run reads in batches and holds nothing, so requests go on meanwhile, and foresees shared and restorable blobs as a collection keeps them', async (t) => {
+    const app = await gcApp(t);
+    await pushStoredImage(app, 'alice/one', 'v1');
+    const sharedBytes = randomBytes(storedLayerBytes);
+    const config = await pushBlob(app.berth, 'alice/one', app.auth, '{"os":"linux","architecture":"arm64"}');
+    const shared = await pushBlob(app.berth, 'alice/one', app.auth, sharedBytes);
+    await putManifest(app.berth, 'alice/one', app.auth, 'v2', imageManifest(config, shared));
+    // alice/two links the shared layer with no manifest: its link goes, the blob stays.
+    await pushBlob(app.berth, 'alice/two', app.auth, sharedBytes);
+    const strays = 6;
+    for (let i = 0; i < strays; i++) await pushBlob(app.berth, 'alice/two', app.auth, `stray ${i}`);
+    // A deleted version keeps its blobs while it can be restored.
+    const deleted = await pushStoredImage(app, 'alice/app', 'v1');
+    const deletion = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/packages/container/app/versions/${await versionId(app, 'app', deleted.digest)}`, headers: { authorization: app.bearer } });
+    assert.equal(deletion.statusCode, 204, deletion.body);
+
+    // The dry run's queries are counted, and a request queued as it starts notes how many ran before it.
+    let queries = 0;
+    const counted = app.engine.db.withPlugin({ transformQuery: ({ node }) => (queries++, node), transformResult: async ({ result }) => result });
+    const engine = Object.create(app.engine, { db: { value: counted } }) as DatabaseEngine;
+    const queriesBeforeRequest = new Promise<number>((resolve, reject) => setImmediate(() => app.engine.db.selectFrom('blobs').select('digest').execute().then(() => resolve(queries), reject)));
+    const dry = await app.collector({ batchSize: 1, engine }).collect({ dryRun: true });
+    assert.ok((await queriesBeforeRequest) < queries / 2, `the request waited for ${await queriesBeforeRequest} of the dry run's ${queries} queries`);
+
+    const real = await app.collector({ batchSize: 1 }).collect();
+    const figures = (report: typeof real) => [report.linksRemoved, report.blobsRemoved, report.bytesReclaimed, report.bytesStored];
+    assert.deepEqual(figures(dry), figures(real));
+    assert.deepEqual([real.linksRemoved, real.blobsRemoved], [strays + 1, strays]);
+    assert.deepEqual(await blobState(app, 'alice/one', shared.digest as Digest), { linked: true, stored: true, row: true });
+    assert.deepEqual(await blobState(app, 'alice/app', deleted.layer), { linked: true, stored: true, row: true });
   });
 
   it('removes bytes that no blob row records only once they are older than the grace period', async (t) => {

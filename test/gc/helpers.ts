@@ -21,8 +21,11 @@ export interface GcApp extends AuthApp {
   /** Alice's Basic credentials, and her token for the REST API as Bearer. */
   auth: string;
   bearer: string;
-  /** A collector whose clock is `aheadMs` in the future: everything pushed so far is past the grace period. */
-  collector(options?: Partial<CollectorOptions> & { aheadMs?: number }): GarbageCollector;
+  /**
+   * A collector whose clock is `aheadMs` in the future: everything pushed so far is past the grace
+   * period. It uses the app's database engine unless given another view of it.
+   */
+  collector(options?: Partial<CollectorOptions> & { aheadMs?: number; engine?: DatabaseEngine }): GarbageCollector;
 }
 
 /** A Berth (auth on, on the suites' database profile) whose database and blob store the test holds too. */
@@ -40,7 +43,8 @@ export async function gcApp(t: TestContext): Promise<GcApp> {
     store,
     auth: basic('alice', alice.token),
     bearer: `Bearer ${alice.token}`,
-    collector: ({ aheadMs = 2 * graceMs, ...options } = {}) => new GarbageCollector(engine, store, { graceMs, now: () => new Date(Date.now() + aheadMs), ...options }),
+    collector: ({ aheadMs = 2 * graceMs, engine: view = engine, ...options } = {}) =>
+      new GarbageCollector(view, store, { graceMs, now: () => new Date(Date.now() + aheadMs), ...options }),
   };
 }
 
