@@ -240,6 +240,7 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     await services.uploads.expire().catch((error: unknown) => app.log.error({ err: error }, 'upload expiry failed'));
     await applyRetention().catch((error: unknown) => app.log.error({ err: error }, 'applying retention policies failed'));
     await packageService.purge().catch((error: unknown) => app.log.error({ err: error }, 'purging deleted packages failed'));
+    await collections.finishCutShort().catch((error: unknown) => app.log.error({ err: error }, 'finishing a garbage collection cut short failed'));
     await repositoryTokens.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired repository tokens failed'));
     await accessTokens.recordExpired().catch((error: unknown) => app.log.error({ err: error }, 'recording expired personal access tokens failed'));
     await sessions.deleteExpired().catch((error: unknown) => app.log.error({ err: error }, 'removing expired sessions failed'));

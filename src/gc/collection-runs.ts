@@ -39,6 +39,15 @@ export class CollectionRuns {
     return report;
   }
 
+  /**
+   * Finishes the blobs a collection cut short left marked, unless a collection runs, here or on
+   * another node (it finishes them itself). Logged only when there were some.
+   */
+  async finishCutShort(): Promise<void> {
+    const finished = await this.exclusively('gc', () => this.collector.finishCutShort());
+    if (finished && finished.blobsRemoved > 0) this.log.info({ gc: finished }, 'garbage collection cut short: finished the blobs it had marked');
+  }
+
   every(intervalMs: number): void {
     this.timer = setInterval(() => {
       this.run().catch((error: unknown) => this.log.error({ err: error }, 'garbage collection failed'));

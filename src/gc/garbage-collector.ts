@@ -52,8 +52,8 @@ type Executor = Transaction<Schema>;
  *    (`RegistryMetadata.requireLinkedBlobs`), so a manifest is never stored on a link removed.
  * 2. Blobs no repository links any more. A batch marks them `deleting` in one transaction, which
  *    `RegistryMetadata.linkBlob` then refuses to link again; their bytes are deleted from the
- *    store; then their rows. A crash between the steps leaves marked rows, which the next
- *    collection finishes.
+ *    store; then their rows. A crash between the steps leaves marked rows, which the sweep
+ *    finishes (`finishCutShort`), or else the next collection.
  * 3. Bytes in the store that no row records, once older than the grace period.
  *
  * A dry run only reads, in the same batches: it follows the links the first step would remove in
@@ -90,14 +90,9 @@ export class GarbageCollector {
     if (dryRun) {
       await this.foresee(cutoff, report);
     } else {
-      const batch: Batcher = async (work) => {
-        await yieldToRequests();
-        await this.engine.beforeWrites();
-        return this.engine.db.transaction().execute(work);
-      };
-      await this.removeUnneededLinks(batch, cutoff, report, new RestorableBlobs());
-      await this.removeUnlinkedBlobs(batch, cutoff, report);
-      report.bytesStored = await batch((trx) => this.bytesStored(trx));
+      await this.removeUnneededLinks(cutoff, report, new RestorableBlobs());
+      await this.removeUnlinkedBlobs(cutoff, report);
+      report.bytesStored = await this.batch((trx) => this.bytesStored(trx));
     }
     const orphanCutoff = new Date(started.getTime() - (this.options.orphanGraceMs ?? this.options.graceMs));
     await this.removeOrphans(orphanCutoff, report, dryRun);
@@ -105,7 +100,26 @@ export class GarbageCollector {
     return report;
   }
 
-  private async removeUnneededLinks(batch: Batcher, cutoff: string, report: CollectionReport, restorable: RestorableBlobs): Promise<void> {
+  /**
+   * Finishes the blobs that a collection cut short (a crash, a store that failed) left marked
+   * `deleting`: `linkBlob` refuses them, so a client told to push one again could not until the
+   * next collection. They can never be linked again, so this is safe whenever no collection runs.
+   */
+  async finishCutShort(): Promise<Pick<CollectionReport, 'blobsRemoved' | 'bytesReclaimed'>> {
+    const finished = { blobsRemoved: 0, bytesReclaimed: 0 };
+    await this.removeUnlinkedBlobs(undefined, finished);
+    return finished;
+  }
+
+  /** Runs one batch in its own transaction, after the requests that arrived meanwhile. */
+  private readonly batch: Batcher = async (work) => {
+    await yieldToRequests();
+    await this.engine.beforeWrites();
+    return this.engine.db.transaction().execute(work);
+  };
+
+  private async removeUnneededLinks(cutoff: string, report: CollectionReport, restorable: RestorableBlobs): Promise<void> {
+    const { batch } = this;
     let after = { repositoryId: 0, digest: '' };
     for (;;) {
       const candidates = await batch((trx) => this.unneededLinks(trx, cutoff, after));
@@ -179,7 +193,9 @@ export class GarbageCollector {
     return unneeded.length;
   }
 
-  private async removeUnlinkedBlobs(batch: Batcher, cutoff: string, report: CollectionReport): Promise<void> {
+  /** Blobs marked `deleting`, and, with a cutoff, blobs older than it that no repository links. */
+  private async removeUnlinkedBlobs(cutoff: string | undefined, report: Pick<CollectionReport, 'blobsRemoved' | 'bytesReclaimed'>): Promise<void> {
+    const { batch } = this;
     let after = '';
     for (;;) {
       const candidates = await batch((trx) =>
@@ -188,10 +204,12 @@ export class GarbageCollector {
           .select(['b.digest', 'b.size', sql<number>`case when b.content is null then 1 else 0 end`.as('in_store')])
           .where('b.digest', '>', after)
           .where(({ eb, or, and, not, exists, selectFrom }) =>
-            or([
-              eb('b.deleting', '=', 1),
-              and([eb('b.created_at', '<', cutoff), not(exists(selectFrom('repository_blobs as rb').select(sql`1`.as('one')).whereRef('rb.digest', '=', 'b.digest')))]),
-            ]),
+            cutoff === undefined
+              ? eb('b.deleting', '=', 1)
+              : or([
+                  eb('b.deleting', '=', 1),
+                  and([eb('b.created_at', '<', cutoff), not(exists(selectFrom('repository_blobs as rb').select(sql`1`.as('one')).whereRef('rb.digest', '=', 'b.digest')))]),
+                ]),
           )
           .orderBy('b.digest')
           .limit(this.batchSize)

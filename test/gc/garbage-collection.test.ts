@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import type { DatabaseEngine } from '../../src/db/engine.js';
 import { type Digest, digestOf } from '../../src/oci/digest.js';
 import { imageManifest, pushBlob, putManifest } from '../support/berth-pushes.js';
+import { eventually } from '../support/eventually.js';
 import { type GcApp, blobState, gcApp, pushStoredImage, storedLayerBytes } from './helpers.js';
 
 /** Commits bytes to the store without any metadata, as a crash between the two would leave them. */
@@ -195,6 +197,22 @@ describe('garbage collection', () => {
     const report = await app.collector({ aheadMs: 0 }).collect();
     assert.equal(report.blobsRemoved, 1);
     assert.deepEqual(await blobState(app, 'alice/app', digest), { linked: false, stored: false, row: false });
+    const pushedAgain = await pushBlob(app.berth, 'alice/app', app.auth, bytes);
+    assert.deepEqual(await blobState(app, 'alice/app', pushedAgain.digest as Digest), { linked: true, stored: true, row: true });
+  });
+
+  it('a sweep finishes the blobs a collection cut short left marked, so that they can be pushed again before the next collection', async (t) => {
+    // Sweeps run every second with this expiry.
+    const app = await gcApp(t, { uploadExpiry: '4s' });
+    const bytes = randomBytes(storedLayerBytes);
+    const digest = (await pushBlob(app.berth, 'alice/app', app.auth, bytes)).digest as Digest;
+    // What a collection that died after its marking transaction leaves: no link, a marked row, the bytes.
+    await app.engine.db.deleteFrom('repository_blobs').where('digest', '=', digest).execute();
+    await app.engine.db.updateTable('blobs').set({ deleting: 1 }).where('digest', '=', digest).execute();
+
+    const gone = { linked: false, stored: false, row: false };
+    assert.deepEqual(await eventually(() => blobState(app, 'alice/app', digest), (state) => isDeepStrictEqual(state, gone), 15_000), gone);
+    assert.match(app.logs(), /garbage collection cut short: finished the blobs it had marked/);
     const pushedAgain = await pushBlob(app.berth, 'alice/app', app.auth, bytes);
     assert.deepEqual(await blobState(app, 'alice/app', pushedAgain.digest as Digest), { linked: true, stored: true, row: true });
   });

@@ -28,13 +28,16 @@ export interface GcApp extends AuthApp {
   collector(options?: Partial<CollectorOptions> & { aheadMs?: number; engine?: DatabaseEngine }): GarbageCollector;
 }
 
-/** A Berth (auth on, on the suites' database profile) whose database and blob store the test holds too. */
-export async function gcApp(t: TestContext): Promise<GcApp> {
+/**
+ * A Berth (auth on, on the suites' database profile) whose database and blob store the test holds
+ * too; `settings` are its configuration's, as `authApp` takes them.
+ */
+export async function gcApp(t: TestContext, settings: Record<string, string> = {}): Promise<GcApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-gc-'));
   const engine = (await profileDatabase(dir)) ?? (await openDatabase(dir));
   const store = new FsBlobStore(path.join(dir, 'store'));
   await store.init();
-  const app = await authApp(t, {}, { database: engine, blobStore: store });
+  const app = await authApp(t, settings, { database: engine, blobStore: store });
   t.after(() => rm(dir, { recursive: true, force: true }));
   const alice = await app.user('alice');
   return {
