@@ -41,9 +41,11 @@ export class CollectionRuns {
 
   /**
    * Finishes the blobs a collection cut short left marked, unless a collection runs, here or on
-   * another node (it finishes them itself). Logged only when there were some.
+   * another node (it finishes them itself). Logged only when there were some. The collections'
+   * lock is taken only then, so that a scheduled collection is not turned away for nothing.
    */
   async finishCutShort(): Promise<void> {
+    if (!(await this.collector.anyMarked())) return;
     const finished = await this.exclusively('gc', () => this.collector.finishCutShort());
     if (finished && finished.blobsRemoved > 0) this.log.info({ gc: finished }, 'garbage collection cut short: finished the blobs it had marked');
   }

@@ -111,6 +111,11 @@ export class GarbageCollector {
     return finished;
   }
 
+  /** Whether some blob is marked `deleting`: a collection runs, or one was cut short. */
+  async anyMarked(): Promise<boolean> {
+    return (await this.engine.db.selectFrom('blobs').select('digest').where('deleting', '=', 1).limit(1).executeTakeFirst()) !== undefined;
+  }
+
   /** Runs one batch in its own transaction, after the requests that arrived meanwhile. */
   private readonly batch: Batcher = async (work) => {
     await yieldToRequests();

@@ -216,4 +216,13 @@ describe('garbage collection', () => {
     const pushedAgain = await pushBlob(app.berth, 'alice/app', app.auth, bytes);
     assert.deepEqual(await blobState(app, 'alice/app', pushedAgain.digest as Digest), { linked: true, stored: true, row: true });
   });
+
+  it('a sweep with no marked blob to finish does not take the collections\' lock, which would turn a collection away', async (t) => {
+    const app = await gcApp(t);
+    await pushStoredImage(app, 'alice/app', 'v1');
+    const finishing = app.berth.collections.finishCutShort();
+    const report = await app.berth.collections.run();
+    await finishing;
+    assert.ok(report, 'the collection ran');
+  });
 });
