@@ -124,27 +124,36 @@ export class GarbageCollector {
   };
 
   private async removeUnneededLinks(cutoff: string, report: CollectionReport, restorable: RestorableBlobs): Promise<void> {
-    const { batch } = this;
-    let after = { repositoryId: 0, digest: '' };
-    for (;;) {
-      const candidates = await batch((trx) => this.unneededLinks(trx, cutoff, after));
-      if (candidates.length === 0) return;
-      report.linksRemoved += await batch(async (trx) => {
+    for await (const candidates of this.unneededLinks(cutoff)) {
+      report.linksRemoved += await this.batch(async (trx) => {
         // A link removed and then lost to a crash is only collected again.
         await this.engine.relaxCommit(trx);
         let removed = 0;
         for (const [repositoryId, digests] of byRepository(candidates)) removed += await this.removeLinks(trx, repositoryId, digests, cutoff, restorable);
         return removed;
       });
-      const last = candidates.at(-1)!;
-      after = { repositoryId: last.repository_id, digest: last.digest };
-      if (candidates.length < this.batchSize) return;
     }
   }
 
-  /** A batch of old links that no manifest of their repository references, after the link `after`. */
-  private unneededLinks(db: Database, cutoff: string, after: { repositoryId: number; digest: string }): Promise<Array<{ repository_id: number; digest: string }>> {
-    return db
+  /**
+   * The old links that no manifest of their repository references, a batch at a time, each read
+   * after the requests that arrived meanwhile. A collection removes some of them between batches.
+   */
+  private async *unneededLinks(cutoff: string): AsyncGenerator<Array<{ repository_id: number; digest: string }>> {
+    let after = { repositoryId: 0, digest: '' };
+    for (;;) {
+      await yieldToRequests();
+      const candidates = await this.unneededLinksAfter(cutoff, after);
+      if (candidates.length === 0) return;
+      yield candidates;
+      if (candidates.length < this.batchSize) return;
+      const last = candidates.at(-1)!;
+      after = { repositoryId: last.repository_id, digest: last.digest };
+    }
+  }
+
+  private unneededLinksAfter(cutoff: string, after: { repositoryId: number; digest: string }): Promise<Array<{ repository_id: number; digest: string }>> {
+    return this.engine.db
       .selectFrom('repository_blobs as rb')
       .select(['rb.repository_id', 'rb.digest'])
       .where('rb.created_at', '<', cutoff)
@@ -225,7 +234,7 @@ export class GarbageCollector {
       const removing = candidates.filter((blob) => marked.has(blob.digest));
       for (const blob of removing) if (blob.in_store) await this.store.delete(blob.digest as Digest);
       await batch(async (trx) => {
-        // Rows lost to a crash stay marked, and the next collection deletes them.
+        // Rows lost to a crash stay marked, and the sweep (`finishCutShort`) deletes them.
         await this.engine.relaxCommit(trx);
         await trx.deleteFrom('blobs').where('digest', 'in', [...marked]).where('deleting', '=', 1).execute();
       });
@@ -265,17 +274,11 @@ export class GarbageCollector {
     const restorable = new RestorableBlobs();
     const removedLinks = new Set<string>();
     const linkKey = (repositoryId: number, digest: string) => `${repositoryId} ${digest}`;
-    let after = { repositoryId: 0, digest: '' };
-    for (;;) {
-      await yieldToRequests();
-      const candidates = await this.unneededLinks(db, cutoff, after);
+    for await (const candidates of this.unneededLinks(cutoff)) {
       for (const [repositoryId, digests] of byRepository(candidates)) {
         const kept = await restorable.of(db, repositoryId);
         for (const digest of digests) if (!kept.has(digest)) removedLinks.add(linkKey(repositoryId, digest));
       }
-      const last = candidates.at(-1);
-      if (!last || candidates.length < this.batchSize) break;
-      after = { repositoryId: last.repository_id, digest: last.digest };
     }
     report.linksRemoved = removedLinks.size;
     let afterDigest = '';
