@@ -56,9 +56,9 @@ type Executor = Transaction<Schema>;
  *    finishes (`finishCutShort`), or else the next collection.
  * 3. Bytes in the store that no row records, once older than the grace period.
  *
- * A dry run only reads, in the same batches: it follows the links the first step would remove in
- * memory, and counts the blobs that would be left with no other link. It holds no transaction
- * and no lock, so pushes go on meanwhile as they do during a collection.
+ * A dry run only reads, in the same batches: it counts the links the first step would remove,
+ * and the blobs all of whose links are such links. It holds no transaction and no lock, so
+ * pushes go on meanwhile as they do during a collection.
  */
 export class GarbageCollector {
   private readonly batchSize: number;
@@ -153,6 +153,19 @@ export class GarbageCollector {
   }
 
   private unneededLinksAfter(cutoff: string, after: { repositoryId: number; digest: string }): Promise<Array<{ repository_id: number; digest: string }>> {
+    return (
+      this.unneededLinksQuery(cutoff)
+        // As a row value, the key's index is searched from where the last batch ended, not scanned.
+        .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
+        .orderBy('rb.repository_id')
+        .orderBy('rb.digest')
+        .limit(this.batchSize)
+        .execute()
+    );
+  }
+
+  /** Links older than `cutoff` that no manifest of their repository references. */
+  private unneededLinksQuery(cutoff: string) {
     return this.engine.db
       .selectFrom('repository_blobs as rb')
       .select(['rb.repository_id', 'rb.digest'])
@@ -166,13 +179,7 @@ export class GarbageCollector {
               .whereRef('mr.referenced_digest', '=', 'rb.digest'),
           ),
         ),
-      )
-      // As a row value, the key's index is searched from where the last batch ended, not scanned.
-      .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
-      .orderBy('rb.repository_id')
-      .orderBy('rb.digest')
-      .limit(this.batchSize)
-      .execute();
+      );
   }
 
   /** Removes the repository's links among `digests` that are still old and still unneeded. */
@@ -265,22 +272,24 @@ export class GarbageCollector {
   }
 
   /**
-   * A dry run's figures, in the collection's batches, reading only: the links the first step would
-   * remove are kept here (memory in proportion to them), and a blob counts once every link it has
-   * is among them.
+   * A dry run's figures, in the collection's batches, reading only. The first step's links are
+   * counted as they are met; a blob counts once every link it has is one that step would remove,
+   * asked again for the blob's links. It holds a batch, and the blobs of restorable versions,
+   * however many links and blobs a collection would remove.
    */
   private async foresee(cutoff: string, report: CollectionReport): Promise<void> {
     const { db } = this.engine;
     const restorable = new RestorableBlobs();
-    const removedLinks = new Set<string>();
-    const linkKey = (repositoryId: number, digest: string) => `${repositoryId} ${digest}`;
-    for await (const candidates of this.unneededLinks(cutoff)) {
-      for (const [repositoryId, digests] of byRepository(candidates)) {
+    const removable = async (links: ReadonlyArray<{ repository_id: number; digest: string }>) => {
+      const removed: Array<{ repository_id: number; digest: string }> = [];
+      for (const [repositoryId, digests] of byRepository(links)) {
         const kept = await restorable.of(db, repositoryId);
-        for (const digest of digests) if (!kept.has(digest)) removedLinks.add(linkKey(repositoryId, digest));
+        for (const digest of digests) if (!kept.has(digest)) removed.push({ repository_id: repositoryId, digest });
       }
-    }
-    report.linksRemoved = removedLinks.size;
+      return removed;
+    };
+    const linkKey = (link: { repository_id: number; digest: string }) => `${link.repository_id} ${link.digest}`;
+    for await (const candidates of this.unneededLinks(cutoff)) report.linksRemoved += (await removable(candidates)).length;
     let afterDigest = '';
     for (;;) {
       await yieldToRequests();
@@ -293,8 +302,10 @@ export class GarbageCollector {
         .limit(this.batchSize)
         .execute();
       if (candidates.length === 0) break;
-      const links = await db.selectFrom('repository_blobs').select(['repository_id', 'digest']).where('digest', 'in', candidates.map((blob) => blob.digest)).execute();
-      const stillLinked = new Set(links.filter((link) => !removedLinks.has(linkKey(link.repository_id, link.digest))).map((link) => link.digest));
+      const digests = candidates.map((blob) => blob.digest);
+      const links = await db.selectFrom('repository_blobs').select(['repository_id', 'digest']).where('digest', 'in', digests).execute();
+      const removed = new Set((await removable(await this.unneededLinksQuery(cutoff).where('rb.digest', 'in', digests).execute())).map(linkKey));
+      const stillLinked = new Set(links.filter((link) => !removed.has(linkKey(link))).map((link) => link.digest));
       for (const blob of candidates.filter((candidate) => !stillLinked.has(candidate.digest))) {
         report.blobsRemoved++;
         report.bytesReclaimed += Number(blob.size);
