@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import { type Transaction, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, type Transaction, sql } from 'kysely';
 import type { DatabaseEngine } from '../db/engine.js';
 import type { Database, Schema } from '../db/schema.js';
 import type { Digest } from '../oci/digest.js';
@@ -153,33 +153,16 @@ export class GarbageCollector {
   }
 
   private unneededLinksAfter(cutoff: string, after: { repositoryId: number; digest: string }): Promise<Array<{ repository_id: number; digest: string }>> {
-    return (
-      this.unneededLinksQuery(cutoff)
-        // As a row value, the key's index is searched from where the last batch ended, not scanned.
-        .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
-        .orderBy('rb.repository_id')
-        .orderBy('rb.digest')
-        .limit(this.batchSize)
-        .execute()
-    );
-  }
-
-  /** Links older than `cutoff` that no manifest of their repository references. */
-  private unneededLinksQuery(cutoff: string) {
     return this.engine.db
       .selectFrom('repository_blobs as rb')
       .select(['rb.repository_id', 'rb.digest'])
-      .where('rb.created_at', '<', cutoff)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('manifest_references as mr')
-              .select(sql`1`.as('one'))
-              .whereRef('mr.repository_id', '=', 'rb.repository_id')
-              .whereRef('mr.referenced_digest', '=', 'rb.digest'),
-          ),
-        ),
-      );
+      .where((eb) => unneeded(eb, cutoff))
+      // As a row value, the key's index is searched from where the last batch ended, not scanned.
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
+      .orderBy('rb.repository_id')
+      .orderBy('rb.digest')
+      .limit(this.batchSize)
+      .execute();
   }
 
   /** Removes the repository's links among `digests` that are still old and still unneeded. */
@@ -302,9 +285,12 @@ export class GarbageCollector {
         .limit(this.batchSize)
         .execute();
       if (candidates.length === 0) break;
-      const digests = candidates.map((blob) => blob.digest);
-      const links = await db.selectFrom('repository_blobs').select(['repository_id', 'digest']).where('digest', 'in', digests).execute();
-      const removed = new Set((await removable(await this.unneededLinksQuery(cutoff).where('rb.digest', 'in', digests).execute())).map(linkKey));
+      const links = await db
+        .selectFrom('repository_blobs as rb')
+        .select((eb) => ['rb.repository_id', 'rb.digest', eb.case().when(unneeded(eb, cutoff)).then(1).else(0).end().as('unneeded')])
+        .where('rb.digest', 'in', candidates.map((blob) => blob.digest))
+        .execute();
+      const removed = new Set((await removable(links.filter((link) => Number(link.unneeded) === 1))).map(linkKey));
       const stillLinked = new Set(links.filter((link) => !removed.has(linkKey(link))).map((link) => link.digest));
       for (const blob of candidates.filter((candidate) => !stillLinked.has(candidate.digest))) {
         report.blobsRemoved++;
@@ -349,6 +335,22 @@ type Batcher = <T>(work: (trx: Executor) => Promise<T>) => Promise<T>;
  */
 function yieldToRequests(): Promise<void> {
   return setImmediate();
+}
+
+/** A link older than `cutoff` that no manifest of its repository references. */
+function unneeded(eb: ExpressionBuilder<Schema & { rb: Schema['repository_blobs'] }, 'rb'>, cutoff: string): Expression<SqlBool> {
+  return eb.and([
+    eb('rb.created_at', '<', cutoff),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('manifest_references as mr')
+          .select(sql`1`.as('one'))
+          .whereRef('mr.repository_id', '=', 'rb.repository_id')
+          .whereRef('mr.referenced_digest', '=', 'rb.digest'),
+      ),
+    ),
+  ]);
 }
 
 function byRepository(links: ReadonlyArray<{ repository_id: number; digest: string }>): Map<number, string[]> {
