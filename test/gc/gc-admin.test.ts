@@ -121,16 +121,20 @@ describe('garbage collection, run by an administrator', () => {
 /** `berth gc`, asked again while another collection holds the lock, for at most 10 s. */
 async function runGcOnceFree(dataDir: string, env: NodeJS.ProcessEnv): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    const result = await runBerth(['gc'], { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)), ...env } });
+    const result = await berthGc(dataDir, [], env);
     if (result.code === 0) return result.stdout;
     assert.match(result.stderr, /a garbage collection is running already/);
-    assert.ok(attempt < 40, 'the collections\' lock was still held after 10 s');
+    assert.ok(attempt < 40, "the collections' lock was still held after 10 s");
     await sleep(250);
   }
 }
 
 async function runGc(dataDir: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runBerth(['gc', ...args], { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)), ...env } });
+  const result = await berthGc(dataDir, args, env);
   assert.equal(result.code, 0, result.stderr);
   return result.stdout;
+}
+
+async function berthGc(dataDir: string, args: string[], env: NodeJS.ProcessEnv) {
+  return runBerth(['gc', ...args], { env: { BERTH_DATA_DIR: dataDir, ...(await profileCliEnv(dataDir)), ...env } });
 }
