@@ -156,7 +156,7 @@ export class GarbageCollector {
     return this.engine.db
       .selectFrom('repository_blobs as rb')
       .select(['rb.repository_id', 'rb.digest'])
-      .where((eb) => unneeded(eb, cutoff))
+      .where((eb) => isUnneededLink(eb, cutoff))
       // As a row value, the key's index is searched from where the last batch ended, not scanned.
       .where(({ eb, refTuple, tuple }) => eb(refTuple('rb.repository_id', 'rb.digest'), '>', tuple(after.repositoryId, after.digest)))
       .orderBy('rb.repository_id')
@@ -287,7 +287,7 @@ export class GarbageCollector {
       if (candidates.length === 0) break;
       const links = await db
         .selectFrom('repository_blobs as rb')
-        .select((eb) => ['rb.repository_id', 'rb.digest', eb.case().when(unneeded(eb, cutoff)).then(1).else(0).end().as('unneeded')])
+        .select((eb) => ['rb.repository_id', 'rb.digest', eb.case().when(isUnneededLink(eb, cutoff)).then(1).else(0).end().as('unneeded')])
         .where('rb.digest', 'in', candidates.map((blob) => blob.digest))
         .execute();
       const removed = new Set((await removable(links.filter((link) => Number(link.unneeded) === 1))).map(linkKey));
@@ -338,7 +338,7 @@ function yieldToRequests(): Promise<void> {
 }
 
 /** A link older than `cutoff` that no manifest of its repository references. */
-function unneeded(eb: ExpressionBuilder<Schema & { rb: Schema['repository_blobs'] }, 'rb'>, cutoff: string): Expression<SqlBool> {
+function isUnneededLink(eb: ExpressionBuilder<Schema & { rb: Schema['repository_blobs'] }, 'rb'>, cutoff: string): Expression<SqlBool> {
   return eb.and([
     eb('rb.created_at', '<', cutoff),
     eb.not(

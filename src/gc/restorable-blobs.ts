@@ -9,8 +9,9 @@ import type { Database } from '../db/schema.js';
  * One collection asks for each batch of links it removes, inside that batch's transaction (a dry
  * run outside any), since a version may be deleted meanwhile. The versions are listed each time,
  * but a version's digests are read from its manifest once: its kept manifest is that of its
- * digest, the same bytes whenever it is kept. Reading them all for every batch would hold each batch's transaction, and the requests
- * waiting behind it, for as long as reading a repository's deleted manifests takes.
+ * digest, the same bytes whenever it is kept. Reading them all for every batch would hold each
+ * batch's transaction, and the requests waiting behind it, for as long as reading a repository's
+ * deleted manifests takes.
  */
 export class RestorableBlobs {
   private readonly digestsOfVersion = new Map<number, readonly string[]>();
