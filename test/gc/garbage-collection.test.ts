@@ -145,6 +145,12 @@ describe('garbage collection', () => {
     for (let i = 0; i < strays; i++) await pushBlob(app.berth, 'alice/two', app.auth, `stray ${i}`);
     // A blob counts once its links in every repository go.
     for (const repository of ['alice/two', 'alice/three']) await pushBlob(app.berth, repository, app.auth, 'a stray linked twice');
+    // ...and not while one of them is within the grace period: here alice/two's link goes, alice/four's stays.
+    await pushBlob(app.berth, 'alice/two', app.auth, 'a stray linked again lately');
+    const young = await pushBlob(app.berth, 'alice/four', app.auth, 'a stray linked again lately');
+    const lately = new Date(Date.now() + 3 * 60 * 60 * 1000).toISOString();
+    const four = app.engine.db.selectFrom('repositories').select('id').where('name', '=', 'alice/four');
+    await app.engine.db.updateTable('repository_blobs').set({ created_at: lately }).where('repository_id', 'in', four).execute();
     // A deleted version keeps its blobs while it can be restored.
     const deleted = await pushStoredImage(app, 'alice/app', 'v1');
     const deletion = await app.berth.app.inject({ method: 'DELETE', url: `/api/user/packages/container/app/versions/${await versionId(app, 'app', deleted.digest)}`, headers: { authorization: app.bearer } });
@@ -161,7 +167,9 @@ describe('garbage collection', () => {
     const real = await app.collector({ batchSize: 1 }).collect();
     const figures = (report: typeof real) => [report.linksRemoved, report.blobsRemoved, report.bytesReclaimed, report.bytesStored];
     assert.deepEqual(figures(dry), figures(real));
-    assert.deepEqual([real.linksRemoved, real.blobsRemoved], [strays + 3, strays + 1]);
+    assert.deepEqual([real.linksRemoved, real.blobsRemoved], [strays + 4, strays + 1]);
+    const youngState = await blobState(app, 'alice/four', young.digest as Digest);
+    assert.deepEqual([youngState.linked, youngState.row], [true, true]);
     assert.deepEqual(await blobState(app, 'alice/one', shared.digest as Digest), { linked: true, stored: true, row: true });
     assert.deepEqual(await blobState(app, 'alice/app', deleted.layer), { linked: true, stored: true, row: true });
   });
