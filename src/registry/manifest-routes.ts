@@ -1,8 +1,7 @@
 import { requestContentType } from '../http/content-type.js';
-import { requestBody } from '../http/request-body.js';
+import { readRequestAtMost } from '../http/request-body.js';
 import { RegistryError } from '../oci/errors.js';
 import { maxManifestBytes } from '../oci/manifest.js';
-import { readAtMost } from '../streams/read-at-most.js';
 import { type RegistryHandler, declaredLength } from './route-context.js';
 
 /** `GET` and `HEAD /v2/<name>/manifests/<reference>`: the exact bytes pushed, as their media type. */
@@ -22,7 +21,7 @@ export const getManifest: RegistryHandler = async ({ services }, request, reply,
 export const putManifest: RegistryHandler = async ({ services, authorizer }, request, reply, { name, reference }) => {
   const length = declaredLength(request);
   if (length !== undefined && length > maxManifestBytes) throw manifestTooLarge();
-  const content = await readAtMost(requestBody(request), maxManifestBytes);
+  const content = await readRequestAtMost(request, maxManifestBytes);
   if (!content) throw manifestTooLarge();
   const pushed = await services.manifests.push(name, reference, content, requestContentType(request), await authorizer.actor(request));
   reply.code(201).headers({
