@@ -42,7 +42,7 @@ export class StorageQuotas implements StorageGuard {
     const named = additions.flatMap((addition) => (addition.digest === undefined ? [] : [addition.digest]));
     const held = await this.usage.chargedAmong(namespace, named);
     const unsized = named.filter((digest) => !held.has(digest) && additions.some((a) => a.digest === digest && a.size === undefined));
-    const sizes = await this.usage.blobSizes(unsized);
+    const sizes = await this.usage.linkedBlobSizes(name, unsized);
     let addedBytes = 0;
     const counted = new Set<Digest>();
     for (const addition of additions) {

@@ -101,6 +101,27 @@ export class StorageUsage {
     return sizes;
   }
 
+  /**
+   * The sizes of the blobs among `digests` that are linked in the repository, by digest; any other
+   * is absent. What a push may count as its own: a blob stored for other repositories only is
+   * neither counted nor its size revealed in a refusal.
+   */
+  async linkedBlobSizes(repository: string, digests: readonly Digest[]): Promise<Map<Digest, number>> {
+    const sizes = new Map<Digest, number>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('repository_blobs')
+        .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select(['blobs.digest', 'blobs.size'])
+        .where('repositories.name', '=', repository)
+        .where('repository_blobs.digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const row of rows) sizes.set(row.digest as Digest, Number(row.size));
+    }
+    return sizes;
+  }
+
   /** The whole report of a namespace: its figures, and those of each of its packages (live or deleted). */
   async ofNamespace(namespace: string): Promise<NamespaceStorage> {
     const { from, to } = namespaceRange(namespace);

@@ -28,9 +28,10 @@ export class ManifestService {
     if (!reference) throw new RegistryError('MANIFEST_INVALID', `invalid tag "${referenceText.slice(0, 200)}"`);
     const manifest = parseManifest(content, contentType);
     const digest = this.digestFor(reference, content);
-    await this.checkReferences(name, manifest);
+    await this.checkChildren(name, manifest);
     // Its blobs were uploaded (and counted) before, unless they were uploaded long ago and
     // referenced by nothing since; children of an index are manifests the namespace holds already.
+    // A blob not linked in the repository adds nothing here: storing the manifest refuses it.
     await admit(this.guard, name, [{ digest, size: content.length }, ...manifest.blobs.map((blob) => ({ digest: blob.digest }))]);
     const tag = reference.kind === 'tag' ? reference.tag : undefined;
     const record = await this.events.pushing({ name, digest, tag, content, manifest, actor });
@@ -107,15 +108,17 @@ export class ManifestService {
     return actual;
   }
 
-  /** Every blob and child manifest must be in the repository; `subject` need not exist (spec). */
-  private async checkReferences(name: RepositoryName, manifest: ParsedManifest): Promise<void> {
-    const missing = await this.metadata.missingReferences(
+  /**
+   * Every child manifest of an index must be in the repository; `subject` need not exist (spec).
+   * Blobs are checked as the manifest is stored, in its transaction (`RegistryMetadata`).
+   */
+  private async checkChildren(name: RepositoryName, manifest: ParsedManifest): Promise<void> {
+    const missing = await this.metadata.missingManifests(
       name,
-      manifest.blobs.map((blob) => blob.digest),
       manifest.manifests.map((child) => child.digest),
     );
     if (missing.length > 0) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s)`, {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown manifest(s)`, {
         detail: { digests: missing },
       });
     }

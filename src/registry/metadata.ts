@@ -153,20 +153,16 @@ export class RegistryMetadata {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Of the given digests, those that are not visible in the repository as blobs or manifests. */
-  async missingReferences(name: RepositoryName, blobs: Digest[], manifests: Digest[]): Promise<Digest[]> {
+  /**
+   * Of the given digests, those that are not manifests in the repository. (A manifest's blobs are
+   * checked where it is stored, in its transaction: see `requireLinkedBlobs`.)
+   */
+  async missingManifests(name: RepositoryName, digests: Digest[]): Promise<Digest[]> {
+    if (digests.length === 0) return [];
     const repositoryId = await this.repositoryId(name);
-    if (repositoryId === undefined) return [...blobs, ...manifests];
-    const missing: Digest[] = [];
-    for (const [digests, present] of [
-      [blobs, this.reads.linkedBlobsAmong],
-      [manifests, this.reads.manifestsAmong],
-    ] as const) {
-      if (digests.length === 0) continue;
-      const found = new Set(await present(repositoryId, JSON.stringify(digests)));
-      missing.push(...digests.filter((digest) => !found.has(digest)));
-    }
-    return missing;
+    if (repositoryId === undefined) return [...digests];
+    const found = new Set(await this.reads.manifestsAmong(repositoryId, JSON.stringify(digests)));
+    return digests.filter((digest) => !found.has(digest));
   }
 
   /**
@@ -204,6 +200,7 @@ export class RegistryMetadata {
   }
 
   private async insertManifest(trx: Transaction<Schema>, repositoryId: number, manifest: NewManifest, now: string): Promise<void> {
+    await this.requireLinkedBlobs(trx, repositoryId, manifest.blobs);
     const annotations = Object.keys(manifest.annotations).length > 0 ? JSON.stringify(manifest.annotations) : null;
     const inserted = await this.pushes.insertManifest(
       trx,
@@ -218,7 +215,6 @@ export class RegistryMetadata {
       now,
     );
     if (Number(inserted.numAffectedRows ?? 0n) > 0) {
-      await this.requireLinkedBlobs(trx, repositoryId, manifest.blobs);
       for (const [kind, digests] of [
         ['blob', manifest.blobs],
         ['manifest', manifest.manifests],
@@ -229,9 +225,10 @@ export class RegistryMetadata {
   }
 
   /**
-   * The manifest's blobs must still be linked in the repository when it is stored, not only when
-   * they were checked before the transaction: garbage collection may have removed a link since.
-   * The links are locked until the manifest's references are committed, which then keep them.
+   * A manifest's blobs must be linked in the repository when it is stored (or tagged again), and
+   * this is where that is checked, in the transaction that stores it: a check before it could be
+   * undone by garbage collection removing a link meanwhile. The links are locked until the
+   * manifest's references are committed, which then keep them.
    */
   private async requireLinkedBlobs(trx: Transaction<Schema>, repositoryId: number, blobs: readonly Digest[]): Promise<void> {
     if (blobs.length === 0) return;
@@ -456,9 +453,6 @@ function pullQueries({ db, dialect }: DatabaseEngine) {
   return {
     upload: preparedQuery<{ id: string; repository: string; held: Uint8Array | null }, [string]>(db, (id) =>
       db.selectFrom('uploads').select(['id', 'repository', 'held']).where('id', '=', id),
-    ),
-    linkedBlobsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
-      db.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)),
     ),
     manifestsAmong: preparedColumn<string, [number, string]>(db, (repositoryId, digests) =>
       db.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where(inJsonArray(dialect, 'digest', digests)),

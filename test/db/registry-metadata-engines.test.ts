@@ -59,12 +59,15 @@ function metadataOnEngine(name: string, open: (t: TestContext) => Promise<Databa
       const layers = [digestOf('layer one'), digestOf('layer two')];
       for (const layer of layers) await metadata.linkBlob(app, layer, 100);
       const image = manifest({ blobs: layers, label: 'image' });
-      assert.deepEqual(await metadata.missingReferences(app, [...layers, digestOf('absent')], [image.digest]), [digestOf('absent'), image.digest]);
+      assert.deepEqual(await metadata.missingManifests(app, [image.digest]), [image.digest]);
+      const lacking = manifest({ blobs: [...layers, digestOf('absent')], label: 'lacking' });
+      await assert.rejects(metadata.putManifest(app, lacking, 'lacking'), { code: 'MANIFEST_BLOB_UNKNOWN', detail: { digests: [digestOf('absent')] } });
+      assert.equal(await metadata.manifestByDigest(app, lacking.digest), undefined);
       await metadata.putManifest(app, image, 'v1');
       const index = manifest({ manifests: [image.digest], label: 'index' });
       await metadata.putManifest(app, index, 'latest');
       await metadata.putManifest(app, index, 'latest');
-      assert.deepEqual(await metadata.missingReferences(app, layers, [image.digest]), []);
+      assert.deepEqual(await metadata.missingManifests(app, [image.digest]), []);
 
       const byTag = await metadata.manifestByTag(app, 'latest');
       assert.equal(byTag?.digest, index.digest);
@@ -81,6 +84,17 @@ function metadataOnEngine(name: string, open: (t: TestContext) => Promise<Databa
       assert.equal(await metadata.deleteManifests(app, [index.digest, image.digest]), 2);
       assert.equal(await metadata.manifestByTag(app, 'latest'), undefined);
       assert.equal(await metadata.manifestByDigest(app, image.digest), undefined);
+    });
+
+    it('tags a stored manifest again only while its blobs are linked in the repository', async (t) => {
+      const metadata = new RegistryMetadata(await open(t));
+      const layer = digestOf('layer');
+      await metadata.linkBlob(app, layer, 100);
+      const image = manifest({ blobs: [layer], label: 'image' });
+      await metadata.putManifest(app, image, 'v1');
+      await metadata.unlinkBlob(app, layer);
+      await assert.rejects(metadata.putManifest(app, image, 'v2'), { code: 'MANIFEST_BLOB_UNKNOWN' });
+      assert.deepEqual(await metadata.listTags(app, 10, undefined), ['v1']);
     });
 
     it('answers referrers of a subject, filtered by artifact type', async (t) => {

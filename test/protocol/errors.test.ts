@@ -51,7 +51,7 @@ describe('the OCI error envelope', () => {
     const res = await putManifest(app, 'acme/app', 'v1', manifest);
     assert.equal(res.statusCode, 400);
     assert.deepEqual(res.json(), {
-      errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'manifest references 1 unknown blob(s) or manifest(s)', detail: { digests: [config.digest] } }],
+      errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'manifest references 1 unknown blob(s)', detail: { digests: [config.digest] } }],
     });
   });
 

@@ -230,4 +230,22 @@ describe('storage quotas', () => {
     const bob = await app.user('bob');
     await pushBlob(app.berth, 'bob/app', basic('bob', bob.token), Buffer.alloc(200_000, 5));
   });
+  it("a manifest naming a blob only another namespace holds is refused as unknown: that blob's size is neither counted nor told", async (t) => {
+    const { app, alice } = await setUp(t);
+    const bob = await app.user('bob');
+    const secret = await pushBlob(app.berth, 'bob/secret', basic('bob', bob.token), Buffer.alloc(200_000, 6));
+    const config = await pushBlob(app.berth, 'alice/app', alice, '{"config":"borrowing"}');
+    await setQuota(app, 'alice', config.size + 10_000);
+    const res = await app.berth.app.inject({
+      method: 'PUT',
+      url: '/v2/alice/app/manifests/v1',
+      headers: { authorization: alice, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      payload: JSON.stringify(imageManifest(config, secret)),
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    const [error] = res.json().errors;
+    assert.equal(error.code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.deepEqual(error.detail.digests, [secret.digest]);
+    assert.doesNotMatch(res.body, /200000|200,000/);
+  });
 });
