@@ -1,5 +1,6 @@
 import type { SchemaDialect } from './dialect.js';
 import type { Transaction } from 'kysely';
+import type { DirectRunner } from './direct-statements.js';
 import type { Database, Schema } from './schema.js';
 
 /**
@@ -39,6 +40,11 @@ export interface DatabaseEngine {
    * only with the commits after it: the next durable commit makes it durable too.
    */
   relaxCommit(trx: Transaction<Schema>): Promise<void>;
+  /**
+   * Runs statements of a transaction at once on the connection it holds, when the engine's
+   * statements run synchronously on one connection (see `DirectRunner`); undefined otherwise.
+   */
+  readonly directRunner?: DirectRunner;
   /**
    * Whether other Berth nodes use this database too: state that one process could keep in memory
    * (sign-in failure counts) must then live in the database.

@@ -1,4 +1,5 @@
 import { CompiledQuery, type ControlledTransaction, type Transaction } from 'kysely';
+import { directlyWithin } from './direct-statements.js';
 import type { DatabaseEngine } from './engine.js';
 import type { Schema } from './schema.js';
 
@@ -61,12 +62,18 @@ export class GroupCommit {
       job.resolve(
         await this.engine.db.transaction().execute(async (trx) => {
           if (!job.durable) await this.engine.relaxCommit(trx);
-          return job.write(trx);
+          return directlyWithin(trx, this.engine.directRunner, () => job.write(trx));
         }),
       );
     } catch (error) {
       job.reject(error);
     }
+  }
+
+  /** A savepoint's statement, directly where the engine allows it (as prepared statements run). */
+  private async savepointStatement(trx: Transaction<Schema>, query: CompiledQuery): Promise<void> {
+    if (this.engine.directRunner) this.engine.directRunner(query.sql, query.parameters);
+    else await trx.executeQuery(query);
   }
 
   private async commitTogether(batch: QueuedWrite[]): Promise<void> {
@@ -75,18 +82,21 @@ export class GroupCommit {
     try {
       trx = await this.engine.db.startTransaction().execute();
       if (batch.every((job) => !job.durable)) await this.engine.relaxCommit(trx);
-      for (const job of batch) {
-        await trx.executeQuery(savepoint);
-        try {
-          const value = await job.write(trx);
-          await trx.executeQuery(releaseSavepoint);
-          outcomes.push({ ok: true, value });
-        } catch (error) {
-          await trx.executeQuery(rollbackToSavepoint);
-          await trx.executeQuery(releaseSavepoint);
-          outcomes.push({ ok: false, error });
+      const open = trx;
+      await directlyWithin(open, this.engine.directRunner, async () => {
+        for (const job of batch) {
+          await this.savepointStatement(open, savepoint);
+          try {
+            const value = await job.write(open);
+            await this.savepointStatement(open, releaseSavepoint);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await this.savepointStatement(open, rollbackToSavepoint);
+            await this.savepointStatement(open, releaseSavepoint);
+            outcomes.push({ ok: false, error });
+          }
         }
-      }
+      });
       await trx.commit().execute();
     } catch (error) {
       if (trx && !trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => undefined);

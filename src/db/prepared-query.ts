@@ -1,5 +1,6 @@
 import { type Compilable, type CompiledQuery, type Kysely, type QueryResult, type SelectQueryBuilder, sql } from 'kysely';
 import { dialectOf } from './dialect.js';
+import { directRunnerOf } from './direct-statements.js';
 import type { Database, Schema } from './schema.js';
 
 /**
@@ -33,7 +34,8 @@ const allColumns = /\b(?:select|returning)\s+(?:distinct\s+)?(?:"[^"]+"\.)?\*|,\
  * query on every call, which on the registry's hot paths (a manifest by tag, the writes of a push)
  * costs about as much as SQLite's execution of it. The statement is built with a placeholder for
  * each argument; each run substitutes the arguments at the placeholders' positions in the compiled
- * parameters. It runs on whichever executor it is given: the database, or a transaction.
+ * parameters. It runs on whichever executor it is given: the database, or a transaction (directly,
+ * bypassing Kysely's executor, in one that allows it: see `directlyWithin`).
  *
  * @example
  * const touch = preparedStatement((id, now) => db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id));
@@ -55,7 +57,13 @@ export function preparedStatement<Row, Args extends unknown[]>(build: Builder<Ro
       const position = positions[index] ?? -1;
       return position >= 0 ? args[position] : parameter;
     });
-    return executor.executeQuery<Row>({ ...compiled, parameters });
+    const direct = directRunnerOf(executor);
+    if (!direct) return executor.executeQuery<Row>({ ...compiled, parameters });
+    try {
+      return Promise.resolve(direct(compiled.sql, parameters) as QueryResult<Row>);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 
