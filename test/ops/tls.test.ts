@@ -112,7 +112,7 @@ describe('TLS', { skip: missing.length > 0 ? 'openssl not installed' : false }, 
     }
   });
 
-  it('over HTTP/2 a blob pushed in a streamed PUT without Content-Length comes back whole', async (t) => {
+  it('over HTTP/2 a blob pushed in a streamed PUT without Content-Length comes back whole, and a manifest naming it is stored', async (t) => {
     const certs = await certificates(t);
     const dataDir = await tempDir('tls-data');
     t.after(() => rm(dataDir, { recursive: true, force: true }));
@@ -134,6 +134,21 @@ describe('TLS', { skip: missing.length > 0 ? 'openssl not installed' : false }, 
     const range = await h2request(session, { ':method': 'GET', ':path': `/v2/alice/app/blobs/${sha256(blob)}`, range: 'bytes=1000-2000000' });
     assert.equal(range.status, 206);
     assert.ok(range.body.equals(blob.subarray(1000, 2000001)));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(Buffer.from('{}')), size: 2, data: 'e30=' },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blob), size: blob.length }],
+      }),
+    );
+    const config = await h2request(session, { ':method': 'POST', ':path': `/v2/alice/app/blobs/uploads/?digest=${sha256(Buffer.from('{}'))}`, 'content-type': 'application/octet-stream' }, Buffer.from('{}'));
+    assert.equal(config.status, 201, config.body.toString());
+    const pushed = await h2request(session, { ':method': 'PUT', ':path': '/v2/alice/app/manifests/v1', 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest);
+    assert.equal(pushed.status, 201, pushed.body.toString());
+    const read = await h2request(session, { ':method': 'GET', ':path': '/v2/alice/app/manifests/v1', accept: 'application/vnd.oci.image.manifest.v1+json' });
+    assert.equal(read.status, 200);
+    assert.ok(read.body.equals(manifest), 'the manifest read is the one pushed');
   });
 
   it('SIGHUP serves a replaced certificate to new connections while an open keep-alive connection goes on', async (t) => {
