@@ -75,7 +75,6 @@ export async function openSqlite(dataDir: string, options: { syncWal?: (wal: Fil
     relaxCommit: async (trx) => {
       await trx.executeQuery(relaxedCommit);
     },
-    // One node: what must not run twice at once only needs keeping apart in this process.
     directRunner: (text, parameters) => {
       // What Kysely's SQLite driver answers, from the same cache of prepared statements.
       const statement = database.prepare(text);
@@ -83,6 +82,7 @@ export async function openSqlite(dataDir: string, options: { syncWal?: (wal: Fil
       const { changes, lastInsertRowid } = statement.run(parameters);
       return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
     },
+    // One node: what must not run twice at once only needs keeping apart in this process.
     sharedByNodes: false,
     exclusively: (name, run) => locks.exclusively(name, run),
     ping: async () => {
