@@ -88,6 +88,8 @@ export interface BerthOptions {
   env?: NodeJS.ProcessEnv;
   port?: number;
   name?: string;
+  /** The root of a built checkout of Berth to run instead of this one (to compare two builds). */
+  checkout?: string;
 }
 
 /**
@@ -96,19 +98,24 @@ export interface BerthOptions {
  * token for it, which the bench signs in with (registry repositories are under `bench/`).
  */
 export async function startBerth(dataDir: string, logDir: string, options: BerthOptions = {}): Promise<ServerProcess & { credentials: Credentials }> {
-  const token = await createBenchUser(dataDir, options.env);
+  const token = await createBenchUser(dataDir, options.env, options.checkout);
   return { ...(await startBerthServer(dataDir, logDir, options)), credentials: { user: 'bench', token } };
 }
 
 /** Creates the user `bench` and a personal access token for it, with the CLI; returns the token. */
-export async function createBenchUser(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  await berthCli(dataDir, env, 'user', 'create', 'bench');
-  return berthCli(dataDir, env, 'token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench');
+export async function createBenchUser(dataDir: string, env: NodeJS.ProcessEnv = {}, checkout = repoRoot): Promise<string> {
+  await berthCliOf(checkout, dataDir, env, 'user', 'create', 'bench');
+  return berthCliOf(checkout, dataDir, env, 'token', 'create', '--user', 'bench', '--scopes', 'read:packages,write:packages,delete:packages', '--note', 'bench');
 }
 
 /** Runs a `berth` CLI command on a data directory, as an operator would; returns what it printed. */
-export async function berthCli(dataDir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
-  const bin = path.join(repoRoot, 'bin/berth.js');
+export function berthCli(dataDir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  return berthCliOf(repoRoot, dataDir, env, ...args);
+}
+
+/** The same, with the CLI of the checkout at `checkout`. */
+async function berthCliOf(checkout: string, dataDir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const bin = path.join(checkout, 'bin/berth.js');
   const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args, '--data-dir', dataDir], { timeout: 60_000, env: { ...process.env, ...env } });
   return stdout.trim();
 }
@@ -117,7 +124,7 @@ export async function berthCli(dataDir: string, env: NodeJS.ProcessEnv, ...args:
 export async function startBerthServer(dataDir: string, logDir: string, options: BerthOptions = {}): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const name = options.name ?? 'berth';
-  const bin = path.join(repoRoot, 'bin/berth.js');
+  const bin = path.join(options.checkout ?? repoRoot, 'bin/berth.js');
   const args = [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
   const logFile = path.join(logDir, `${name}-${port}.log`);
   // With the node flags of its shebang, as an operator runs it, and any extra ones (a profile).
