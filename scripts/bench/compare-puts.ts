@@ -5,7 +5,9 @@
  * cannot answer on a machine whose speed drifts from minute to minute: here both builds meet the
  * same drift. Each round gives each server's CPU time per PUT (from /proc) and their ratio, new
  * over old; the verdict is the median of the ratios. Both servers first take a warm-up of the
- * same PUTs, so that V8 has compiled their code.
+ * same PUTs, so that V8 has compiled their code. Which side is started first has moved the
+ * median by a few percent either way: run it both ways round (NEW OLD too), and take the square
+ * root of the first median over the second.
  *   node dist-test/scripts/bench/compare-puts.js OLD_CHECKOUT NEW_CHECKOUT [ROUNDS]
  * Each checkout must be built (npm run build).
  */
