@@ -50,6 +50,7 @@ describe('GroupCommit', () => {
     const count = await db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 4);
   });
+
   it("prepared statements in a write answer as through Kysely's executor: rows, affected rows, insert ids", async (t) => {
     const engine = await tempDatabase(t);
     const { db } = engine;
