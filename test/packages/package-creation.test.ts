@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aliceOwnsAcme, authApp, basic } from '../auth/helpers.js';
+import { aliceOwnsAcme, authApp, basic, sha256 } from '../auth/helpers.js';
+import { imageManifest, pushBlob } from '../support/berth-pushes.js';
 
 /**
  * Who may create a package by pushing to a name that has none (`PackageAccess.mayCreate`): the
@@ -31,5 +32,22 @@ describe('creating a package by the first push', () => {
     await app.berth.packages.setOrgSettings(org.id, { membersCanCreate: false, visibilities: ['private'] });
     assert.equal((await startUpload(app, 'acme/by-member-2', 'bob', bob.token)).statusCode, 403);
     assert.equal((await startUpload(app, 'acme/by-owner', 'alice', alice.token)).statusCode, 202, 'owners may still');
+  });
+  it('a first push refused for a blob the repository lacks creates no package and records no publish', async (t) => {
+    const app = await authApp(t);
+    const alice = await app.user('alice');
+    const authorization = basic('alice', alice.token);
+    const config = await pushBlob(app.berth, 'alice/new', authorization, '{"config":"lacking a layer"}');
+    const res = await app.berth.app.inject({
+      method: 'PUT',
+      url: '/v2/alice/new/manifests/v1',
+      headers: { authorization, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+      payload: JSON.stringify(imageManifest(config, { digest: sha256('never pushed'), size: 12 })),
+    });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal(await app.berth.packages.get('alice/new'), undefined);
+    const publishes = await app.berth.db.selectFrom('audit_log').select('action').where('action', '=', 'package.publish').execute();
+    assert.deepEqual(publishes, []);
   });
 });

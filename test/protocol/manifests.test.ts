@@ -361,12 +361,17 @@ describe('manifests: push and pull', () => {
       assert.equal((await getManifest(app, 'acme/app', 'v1')).statusCode, 404);
     });
 
-    it('a manifest whose blobs exist only in another repository answers 400 MANIFEST_BLOB_UNKNOWN', async (t) => {
+    it('a manifest whose blobs exist only in another repository answers 400 MANIFEST_BLOB_UNKNOWN, and leaves no repository behind', async (t) => {
       const app = await testApp(t);
       const { config, layer } = await pushParts(app, 'team/a');
       const res = await putManifest(app, 'team/b', 'v1', imageManifest({ config, layers: [layer] }));
       assert.equal(res.statusCode, 400);
       assert.equal(errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
+      const catalog = await app.inject({ method: 'GET', url: '/v2/_catalog' });
+      assert.deepEqual(catalog.json(), { repositories: ['team/a'] });
+      const tags = await app.inject({ method: 'GET', url: '/v2/team/b/tags/list' });
+      assert.equal(tags.statusCode, 404);
+      assert.equal(errorCode(tags), 'NAME_UNKNOWN');
     });
 
     it('an index whose child manifest is missing answers 400 MANIFEST_BLOB_UNKNOWN', async (t) => {
