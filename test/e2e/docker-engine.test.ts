@@ -2,7 +2,7 @@
 // labels, `docker login` with a personal access token, push, then pull by tag and by digest after
 // the local copy is removed, and run it with no network.
 import assert from 'node:assert/strict';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDockerd } from '../support/dockerd-process.js';
@@ -45,6 +45,7 @@ describe('Docker engine (dockerd + docker CLI)', { skip, timeout: 900_000 }, () 
   after(async () => {
     await dockerd?.close();
     await registry?.close();
+    if (context) await rm(context, { recursive: true, force: true });
   });
 
   // The legacy builder: the engine's BuildKit would need the buildx plugin beside the CLI.
