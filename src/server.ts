@@ -47,6 +47,7 @@ import { openBlobStore } from './storage/open-blob-store.js';
 import { storageApiRoutes } from './quotas/storage-api-routes.js';
 import { StorageQuotas } from './quotas/storage-quotas.js';
 import { StorageUsage } from './quotas/storage-usage.js';
+import { ActiveHooks } from './webhooks/active-hooks.js';
 import { AddressGuard } from './webhooks/address-guard.js';
 import { hookApiRoutes } from './webhooks/hook-api-routes.js';
 import { HookDeliverer } from './webhooks/hook-deliverer.js';
@@ -144,8 +145,9 @@ export async function createBerth(config: Config, options: BerthOptions = {}): P
     },
     { activity: requestsInFlight, yieldMs: config.webhookYield },
   );
-  const hooks = new HookService(db, hookGuard, hookPayloads, () => deliverer.poke());
-  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(() => deliverer.poke()));
+  const activeHooks = new ActiveHooks(engine.dataVersion);
+  const hooks = new HookService(db, hookGuard, hookPayloads, activeHooks, () => deliverer.poke());
+  const packageService = new PackageService(db, services.metadata, undefined, new HookOutbox(activeHooks, () => deliverer.poke()));
   services.events.subscribe(new PackageEvents(packageService, services.metadata, services.blobs, downloads, sourceRepositories));
   const accounts = new AccountService(db, services.metadata);
   const collections = new CollectionRuns(new GarbageCollector(engine, store, { graceMs: config.uploadExpiry }), (name, run) => engine.exclusively(name, run), {

@@ -9,7 +9,11 @@
  * median by a few percent either way: run it both ways round (NEW OLD too), and take the square
  * root of the first median over the second.
  *   node dist-test/scripts/bench/compare-puts.js OLD_CHECKOUT NEW_CHECKOUT [ROUNDS]
- * Each checkout must be built (npm run build).
+ * Each checkout must be built (npm run build). COMPARE_HOOKS_OLD=N and COMPARE_HOOKS_NEW=N give
+ * that side's bench user N active webhooks for every package event, so that each PUT records a
+ * change for them: with the same checkout on both sides and hooks on one, this is what the hooks
+ * cost a push. Their deliveries are held back for the whole run (`BERTH_WEBHOOK_YIELD`), so that
+ * only the push's own share is counted.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -36,9 +40,19 @@ interface Side {
   image: { config: { digest: string; size: number }; layer: { digest: string; size: number } };
 }
 
-async function start(label: Side['label'], checkout: string, work: string): Promise<Side> {
+async function start(label: Side['label'], checkout: string, work: string, hooks: number): Promise<Side> {
   const dataDir = path.join(work, label);
-  const server = await startBerth(dataDir, work, { checkout: path.resolve(checkout), name: label });
+  // Loopback is allowed as a hook's address; the deliverer waits for an idle node for an hour.
+  const env = { BERTH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32', BERTH_WEBHOOK_YIELD: '1h' };
+  const server = await startBerth(dataDir, work, { checkout: path.resolve(checkout), name: label, env });
+  for (let i = 0; i < hooks; i++) {
+    const response = await fetch(`${server.url}/api/user/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.credentials.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ config: { url: `http://127.0.0.1:9/hook${i}` }, events: ['package'], active: true }),
+    });
+    if (!response.ok) throw new Error(`creating a hook: ${response.status} ${await response.text()}`);
+  }
   const client = new RegistryClient('berth', new HttpClient(server.url, 128), server.credentials);
   await client.authorize(repository);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
@@ -63,7 +77,8 @@ async function puts(side: Side, count: number, round: string): Promise<{ cpuMicr
 const work = await mkdtemp(path.join(os.tmpdir(), 'berth-compare-'));
 const sides: Side[] = [];
 try {
-  sides.push(await start('old', oldCheckout, work), await start('new', newCheckout, work));
+  const hooks = (name: string) => Number(process.env[name] ?? 0);
+  sides.push(await start('old', oldCheckout, work, hooks('COMPARE_HOOKS_OLD')), await start('new', newCheckout, work, hooks('COMPARE_HOOKS_NEW')));
   await Promise.all(sides.map((side) => puts(side, warmUpPuts, 'warm')));
   const ratios: number[] = [];
   console.log('| Round | old µs/PUT | new µs/PUT | new/old | old PUT/s | new PUT/s |\n|---|---:|---:|---:|---:|---:|');

@@ -15,6 +15,7 @@ import { StorageUsage } from '../quotas/storage-usage.js';
 import { RegistryMetadata } from '../registry/metadata.js';
 import { loadConfig } from '../config.js';
 import { PackageJson } from '../packages/package-json.js';
+import { ActiveHooks } from '../webhooks/active-hooks.js';
 import { AddressGuard } from '../webhooks/address-guard.js';
 import { HookOutbox } from '../webhooks/hook-outbox.js';
 import { HookPayloads } from '../webhooks/hook-payloads.js';
@@ -54,16 +55,17 @@ export async function withStores<T>(flags: { dataDir?: string; database?: string
     const settings = webhookSettings(dir);
     const payloads = new HookPayloads(new PackageJson(settings.publicUrl), settings.publicUrl);
     const guard = new AddressGuard(settings.webhookAllowedNetworks);
+    const activeHooks = new ActiveHooks(engine.dataVersion);
     // What a command changes is the operator's doing on the server's host: the audit log names
     // the command line and the operating system's user, with no client address.
     return await withAuditContext(jobAuditContext({ kind: 'system', name: `cli:${operatorName()}` }), async () => run({
       db,
       accounts: new AccountService(db, metadata),
       tokens: new PersonalAccessTokenService(db),
-      packages: new PackageService(db, metadata, undefined, new HookOutbox()),
+      packages: new PackageService(db, metadata, undefined, new HookOutbox(activeHooks)),
       repositories: new SourceRepositoryService(db),
       repositoryTokens: new RepositoryTokenService(db, (userId, repositoryId) => access.repositoryRole(userId, repositoryId)),
-      hooks: new HookService(db, guard, payloads),
+      hooks: new HookService(db, guard, payloads, activeHooks),
       // The server's default upload expiry: how long an unreferenced upload counts as pending.
       quotas: new StorageQuotas(db, new StorageUsage(db, 24 * 60 * 60 * 1000)),
     }));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
 import { statementPerDialect } from '../db/prepared-query.js';
-import type { Database, HookFormat, HooksTable } from '../db/schema.js';
-import { type PackageAction, type PackageChange, type PackageChanges, packageActions } from '../packages/package-changes.js';
-import { type GithubEventName, distributionEnvelopeType } from './hook-payloads.js';
+import type { Database, HookFormat } from '../db/schema.js';
+import type { PackageChange, PackageChanges } from '../packages/package-changes.js';
+import type { ActiveHooks, ChangeTarget } from './active-hooks.js';
+import { distributionEnvelopeType } from './hook-payloads.js';
 import type { StoredFacts } from './hook-renderer.js';
 
 /** A hook as the outbox needs it. */
@@ -24,19 +24,6 @@ export interface QueuedDelivery {
   /** The body, or (a package event's) what it is made of when first sent, by `HookRenderer`. */
   content: { body: Record<string, unknown> } | { facts: StoredFacts } | { sent: string };
   redelivery?: boolean;
-}
-
-/** The event names a hook can ask for; `package`, `registry_package` and `*` mean all of a package's. */
-export const hookEventNames: readonly string[] = ['*', 'package', 'registry_package', ...packageActions.map((action) => `package.${action}`)];
-
-/** Whether a hook with these event names wants a change. */
-export function wants(events: readonly string[], action: PackageAction): boolean {
-  return events.some((name) => name === '*' || name === 'package' || name === 'registry_package' || name === `package.${action}`);
-}
-
-/** The GitHub event a hook's GitHub-form bodies follow: `registry_package` only when it asked for that and not `package`. */
-export function githubEventOf(events: readonly string[]): GithubEventName {
-  return events.includes('registry_package') && !events.includes('package') ? 'registry_package' : 'package';
 }
 
 /** A pending delivery, due now; written by every push to a package with hooks, so compiled once. */
@@ -93,24 +80,6 @@ export async function enqueue(db: Database, hook: OutboxHook, delivery: QueuedDe
   return row.id;
 }
 
-/** What one hook is sent of a change: its GitHub event name, or Distribution's envelope. */
-interface ChangeTarget {
-  id: number;
-  format: HookFormat;
-  event: GithubEventName;
-}
-
-/** The active hooks of an owner and of one of its packages: read by every push, so compiled once. */
-const activeHooksOf = statementPerDialect<Pick<Selectable<HooksTable>, 'id' | 'events' | 'format'>, [number, number]>(
-  (db) => (ownerId: never, packageId: never) =>
-    db
-      .selectFrom('hooks')
-      .select(['id', 'events', 'format'])
-      .where('active', '=', 1)
-      .where((eb) => eb.or([eb('account_id', '=', ownerId), eb('package_id', '=', packageId)]))
-      .orderBy('id'),
-);
-
 const anyChange = statementPerDialect<{ id: number }, []>((db) => () => db.selectFrom('hook_changes').select('id').limit(1));
 
 const insertChange = statementPerDialect<never, [string, string, string]>((db) => (hooks: never, facts: never, now: never) =>
@@ -127,22 +96,15 @@ const insertChange = statementPerDialect<never, [string, string, string]>((db) =
  */
 export class HookOutbox implements PackageChanges {
   constructor(
+    private readonly activeHooks: ActiveHooks,
     private readonly wake: () => void = () => {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async record(db: Database, change: PackageChange): Promise<boolean> {
-    // One indexed query when no hook listens: all a push pays without hooks.
-    const { rows: hooks } = await activeHooksOf(db, change.ownerId, change.packageId);
-    const targets: ChangeTarget[] = [];
-    for (const hook of hooks) {
-      const events = JSON.parse(hook.events) as string[];
-      if (!wants(events, change.action)) continue;
-      // Distribution's notifications have no counterpart of these (see `HookPayloads.distribution`).
-      if (hook.format === 'distribution' && (change.action === 'restored' || change.action === 'visibility_changed')) continue;
-      targets.push({ id: hook.id, format: hook.format, event: githubEventOf(events) });
-    }
-    if (targets.length === 0) return false;
+    // Most pushes find what they need kept (see ActiveHooks); a push no hook listens to writes nothing.
+    const targets = await this.activeHooks.targetsOf(db, change.ownerId, change.packageId, change.action);
+    if (targets === undefined) return false;
     const facts: ChangeFacts = {
       changeId: randomUUID(),
       action: change.action,
@@ -152,7 +114,7 @@ export class HookOutbox implements PackageChanges {
       ...(change.actorId !== undefined ? { actorId: change.actorId } : {}),
       ...(change.from !== undefined ? { from: change.from } : {}),
     };
-    await insertChange(db, JSON.stringify(targets), JSON.stringify(facts), this.clock().toISOString());
+    await insertChange(db, targets, JSON.stringify(facts), this.clock().toISOString());
     return true;
   }
 

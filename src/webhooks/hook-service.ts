@@ -2,10 +2,11 @@ import type { Selectable, Transaction } from 'kysely';
 import { type AuditEntry, recordAudit } from '../audit/audit-log.js';
 import { isSet, toFlag } from '../db/flags.js';
 import type { Database, HookDeliveryState, HookFormat, HooksTable, Schema } from '../db/schema.js';
+import { type ActiveHooks, hookEventNames } from './active-hooks.js';
 import type { AddressGuard } from './address-guard.js';
 import { AddressGuard as Guard } from './address-guard.js';
 import { HookNotFoundError, HookSettingsError } from './errors.js';
-import { type OutboxHook, enqueue, hookEventNames } from './hook-outbox.js';
+import { type OutboxHook, enqueue } from './hook-outbox.js';
 import type { HookPayloads } from './hook-payloads.js';
 import type { StoredFacts } from './hook-renderer.js';
 
@@ -69,6 +70,8 @@ export class HookService {
     private readonly db: Database,
     private readonly guard: AddressGuard,
     private readonly payloads: HookPayloads,
+    /** Told of every change to a hook, once its transaction has ended. */
+    private readonly activeHooks: ActiveHooks,
     private readonly wake: () => void = () => {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -88,7 +91,7 @@ export class HookService {
   async create(scope: HookScope, settings: HookSettings, creator?: { id: number; login: string }): Promise<HookRecord> {
     await this.guard.addressesOf(settings.url);
     const now = this.now();
-    const hook = await this.db.transaction().execute(async (trx) => {
+    const hook = await this.writeHooks(async (trx) => {
       const row = await trx
         .insertInto('hooks')
         .values({
@@ -118,7 +121,7 @@ export class HookService {
   async update(scope: HookScope, id: number, settings: Partial<HookSettings>): Promise<HookRecord> {
     const current = await this.get(scope, id);
     if (settings.url && settings.url.href !== current.url) await this.guard.addressesOf(settings.url);
-    await this.db.transaction().execute(async (trx) => {
+    await this.writeHooks(async (trx) => {
       await trx
         .updateTable('hooks')
         .set({
@@ -142,10 +145,19 @@ export class HookService {
   /** Deletes a hook with its deliveries, those not sent yet included. */
   async remove(scope: HookScope, id: number): Promise<void> {
     const hook = await this.get(scope, id);
-    await this.db.transaction().execute(async (trx) => {
+    await this.writeHooks(async (trx) => {
       await trx.deleteFrom('hooks').where('id', '=', id).execute();
       await recordAudit(trx, await auditEntry(trx, scope, 'hook.delete', hook));
     });
+  }
+
+  /** Runs a transaction that writes hooks; what `ActiveHooks` kept is forgotten once it ends, committed or not. */
+  private async writeHooks<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute(work);
+    } finally {
+      this.activeHooks.changed();
+    }
   }
 
   /** Queues a `ping` to the hook. */

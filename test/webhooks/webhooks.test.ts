@@ -6,8 +6,10 @@ import { parseAccountName } from '../../src/accounts/names.js';
 import { type AuthApp, authApp, basic } from '../auth/helpers.js';
 import { pushLabelledImage } from '../packages/helpers.js';
 import { type ApiMethod, apiRequest } from '../support/api-request.js';
+import { runBerth } from '../support/berth-cli.js';
 import { putManifest } from '../support/berth-pushes.js';
 import { eventually } from '../support/eventually.js';
+import { profileCliEnv } from '../support/profile-database.js';
 import { type Receiver, receiver } from './helpers.js';
 
 const secret = 'it is a secret to everybody';
@@ -161,6 +163,47 @@ describe('webhooks', () => {
     assert.equal(await answered, 202);
     const [published] = await eventually(() => hook.of('package'), (list) => list.length === 1, 10_000);
     assert.equal(published?.json.action, 'published');
+  });
+
+  it('a hook made, changed or turned off counts from the next push, whether through the API or by another process', async (t) => {
+    const app = await authApp(t, allowLoopback);
+    const alice = await app.user('alice');
+    const auth = basic('alice', alice.token);
+    // A push before any hook: the node has looked and found none for alice/app.
+    await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v1' });
+    const hook = await receiver(t, secret);
+    const created = await createHook(app, '/api/user/hooks', alice.token, hook);
+    await eventually(() => hook.of('ping'), (pings) => pings.length === 1);
+    const second = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v2', seed: 'two' });
+
+    const hookPath = `/api/user/hooks/${created.id}`;
+    assert.equal((await api(app, 'PATCH', hookPath, alice.token, { active: false })).status, 200);
+    await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v3', seed: 'three' });
+    assert.equal((await api(app, 'PATCH', hookPath, alice.token, { active: true, events: ['package.updated'] })).status, 200);
+    const fourth = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v4', seed: 'four' });
+    const manifest = await app.berth.app.inject({ method: 'GET', url: '/v2/alice/app/manifests/v4', headers: { authorization: auth, accept: fourth.mediaType } });
+    await putManifest(app.berth, 'alice/app', auth, 'stable', JSON.parse(manifest.body) as object);
+    // One lane per hook and package, in order: a delivery for v3 (made while the hook was off) or
+    // for v4's publishing (which the hook no longer asks for) would come before the tag's.
+    const events = await eventually(() => hook.of('package'), (list) => list.length === 2);
+    assert.deepEqual(
+      events.map((event) => [event.json.action, event.json.package.package_version.name]),
+      [['published', second.digest], ['updated', fourth.digest]],
+    );
+
+    // A hook made by the CLI, another process on the same data: the node hears of it and the next push counts it.
+    const other = await receiver(t, secret);
+    const env = { BERTH_DATA_DIR: app.dataDir, BERTH_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32', ...(await profileCliEnv(app.dataDir)) };
+    const made = await runBerth(['hook', 'create', 'alice', '--url', other.url], { env });
+    assert.equal(made.code, 0, made.stderr);
+    await eventually(() => other.of('ping'), (pings) => pings.length === 1);
+    const fifth = await pushLabelledImage(app.berth, 'alice/app', auth, { tag: 'v5', seed: 'five' });
+    const received = await eventually(() => other.of('package'), (list) => list.length === 1);
+    assert.deepEqual(
+      received.map((event) => [event.json.action, event.json.package.package_version.name]),
+      [['published', fifth.digest]],
+      'the hook the CLI made gets the next push',
+    );
   });
 
   it('a package hook in Distribution\'s format gets its notification envelope; an organization\'s package names the organization', async (t) => {
