@@ -8,7 +8,7 @@ import { type Content, type Descriptor, MediaType, content, jsonBytes, sha256, t
 import type { ContainersEnv } from '../../test/support/containers-env.js';
 import type { Credentials, RegistryKind } from './registry-client.js';
 import type { RoundFigures } from './scenarios.js';
-import { MiB } from './stats.js';
+import { MiB, median } from './stats.js';
 
 /** skopeo, from Debian's skopeo package. */
 export const skopeoBinary = '/usr/bin/skopeo';
@@ -92,30 +92,51 @@ export class SkopeoCopies {
     private readonly env: ContainersEnv,
     private readonly workDir: string,
     private readonly shapes: LayoutShape[] = layoutShapes,
+    /** Copies of each kind a round makes, keeping their median: one copy of a second or less scatters widely. */
+    private readonly copiesPerRound = 3,
   ) {}
 
   /**
-   * One round: for each shape, skopeo's local copy of a layout (`oci:` to `oci:`, the floor); the
+   * One round: for each shape, `copiesPerRound` times over, skopeo's local copy of a layout
+   * (`oci:` to `oci:`, the floor); then, in an order that moves on one place at each copy, the
    * same push and pull through the bare registry at `bareUrl` (bare-registry.ts), if given, the
-   * bound of both registries; then per registry in `order` a push of a new layout to a new
-   * repository and its pull into a new directory. Each figure comes with its time above that
-   * round's floor.
+   * bound of both registries, and per registry in `order` a push of a new layout to a new
+   * repository and its pull into a new directory. Each figure is the median of its copies, with
+   * its time above the median floor.
    */
   async round(order: SkopeoTarget[], round: number, log: (message: string) => void, bareUrl?: string): Promise<Record<RegistryKind | 'machine', RoundFigures>> {
     this.random ??= randomBytes(Math.max(...this.shapes.map((shape) => shape.layerBytes)));
     const figures: Record<RegistryKind | 'machine', RoundFigures> = { berth: {}, distribution: {}, machine: {} };
     for (const shape of this.shapes) {
       const all = shape.platforms > 1 ? ['--all'] : [];
-      const floor = await this.withLayout(shape, (source) => this.copy([...all, `oci:${source}:${tag}`, `oci:${this.newDir()}:${tag}`]));
-      figures.machine[`skopeoFloor${shape.key}`] = floor;
       const targets = [...order];
       // The bare registry takes each place in turn, round by round, as the registries alternate.
       if (bareUrl) targets.splice(round % (targets.length + 1), 0, { kind: 'machine', url: bareUrl, credentials: undefined });
-      for (const target of targets) {
-        const { kind } = target;
-        const image = `docker://${new URL(target.url).host}/bench/real-${shape.key.toLowerCase()}-${round}:${tag}`;
-        const push = await this.withLayout(shape, (source) => this.copy([...all, ...auth('dest', target), `oci:${source}:${tag}`, image]));
-        const pull = await this.copy([...all, ...auth('src', target), image, `oci:${this.newDir()}:${tag}`]);
+      const floors: number[] = [];
+      const times = targets.map(() => ({ push: [] as number[], pull: [] as number[] }));
+      for (let copy = 0; copy < this.copiesPerRound; copy++) {
+        const floor = await this.withLayout(shape, (source) => this.copy([...all, `oci:${source}:${tag}`, `oci:${this.newDir()}:${tag}`]));
+        floors.push(floor);
+        // Each copy starts one place further on: with as many copies as targets, each takes every
+        // place once, so none always follows the same one (a copy can meet the writeback of the last).
+        const turn = targets.map((_, place) => (place + copy) % targets.length);
+        for (const index of turn) {
+          const target = targets[index]!;
+          const { kind } = target;
+          const image = `docker://${new URL(target.url).host}/bench/real-${shape.key.toLowerCase()}-${round}-${copy}:${tag}`;
+          const push = await this.withLayout(shape, (source) => this.copy([...all, ...auth('dest', target), `oci:${source}:${tag}`, image]));
+          const pull = await this.copy([...all, ...auth('src', target), image, `oci:${this.newDir()}:${tag}`]);
+          times[index]!.push.push(push);
+          times[index]!.pull.push(pull);
+          log(`round ${round + 1} copy ${copy + 1} skopeo ${shape.label} ${kind === 'machine' ? 'bare registry' : kind}: push ${push.toFixed(0)} ms, pull ${pull.toFixed(0)} ms (floor ${floor.toFixed(0)} ms)`);
+        }
+        await rm(this.workDir, { recursive: true, force: true });
+      }
+      const floor = median(floors);
+      figures.machine[`skopeoFloor${shape.key}`] = floor;
+      for (const [index, { kind }] of targets.entries()) {
+        const push = median(times[index]!.push);
+        const pull = median(times[index]!.pull);
         const prefix = kind === 'machine' ? 'skopeoBare' : 'skopeo';
         Object.assign(figures[kind], {
           [`${prefix}Push${shape.key}`]: push,
@@ -123,9 +144,7 @@ export class SkopeoCopies {
           [`${prefix}Pull${shape.key}`]: pull,
           [`${prefix}Pull${shape.key}Over`]: pull - floor,
         });
-        log(`round ${round + 1} skopeo ${shape.label} ${kind === 'machine' ? 'bare registry' : kind}: push ${push.toFixed(0)} ms, pull ${pull.toFixed(0)} ms (floor ${floor.toFixed(0)} ms)`);
       }
-      await rm(this.workDir, { recursive: true, force: true });
     }
     return figures;
   }
