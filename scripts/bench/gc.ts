@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpClient, runPool } from './http-client.js';
-import { type CpuSnapshot, cpuSnapshot, foreignShare, loadAverage, treeJiffies } from './load.js';
+import { type CpuSnapshot, cpuSnapshot, foreignShare, loadAverage } from './load.js';
 import {
   type ServerProcess,
   berthCli,
@@ -302,7 +302,7 @@ interface LoadWindow {
  * the clients' flow (a new 4 KiB blob each time) into `bench/gc-load`, `sizes.loadConcurrency` of
  * each in flight, while `during` runs (or, without it, for `seconds`).
  */
-async function underLoad(client: RegistryClient, image: { config: { digest: string; size: number }; layer: { digest: string; size: number } }, pids: number[], window: { during: () => Promise<void> } | { seconds: number }): Promise<LoadWindow> {
+async function underLoad(client: RegistryClient, image: { config: { digest: string; size: number }; layer: { digest: string; size: number } }, window: { during: () => Promise<void> } | { seconds: number }): Promise<LoadWindow> {
   await client.refreshAuthorizations();
   const puts = new SteadyLoad(sizes.loadConcurrency, async () => {
     const tag = `l${loadCounter++}`;
@@ -318,12 +318,12 @@ async function underLoad(client: RegistryClient, image: { config: { digest: stri
   let stopped: [Sample[], Sample[]] | undefined;
   try {
     await sleep(leadInMs);
-    const before = await cpuSnapshot(pids);
+    const before = await cpuSnapshot();
     from = performance.now();
     if ('during' in window) await window.during();
     else await sleep(window.seconds * 1000);
     to = performance.now();
-    cpu = { before, after: await cpuSnapshot(pids) };
+    cpu = { before, after: await cpuSnapshot() };
   } finally {
     stopped = await Promise.all([puts.stop(), pushes.stop()]);
   }
@@ -432,11 +432,10 @@ async function benchBerth(data: GcData, dataDir: string, logDir: string, started
     // Past the grace period of the last garbage blob (every blob is pushed before any manifest).
     await sleep(Math.max(0, populated.blobsDoneAt + (graceSeconds + 1) * 1000 - performance.now()));
     const storeBefore = await berthStoreFiles(dataDir);
-    const pids = [server.pid];
     let collection: CollectionAnswer | undefined;
     let collectionSeconds = 0;
     log('berth: collection under load');
-    const during = await underLoad(client, image, pids, {
+    const during = await underLoad(client, image, {
       during: async () => {
         const start = performance.now();
         const answer = await admin.expect(200, {
@@ -454,7 +453,7 @@ async function benchBerth(data: GcData, dataDir: string, logDir: string, started
     const storeAfter = await berthStoreFiles(dataDir);
     await sleep(1000);
     log('berth: the same load, no collection');
-    const baseline = await underLoad(client, image, pids, { seconds: during.seconds });
+    const baseline = await underLoad(client, image, { seconds: during.seconds });
     const checked = await check(client, data);
     log(`berth: checked ${JSON.stringify(checked)}`);
     return { populated, collection, collectionSeconds, during, baseline, storeBefore, storeAfter, checked, command: server.command };
@@ -576,7 +575,7 @@ async function main(): Promise<void> {
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   log(`data and logs in ${root}; ${sizes.blobs} blobs, ${sizes.manifests} manifests${quick ? ' (quick sizes)' : ''}`);
   const loadBefore = await loadAverage();
-  const before = { machine: await cpuSnapshot([]), tree: await treeJiffies() };
+  const before = await cpuSnapshot();
   const started: ServerProcess[] = [];
   let section: string;
   try {
@@ -585,8 +584,7 @@ async function main(): Promise<void> {
     const berth = await benchBerth(data, dirs.berth, dirs.logs, started);
     const distribution = await benchDistribution(data, dirs.distribution, dirs.logs, started);
     // The servers have exited by now: their CPU is in the bench's reaped children's (the tree's).
-    const after = { machine: await cpuSnapshot([]), tree: await treeJiffies() };
-    const foreign = Math.max(0, (after.machine.busy - before.machine.busy - (after.tree - before.tree)) / (after.machine.total - before.machine.total));
+    const foreign = foreignShare(before, await cpuSnapshot());
     section = report(data, berth, distribution, { root, loadBefore, loadAfter: await loadAverage(), foreign, seconds: (performance.now() - runStart) / 1000 });
   } finally {
     for (const server of started.reverse()) await stopProcess(server).catch((error: unknown) => log(`stopping ${server.name}: ${String(error)}`));

@@ -7,9 +7,11 @@ import { readFile, readdir } from 'node:fs/promises';
 export interface CpuSnapshot {
   /** Busy jiffies of all CPUs (user+nice+system+irq+softirq+steal). */
   busy: number;
+  /** Of those, interrupt work (irq+softirq), which the kernel charges to no process: loopback traffic is mostly the bench's own. */
+  interrupts: number;
   /** Total jiffies of all CPUs. */
   total: number;
-  /** utime+stime jiffies of the bench's own processes. */
+  /** utime+stime jiffies of the bench and everything it started, living or gone (`treeJiffies`). */
   ours: number;
 }
 
@@ -26,14 +28,13 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   return (await processJiffies(pid)) / 100;
 }
 
-export async function cpuSnapshot(pids: number[]): Promise<CpuSnapshot> {
+export async function cpuSnapshot(): Promise<CpuSnapshot> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
   const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  const interrupts = (irq ?? 0) + (softirq ?? 0);
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + interrupts + (steal ?? 0);
   const total = busy + (idle ?? 0) + (iowait ?? 0);
-  let ours = 0;
-  for (const pid of [process.pid, ...pids]) ours += await processJiffies(pid);
-  return { busy, total, ours };
+  return { busy, interrupts, total, ours: await treeJiffies() };
 }
 
 /**
@@ -63,11 +64,12 @@ export async function treeJiffies(root: number = process.pid): Promise<number> {
   return total;
 }
 
-/** Share of the machine's CPU time used by other processes between two snapshots (0..1). */
+/** Share of the machine's CPU time used by processes the bench did not start between two snapshots (0..1), interrupt work left out. */
 export function foreignShare(before: CpuSnapshot, after: CpuSnapshot): number {
   const total = after.total - before.total;
   if (total <= 0) return 0;
-  return Math.max(0, (after.busy - before.busy - (after.ours - before.ours)) / total);
+  const others = after.busy - before.busy - (after.interrupts - before.interrupts) - (after.ours - before.ours);
+  return Math.max(0, others / total);
 }
 
 export async function loadAverage(): Promise<string> {

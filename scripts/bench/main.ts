@@ -153,8 +153,7 @@ async function main(): Promise<void> {
     started.push(bare);
     log(`berth pid ${berth.pid} ${berth.url}; distribution pid ${distribution.pid} ${distribution.url}; bare pid ${bare.pid} ${bare.url}`);
     commands = [berth.command, distribution.command, bare.command];
-    const pids = [berth.pid, distribution.pid, bare.pid];
-    cpuBefore = await cpuSnapshot(pids);
+    cpuBefore = await cpuSnapshot();
 
     const makeTarget = (kind: RegistryKind, server: ServerProcess, auth: Credentials | undefined): Target => {
       const http = new HttpClient(server.url, 128);
@@ -254,7 +253,7 @@ async function main(): Promise<void> {
       for (let round = 0; round < config.rounds; round++) await berthOnly(`round ${round + 1} scale`, () => scale(berthTarget.client, config, berthTarget.prepared as Prepared, setup));
     }
     if (selected.has('tokens') || selected.has('scale')) record(results.berth, { rssPeakBerthOnly: (await peakRss(berthTarget.server.pid)) / 1e6 });
-    foreign = foreignShare(cpuBefore, await cpuSnapshot(pids));
+    foreign = foreignShare(cpuBefore, await cpuSnapshot());
 
     if (selected.has('big')) {
       // On restarted servers (same data), so that the peak is what the transfer itself needs, not
@@ -334,7 +333,7 @@ async function main(): Promise<void> {
     ...header,
     `- Command: \`${config.quick ? 'BENCH_QUICK=1 ' : ''}${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS} ` : ''}npm run bench\` (${config.rounds} rounds, registries alternating which goes first; took ${((performance.now() - runStart) / 1000).toFixed(0)} s)`,
     `- Sizes: ${sizes}${config.quick ? ' (BENCH_QUICK)' : ''}`,
-    `- Other load on the machine: load average ${loadBefore} before the run, ${await loadAverage()} after; other processes used ${Number.isFinite(foreign) ? Math.round(foreign * 100) : '?'}% of the machine's CPU time during the run${foreign > 0.1 ? ' (the machine was shared: absolute figures are pessimistic, ratios of the alternating rounds are the fairer reading)' : ''}.`,
+    `- Other load on the machine: load average ${loadBefore} before the run, ${await loadAverage()} after; processes the bench did not start used ${Number.isFinite(foreign) ? Math.round(foreign * 100) : '?'}% of the machine's CPU time during the run (the kernel's interrupt work, charged to no process and here mostly the loopback traffic of the bench, left out)${foreign > 0.1 ? ' (the machine was shared: absolute figures are pessimistic, ratios of the alternating rounds are the fairer reading)' : ''}.`,
     `- Berth authentication: ${berthAuth}. Distribution runs without auth.`,
     '- Servers (started by the bench, stopped by pid):',
     ...commands.map((command) => `  - \`${command}\``),
@@ -370,7 +369,7 @@ async function main(): Promise<void> {
     ...(pages ? ['## Web pages (Berth)', '', `From \`scripts/bench/pages.ts\` (also \`npm run bench:pages\`): server time through Fastify's \`inject\`, signed in.`, '', pages] : []),
     ...(hooks ? ['', '## Webhooks (Berth)', '', 'From `scripts/bench/hooks.ts` (also `npm run bench:hooks`): manifest PUT on a Berth server with three active webhooks against none; the target is a ratio of at least 0.95 for a burst of pushes. Under sustained load, longer than the deliverer yields to requests (`webhookYield`), the deliveries share the CPUs with the pushes: that row shows their cost.', '', hooks] : []),
   ].join('\n');
-  log(`other processes used ${Math.round(foreign * 100)}% of the CPU during the run`);
+  log(`processes the bench did not start used ${Math.round(foreign * 100)}% of the CPU during the run`);
   process.stdout.write(`\n${table}\n\n${scaleTable(results.berth, { small: 'Small', large: 'Large' })}\n\n${machineTable(results.machine)}\n`);
   if (output) {
     await mkdir(path.dirname(output), { recursive: true });

@@ -19,7 +19,7 @@ import { newDatabase, postgresInstalled, startPostgres, type PostgresHandle } fr
 import { databaseUrl } from '../../test/support/profile-database.js';
 import { benchConfig, type BenchConfig } from './config.js';
 import { HttpClient } from './http-client.js';
-import { cpuSnapshot, loadAverage, processJiffies, treeJiffies } from './load.js';
+import { cpuSnapshot, foreignShare, loadAverage, processJiffies, treeJiffies } from './load.js';
 import { engineMetrics, nodesMetrics, scaleOutMetrics } from './metrics.js';
 import { type ServerProcess, ensureBenchToolsInstalled, freePort, repoRoot, startBerth, startBerthServer, startDistribution, startS3Server, stopProcess } from './processes.js';
 import { RegistryClient, type Credentials, type RegistryKind } from './registry-client.js';
@@ -72,9 +72,9 @@ function target(kind: RegistryKind, label: string, server: ServerProcess, creden
 async function cpusDuring(pids: number[], run: () => Promise<RoundFigures>): Promise<RoundFigures> {
   const cpus = os.availableParallelism();
   const jiffies = async () => (await Promise.all(pids.map(processJiffies))).reduce((sum, value) => sum + value, 0);
-  const [machineBefore, nodesBefore, treeBefore] = [await cpuSnapshot([]), await jiffies(), await treeJiffies()];
+  const [machineBefore, nodesBefore, treeBefore] = [await cpuSnapshot(), await jiffies(), await treeJiffies()];
   const figures = await run();
-  const [machineAfter, nodesAfter, treeAfter] = [await cpuSnapshot([]), await jiffies(), await treeJiffies()];
+  const [machineAfter, nodesAfter, treeAfter] = [await cpuSnapshot(), await jiffies(), await treeJiffies()];
   const perCpu = (machineAfter.total - machineBefore.total) / cpus;
   const busy = (machineAfter.busy - machineBefore.busy) / perCpu;
   const nodes = (nodesAfter - nodesBefore) / perCpu;
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     await berthStreaming.client.authorize('bench/read');
 
     const data = new BenchData(config);
-    const before = { machine: await cpuSnapshot([]), tree: await treeJiffies() };
+    const before = await cpuSnapshot();
     for (let round = 0; round < config.rounds; round++) {
       // Which registry goes first alternates between rounds, as in `npm run bench`.
       const pair: Array<[Target, Target, Figures]> = [
@@ -201,9 +201,7 @@ async function main(): Promise<void> {
         log(`round ${round + 1} manifest GETs on ${spread.length} node(s): ${show(figures)}`);
       }
     }
-    const after = { machine: await cpuSnapshot([]), tree: await treeJiffies() };
-    const total = after.machine.total - before.machine.total;
-    foreign = Math.max(0, (after.machine.busy - before.machine.busy - (after.tree - before.tree)) / total);
+    foreign = foreignShare(before, await cpuSnapshot());
   } finally {
     for (const each of targets) each.client.close();
     for (const server of started.reverse()) await stopProcess(server).catch((error: unknown) => log(`stopping ${server.name}: ${String(error)}`));
