@@ -12,8 +12,10 @@
  * Each checkout must be built (npm run build). COMPARE_HOOKS_OLD=N and COMPARE_HOOKS_NEW=N give
  * that side's bench user N active webhooks for every package event, so that each PUT records a
  * change for them: with the same checkout on both sides and hooks on one, this is what the hooks
- * cost a push. Their deliveries are held back for the whole run (`BERTH_WEBHOOK_YIELD`), so that
- * only the push's own share is counted.
+ * cost a push. Their deliveries go to a closed port and are held back while the server is busy
+ * (`BERTH_WEBHOOK_YIELD`), but a side that ends a round first is idle until the other ends it,
+ * and its deliverer may work then, partly into the next round: the figure is an upper bound of
+ * the push's own share.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
