@@ -30,7 +30,7 @@ const repository = 'bench/hooks';
 const puts = Number(process.env.BENCH_MANIFESTS ?? config.hookBurstCount);
 /**
  * Pairs of rounds of each kind. A burst lasts under a second, and one burst's ratio scatters
- * widely on a shared machine: it gets twice as many.
+ * widely from round to round: it gets twice as many.
  */
 const burstPairs = Math.max(2, config.rounds * 4);
 const sustainedPairs = Math.max(2, config.rounds * 2);
