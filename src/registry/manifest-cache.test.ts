@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DatabaseEngine } from '../db/engine.js';
-import { openDatabase } from '../db/open-database.js';
 import { defaultExternalCheckMs } from '../db/sqlite/data-version.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/names.js';
+import { twoConnections } from '../../test/support/temp-database.js';
 import { type NewManifest, RegistryMetadata } from './metadata.js';
 
 const repository = 'acme/app' as RepositoryName;
@@ -19,18 +15,6 @@ function manifest(label: string): NewManifest {
   return { digest: digestOf(content), mediaType: mediaTypes.ociManifest, artifactType: undefined, subject: undefined, content, annotations: {}, blobs: [], manifests: [] };
 }
 
-/** Two connections to one data directory, as a running server and the CLI have. */
-async function twoConnections(t: TestContext): Promise<[DatabaseEngine, DatabaseEngine]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-cache-'));
-  const server = await openDatabase(dir);
-  const cli = await openDatabase(dir);
-  t.after(async () => {
-    await server.close();
-    await cli.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return [server, cli];
-}
 
 describe('manifest reads remembered while the data is unchanged', () => {
   it('a tag moved by this server is read anew', async (t) => {

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultExternalCheckMs } from '../db/sqlite/data-version.js';
-import { openSqlite } from '../db/sqlite/engine.js';
 import type { Database, HookFormat } from '../db/schema.js';
+import { tempDatabase, twoConnections } from '../../test/support/temp-database.js';
 import { insertUser } from '../../test/support/user-rows.js';
 import { ActiveHooks } from './active-hooks.js';
 
@@ -48,12 +45,7 @@ function ids(targets: string | undefined): number[] {
 
 describe('ActiveHooks', () => {
   it('answers the targets of an action from what it read, until told that a hook changed', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-hooks-'));
-    const engine = await openSqlite(dir);
-    t.after(async () => {
-      await engine.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const engine = await tempDatabase(t);
     const { db } = engine;
     const owner = await insertUser(db, 'alice', at);
     const app = await insertPackage(db, owner, 'alice/app');
@@ -79,14 +71,7 @@ describe('ActiveHooks', () => {
   });
 
   it('hears a hook changed by another connection to the database, within the interval it looks', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-hooks-'));
-    const server = await openSqlite(dir);
-    const command = await openSqlite(dir);
-    t.after(async () => {
-      await command.close();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const [server, command] = await twoConnections(t);
     const owner = await insertUser(server.db, 'alice', at);
     const app = await insertPackage(server.db, owner, 'alice/app');
     const hooks = new ActiveHooks(server.dataVersion);
@@ -98,12 +83,7 @@ describe('ActiveHooks', () => {
   });
 
   it('keeps at most its limit of packages, forgetting the one kept longest', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-hooks-'));
-    const engine = await openSqlite(dir);
-    t.after(async () => {
-      await engine.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const engine = await tempDatabase(t);
     const { db } = engine;
     const owner = await insertUser(db, 'alice', at);
     const packages = [await insertPackage(db, owner, 'alice/one'), await insertPackage(db, owner, 'alice/two'), await insertPackage(db, owner, 'alice/three')];

@@ -21,3 +21,19 @@ export async function tempDatabase<Engine extends DatabaseEngine = DatabaseEngin
   });
   return engine;
 }
+
+/**
+ * Two connections to the database of one temporary data directory, as a running server and the
+ * CLI have; closed and removed after the test.
+ */
+export async function twoConnections(t: TestContext): Promise<[DatabaseEngine, DatabaseEngine]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-db-'));
+  const server = await openDatabase(dir);
+  const cli = await openDatabase(dir);
+  t.after(async () => {
+    await server.close();
+    await cli.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return [server, cli];
+}

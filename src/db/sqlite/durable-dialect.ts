@@ -7,7 +7,6 @@ import {
   type QueryResult,
   SqliteDialect,
   type SqliteDatabase,
-  type TransactionSettings,
 } from 'kysely';
 import type { WalCheckpoints } from './wal-checkpoints.js';
 import type { WalSync } from './wal-sync.js';
@@ -17,6 +16,8 @@ import type { WalSync } from './wal-sync.js';
  * WAL sync. Its writes are durable with the next commit that waits: the WAL keeps commits in order.
  */
 export const relaxedCommit = CompiledQuery.raw('-- commit without waiting for the sync');
+
+const beginImmediate = CompiledQuery.raw('begin immediate');
 
 /**
  * Kysely's SQLite dialect, whose queries resolve only once what they committed is durable, unless
@@ -53,8 +54,14 @@ class DurableDriver implements Driver {
     return new DurableConnection(await this.inner.acquireConnection(), this.connection, this.wal, this.checkpoints);
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.inner.beginTransaction(connection, settings);
+  /**
+   * Every transaction takes the write lock as it begins, waiting up to the busy timeout while
+   * another process (the CLI beside a server) writes. A deferred one that read first would fail at
+   * once, with no wait, if another connection committed before its first write: SQLite cannot move
+   * its snapshot forward (SQLITE_BUSY_SNAPSHOT, "database is locked").
+   */
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(beginImmediate);
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
