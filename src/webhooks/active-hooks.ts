@@ -16,12 +16,12 @@ export interface ChangeTarget {
 export const hookEventNames: readonly string[] = ['*', 'package', 'registry_package', ...packageActions.map((action) => `package.${action}`)];
 
 /** Whether a hook with these event names wants a change. */
-export function wants(events: readonly string[], action: PackageAction): boolean {
+function wants(events: readonly string[], action: PackageAction): boolean {
   return events.some((name) => name === '*' || name === 'package' || name === 'registry_package' || name === `package.${action}`);
 }
 
 /** The GitHub event a hook's GitHub-form bodies follow: `registry_package` only when it asked for that and not `package`. */
-export function githubEventOf(events: readonly string[]): GithubEventName {
+function githubEventOf(events: readonly string[]): GithubEventName {
   return events.includes('registry_package') && !events.includes('package') ? 'registry_package' : 'package';
 }
 
