@@ -89,6 +89,33 @@ describe('data directory permissions', () => {
     assert.equal(JSON.parse(warnings[0] as string).entries, entries.length);
   });
 
+  it('a private data directory is not walked at start; loosening its top level has the whole tree walked', async (t) => {
+    const dataDir = await freshDataDir(t);
+    const first = await authApp(t, { dataDir });
+    await fillDataDir(first);
+    await first.berth.close();
+    const blob = (await modes(dataDir)).find(({ entry, kind }) => kind === 'file' && path.relative(dataDir, entry).startsWith('blobs/sha256/'));
+    assert.ok(blob, 'a blob file exists');
+    // Below a private top level nobody else can reach it: the start leaves it, and says nothing.
+    await chmod(blob.entry, 0o644);
+    const second = await authApp(t, { dataDir });
+    await second.berth.tightened;
+    assert.equal((await lstat(blob.entry)).mode & 0o777, 0o644);
+    assert.ok(!second.logs().includes('readable by other users'));
+    await second.berth.close();
+
+    await chmod(dataDir, 0o755);
+    const third = await authApp(t, { dataDir });
+    await third.berth.tightened;
+    await assertPrivate(dataDir);
+    const warnings = third
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('readable by other users'));
+    assert.equal(warnings.length, 1);
+    assert.equal(JSON.parse(warnings[0] as string).entries, 2);
+  });
+
   it('berth user create on a new data directory creates only private files', async (t) => {
     const dataDir = await freshDataDir(t);
     const run = promisify(execFile);
