@@ -33,8 +33,9 @@ export async function tightenDataDir(root: string): Promise<{ changed: number; b
     throw error;
   }
   if (!(await lstat(top)).isDirectory()) return { changed: 0, below: Promise.resolve(0) };
-  const { changed: files, subdirectories } = await tightenDirectory(top);
-  const changed = files + (await Promise.all(subdirectories.map((dir) => tighten(dir, privateDirMode)))).filter(Boolean).length;
+  const { changed: rootAndFiles, subdirectories } = await tightenDirectory(top);
+  const tightenedSubdirectories = await Promise.all(subdirectories.map((dir) => tighten(dir, privateDirMode)));
+  const changed = rootAndFiles + tightenedSubdirectories.filter(Boolean).length;
   if (changed === 0) return { changed, below: Promise.resolve(0) };
   return { changed, below: tightenTrees(subdirectories) };
 }
