@@ -6,8 +6,14 @@ import { ReadBuffers } from './read-buffers.js';
 
 const MiB = 1024 * 1024;
 
-/** The buffers of the process's pulls: two per pull running, and those of two more kept idle. */
-export const pullBuffers = new ReadBuffers(MiB, 4);
+/**
+ * The buffers of the process's pulls: two per pull running, and those of up to eight kept idle.
+ * Clients pull several layers at once (containers/image six, containerd and docker three), and a
+ * burst that gives back more buffers than are kept leaves the rest as garbage that V8 frees only
+ * in a full collection: repeated bursts of eight pulls then grew resident memory by the buffers
+ * of each burst until one ran, where kept buffers hold it level.
+ */
+export const pullBuffers = new ReadBuffers(MiB, 16);
 
 /**
  * Sends a byte range of an open file into a writable, reading into two buffers that it reuses:
