@@ -7,7 +7,8 @@ import { ReadBuffers } from './read-buffers.js';
 const MiB = 1024 * 1024;
 
 /**
- * The buffers of the process's pulls: two per pull running, and those of up to eight kept idle.
+ * The buffers of the process's pulls: two per pull running, and between pulls up to sixteen, eight
+ * pulls' worth, kept for the next.
  * Clients pull several layers at once (containers/image six, containerd and docker three), and a
  * burst that gives back more buffers than are kept leaves the rest as garbage that V8 frees only
  * in a full collection: repeated bursts of eight pulls then grew resident memory by the buffers
