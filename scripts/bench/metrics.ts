@@ -104,7 +104,7 @@ export const nodesMetrics: MetricDef[] = [
   { key: 'machineBusyCpus', label: 'CPUs busy on the machine during the GETs', unit: 'CPUs', better: 'lower' },
   { key: 'berthCpus', label: 'CPUs used by the Berth nodes', unit: 'CPUs', better: 'lower' },
   { key: 'benchRestCpus', label: 'CPUs used by ab, PostgreSQL, s3rver and the bench', unit: 'CPUs', better: 'lower' },
-  { key: 'foreignCpus', label: 'CPUs used by other processes on the machine', unit: 'CPUs', better: 'lower' },
+  { key: 'foreignCpus', label: 'CPUs used by other processes on the machine (interrupt work left out)', unit: 'CPUs', better: 'lower' },
 ];
 
 export const machineMetrics: Array<{ key: string; label: string; unit: string }> = [

@@ -19,7 +19,7 @@ import { newDatabase, postgresInstalled, startPostgres, type PostgresHandle } fr
 import { databaseUrl } from '../../test/support/profile-database.js';
 import { benchConfig, type BenchConfig } from './config.js';
 import { HttpClient } from './http-client.js';
-import { cpuSnapshot, foreignShare, loadAverage, processJiffies, treeJiffies } from './load.js';
+import { cpuSnapshot, foreignShare, loadAverage, processJiffies } from './load.js';
 import { engineMetrics, nodesMetrics, scaleOutMetrics } from './metrics.js';
 import { type ServerProcess, ensureBenchToolsInstalled, freePort, repoRoot, startBerth, startBerthServer, startDistribution, startS3Server, stopProcess } from './processes.js';
 import { RegistryClient, type Credentials, type RegistryKind } from './registry-client.js';
@@ -72,14 +72,17 @@ function target(kind: RegistryKind, label: string, server: ServerProcess, creden
 async function cpusDuring(pids: number[], run: () => Promise<RoundFigures>): Promise<RoundFigures> {
   const cpus = os.availableParallelism();
   const jiffies = async () => (await Promise.all(pids.map(processJiffies))).reduce((sum, value) => sum + value, 0);
-  const [machineBefore, nodesBefore, treeBefore] = [await cpuSnapshot(), await jiffies(), await treeJiffies()];
+  const [machineBefore, nodesBefore] = [await cpuSnapshot(), await jiffies()];
   const figures = await run();
-  const [machineAfter, nodesAfter, treeAfter] = [await cpuSnapshot(), await jiffies(), await treeJiffies()];
+  const [machineAfter, nodesAfter] = [await cpuSnapshot(), await jiffies()];
   const perCpu = (machineAfter.total - machineBefore.total) / cpus;
   const busy = (machineAfter.busy - machineBefore.busy) / perCpu;
   const nodes = (nodesAfter - nodesBefore) / perCpu;
-  const tree = (treeAfter - treeBefore) / perCpu;
-  return { ...figures, machineBusyCpus: busy, berthCpus: nodes, benchRestCpus: tree - nodes, foreignCpus: Math.max(0, busy - tree) };
+  // The snapshot's own count of the bench's process tree.
+  const tree = (machineAfter.ours - machineBefore.ours) / perCpu;
+  // Interrupt work is charged to no process; on loopback it is mostly the bench's own traffic.
+  const interrupts = (machineAfter.interrupts - machineBefore.interrupts) / perCpu;
+  return { ...figures, machineBusyCpus: busy, berthCpus: nodes, benchRestCpus: tree - nodes, foreignCpus: Math.max(0, busy - interrupts - tree) };
 }
 
 async function main(): Promise<void> {
