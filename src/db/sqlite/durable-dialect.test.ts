@@ -1,32 +1,29 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDatabase } from '../../../test/support/temp-database.js';
 import { openSqlite } from './engine.js';
 
 const betterSqlite = createRequire(import.meta.url).resolve('better-sqlite3');
 
 describe('SQLite transactions beside another process', () => {
   it('a transaction that read before another process wrote still writes: the other waits for it', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-begin-'));
-    const engine = await openSqlite(dir);
-    t.after(async () => {
-      await engine.close();
-      await rm(dir, { recursive: true, force: true });
+    let file = '';
+    const { db } = await tempDatabase(t, (dir) => {
+      file = path.join(dir, 'berth.db');
+      return openSqlite(dir);
     });
-    const { db } = engine;
     const now = new Date().toISOString();
     let exited: Promise<unknown[]> | undefined;
 
     await db.transaction().execute(async (trx) => {
       await trx.selectFrom('repositories').selectAll().execute();
       // Another process (as the CLI beside a server) writes while this transaction is open.
-      const script = `const db = new (require(${JSON.stringify(betterSqlite)}))(${JSON.stringify(path.join(dir, 'berth.db'))});
+      const script = `const db = new (require(${JSON.stringify(betterSqlite)}))(${JSON.stringify(file)});
         db.pragma('busy_timeout = 10000');
         console.log('writing');
         db.prepare("insert into repositories (name, created_at) values ('acme/other', ?)").run(${JSON.stringify(now)});`;
