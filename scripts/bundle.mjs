@@ -8,8 +8,10 @@
 // (src/cli/bundle-loader.ts), which Node 20 offers only to scripts. The SQLite checkpoint worker
 // is an ES module of its own, beside the code that starts it.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
-import { lazyBuiltins } from './lazy-builtins.mjs';
+import { builtinsListFile } from '../dist/src/cli/bundle-loader.js';
+import { lazyBuiltins, namespace as lazyNamespace } from './lazy-builtins.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 const external = ['better-sqlite3', 'pg', 'jose', 'yaml', '@aws-sdk/*'];
@@ -18,6 +20,7 @@ const server = 'dist/bundle/main.cjs';
 // Kept in memory, and written once made ASCII.
 const {
   outputFiles: [output],
+  metafile,
 } = await build({
   ...common,
   entryPoints: ['dist/src/cli/main.js'],
@@ -35,9 +38,21 @@ const {
   minifySyntax: true,
   plugins: [lazyBuiltins],
   write: false,
+  metafile: true,
 });
 await mkdir('dist/bundle', { recursive: true });
 await writeFile(server, asciiOnly(output.text));
+// The Node modules the server requires, which a start loads before it sets V8 flags at run time
+// (bin/berth.js); not those that stand-ins load on first use.
+await writeFile(builtinsListFile(server), JSON.stringify(requiredBuiltins(metafile)));
+
+// bin/berth.js, a CommonJS script, loads the server through this.
+await build({
+  ...common,
+  entryPoints: ['dist/src/cli/bundle-loader.js'],
+  outfile: 'dist/bundle/loader.cjs',
+  format: 'cjs',
+});
 
 await build({
   ...common,
@@ -46,6 +61,15 @@ await build({
   format: 'esm',
   external,
 });
+
+function requiredBuiltins({ inputs }) {
+  const names = new Set();
+  for (const [file, { imports }] of Object.entries(inputs)) {
+    if (file.startsWith(`${lazyNamespace}:`)) continue;
+    for (const { path, external } of imports) if (external && isBuiltin(path)) names.add(`node:${path.replace(/^node:/, '')}`);
+  }
+  return [...names].sort();
+}
 
 // esbuild escapes strings and names, but not the comments it keeps. V8 holds a source with one
 // character past ASCII in two bytes per character, for as long as the server runs, and Node

@@ -9,7 +9,8 @@
 const lazyModules = ['http2', 'dns', 'child_process'];
 
 const filter = new RegExp(`^(node:)?(${lazyModules.join('|')})$`);
-const namespace = 'lazy-builtin';
+/** The namespace of the stand-ins, which prefixes their names in esbuild's metafile. */
+export const namespace = 'lazy-builtin';
 
 export const lazyBuiltins = {
   name: namespace,

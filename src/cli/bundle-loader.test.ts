@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { builtinsListFile } from './bundle-loader.js';
 
 const loader = fileURLToPath(new URL('./bundle-loader.js', import.meta.url));
 
@@ -193,5 +194,47 @@ describe('saveCodeCacheOnceServing', () => {
     t.after(server.stop);
     assert.deepEqual(caches(), [], 'not at once');
     await cacheAppears();
+  });
+});
+
+describe('requireBuiltinsOf', () => {
+  let dir: string;
+  let bundle: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-bundle-'));
+    bundle = path.join(dir, 'main.cjs');
+    // A bundle that says whether it ran.
+    writeFileSync(bundle, `'use strict';\nglobalThis.bundleRan = true;\n`);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Which of `watched` Node has loaded after requireBuiltinsOf in a new process, and whether the bundle ran. */
+  function afterRequiring(watched: string[]): { loaded: string[]; bundleRan: boolean } {
+    const program = path.join(dir, 'builtins.mjs');
+    writeFileSync(
+      program,
+      `const { requireBuiltinsOf } = await import(${JSON.stringify(loader)});
+      requireBuiltinsOf(process.argv[2]);
+      const watched = ${JSON.stringify(watched)};
+      const loaded = watched.filter((name) => process.moduleLoadList.includes('NativeModule ' + name));
+      process.stdout.write(JSON.stringify({ loaded, bundleRan: globalThis.bundleRan === true }));`,
+    );
+    return JSON.parse(execFileSync(process.execPath, [program, bundle], { encoding: 'utf8' })) as { loaded: string[]; bundleRan: boolean };
+  }
+
+  it('loads the Node modules listed beside the bundle, and nothing else the list names', () => {
+    writeFileSync(builtinsListFile(bundle), JSON.stringify(['node:http2', 'dgram', './main.cjs']));
+    assert.deepEqual(afterRequiring(['http2', 'dgram', 'readline']), { loaded: ['http2', 'dgram'], bundleRan: false });
+  });
+
+  it('loads nothing for a bundle without a list', () => {
+    assert.deepEqual(afterRequiring(['http2', 'dgram']), { loaded: [], bundleRan: false });
+  });
+
+  it("lists, for the server's bundle, the modules it requires as it loads but not those its stand-ins load on first use", () => {
+    // Tests run from the checkout's root, after `npm run build`.
+    const listed = JSON.parse(readFileSync(builtinsListFile(path.resolve('dist/bundle/main.cjs')), 'utf8')) as string[];
+    for (const name of ['node:http', 'node:crypto', 'node:stream', 'node:zlib']) assert.ok(listed.includes(name), `${name} listed`);
+    for (const name of ['node:http2', 'node:child_process', 'node:dns']) assert.ok(!listed.includes(name), `${name} not listed`);
   });
 });

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import Module, { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
@@ -82,6 +82,29 @@ export function saveCodeCacheOnceServing(bundle: LoadedBundle, fallbackMs: numbe
   const onResponse = () => setImmediate(save);
   const fallback = setTimeout(save, fallbackMs).unref();
   responses.subscribe(onResponse);
+}
+
+/**
+ * Requires the Node modules that the bundle in `file` requires, as the build lists them beside it
+ * (`builtinsListFile`); a bundle without a list loads them as it runs. Node compiles its own
+ * modules from a code cache built into it, which V8 takes only while every V8 flag is at its
+ * default: a start calls this before it sets the flags it sets at run time (see bin/berth.js).
+ */
+export function requireBuiltinsOf(file: string): void {
+  let listed: string[];
+  try {
+    listed = JSON.parse(readFileSync(builtinsListFile(file), 'utf8')) as string[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const require = createRequire(file);
+  for (const name of listed) if (isBuiltin(name)) require(name);
+}
+
+/** Where the build lists the Node modules that `bundle` requires. */
+export function builtinsListFile(bundle: string): string {
+  return bundle.replace(/\.cjs$/, '.builtins.json');
 }
 
 /** Where the code cache of `bundle`, holding `source`, is kept for Node run with `nodeOptions`. */
