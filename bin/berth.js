@@ -16,15 +16,16 @@
 // - `gc` is exposed so that uploads can collect the young generation every few MiB received:
 //   V8 itself would wait until their dead socket buffers held tens of MiB (see
 //   src/streams/young-collections.ts).
-// - The interrupt budget: see below, where it is set again.
+// - The interrupt budget: see below.
 const v8 = require('node:v8');
 // Node compiles its own modules from a code cache built into it, which V8 takes only while the
 // flags that enter V8's hash of its flags are at their defaults; otherwise each module is compiled
 // anew, some 30 ms of every start. The heap's sizes are taken as the heap is made, and `gc`, once
 // exposed, stays: those flags are set back to V8's defaults (Node 20's) before any other module
-// loads, and the interrupt budget until Node's modules are loaded. How array buffers are swept is
-// not hashed, and stays. test/ops/node-flags.test.ts checks all of this against the Node it runs.
+// loads, and so is the interrupt budget. How array buffers are swept is not hashed, and stays.
+// test/ops/node-flags.test.ts checks this against the Node it runs on.
 const v8FlagDefaults = ['--max-semi-space-size=0', '--initial-old-space-size=0', '--no-expose-gc', '--interrupt-budget=67584'];
+const [defaultInterruptBudget] = v8FlagDefaults.filter((flag) => flag.startsWith('--interrupt-budget='));
 for (const flag of v8FlagDefaults) v8.setFlagsFromString(flag);
 
 // File writes and fsyncs run on libuv's thread pool; its default of 4 threads makes concurrent
@@ -38,17 +39,19 @@ const path = require('node:path');
 const { loadBundle, requireBuiltinsOf, saveCodeCacheOnceServing } = require('../dist/bundle/loader.cjs');
 const bundle = path.join(__dirname, '../dist/bundle/main.cjs');
 requireBuiltinsOf(bundle);
+// Compiled, and its code cache made, under V8's default flags.
+const berth = loadBundle(bundle);
 // V8 compiles a function with TurboFan once it has run some budget of bytecode. With the default
 // budget, starting ran enough of find-my-way's and Fastify's route registration and of
 // EventEmitter's removeListener to compile them: code that never runs again, which left an idle
 // server 5 to 6 MB larger (TurboFan's own pages and memory). Eight times the budget compiles
-// nothing before the first requests, with room for a start twice as busy; a request's code is
-// compiled after some thousands of requests rather than some hundreds. Given on the first line,
-// for the functions Node creates before this script runs, and set again now that Node's own
-// modules are loaded; the bundle's code cache is made and read under it.
+// nothing before the first requests, with room for a start twice as busy. It is V8's own again
+// once the command has started (for a server, once it listens), so that a request's code is
+// compiled after some hundreds of requests rather than some thousands. The first line gives it
+// for the functions Node creates before this script runs.
 v8.setFlagsFromString('--interrupt-budget=540672');
-const berth = loadBundle(bundle);
 berth.exports.main(process.argv).then(() => {
+  v8.setFlagsFromString(defaultInterruptBudget);
   if (process.argv[2] !== 'serve') return;
   saveCodeCacheOnceServing(berth, 5000);
   // Starting leaves megabytes of garbage (the bundle's source as read, the code cache) which the
