@@ -87,8 +87,8 @@ export function saveCodeCacheOnceServing(bundle: LoadedBundle, fallbackMs: numbe
 /**
  * Requires the Node modules that the bundle in `file` requires, as the build lists them beside it
  * (`builtinsListFile`); a bundle without a list loads them as it runs. Node compiles its own
- * modules from a code cache built into it, which V8 takes only while every V8 flag is at its
- * default: a start calls this before it sets the flags it sets at run time (see bin/berth.js).
+ * modules from a code cache built into it, which V8 takes only while the flags it hashes are at
+ * their defaults: a start calls this before it sets any at run time (see bin/berth.js).
  */
 export function requireBuiltinsOf(file: string): void {
   let listed: string[];
